@@ -1,0 +1,39 @@
+# Every target bootstraps its own virtual environment: a fresh clone needs nothing but make and Python.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Lambda runs python3.13: prefer it (pyenv or PATH), fall back to python3.
+PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3; do \
+  command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
+PORT ?= 3000
+
+.PHONY: run test lint build bench invoke clean
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	@touch $@
+
+run: $(VENV)/.installed
+	PORT=$(PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check layers functions tests tools
+	$(PY) -m mypy
+
+build: $(VENV)/.installed
+	$(PY) -m tools.build
+
+bench: $(VENV)/.installed
+	$(PY) -m tools.bench
+
+# make invoke FN=PnbSendOrderFunction EVENT=events/pnb_send_order.json
+invoke: $(VENV)/.installed
+	$(PY) -m tools.invoke $(FN) $(EVENT)
+
+clean:
+	rm -rf build .aws-sam

@@ -1,0 +1,1 @@
+"""The lending hub: one domain core behind the PNB, library API v1 and warehouse doors."""

@@ -1,0 +1,65 @@
+"""Accounts and their secrets. Secrets are kept only as salted, slow hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+_ITERATIONS = 120_000
+
+
+class Role(StrEnum):
+    RESELLER = "reseller"
+    COLLECTIVITY = "collectivity"
+    LIBRARY = "library"  # member library of a collectivity (loanerColl)
+    CONTRACTOR = "contractor"
+    DISTRIBUTOR = "distributor"
+
+
+@dataclass
+class Account:
+    gln: str
+    role: Role
+    name: str = ""
+    country: str = "FR"
+    secret_hash: str | None = None
+    members: tuple[str, ...] = ()  # collectivity: its member libraries (loanerColl)
+    parent: str | None = None  # library: its collectivity
+    distributors: tuple[str, ...] | None = None  # reseller/collectivity: allowed distributors (None: all)
+    callback_secret: str | None = None  # collectivity: HMAC key of early-return notifications
+    settings: dict[str, Any] = field(default_factory=dict)  # collectivity: v1 limits
+
+    def may_order_from(self, gln_distributor: str) -> bool:
+        return self.distributors is None or gln_distributor in self.distributors
+
+    def lends_for(self, loaner: str) -> bool:
+        """A collectivity lends for itself and for its member libraries."""
+        return loaner == self.gln or loaner in self.members
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, _ITERATIONS)
+    return f"pbkdf2_sha256${_ITERATIONS}${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        algo, iterations, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if algo != "pbkdf2_sha256":
+        return False
+    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def api_key_id(key: str) -> str:
+    """API keys are long random tokens: a plain SHA-256 is a safe lookup key for them."""
+    return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,46 @@
+"""GLN, EAN-13 and PNB identifiers: formats and check digits (python-stdnum does the arithmetic)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from stdnum import ean as _ean
+from stdnum.exceptions import ValidationError
+
+_ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+_ORDER_LINE_ID = re.compile(r"^[0-9]{24}$")
+
+
+def is_gln(value: object) -> bool:
+    """A GLN is 13 digits whose last is the GS1 check digit (same arithmetic as EAN-13)."""
+    return isinstance(value, str) and len(value) == 13 and value.isdigit() and _check(value)
+
+
+is_ean13 = is_gln
+
+
+def _check(value: str) -> bool:
+    try:
+        _ean.validate(value)
+    except ValidationError:
+        return False
+    return True
+
+
+def is_alnum(value: object, max_len: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= max_len and bool(_ALNUM.match(value))
+
+
+def is_order_line_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_ORDER_LINE_ID.match(value))
+
+
+def new_order_line_id(now_ms: int) -> str:
+    """24 digits: 13 of milliseconds (sortable, readable) then 11 random ones (unguessable enough)."""
+    return f"{now_ms:013d}{secrets.randbelow(10**11):011d}"
+
+
+def with_check_digit(twelve: str) -> str:
+    """Complete 12 digits into a valid GLN/EAN-13 (demo data and tests)."""
+    return twelve + _ean.calc_check_digit(twelve)

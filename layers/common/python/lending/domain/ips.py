@@ -1,0 +1,55 @@
+"""Declared IP addresses of a collectivity: single addresses and ranges "a,b" (at most 1000)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from .codes import Refused, Status
+
+MAX_RANGE = 1000
+
+IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class IpRange:
+    first: IpAddr
+    last: IpAddr
+
+    @property
+    def text(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first},{self.last}"
+
+    def __contains__(self, ip: IpAddr) -> bool:
+        return ip.version == self.first.version and self.first <= ip <= self.last  # type: ignore[operator]
+
+
+def parse_declaration(text: str) -> IpRange:
+    """One entry of declareIp's ips[]: an address, or a range "first,last" of at most 1000."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        if len(parts) == 1:
+            ip = ipaddress.ip_address(parts[0])
+            return IpRange(ip, ip)
+        if len(parts) != 2:
+            raise ValueError(text)
+        first, last = ipaddress.ip_address(parts[0]), ipaddress.ip_address(parts[1])
+    except ValueError:
+        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid [{text}].") from None
+    if first.version != last.version or int(last) < int(first):
+        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid [{text}].")
+    if int(last) - int(first) + 1 > MAX_RANGE:
+        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid (size > 1000 ips) [{text}].")
+    return IpRange(first, last)
+
+
+def parse_address(text: object) -> IpAddr | None:
+    try:
+        return ipaddress.ip_address(str(text).strip())
+    except ValueError:
+        return None
+
+
+def covers(declared: list[IpRange], ip: IpAddr) -> bool:
+    return any(ip in r for r in declared)

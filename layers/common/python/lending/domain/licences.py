@@ -1,0 +1,149 @@
+"""A licence is an OK order line: three pools of simultaneous use, accesses left (NTA), a window.
+
+The decision functions here are the single source of truth for every door: PNB loanBook and
+consultBook, the library API v1 and the warehouse lending URL all lend through `check_loan`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from .codes import Refused, Status
+from .offers import LicenceTerms
+
+
+class Pool(StrEnum):
+    DOWNLOAD = "dl"
+    ONSITE = "on"
+    OFFSITE = "off"
+
+
+class AccessMedium(StrEnum):
+    DOWNLOAD = "DOWNLOAD"
+    STREAMING = "STREAMING"
+
+
+class Localization(StrEnum):
+    IN_SITU = "IN_SITU"
+    EX_SITU = "EX_SITU"
+
+
+POOL_FULL_MESSAGES = {
+    Pool.DOWNLOAD: "The maximum number of simultaneous downloads loans is reached.",
+    Pool.ONSITE: "The maximum number of on-site consultation is reached.",
+    Pool.OFFSITE: "The maximum number of off-site consultation is reached.",
+}
+CANNOT_BE_LOAN = "The product cannot be loan"
+NTA_EXHAUSTED = "The loan number limit is reached."
+LICENCE_EXPIRED = "The loan duration is expired."
+INVALID_END = "invalid expiration date"
+OVER_MAX = "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit"
+
+
+def pool_for(medium: AccessMedium, localization: Localization) -> Pool:
+    """CONTRACT 3: DOWNLOAD uses the download pool; STREAMING the on-site or off-site one."""
+    if medium is AccessMedium.DOWNLOAD:
+        return Pool.DOWNLOAD
+    return Pool.ONSITE if localization is Localization.IN_SITU else Pool.OFFSITE
+
+
+@dataclass
+class Licence:
+    order_line_id: str
+    gln_coll: str
+    gln_reseller: str
+    order_id: str
+    ean13: str
+    gln_distributor: str
+    status: str  # OK | CANCELLED
+    sizes: dict[Pool, int]
+    free: dict[Pool, int]
+    nta_total: int
+    nta: int
+    dmd_date: datetime
+    end_date: datetime  # end of the licence window: dmdDate + licence days
+    max_loan_days: int
+    begin_date: datetime | None = None
+    lending_token: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        order_line_id: str,
+        gln_coll: str,
+        gln_reseller: str,
+        order_id: str,
+        ean13: str,
+        gln_distributor: str,
+        terms: LicenceTerms,
+        dmd_date: datetime,
+        lending_token: str | None = None,
+    ) -> Licence:
+        sizes = {
+            Pool.DOWNLOAD: terms.downloads,
+            Pool.ONSITE: terms.onsite_streams,
+            Pool.OFFSITE: terms.offsite_streams,
+        }
+        return cls(
+            order_line_id=order_line_id,
+            gln_coll=gln_coll,
+            gln_reseller=gln_reseller,
+            order_id=order_id,
+            ean13=ean13,
+            gln_distributor=gln_distributor,
+            status=Status.OK.value,
+            sizes=sizes,
+            free=dict(sizes),
+            nta_total=terms.loans,
+            nta=terms.loans,
+            dmd_date=dmd_date,
+            end_date=dmd_date + timedelta(days=terms.licence_days),
+            max_loan_days=terms.max_loan_days,
+            lending_token=lending_token,
+        )
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.end_date
+
+    def end_offer_date(self, now: datetime) -> datetime | None:
+        """getOrders/getLoanStatus `endOfferDate`: set once the licence is over."""
+        return self.end_date if self.expired(now) else None
+
+    def nus1(self, now: datetime) -> int:
+        """Downloads free now (0 once the licence can lend no more)."""
+        return 0 if self._spent(now) else self.free[Pool.DOWNLOAD]
+
+    def nus2(self, now: datetime) -> int:
+        """On-site plus off-site streams free now."""
+        return 0 if self._spent(now) else self.free[Pool.ONSITE] + self.free[Pool.OFFSITE]
+
+    def _spent(self, now: datetime) -> bool:
+        return self.status != Status.OK or self.expired(now) or self.nta <= 0
+
+    def unused(self) -> bool:
+        return self.begin_date is None and self.nta == self.nta_total
+
+
+def loan_end(licence: Licence, now: datetime, requested_end: datetime) -> datetime:
+    """Validate the requested end of a loan; the end is never past the licence's own end."""
+    if requested_end <= now:
+        raise Refused(Status.INVALID_ARGUMENTS, INVALID_END, reason="invalid_end")
+    if requested_end - now > timedelta(days=licence.max_loan_days):
+        raise Refused(Status.INVALID_ARGUMENTS, OVER_MAX, reason="over_max_duration")
+    return min(requested_end, licence.end_date)
+
+
+def check_loan(licence: Licence, pool: Pool, now: datetime) -> None:
+    """Can this licence lend one place of `pool` now? Raises the precise refusal if not.
+
+    Order matters: "nothing left" (cancelled, expired, NTA spent) before "busy" (pool full)."""
+    if licence.status != Status.OK or now < licence.dmd_date or licence.sizes[pool] == 0:
+        raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned")
+    if licence.expired(now):
+        raise Refused(Status.LOAN_DURATION_EXPIRED, LICENCE_EXPIRED, reason="licence_expired")
+    if licence.nta <= 0:
+        raise Refused(Status.MAX_LOAN_QUANTITY_REACHED, NTA_EXHAUSTED, reason="nta_exhausted")
+    if licence.free[pool] <= 0:
+        raise Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, POOL_FULL_MESSAGES[pool], reason="pool_full")

@@ -1,0 +1,51 @@
+"""Loans: ACTIVE, then RETURNED (early, by someone) or EXPIRED (its end came). Never deleted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from .licences import Pool
+
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
+
+
+class LoanState(StrEnum):
+    ACTIVE = "ACTIVE"
+    RETURNED = "RETURNED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass
+class Loan:
+    gln_coll: str
+    loan_id: str
+    order_line_id: str
+    ean13: str
+    gln_distributor: str
+    pool: Pool
+    created_at: datetime
+    end_date: datetime
+    state: LoanState = LoanState.ACTIVE
+    returned_at: datetime | None = None
+    fingerprint: str = ""
+    answer: dict[str, Any] = field(default_factory=dict)  # the first answer, replayed within the hour
+    callback_url: str | None = None
+    origin: str = "pnb"  # pnb | v1 | warehouse
+    extra: dict[str, Any] = field(default_factory=dict)  # door-specific: memberId, borrowerId, ...
+
+    def active(self, now: datetime) -> bool:
+        return self.state is LoanState.ACTIVE and self.end_date > now
+
+    def replayable(self, fingerprint: str, now: datetime) -> bool:
+        """Same request within the hour: answer it again, take nothing (loanBook/consultBook rule)."""
+        return self.fingerprint == fingerprint and now - self.created_at <= IDEMPOTENCY_WINDOW
+
+
+def fingerprint(*parts: object) -> str:
+    """Stable digest of the parameters that make two requests "identical"."""
+    return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:32]

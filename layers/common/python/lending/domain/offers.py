@@ -1,0 +1,83 @@
+"""Offers of the catalogue: licence terms, availability (ONIX list 65) and price."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .codes import Refused, Status
+
+# ONIX code list 65 (ProductAvailability): the codes the PNB spec names, with its own messages.
+UNAVAILABLE_MESSAGES: dict[str, str] = {
+    "01": "ProductAvailability 01: This product has been CANCELLED",
+    "10": "ProductAvailability 10: This product is not yet available",
+    "30": "ProductAvailability 30: This product is temporarily unavailable",
+    "40": "ProductAvailability 40: This product is not available",
+    "45": "ProductAvailability 45: This product is unmarketable separately",
+    "46": "ProductAvailability 46: This withdrawn from sale",
+}
+AVAILABLE_CODES = frozenset({"20", "21", "22", "23"})
+REMOVED_MESSAGE = "Notification type 05: This product is removed"
+CANNOT_BE_SOLD = "The product can not be sold"
+
+
+@dataclass(frozen=True)
+class LicenceTerms:
+    """What one copy of an offer grants: accesses in total, places per pool, how long."""
+
+    loans: int  # NTA: accesses over the licence's life
+    downloads: int  # simultaneous downloads
+    onsite_streams: int
+    offsite_streams: int
+    licence_days: int
+    max_loan_days: int
+
+    def __post_init__(self) -> None:
+        for name in ("loans", "downloads", "onsite_streams", "offsite_streams"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative")
+        if self.licence_days <= 0 or self.max_loan_days <= 0:
+            raise ValueError("licence_days and max_loan_days must be positive")
+
+
+@dataclass(frozen=True)
+class Offer:
+    ean13: str
+    gln_distributor: str
+    title: str
+    terms: LicenceTerms
+    price_ttc: int  # cents
+    price_ht: int  # cents
+    currency: str = "EUR"
+    tax_rate: int | None = None  # 20% = 2000, as the spec writes it
+    availability: str = "20"
+    removed: bool = False
+    publisher: str = ""
+    contributors: tuple[str, ...] = field(default_factory=tuple)
+    formats: tuple[str, ...] = ("epub",)
+    updated_at: str = ""
+
+    @property
+    def available(self) -> bool:
+        return not self.removed and self.availability in AVAILABLE_CODES
+
+    def unavailable_message(self) -> str | None:
+        """Why this offer cannot be sold now (checkAvailability wording), or None if it can."""
+        if self.removed:
+            return REMOVED_MESSAGE
+        if self.availability in AVAILABLE_CODES:
+            return None
+        return UNAVAILABLE_MESSAGES.get(self.availability, CANNOT_BE_SOLD)
+
+
+def check_price(offer: Offer, unit_price: int, unit_price_ht: int, currency: str) -> None:
+    """Price rules of sendOrder and checkAvailability.
+
+    HT above TTC is malformed input (INVALID_ARGUMENTS). Otherwise the price must be the offer's own:
+    e-book prices to libraries are set by the publisher (French fixed book price law), so a reseller
+    price other than the offer's, or another currency, is INVALID_PRICE."""
+    if unit_price_ht > unit_price:
+        raise Refused(
+            Status.INVALID_ARGUMENTS, "unitPriceWithoutTax is invalid : cannot be higher than unitPrice"
+        )
+    if currency != offer.currency or unit_price != offer.price_ttc:
+        raise Refused(Status.INVALID_PRICE, "Invalid price")

@@ -1,0 +1,158 @@
+"""`make run`: the whole hub on loopback. Also what the end-to-end tests start.
+
+    emulator (moto, one lock) -> resources from template.yaml -> demo data
+    -> gateway on 127.0.0.1:PORT invoking the real handlers -> schedule timers -> queue pollers
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+import boto3
+
+from . import demo, resources
+from . import functions as fns
+from . import template as tpl_mod
+from .emulator import Emulator
+from .gateway import Gateway
+
+log = logging.getLogger("lending.local")
+
+
+class Stack:
+    def __init__(self, port: int = 3000, emulator_port: int = 0, with_demo: bool = True,
+                 schedules: bool = True) -> None:
+        self.port, self.emulator_port = port, emulator_port
+        self.with_demo, self.with_schedules = with_demo, schedules
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> Stack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.emulator = Emulator(self.emulator_port).start()
+        self.emulator.use()
+        self.template = tpl_mod.load()
+        self.refs = resources.create_all(self.template)
+        self.functions = tpl_mod.functions(self.template)
+        self.gateway = Gateway(self.functions, self.port)
+        self.url = self.gateway.url
+        os.environ.update(resources.environment(self.template, self.refs, {
+            "PUBLIC_BASE_URL": self.url,
+            "LINK_SIGNING_KEY": os.environ.get("LINK_SIGNING_KEY", "local-stack-signing-key-not-secret-0001"),
+            "HUB_LOCAL": "1",  # the local stack allows loopback callback URLs
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+        }))
+        if self.with_demo:
+            demo.load()
+        self.gateway.start()
+        if self.with_schedules:
+            for fn in self.functions.values():
+                for expression in fn.schedules:
+                    self._spawn(self._timer, fn, tpl_mod.rate_seconds(expression))
+        for fn in self.functions.values():
+            for queue in fn.queues:
+                self._spawn(self._poller, fn, self.refs[queue])
+        return self
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        t = threading.Thread(target=target, args=args, daemon=True, name=f"{target.__name__}-{args[0].name}")
+        t.start()
+        self.threads.append(t)
+
+    def _timer(self, fn: tpl_mod.Function, every: float) -> None:
+        # Locally a schedule runs at most once a minute, even "rate(1 day)" (handy for a person trying it).
+        every = min(every, 60.0)
+        while not self.stopping.wait(every):
+            try:
+                fns.invoke(fn, {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}})
+            except Exception:
+                log.exception("scheduled %s failed", fn.name)
+
+    def run_schedule(self, name: str) -> Any:
+        return fns.invoke(self.functions[name], {"source": "aws.scheduler", "detail-type": "Scheduled Event"})
+
+    def _poller(self, fn: tpl_mod.Function, queue_url: str) -> None:
+        """Like Lambda's SQS event source: batches of up to 10, partial failures left on the queue."""
+        sqs = boto3.client("sqs")
+        while not self.stopping.is_set():
+            try:
+                got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                          AttributeNames=["All"], MessageAttributeNames=["All"])
+                messages = got.get("Messages", [])
+                if not messages:
+                    continue
+                event = {"Records": [{
+                    "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+                    "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs",
+                    "eventSourceARN": self.refs.get(f"{queue_url}.Arn", ""), "awsRegion": "eu-west-3",
+                } for m in messages]}
+                try:
+                    result = fns.invoke(fn, event) or {}
+                    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                except Exception:
+                    log.exception("queue consumer %s failed", fn.name)
+                    failed = {m["MessageId"] for m in messages}
+                for m in messages:
+                    if m["MessageId"] not in failed:
+                        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+            except Exception:
+                if not self.stopping.is_set():
+                    log.exception("poller %s", fn.name)
+                    time.sleep(1)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.gateway.stop()
+        self.emulator.stop()
+
+    def summary(self) -> str:
+        lines = [
+            f"Lending hub running on {self.url}  (emulated AWS on {self.emulator.url})",
+            "",
+            "Routes:",
+            *sorted(f"  {r.method:6} {self.url}{r.path}" for r in self.gateway.routes),
+            "",
+            "Schedules: " + ", ".join(f"{f.name} {e}" for f in self.functions.values() for e in f.schedules),
+            "",
+            "Demo accounts (CONTRACT section 2):",
+            f"  reseller      {demo.RESELLER} / {demo.RESELLER_PASSWORD}   second: {demo.RESELLER2} / "
+            f"{demo.RESELLER2_PASSWORD}",
+            f"  collectivity  {demo.COLL} / {demo.COLL_PASSWORD}  v1 key {demo.COLL_API_KEY}  member library "
+            f"{demo.LIBRARY}",
+            f"                second: {demo.COLL2} / {demo.COLL2_PASSWORD}  v1 key {demo.COLL2_API_KEY}",
+            f"  distributor   {demo.DISTRIBUTOR} / {demo.DISTRIBUTOR_PASSWORD}   second: {demo.DISTRIBUTOR2} / "
+            f"{demo.DISTRIBUTOR2_PASSWORD}",
+            f"  contractor    {demo.CONTRACTOR}",
+            "",
+            "Try:",
+            f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
+            + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
+                                     "sinceDate": "2020-01-01T00:00:00Z"})),
+            "",
+            "Ctrl-C stops it.",
+        ]
+        return "\n".join(lines)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stack = Stack(port=int(os.environ.get("PORT", "3000"))).start()
+    print(stack.summary(), flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""The twelve PNB operations: who may call, which model validates, which use case answers.
+
+Both doors (JSON and SOAP) call `run(name, body, ctx)` and only encode what it returns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..domain.accounts import Account, Role
+from ..domain.codes import INTERNAL_ERROR, Refused, Status
+from ..domain.dates import iso
+from ..domain.ips import parse_declaration
+from ..domain.licences import AccessMedium, Localization, pool_for
+from ..domain.loans import Loan, LoanState, fingerprint
+from ..services import auth, lending, orders
+from ..services.context import Ctx
+from ..store import ips as ip_store
+from ..store import licences as line_store
+from ..store import loans as loan_store
+from . import requests as rq
+
+ENDED_LOANS_DAYS = 60
+COLL = (Role.COLLECTIVITY,)
+
+
+@dataclass(frozen=True)
+class Operation:
+    model: type[BaseModel]
+    roles: tuple[Role, ...]
+    credentials: tuple[str, str]  # the GLN and password fields
+    call: Callable[[Ctx, Account, Any], dict[str, Any]]
+
+
+def _loaner(coll: Account, loaner: str | None) -> None:
+    if loaner is not None and not coll.lends_for(loaner):
+        raise Refused(Status.INVALID_ARGUMENTS, f"loanerColl : {loaner} is not a library of {coll.gln}")
+
+
+def _loan(ctx: Ctx, coll: Account, req: rq.LoanBook | rq.ConsultBook, end_field: str) -> dict[str, Any]:
+    orders.check_contractor(req.glnContractor)
+    _loaner(coll, req.loanerColl)
+    requested_end = getattr(req, end_field)
+    lending.check_in_situ(coll, req.localization, req.ipAddress)
+    pool = pool_for(req.accessMedium, req.localization)
+    fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
+                     req.localization, iso(requested_end))
+    extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+
+    def answer(loan: Loan) -> dict[str, Any]:
+        return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
+                "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
+                         "ean13": loan.ean13, "mimeType": "application/epub+zip"}}
+
+    request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
+                                  pool=pool, requested_end=requested_end, fingerprint=fp,
+                                  callback_url=req.callbackUrl, extra=extra)
+    loan, _ = lending.lend(ctx, request, answer)
+    return {**loan.answer, "returnStatus": Status.OK.value}
+
+
+def fulfillment_url(ctx: Ctx, loan: Loan) -> str:
+    from ..services.links import sign_loan_link
+
+    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.end_date)
+
+
+def loan_book(ctx: Ctx, coll: Account, req: rq.LoanBook) -> dict[str, Any]:
+    return _loan(ctx, coll, req, "loanEndDate")
+
+
+def consult_book(ctx: Ctx, coll: Account, req: rq.ConsultBook) -> dict[str, Any]:
+    return _loan(ctx, coll, req, "consultEndDate")
+
+
+def declare_ip(ctx: Ctx, coll: Account, req: rq.DeclareIp) -> dict[str, Any]:
+    orders.check_contractor(req.glnContractor)
+    ranges = [parse_declaration(t) for t in req.ips]
+    known = {r.text for r in ip_store.declared(coll.gln)}
+    already = [r.text for r in ranges if r.text in known]
+    ip_store.add(coll.gln, ranges)
+    if already:
+        return {"returnStatus": Status.OK.value, "returnMessage": f"Warn : {' '.join(already)} already declared."}
+    return {"returnStatus": Status.OK.value}
+
+
+def get_loan_status(ctx: Ctx, coll: Account, req: rq.GetLoanStatus) -> dict[str, Any]:
+    orders.check_contractor(req.glnContractor)
+    out = []
+    for line_id in dict.fromkeys(req.orderLineId):
+        line: dict[str, Any] = {"orderLineId": line_id}
+        try:
+            item, licence = lending.own_licence(coll, line_id)
+            if licence is not None:
+                line.update(orders.licence_state(licence, ctx))
+            line["returnStatus"], line["returnMessage"] = item["status"], item.get("message")
+        except Refused as r:
+            line["returnStatus"], line["returnMessage"] = r.status.value, r.message
+        out.append({k: v for k, v in line.items() if v is not None})
+    status, message = _rollup(out)
+    return {"date": iso(ctx.now), "loanResponseLine": out, "returnStatus": status, "returnMessage": message}
+
+
+def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
+    from ..domain.codes import rollup
+
+    status, message = rollup("getLoanStatus", [x["returnStatus"] for x in lines])
+    return status.value, message
+
+
+def get_ended_loans(ctx: Ctx, coll: Account, req: rq.GetEndedLoans) -> dict[str, Any]:
+    orders.check_contractor(req.glnContractor)
+    if req.date is None and not req.loanId:
+        raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters date or loanId is mandatory")
+    if req.date is not None and req.date < ctx.now - timedelta(days=ENDED_LOANS_DAYS):
+        raise Refused(Status.DATE_TOO_OLD, "The date can't be older than 60 days")
+    if req.loanId:
+        found = [x for x in loan_store.get_many(coll.gln, req.loanId) if x.state is LoanState.RETURNED]
+        if req.date is not None:
+            found = [x for x in found if x.returned_at and x.returned_at >= req.date]
+    else:
+        assert req.date is not None
+        found = loan_store.ended_since(coll.gln, req.date)
+    found.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
+    lines = [{"orderLineId": x.order_line_id, "loanId": x.loan_id, "ean13": x.ean13,
+              "returnDate": iso(x.returned_at or x.created_at)} for x in found]
+    answer: dict[str, Any] = {"loanEndedResponseLine": lines, "returnStatus": Status.OK.value}
+    if not lines:
+        answer["returnMessage"] = f"No ended loans founds for coll : {coll.gln}"
+    return answer
+
+
+def end_loan(ctx: Ctx, distributor: Account, req: rq.EndLoan) -> dict[str, Any]:
+    item = line_store.get_line(req.orderLineId)
+    if item is None or item.get("glnDistributor") != distributor.gln:
+        raise lending.line_not_found(req.orderLineId)
+    loan_item = loan_store.get(item["glnColl"], req.loanId)
+    if loan_item is None or loan_item.order_line_id != req.orderLineId:
+        raise Refused(Status.NOT_FOUND, f"No Loan having a line with orderLineId '{req.orderLineId}' and a "
+                                        f"loanId '{req.loanId}' is found")
+    when = req.date
+    if when is not None and (when > ctx.now or when < loan_item.created_at):
+        raise Refused(Status.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
+                                                "start and now")
+    lending.return_early(ctx, loan_item, when)
+    return {"returnStatus": Status.OK.value}
+
+
+def not_implemented(name: str) -> Callable[[Ctx, Account, Any], dict[str, Any]]:
+    def call(ctx: Ctx, account: Account, req: Any) -> dict[str, Any]:
+        raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} not yet implemented")
+
+    return call
+
+
+RESELLER = ("glnReseller", "passwordReseller")
+COLLECTIVITY = ("glnColl", "passwordColl")
+OPERATIONS: dict[str, Operation] = {
+    "sendOrder": Operation(rq.SendOrder, (Role.RESELLER,), RESELLER, orders.send_order),
+    "cancelOrder": Operation(rq.CancelOrder, (Role.RESELLER,), RESELLER, orders.cancel_order),
+    "checkAvailability": Operation(rq.CheckAvailability, (Role.RESELLER,), RESELLER, orders.check_availability),
+    "getOffers": Operation(rq.GetOffers, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
+                           not_implemented("getOffers")),
+    "getOffersForDistributor": Operation(rq.GetOffersForDistributor, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
+                                         not_implemented("getOffersForDistributor")),
+    "getOrders": Operation(rq.GetOrders, COLL, COLLECTIVITY, orders.get_orders),
+    "declareIp": Operation(rq.DeclareIp, COLL, COLLECTIVITY, declare_ip),
+    "loanBook": Operation(rq.LoanBook, COLL, COLLECTIVITY, loan_book),
+    "consultBook": Operation(rq.ConsultBook, COLL, COLLECTIVITY, consult_book),
+    "getLoanStatus": Operation(rq.GetLoanStatus, COLL, COLLECTIVITY, get_loan_status),
+    "getEndedLoans": Operation(rq.GetEndedLoans, COLL, COLLECTIVITY, get_ended_loans),
+    "endLoan": Operation(rq.EndLoan, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan),
+}
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]:
+    """Authenticate, validate, call. Returns (HTTP status, answer); the answer always has a requestId
+    and a returnStatus, and None fields are dropped."""
+    request_id = new_request_id()
+    op = OPERATIONS.get(name)
+    http = 200
+    try:
+        if op is None:
+            raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} is not implemented")
+        account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
+        try:
+            req = op.model.model_validate(body)
+        except ValidationError as e:
+            raise Refused(Status.INVALID_ARGUMENTS, rq.describe(e)) from None
+        answer = op.call(ctx, account, req)
+    except Refused as r:
+        answer = {"returnStatus": r.status.value, "returnMessage": r.message}
+    except Exception:
+        from ..observability import logger
+
+        logger.exception("pnb operation failed", extra={"operation": name, "requestId": request_id})
+        http, answer = 500, {"returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR}
+    return http, {"requestId": request_id, **_drop_none(answer)}
+
+
+def _drop_none(value: Any) -> Any:
+    """Optional fields the spec marks absent are left out, at every depth."""
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value

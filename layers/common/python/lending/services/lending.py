@@ -1,0 +1,222 @@
+"""Lending and ending loans: one path for every door (PNB, library API v1, warehouse URL)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..domain.accounts import Account
+from ..domain.codes import Refused, Status
+from ..domain.dates import iso
+from ..domain.ips import covers, parse_address
+from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
+from ..domain.loans import Loan, LoanState
+from ..store import ips as ip_store
+from ..store import licences as line_store
+from ..store import loans as loan_store
+from .context import Ctx
+
+LEND_ATTEMPTS = 4
+
+
+def line_not_found(order_line_id: str) -> Refused:
+    return Refused(Status.NOT_FOUND, f"The orderLineId {order_line_id} does not exist", reason="unknown_line")
+
+
+def own_licence(coll: Account, order_line_id: str) -> tuple[dict[str, Any], Licence | None]:
+    """The caller's own line (another tenant's is as unknown as a missing one)."""
+    item = line_store.get_line(order_line_id)
+    if item is None or item.get("glnColl") != coll.gln:
+        raise line_not_found(order_line_id)
+    return item, line_store.licence(item) if line_store.is_licence(item) else None
+
+
+def check_in_situ(coll: Account, localization: Localization, ip_text: str | None) -> None:
+    """On-site use needs the reader's address inside the collectivity's declared ranges."""
+    if localization is not Localization.IN_SITU:
+        return
+    if not ip_text:
+        raise Refused(Status.ACCES_DENIED, f"{coll.gln}: The ip adress is null and localization IN_SITU.",
+                      reason="missing_ip")
+    ip = parse_address(ip_text)
+    if ip is None or not covers(ip_store.declared(coll.gln), ip):
+        raise Refused(Status.ACCES_DENIED,
+                      f"{coll.gln}: The ip adress '{ip_text} is not declared in PNB and localization IN_SITU.",
+                      reason="ip_not_declared")
+
+
+@dataclass
+class LoanRequest:
+    coll: Account
+    order_line_id: str
+    loan_id: str
+    ean13: str
+    pool: Pool
+    requested_end: datetime
+    fingerprint: str
+    callback_url: str | None = None
+    origin: str = "pnb"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
+         licence: Licence | None = None) -> tuple[Loan, bool]:
+    """Take one access and one place for `req`; returns (loan, replayed).
+
+    A repeat of the same request within the hour gets the first loan back and takes nothing.
+    Conditions in the store decide races; on refusal the licence as it was explains why."""
+    try:
+        return _lend(ctx, req, answer, licence)
+    except _Replayed as r:
+        return r.loan, True
+
+
+def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
+          licence: Licence | None) -> tuple[Loan, bool]:
+    if licence is None:
+        _, licence = own_licence(req.coll, req.order_line_id)
+    if licence is None:
+        raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, "The product cannot be loan", reason="cannot_be_loaned")
+    if licence.ean13 != req.ean13:
+        raise Refused(Status.NOT_FOUND,
+                      f"{req.coll.gln} : The ean {req.ean13} is not a part of orderLine '{req.order_line_id}'!",
+                      reason="wrong_ean")
+    try:
+        end = loan_end(licence, ctx.now, req.requested_end)
+    except Refused:
+        _replay_or_raise(ctx, req)
+        raise
+    loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
+                gln_distributor=licence.gln_distributor, pool=req.pool, created_at=ctx.now, end_date=end,
+                fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin, extra=req.extra)
+    loan.answer = answer(loan)
+    reclaimed = False
+    for _ in range(LEND_ATTEMPTS):
+        try:
+            loan_store.lend(loan, ctx.now)
+            return loan, False
+        except loan_store.LoanExists as e:
+            return _replay(ctx, req, e.existing), True
+        except loan_store.LicenceRefused as e:
+            fresh = line_store.licence(e.item) if line_store.is_licence(e.item) else None
+            try:
+                if fresh is None:
+                    raise line_not_found(req.order_line_id) from None
+                check_loan(fresh, req.pool, ctx.now)
+            except Refused as refusal:
+                _replay_or_raise(ctx, req)
+                if refusal.reason != "pool_full" or reclaimed:
+                    raise
+                reclaimed = True
+                if not reclaim_overdue(ctx, req.order_line_id):
+                    raise
+    raise Refused(Status.ERROR, "Internal error")
+
+
+def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:
+    if existing.replayable(req.fingerprint, ctx.now):
+        return existing
+    raise Refused(Status.DUPLICATED, f"{req.coll.gln}: Loan with id '{req.loan_id}' already exists",
+                  reason="duplicated")
+
+
+def _replay_or_raise(ctx: Ctx, req: LoanRequest) -> None:
+    """Before refusing, a request identical to a loan already given within the hour is answered
+    again (say the pool filled since): look the loan up; return quietly if there is none."""
+    existing = loan_store.get(req.coll.gln, req.loan_id)
+    if existing is not None:
+        _replay(ctx, req, existing)
+        raise _Replayed(existing)
+
+
+class _Replayed(Exception):
+    def __init__(self, loan: Loan) -> None:
+        super().__init__(loan.loan_id)
+        self.loan = loan
+
+
+
+
+def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
+    """Expire the loans of one licence whose end has passed (a pool that looks full may not be)."""
+    freed = 0
+    for loan in loan_store.of_line(order_line_id):
+        if loan.state is LoanState.ACTIVE and loan.end_date <= ctx.now:
+            freed += expire(ctx, loan)
+    return freed
+
+
+def expire(ctx: Ctx, loan: Loan) -> int:
+    try:
+        loan_store.end(loan, LoanState.EXPIRED, ctx.now)
+        return 1
+    except loan_store.AlreadyEnded:
+        return 0
+
+
+def expire_due(ctx: Ctx) -> int:
+    """The scheduled job: every active loan whose end has come is ended and its place freed."""
+    return sum(expire(ctx, loan) for loan in loan_store.due(ctx.now))
+
+
+def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
+    """End an active loan before its end: place freed, listed by getEndedLoans, callback queued
+    (the outbox event is written in the same transaction as the return)."""
+    when = returned_at or ctx.now
+    if loan.state is not LoanState.ACTIVE or loan.end_date <= ctx.now:
+        if loan.state is LoanState.ACTIVE:
+            expire(ctx, loan)
+        raise already_ended(loan)
+    try:
+        loan_store.end(loan, LoanState.RETURNED, when, outbox=_outbox(loan, when))
+    except loan_store.AlreadyEnded:
+        raise already_ended(loan) from None
+    loan.state, loan.returned_at = LoanState.RETURNED, when
+    return loan
+
+
+def already_ended(loan: Loan) -> Refused:
+    return Refused(Status.ACCES_DENIED, f"The loan with orderlineId '{loan.order_line_id}' and loanId "
+                   f"'{loan.loan_id}' is already ended", reason="already_ended")
+
+
+def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
+    """The early-return notification, stored with the return itself so it can never be lost."""
+    if not loan.callback_url:
+        return None
+    event_id = str(uuid.uuid4())
+    body: dict[str, Any] = {"event": "loan.returned", "loanId": loan.loan_id, "orderLineId": loan.order_line_id,
+                            "ean13": loan.ean13, "returnDate": iso(when)}
+    for k in ("borrowerId", "memberId", "transactionId"):
+        if k in loan.extra:
+            body[k] = loan.extra[k]
+    return {"pk": f"OUTBOX#{event_id}", "sk": "OUTBOX", "type": "outbox", "eventId": event_id,
+            "url": loan.callback_url, "glnColl": loan.gln_coll, "body": body, "createdAt": iso(when),
+            "gsi2pk": "OUTBOX", "gsi2sk": f"{iso(when)}#{event_id}"}
+
+
+@dataclass
+class Drift:
+    order_line_id: str
+    what: str
+    expected: int
+    found: int
+
+
+def reconcile() -> tuple[int, list[Drift]]:
+    """Prove the counters against the loan records: free = size - active loans, NTA = total - loans."""
+    drifts: list[Drift] = []
+    licences = line_store.all_licences()
+    for lic in licences:
+        loans = loan_store.of_line(lic.order_line_id)
+        for pool in Pool:
+            active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE)
+            if lic.free[pool] != lic.sizes[pool] - active:
+                drifts.append(Drift(lic.order_line_id, f"free[{pool.value}]", lic.sizes[pool] - active,
+                                    lic.free[pool]))
+        if lic.nta != lic.nta_total - len(loans):
+            drifts.append(Drift(lic.order_line_id, "nta", lic.nta_total - len(loans), lic.nta))
+    return len(licences), drifts

@@ -1,0 +1,41 @@
+"""Signed, time-limited links to a loan's file (the fulfillment URL)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from datetime import UTC, datetime
+
+_DEV_KEY = "local-only-signing-key"  # the deployed stack sets LINK_SIGNING_KEY from a secret parameter
+
+
+def _key() -> bytes:
+    return os.environ.get("LINK_SIGNING_KEY", _DEV_KEY).encode()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def sign_loan_link(base_url: str, gln_coll: str, loan_id: str, expires: datetime) -> str:
+    payload = f"{gln_coll}.{loan_id}.{int(expires.timestamp())}"
+    sig = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()[:20]
+    return f"{base_url}/fulfillment/{_b64(payload.encode())}.{_b64(sig)}"
+
+
+def verify_loan_link(token: str, now: datetime) -> tuple[str, str] | None:
+    """(gln_coll, loan_id) of a genuine, unexpired link; None otherwise."""
+    try:
+        raw, sig = token.split(".")
+        payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        gln_coll, loan_id, exp = payload.split(".")
+        good = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()[:20]
+        if not hmac.compare_digest(_b64(good), sig):
+            return None
+        if datetime.fromtimestamp(int(exp), UTC) <= now:
+            return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return gln_coll, loan_id

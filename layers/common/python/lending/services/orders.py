@@ -1,0 +1,253 @@
+"""Orders (sendOrder, cancelOrder, checkAvailability, getOrders): resellers buy licences for a
+collectivity; each OK line becomes a licence with the offer's terms."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..domain.accounts import Account, Role
+from ..domain.codes import Refused, Status, rollup
+from ..domain.dates import iso
+from ..domain.identifiers import new_order_line_id
+from ..domain.licences import Licence
+from ..domain.offers import CANNOT_BE_SOLD, Offer, check_price
+from ..pnb.requests import CancelOrder, CheckAvailability, CheckAvailabilityLine, GetOrders, OrderRequestLine, \
+    SendOrder, describe
+from ..store import licences as line_store
+from ..store import offers as offer_store
+from ..store.table import TransactionFailed
+from . import auth
+from .context import Ctx
+
+UNSUPPORTED_DISTRIBUTOR = "Unsupported GlnDistributeur"
+DISTRIBUTOR_DENIED = "You are not allowed to call service from this GlnDistributeur, please contact DILICOM"
+
+
+def collectivity(gln: str) -> Account:
+    coll = auth.account(gln)
+    if coll is None:
+        raise Refused(Status.UNKNOWN_GLN,
+                      f"glnColl : {gln} is not referenced in the Customer Relationship Management")
+    if coll.role is not Role.COLLECTIVITY:
+        raise Refused(Status.INVALID_ARGUMENTS, f"glnColl : {gln} is not a local authority")
+    return coll
+
+
+def check_contractor(gln: str | None) -> None:
+    if gln is None:
+        return
+    found = auth.account(gln)
+    if found is None or found.role is not Role.CONTRACTOR:
+        raise Refused(Status.INVALID_ARGUMENTS, f"glnContractor: {gln} glnContractor is invalid : unknown GLN")
+
+
+def _distributor_known(gln: str) -> bool:
+    found = auth.account(gln)
+    return found is not None and found.role is Role.DISTRIBUTOR
+
+
+def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, str], Offer], ean13: str,
+               gln_distributor: str) -> Offer | None:
+    """Checks shared by sendOrder and checkAvailability lines; None when the offer is unknown."""
+    if not _distributor_known(gln_distributor):
+        raise Refused(Status.UNKNOWN_GLN, UNSUPPORTED_DISTRIBUTOR)
+    if not reseller.may_order_from(gln_distributor):
+        raise Refused(Status.ACCES_DENIED, DISTRIBUTOR_DENIED)
+    if coll is not None and not coll.may_order_from(gln_distributor):
+        raise Refused(Status.ACCES_DENIED,
+                      f"{coll.gln} is not set to order for {gln_distributor}, please contact DILICOM")
+    return offers.get((ean13, gln_distributor))
+
+
+def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> dict[str, Any]:
+    coll = collectivity(req.glnColl)
+    check_contractor(req.glnContractor)
+    if req.glnDelivery is not None and auth.account(req.glnDelivery) is None:
+        raise Refused(Status.INVALID_ARGUMENTS,
+                      f"glnDelivery : {req.glnDelivery} glnDelivery is invalid : unknown GLN")
+    pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.orderRequestLine]
+    offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
+    now_ms = int(ctx.now.timestamp() * 1000)
+    seen: set[tuple[str, str]] = set()
+    answers: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    for raw in req.orderRequestLine:
+        line_id = new_order_line_id(now_ms)
+        answer: dict[str, Any] = {
+            "ean13": raw.get("ean13"), "glnDistributor": raw.get("glnDistributor"), "orderLineId": line_id,
+            "lineReference": raw.get("lineReference"), "quantity": raw.get("quantity", 1),
+            "unitPrice": raw.get("unitPrice"), "currency": raw.get("currency"),
+        }
+        stored: dict[str, Any] = {}
+        try:
+            try:
+                line = OrderRequestLine.model_validate(raw)
+            except ValidationError as e:
+                raise Refused(Status.INVALID_ARGUMENTS, describe(e)) from None
+            if line.quantity != 1:
+                raise Refused(Status.INVALID_ARGUMENTS,
+                              "The parameter quantity is invalid. The quantity is limited to 1")
+            pair = (line.ean13, line.glnDistributor)
+            if pair in seen:
+                raise Refused(Status.DUPLICATED,
+                              f"The ean {line.ean13} is duplicated for glnDistributeur {line.glnDistributor}")
+            seen.add(pair)
+            offer = _offer_for(reseller, coll, offers, *pair)
+            if offer is None:
+                raise Refused(Status.NOT_FOUND,
+                              f"The EAN13 {line.ean13} does not exist for Distributor GLN {line.glnDistributor}")
+            answer["unitPrice"] = offer.price_ttc
+            if not offer.available:
+                raise Refused(Status.PRODUCT_CANNOT_BE_SOLD, CANNOT_BE_SOLD)
+            check_price(offer, line.unitPrice, line.unitPriceExcludingTax, line.currency)
+            licence = Licence.new(order_line_id=line_id, gln_coll=coll.gln, gln_reseller=reseller.gln,
+                                  order_id=req.orderId, ean13=line.ean13, gln_distributor=line.glnDistributor,
+                                  terms=offer.terms, dmd_date=line.dmdDate, lending_token=secrets.token_urlsafe(24))
+            stored = line_store.licence_fields(licence)
+            answer["returnStatus"] = Status.OK.value
+            stored["dmdDate"] = iso(line.dmdDate)
+            stored["unitPriceExcludingTax"] = line.unitPriceExcludingTax
+            stored["taxRate"] = line.taxRate
+            stored["lineReferenceColl"] = line.lineReferenceColl
+        except Refused as r:
+            answer["returnStatus"], answer["returnMessage"] = r.status.value, r.message
+        answers.append({k: v for k, v in answer.items() if v is not None})
+        lines.append({
+            **stored, "orderLineId": line_id, "glnColl": coll.gln, "glnReseller": reseller.gln,
+            "orderId": req.orderId, "orderIdColl": req.orderIdColl, "ean13": str(raw.get("ean13", ""))[:13],
+            "glnDistributor": str(raw.get("glnDistributor", ""))[:13],
+            "lineReference": answer.get("lineReference"), "quantity": answer["quantity"]
+            if isinstance(answer["quantity"], int) else 1, "unitPrice": answer["unitPrice"]
+            if isinstance(answer["unitPrice"], int) else None, "currency": answer.get("currency"),
+            "status": answer["returnStatus"], "message": answer.get("returnMessage"), "createdAt": iso(ctx.now),
+        })
+    order = {"glnReseller": reseller.gln, "orderId": req.orderId, "glnColl": coll.gln,
+             "orderIdColl": req.orderIdColl, "glnContractor": req.glnContractor, "glnDelivery": req.glnDelivery,
+             "resellerCountry": req.resellerCountry, "collCountry": req.collCountry, "createdAt": iso(ctx.now),
+             "lineIds": [x["orderLineId"] for x in lines], "gsi1pk": f"COLL#{coll.gln}",
+             "gsi1sk": f"{iso(ctx.now)}#{reseller.gln}#{req.orderId}"}
+    try:
+        line_store.create_order(order, lines)
+    except TransactionFailed as e:
+        if 0 in e.failed:
+            raise Refused(Status.DUPLICATED,
+                          f"{reseller.gln} : Order with referenceCommande {req.orderId} already exists") from None
+        raise
+    status, message = rollup("sendOrder", [a["returnStatus"] for a in answers])
+    return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
+            "returnMessage": message}
+
+
+def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> dict[str, Any]:
+    check_contractor(req.glnContractor)
+    order = line_store.get_order(reseller.gln, req.orderId)
+    if order is None:
+        raise Refused(Status.NOT_FOUND, f"{reseller.gln} : Order with referenceCommande '{req.orderId}' is not found")
+    ids = list(dict.fromkeys(req.orderLineId or order["lineIds"]))
+    for line_id in ids:
+        if line_id not in order["lineIds"]:
+            raise Refused(Status.NOT_FOUND, f"The orderLineId {line_id} does not exist")
+    current = line_store.get_lines(ids)
+    out = []
+    for line_id in ids:
+        item = current.get(line_id, {})
+        status, message = Status.CANCELLED.value, None
+        if item.get("status") != Status.CANCELLED:
+            refused = line_store.cancel_line(line_id, iso(ctx.now), require_unused=item.get("status") == "OK")
+            if refused is not None and refused.get("status") != Status.CANCELLED:
+                status = Status.ACCES_DENIED.value
+                message = f"The orderLineId {line_id} has already been used and cannot be cancelled"
+        out.append({"orderLineId": line_id, "returnStatus": status, "returnMessage": message})
+    bad = [x for x in out if x["returnStatus"] != Status.CANCELLED]
+    if not bad:
+        return {"cancelResponseLine": out, "returnStatus": Status.OK.value}
+    word = "All" if len(bad) == len(out) else "Some"
+    return {"cancelResponseLine": out, "returnStatus": Status.WARNING.value,
+            "returnMessage": f"{word} cancelOrder lines are returned with error"}
+
+
+def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> dict[str, Any]:
+    coll = collectivity(req.glnColl) if req.glnColl else None
+    check_contractor(req.glnContractor or req.glnContrator)
+    pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.checkAvailabilityLine]
+    offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
+    out = []
+    for raw in req.checkAvailabilityLine:
+        answer: dict[str, Any] = {"ean13": raw.get("ean13"), "glnDistributor": raw.get("glnDistributor"),
+                                  "unitPrice": raw.get("unitPrice"), "Date": iso(ctx.now),
+                                  "checkAvailabilityReturnValue": "UNAVAILABLE", "returnStatus": "OK"}
+        try:
+            try:
+                line = CheckAvailabilityLine.model_validate(raw)
+            except ValidationError as e:
+                raise Refused(Status.INVALID_ARGUMENTS, describe(e)) from None
+            offer = _offer_for(reseller, coll, offers, line.ean13, line.glnDistributor)
+            if offer is None:
+                answer["returnMessage"] = (f"The EAN13 {line.ean13} does not exist for Distributor GLN "
+                                           f"{line.glnDistributor}")
+            else:
+                answer["unitPrice"] = offer.price_ttc
+                why = offer.unavailable_message()
+                if why is None:
+                    check_price(offer, line.unitPrice, line.unitPriceExcludingTax, line.currency)
+                    answer["checkAvailabilityReturnValue"] = "AVAILABLE"
+                else:
+                    answer["returnMessage"] = why
+        except Refused as r:
+            answer["returnStatus"], answer["returnMessage"] = r.status.value, r.message
+        out.append({k: v for k, v in answer.items() if v is not None})
+    status, message = rollup("checkAvailability", [a["returnStatus"] for a in out])
+    return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
+
+
+def licence_state(licence: Licence, ctx: Ctx) -> dict[str, Any]:
+    """The counters and dates of a licence as getOrders and getLoanStatus show them."""
+    end_offer = licence.end_offer_date(ctx.now)
+    return {
+        "beginDate": iso(licence.begin_date) if licence.begin_date else None,
+        "endDate": iso(licence.end_date),
+        "endOfferDate": iso(end_offer) if end_offer else None,
+        "NUS1": licence.nus1(ctx.now),
+        "NUS2": licence.nus2(ctx.now),
+        "NTA": licence.nta,
+    }
+
+
+def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
+    token = item.get("lendingToken")
+    if not token or item.get("status") != "OK":
+        return None
+    return f"{ctx.base_url}/warehouse/licences/{item['orderLineId']}/{token}/loans"
+
+
+def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> dict[str, Any]:
+    check_contractor(req.glnContractor)
+    if req.sinceDate is None and req.orderIdColl is None:
+        raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters sinceDate or orderIdColl is mandatory")
+    orders = line_store.orders_of_coll(coll.gln, iso(req.sinceDate) if req.sinceDate else None)
+    if req.orderIdColl is not None:
+        orders = [o for o in orders if o.get("orderIdColl") == req.orderIdColl]
+    lines = line_store.get_lines([i for o in orders for i in o["lineIds"]])
+    out = []
+    for order in orders:
+        for line_id in order["lineIds"]:
+            item = lines.get(line_id)
+            if item is None:
+                continue
+            ok = item["status"] == Status.OK
+            if not ok and not req.returnLinesWithError:
+                continue
+            line: dict[str, Any] = {"orderLineId": line_id, "ean13": item["ean13"], "quantity": item.get("quantity", 1)}
+            if line_store.is_licence(item):
+                line.update(licence_state(line_store.licence(item), ctx))
+            line.update(returnStatus=item["status"], returnMessage=item.get("message"), loanUrl=loan_url(ctx, item))
+            out.append({"orderIdColl": order["orderIdColl"], "lineReferenceColl": item.get("lineReferenceColl"),
+                        "orderLine": [{k: v for k, v in line.items() if v is not None}],
+                        "returnStatus": item["status"], "returnMessage": item.get("message")})
+    answer: dict[str, Any] = {"date": iso(ctx.now), "getOrderResponseLine": out, "returnStatus": Status.OK.value}
+    if not out:
+        answer["noOrder"] = ""
+    return answer

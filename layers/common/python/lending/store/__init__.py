@@ -1,0 +1,15 @@
+"""DynamoDB: the only code that talks to the table. One table, overloaded keys, sparse GSIs.
+
+Access patterns (item: pk / sk; indexes):
+- account            ACCOUNT#<gln> / ACCOUNT
+- v1 api key         APIKEY#<sha256(key)> / APIKEY                     -> the collectivity's GLN
+- offer              OFFER#<ean13> / DIST#<glnDistributor>            GSI1 DIST#<gln> / <updatedAt>#<ean13>
+- order              ORDER#<glnReseller>#<orderId> / ORDER            GSI1 COLL#<glnColl> / <createdAt>#...
+- order line/licence LINE#<orderLineId> / LINE                        GSI2 COLLEAN#<glnColl>#<ean13> / <endDate>
+- loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
+                                                                      GSI2 DUE#<shard> / <endDate>#... (ACTIVE only)
+                                                                      GSI3 ENDED#<glnColl> / <returnedAt>#<loanId>
+- declared IPs       IP#<glnColl> / IP
+- outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
+- rate counter       RATE#<name>#<gln> / <window>
+"""

@@ -1,0 +1,189 @@
+"""Loans: lending and ending are single transactions with the licence counters (and the outbox)."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import datetime
+from typing import Any
+
+from ..domain.dates import from_store, iso
+from ..domain.licences import Pool
+from ..domain.loans import Loan, LoanState
+from . import table
+from .licences import POOL_ATTRS, line_key
+
+DUE_SHARDS = 8  # spreads the active-by-end-time index over a few partitions
+
+
+def loan_key(gln_coll: str, loan_id: str) -> tuple[str, str]:
+    return f"LOAN#{gln_coll}#{loan_id}", "LOAN"
+
+
+def _due_shard(gln_coll: str, loan_id: str) -> str:
+    return f"DUE#{zlib.crc32(f'{gln_coll}#{loan_id}'.encode()) % DUE_SHARDS}"
+
+
+def _item(loan: Loan) -> dict[str, Any]:
+    pk, sk = loan_key(loan.gln_coll, loan.loan_id)
+    item: dict[str, Any] = {
+        "pk": pk,
+        "sk": sk,
+        "type": "loan",
+        "glnColl": loan.gln_coll,
+        "loanId": loan.loan_id,
+        "orderLineId": loan.order_line_id,
+        "ean13": loan.ean13,
+        "glnDistributor": loan.gln_distributor,
+        "pool": loan.pool.value,
+        "state": loan.state.value,
+        "createdAt": iso(loan.created_at),
+        "endDate": iso(loan.end_date),
+        "returnedAt": iso(loan.returned_at) if loan.returned_at else None,
+        "fingerprint": loan.fingerprint,
+        "answer": loan.answer or None,
+        "callbackUrl": loan.callback_url,
+        "origin": loan.origin,
+        "extra": loan.extra or None,
+        "gsi1pk": f"LINE#{loan.order_line_id}",
+        "gsi1sk": f"{iso(loan.created_at)}#{loan.loan_id}",
+    }
+    if loan.state is LoanState.ACTIVE:
+        item["gsi2pk"] = _due_shard(loan.gln_coll, loan.loan_id)
+        item["gsi2sk"] = f"{iso(loan.end_date)}#{loan.gln_coll}#{loan.loan_id}"
+    return item
+
+
+def loan(item: dict[str, Any]) -> Loan:
+    return Loan(
+        gln_coll=item["glnColl"],
+        loan_id=item["loanId"],
+        order_line_id=item["orderLineId"],
+        ean13=item["ean13"],
+        gln_distributor=item["glnDistributor"],
+        pool=Pool(item["pool"]),
+        created_at=from_store(item["createdAt"]),  # type: ignore[arg-type]
+        end_date=from_store(item["endDate"]),  # type: ignore[arg-type]
+        state=LoanState(item["state"]),
+        returned_at=from_store(item.get("returnedAt")),
+        fingerprint=item.get("fingerprint", ""),
+        answer=item.get("answer") or {},
+        callback_url=item.get("callbackUrl"),
+        origin=item.get("origin", "pnb"),
+        extra=item.get("extra") or {},
+    )
+
+
+class LoanExists(Exception):
+    def __init__(self, existing: Loan) -> None:
+        super().__init__(existing.loan_id)
+        self.existing = existing
+
+
+class LicenceRefused(Exception):
+    """The licence's condition failed: `item` is the licence as it was, for the core to explain why."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("licence condition failed")
+        self.item = item
+
+
+def lend(new: Loan, now: datetime) -> None:
+    """Put the loan and take one access and one place of its pool, atomically.
+
+    Raises LoanExists (the loanId is taken) or LicenceRefused (status, window, NTA or pool)."""
+    free, _ = POOL_ATTRS[new.pool]
+    lpk, lsk = line_key(new.order_line_id)
+    items: list[dict[str, Any]] = [
+        {"Put": {"Item": table.ser(_item(new)), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Update": {
+            "Key": table.key(lpk, lsk),
+            "UpdateExpression": "SET #f = #f - :one, nta = nta - :one, beginDate = if_not_exists(beginDate, :now)",
+            "ConditionExpression": "#s = :ok AND endDate > :now AND dmdDate <= :now AND nta > :zero AND #f > :zero",
+            "ExpressionAttributeNames": {"#f": free, "#s": "status"},
+            "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
+                                          ":now": table.val(iso(now))},
+        }},
+    ]
+    try:
+        table.transact(items)
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            raise LoanExists(loan(e.failed[0] or {})) from None
+        raise LicenceRefused(e.failed.get(1) or {}) from None
+
+
+class AlreadyEnded(Exception):
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("loan already ended")
+        self.item = item
+
+
+def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> bool:
+    """ACTIVE -> RETURNED/EXPIRED and the place freed, with the outbox event, in one transaction.
+
+    The loan's condition makes a second end a clear error (AlreadyEnded), never a second place freed.
+    An expiry also requires the end date to have passed, so it can't overtake a renewal or a return.
+    The pool is clamped at its size; returns False when clamping had to drop the increment (drift)."""
+    pk, sk = loan_key(current.gln_coll, current.loan_id)
+    free, size = POOL_ATTRS[current.pool]
+    sets = {"state": state.value, "returnedAt": iso(now)} if state is LoanState.RETURNED else {"state": state.value}
+    if state is LoanState.RETURNED:
+        sets["gsi3pk"] = f"ENDED#{current.gln_coll}"
+        sets["gsi3sk"] = f"{iso(now)}#{current.loan_id}"
+    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))
+    cond = "#state = :active"
+    expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
+    if state is LoanState.EXPIRED:
+        cond += " AND #endDate <= :now"
+        expr["ExpressionAttributeNames"]["#endDate"] = "endDate"
+        expr["ExpressionAttributeValues"][":now"] = table.val(iso(now))
+    loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
+    lpk, lsk = line_key(current.order_line_id)
+    line_update = {"Update": {
+        "Key": table.key(lpk, lsk),
+        "UpdateExpression": "SET #f = #f + :one",
+        "ConditionExpression": "#f < #z",
+        "ExpressionAttributeNames": {"#f": free, "#z": size},
+        "ExpressionAttributeValues": {":one": table.val(1)},
+    }}
+    tail = [{"Put": {"Item": table.ser(outbox), "ConditionExpression": "attribute_not_exists(pk)"}}] if outbox else []
+    try:
+        table.transact([loan_update, line_update, *tail])
+        return True
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            raise AlreadyEnded(e.failed[0] or {}) from None
+    # The pool was already full: end the loan anyway, the counter stays clamped at its size.
+    loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
+    try:
+        table.transact([loan_update, *tail])
+    except table.TransactionFailed as e:
+        raise AlreadyEnded(e.failed.get(0) or {}) from None
+    return False
+
+
+def get(gln_coll: str, loan_id: str) -> Loan | None:
+    item = table.get(*loan_key(gln_coll, loan_id))
+    return loan(item) if item else None
+
+
+def get_many(gln_coll: str, loan_ids: list[str]) -> list[Loan]:
+    return [loan(i) for i in table.batch_get([loan_key(gln_coll, x) for x in loan_ids])]
+
+
+def of_line(order_line_id: str) -> list[Loan]:
+    return [loan(i) for i in table.query("gsi1", "gsi1pk", f"LINE#{order_line_id}")]
+
+
+def due(now: datetime, limit: int = 500) -> list[Loan]:
+    """Active loans whose end has come, over every shard of the due index."""
+    out: list[Loan] = []
+    for shard in range(DUE_SHARDS):
+        items = table.query("gsi2", "gsi2pk", f"DUE#{shard}", sk_name="gsi2sk", sk_below=iso(now), limit=limit)
+        out.extend(loan(i) for i in items)
+    return out
+
+
+def ended_since(gln_coll: str, since: datetime) -> list[Loan]:
+    items = table.query("gsi3", "gsi3pk", f"ENDED#{gln_coll}", sk_name="gsi3sk", sk_between=(iso(since), "~"))
+    return [loan(i) for i in items]

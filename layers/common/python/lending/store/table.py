@@ -1,0 +1,197 @@
+"""The table, its client and the (de)serialisation of items. Clients are built once per container."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+_ser = TypeSerializer()
+_de = TypeDeserializer()
+_client: Any = None
+
+TRANSACTION_ATTEMPTS = 8
+
+
+def table_name() -> str:
+    return os.environ.get("TABLE_NAME", "lending")
+
+
+def client() -> Any:
+    global _client
+    if _client is None:
+        _client = boto3.client(
+            "dynamodb", config=Config(retries={"max_attempts": 4, "mode": "standard"}, tcp_keepalive=True)
+        )
+    return _client
+
+
+def reset_client() -> None:
+    """Tests and the local stack point the hub at another endpoint: forget the cached client."""
+    global _client
+    _client = None
+
+
+def ser(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+
+
+def val(value: Any) -> dict[str, Any]:
+    return _ser.serialize(value)
+
+
+def de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Decimals back to ints (the table holds only integer counters and cents)."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    return value
+
+
+def key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def get(pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+    out = client().get_item(TableName=table_name(), Key=key(pk, sk), ConsistentRead=consistent)
+    return de(out.get("Item"))
+
+
+def put(item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> None:
+    args: dict[str, Any] = {"TableName": table_name(), "Item": ser(item)}
+    if condition:
+        args["ConditionExpression"] = condition
+    args.update(kw)
+    client().put_item(**args)
+
+
+def batch_get(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every item of `keys` that exists (order not kept), in chunks of 100, unprocessed ones retried."""
+    found: list[dict[str, Any]] = []
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), 100):
+        request = {table_name(): {"Keys": [key(pk, sk) for pk, sk in unique[i : i + 100]], "ConsistentRead": True}}
+        for attempt in range(8):
+            out = client().batch_get_item(RequestItems=request)
+            found.extend(de(x) or {} for x in out.get("Responses", {}).get(table_name(), []))
+            request = out.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(0.01 * 2**attempt)
+    return found
+
+
+def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = None, sk_between: tuple[str, str]
+          | None = None, sk_begins: str | None = None, sk_below: str | None = None, forward: bool = True,
+          limit: int | None = None, filter_expr: str | None = None,
+          values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """All items of one partition (paginated through), optionally bounded on the sort key."""
+    cond = "#p = :p"
+    ev: dict[str, Any] = {":p": val(pk)}
+    en = {"#p": pk_name}
+    if sk_name and sk_between:
+        cond += " AND #s BETWEEN :a AND :b"
+        ev[":a"], ev[":b"] = val(sk_between[0]), val(sk_between[1])
+        en["#s"] = sk_name
+    elif sk_name and sk_begins:
+        cond += " AND begins_with(#s, :a)"
+        ev[":a"] = val(sk_begins)
+        en["#s"] = sk_name
+    elif sk_name and sk_below:
+        cond += " AND #s < :a"
+        ev[":a"] = val(sk_below)
+        en["#s"] = sk_name
+    args: dict[str, Any] = {"TableName": table_name(), "KeyConditionExpression": cond, "ScanIndexForward": forward}
+    if index:
+        args["IndexName"] = index
+    if filter_expr:
+        args["FilterExpression"] = filter_expr
+        ev.update({k: val(v) for k, v in (values or {}).items()})
+        en.update(names or {})
+    args["ExpressionAttributeValues"] = ev
+    args["ExpressionAttributeNames"] = en
+    items: list[dict[str, Any]] = []
+    while True:
+        out = client().query(**args)
+        items.extend(de(x) or {} for x in out.get("Items", []))
+        if limit is not None and len(items) >= limit:
+            return items[:limit]
+        if "LastEvaluatedKey" not in out:
+            return items
+        args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+class TransactionFailed(Exception):
+    """One or more conditions of a transaction failed: `failed` holds their indexes and old items."""
+
+    def __init__(self, failed: dict[int, dict[str, Any] | None]) -> None:
+        super().__init__(f"conditions failed at {sorted(failed)}")
+        self.failed = failed
+
+
+def transact(items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems; conflicts with a concurrent transaction are retried (never surfaced),
+    condition failures raise TransactionFailed with the items as they were (ALL_OLD)."""
+    for item in items:
+        for op in item.values():
+            op.setdefault("TableName", table_name())
+            if "ConditionExpression" in op:
+                op.setdefault("ReturnValuesOnConditionCheckFailure", "ALL_OLD")
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        try:
+            client().transact_write_items(TransactItems=items)
+            return
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            if code == "TransactionCanceledException":
+                reasons = e.response.get("CancellationReasons") or []
+                failed = {
+                    i: de(r.get("Item"))
+                    for i, r in enumerate(reasons)
+                    if r.get("Code") == "ConditionalCheckFailed"
+                }
+                if failed:
+                    raise TransactionFailed(failed) from None
+                if not any(r.get("Code") in ("TransactionConflict", "ThrottlingError") for r in reasons):
+                    raise
+            elif code not in ("TransactionInProgressException", "ProvisionedThroughputExceededException",
+                              "ThrottlingException", "InternalServerError"):
+                raise
+            if attempt == TRANSACTION_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+
+
+def update_expr(fields: Mapping[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
+    """SET a = :a, ... REMOVE x, ... with names and values."""
+    names = {f"#{k}": k for k in [*fields, *remove]}
+    values = {f":{k}": val(v) for k, v in fields.items()}
+    expr = ""
+    if fields:
+        expr += "SET " + ", ".join(f"#{k} = :{k}" for k in fields)
+    if remove:
+        expr += " REMOVE " + ", ".join(f"#{k}" for k in remove)
+    out: dict[str, Any] = {"UpdateExpression": expr.strip(), "ExpressionAttributeNames": names}
+    if values:
+        out["ExpressionAttributeValues"] = values
+    return out
