@@ -10,6 +10,7 @@ from typing import Any
 from ..domain.codes import Status
 from ..observability import logger
 from ..services.context import Ctx
+from ..store import table
 from .operations import new_request_id, run
 
 MAX_BODY = 1_000_000
@@ -41,6 +42,8 @@ def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    table.client()  # built once per container, at init
+
     @logger.inject_lambda_context(clear_state=True)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raw = request_body(event)

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from ..domain.accounts import Account, Role
 from ..domain.codes import INTERNAL_ERROR, Refused, Status
 from ..domain.dates import iso
@@ -23,6 +21,7 @@ from ..services.context import Ctx
 from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
+from ..validation import Invalid, Request, Schema
 from . import requests as rq
 
 ENDED_LOANS_DAYS = 60
@@ -31,7 +30,7 @@ COLL = (Role.COLLECTIVITY,)
 
 @dataclass(frozen=True)
 class Operation:
-    model: type[BaseModel]
+    schema: Schema
     roles: tuple[Role, ...]
     credentials: tuple[str, str]  # the GLN and password fields
     call: Callable[[Ctx, Account, Any], dict[str, Any]]
@@ -42,12 +41,13 @@ def _loaner(coll: Account, loaner: str | None) -> None:
         raise Refused(Status.INVALID_ARGUMENTS, f"loanerColl : {loaner} is not a library of {coll.gln}")
 
 
-def _loan(ctx: Ctx, coll: Account, req: rq.LoanBook | rq.ConsultBook, end_field: str) -> dict[str, Any]:
+def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     _loaner(coll, req.loanerColl)
     requested_end = getattr(req, end_field)
-    lending.check_in_situ(coll, req.localization, req.ipAddress)
-    pool = pool_for(req.accessMedium, req.localization)
+    localization = Localization(req.localization)
+    lending.check_in_situ(coll, localization, req.ipAddress)
+    pool = pool_for(AccessMedium(req.accessMedium), localization)
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end))
     extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
@@ -70,15 +70,15 @@ def fulfillment_url(ctx: Ctx, loan: Loan) -> str:
     return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.end_date)
 
 
-def loan_book(ctx: Ctx, coll: Account, req: rq.LoanBook) -> dict[str, Any]:
+def loan_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     return _loan(ctx, coll, req, "loanEndDate")
 
 
-def consult_book(ctx: Ctx, coll: Account, req: rq.ConsultBook) -> dict[str, Any]:
+def consult_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     return _loan(ctx, coll, req, "consultEndDate")
 
 
-def declare_ip(ctx: Ctx, coll: Account, req: rq.DeclareIp) -> dict[str, Any]:
+def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     ranges = [parse_declaration(t) for t in req.ips]
     known = {r.text for r in ip_store.declared(coll.gln)}
@@ -89,7 +89,7 @@ def declare_ip(ctx: Ctx, coll: Account, req: rq.DeclareIp) -> dict[str, Any]:
     return {"returnStatus": Status.OK.value}
 
 
-def get_loan_status(ctx: Ctx, coll: Account, req: rq.GetLoanStatus) -> dict[str, Any]:
+def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     out = []
     for line_id in dict.fromkeys(req.orderLineId):
@@ -113,7 +113,7 @@ def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
     return status.value, message
 
 
-def get_ended_loans(ctx: Ctx, coll: Account, req: rq.GetEndedLoans) -> dict[str, Any]:
+def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     if req.date is None and not req.loanId:
         raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters date or loanId is mandatory")
@@ -135,7 +135,7 @@ def get_ended_loans(ctx: Ctx, coll: Account, req: rq.GetEndedLoans) -> dict[str,
     return answer
 
 
-def end_loan(ctx: Ctx, distributor: Account, req: rq.EndLoan) -> dict[str, Any]:
+def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
     item = line_store.get_line(req.orderLineId)
     if item is None or item.get("glnDistributor") != distributor.gln:
         raise lending.line_not_found(req.orderLineId)
@@ -161,20 +161,20 @@ def not_implemented(name: str) -> Callable[[Ctx, Account, Any], dict[str, Any]]:
 RESELLER = ("glnReseller", "passwordReseller")
 COLLECTIVITY = ("glnColl", "passwordColl")
 OPERATIONS: dict[str, Operation] = {
-    "sendOrder": Operation(rq.SendOrder, (Role.RESELLER,), RESELLER, orders.send_order),
-    "cancelOrder": Operation(rq.CancelOrder, (Role.RESELLER,), RESELLER, orders.cancel_order),
-    "checkAvailability": Operation(rq.CheckAvailability, (Role.RESELLER,), RESELLER, orders.check_availability),
-    "getOffers": Operation(rq.GetOffers, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
+    "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, orders.send_order),
+    "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, orders.cancel_order),
+    "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, orders.check_availability),
+    "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
                            not_implemented("getOffers")),
-    "getOffersForDistributor": Operation(rq.GetOffersForDistributor, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
+    "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
                                          not_implemented("getOffersForDistributor")),
-    "getOrders": Operation(rq.GetOrders, COLL, COLLECTIVITY, orders.get_orders),
-    "declareIp": Operation(rq.DeclareIp, COLL, COLLECTIVITY, declare_ip),
-    "loanBook": Operation(rq.LoanBook, COLL, COLLECTIVITY, loan_book),
-    "consultBook": Operation(rq.ConsultBook, COLL, COLLECTIVITY, consult_book),
-    "getLoanStatus": Operation(rq.GetLoanStatus, COLL, COLLECTIVITY, get_loan_status),
-    "getEndedLoans": Operation(rq.GetEndedLoans, COLL, COLLECTIVITY, get_ended_loans),
-    "endLoan": Operation(rq.EndLoan, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan),
+    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, orders.get_orders),
+    "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip),
+    "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book),
+    "consultBook": Operation(rq.CONSULT_BOOK, COLL, COLLECTIVITY, consult_book),
+    "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status),
+    "getEndedLoans": Operation(rq.GET_ENDED_LOANS, COLL, COLLECTIVITY, get_ended_loans),
+    "endLoan": Operation(rq.END_LOAN, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan),
 }
 
 
@@ -193,9 +193,9 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
             raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} is not implemented")
         account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
         try:
-            req = op.model.model_validate(body)
-        except ValidationError as e:
-            raise Refused(Status.INVALID_ARGUMENTS, rq.describe(e)) from None
+            req = op.schema.validate(body)
+        except Invalid as e:
+            raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
         answer = op.call(ctx, account, req)
     except Refused as r:
         answer = {"returnStatus": r.status.value, "returnMessage": r.message}

@@ -1,190 +1,73 @@
-"""PNB request models (pydantic v2): the spec's names, formats and limits.
-
-A model error becomes INVALID_ARGUMENTS naming the field (`describe`)."""
+"""PNB request schemas: the spec's names, formats and limits (see lending.validation for why these
+are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS naming the field."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from ..validation import Schema, any_dict, boolean, choice, gln, integer, iso_date, listof, text
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+ALNUM16 = text(r"^[A-Za-z0-9]{1,16}$")
+ALNUM24 = text(r"^[A-Za-z0-9]{1,24}$")
+ORDER_LINE_ID = text(r"^[0-9]{24}$")
+COUNTRY = text(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (ONIX list 91)
+CURRENCY = text(r"^[A-Z]{3}$")  # ISO 4217 (ONIX list 96)
+CENTS = integer(ge=0, le=10**9)
+TAX_RATE = integer(ge=0, le=99999)
+URL = text(r"^https?://", max_length=2048)
+IP = text(max_length=64)
+MEDIUM = choice("DOWNLOAD", "STREAMING")
+LOCALIZATION = choice("IN_SITU", "EX_SITU")
+CONTRACTOR = {"glnContractor": gln()}
 
-from ..domain.dates import parse_iso
-from ..domain.identifiers import is_gln, is_order_line_id
-from ..domain.licences import AccessMedium, Localization
+ORDER_REQUEST_LINE = Schema(
+    {"ean13": gln(), "glnDistributor": gln(), "unitPrice": CENTS, "unitPriceExcludingTax": CENTS,
+     "taxRate": TAX_RATE, "quantity": integer(), "currency": CURRENCY, "dmdDate": iso_date(),
+     "lineReference": ALNUM16, "lineReferenceColl": ALNUM16},
+    optional=("taxRate", "lineReference", "lineReferenceColl"), defaults={"quantity": 1})
 
+# 99 lines: an order and its lines are written in one transaction of at most 100 items.
+SEND_ORDER = Schema(
+    {"glnColl": gln(), **CONTRACTOR, "glnDelivery": gln(), "orderId": ALNUM16, "orderIdColl": ALNUM16,
+     "resellerCountry": COUNTRY, "collCountry": COUNTRY,
+     "orderRequestLine": listof(any_dict(), min_length=1, max_length=99)},
+    optional=("glnContractor", "glnDelivery"))
 
-def _gln(v: str) -> str:
-    if not is_gln(v):
-        raise ValueError("must be 13 digits with a valid check digit")
-    return v
+CANCEL_ORDER = Schema({**CONTRACTOR, "orderId": ALNUM16, "orderLineId": listof(ORDER_LINE_ID, max_length=99)},
+                      optional=("glnContractor", "orderLineId"))
 
+CHECK_AVAILABILITY_LINE = Schema(
+    {"ean13": gln(), "glnDistributor": gln(), "unitPrice": CENTS, "unitPriceExcludingTax": CENTS,
+     "taxRate": TAX_RATE, "currency": CURRENCY},
+    optional=("taxRate",))
 
-def _date(v: Any) -> datetime:
-    if isinstance(v, datetime) and v.tzinfo is not None:
-        return v
-    parsed = parse_iso(v)
-    if parsed is None:
-        raise ValueError("must be an ISO 8601 date yyyy-mm-ddThh:mm:ssTZD")
-    return parsed
+CHECK_AVAILABILITY = Schema(
+    {"glnColl": gln(), **CONTRACTOR, "glnContrator": gln(), "resellerCountry": COUNTRY, "collCountry": COUNTRY,
+     "checkAvailabilityLine": listof(any_dict(), min_length=1, max_length=100)},
+    optional=("glnColl", "glnContractor", "glnContrator"))  # glnContrator: the spec's own spelling
 
+GET_ORDERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "orderIdColl": ALNUM16,
+                     "returnLinesWithError": boolean()},
+                    optional=("glnContractor", "sinceDate", "orderIdColl"), defaults={"returnLinesWithError": False})
 
-def _line_id(v: str) -> str:
-    if not is_order_line_id(v):
-        raise ValueError("must be 24 digits")
-    return v
+DECLARE_IP = Schema({**CONTRACTOR, "ips": listof(text(max_length=100), min_length=1, max_length=100)},
+                    optional=("glnContractor",))
 
+_LOAN = {**CONTRACTOR, "loanerColl": gln(), "orderLineId": ORDER_LINE_ID, "loanId": ALNUM24, "ean13": gln(),
+         "accessMedium": MEDIUM, "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL}
+LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()},
+                   optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl"))
+CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()},
+                      optional=("glnContractor", "loanerColl", "callbackUrl"))
 
-def _as_list(v: Any) -> Any:
-    """JSON clients may send one element where the spec has an array; SOAP always may."""
-    if v is None or isinstance(v, list):
-        return v
-    return [v]
+GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100)},
+                         optional=("glnContractor",))
 
+GET_ENDED_LOANS = Schema({**CONTRACTOR, "date": iso_date(), "loanId": listof(ALNUM24, max_length=20)},
+                         optional=("glnContractor", "date", "loanId"))
 
-def _text(v: Any) -> Any:
-    return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+END_LOAN = Schema({"orderLineId": text(max_length=35), "loanId": ALNUM24, "date": iso_date()}, optional=("date",))
 
-
-Gln = Annotated[str, BeforeValidator(_text), AfterValidator(_gln)]
-Ean13 = Gln
-Alnum16 = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[A-Za-z0-9]{1,16}$")]
-Alnum24 = Annotated[str, BeforeValidator(_text), Field(pattern=r"^[A-Za-z0-9]{1,24}$")]
-OrderLineId = Annotated[str, BeforeValidator(_text), AfterValidator(_line_id)]
-IsoDate = Annotated[datetime, BeforeValidator(_date)]
-Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
-Cents = Annotated[int, Field(ge=0, le=10**9)]
-Url = Annotated[str, Field(max_length=2048, pattern=r"^https?://")]
-
-
-class PnbModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-
-class OrderRequestLine(PnbModel):
-    ean13: Ean13
-    glnDistributor: Gln
-    unitPrice: Cents
-    unitPriceExcludingTax: Cents
-    taxRate: Annotated[int, Field(ge=0, le=99999)] | None = None
-    quantity: int = 1
-    currency: Currency
-    dmdDate: IsoDate
-    lineReference: Alnum16 | None = None
-    lineReferenceColl: Alnum16 | None = None
-
-
-class SendOrder(PnbModel):
-    glnColl: Gln
-    glnContractor: Gln | None = None
-    glnDelivery: Gln | None = None
-    orderId: Alnum16
-    orderIdColl: Alnum16
-    resellerCountry: Country
-    collCountry: Country
-    # 99 lines: the order and its lines are written in one transaction of at most 100 items.
-    orderRequestLine: Annotated[list[dict[str, Any]], BeforeValidator(_as_list), Field(min_length=1, max_length=99)]
-
-
-class CancelOrder(PnbModel):
-    glnContractor: Gln | None = None
-    orderId: Alnum16
-    orderLineId: Annotated[list[OrderLineId] | None, BeforeValidator(_as_list), Field(max_length=99)] = None
-
-
-class CheckAvailabilityLine(PnbModel):
-    ean13: Ean13
-    glnDistributor: Gln
-    unitPrice: Cents
-    unitPriceExcludingTax: Cents
-    taxRate: Annotated[int, Field(ge=0, le=99999)] | None = None
-    currency: Currency
-
-
-class CheckAvailability(PnbModel):
-    glnColl: Gln | None = None
-    glnContractor: Gln | None = None
-    glnContrator: Gln | None = None  # the spec's own spelling, accepted as well
-    resellerCountry: Country
-    collCountry: Country
-    checkAvailabilityLine: Annotated[list[dict[str, Any]], BeforeValidator(_as_list),
-                                     Field(min_length=1, max_length=100)]
-
-
-class GetOrders(PnbModel):
-    glnContractor: Gln | None = None
-    sinceDate: IsoDate | None = None
-    orderIdColl: Alnum16 | None = None
-    returnLinesWithError: bool = False
-
-
-class DeclareIp(PnbModel):
-    glnContractor: Gln | None = None
-    ips: Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], BeforeValidator(_as_list),
-                   Field(min_length=1, max_length=100)]
-
-
-class LoanBook(PnbModel):
-    glnContractor: Gln | None = None
-    loanerColl: Gln | None = None
-    orderLineId: OrderLineId
-    loanId: Alnum24
-    ean13: Ean13
-    accessMedium: AccessMedium
-    localization: Localization
-    loanEndDate: IsoDate
-    ipAddress: Annotated[str, Field(max_length=64)] | None = None
-    callbackUrl: Url | None = None
-
-
-class ConsultBook(PnbModel):
-    glnContractor: Gln | None = None
-    loanerColl: Gln | None = None
-    orderLineId: OrderLineId
-    loanId: Alnum24
-    ean13: Ean13
-    accessMedium: AccessMedium
-    localization: Localization
-    consultEndDate: IsoDate
-    ipAddress: Annotated[str, Field(max_length=64)]
-    callbackUrl: Url | None = None
-
-
-class GetLoanStatus(PnbModel):
-    glnContractor: Gln | None = None
-    orderLineId: Annotated[list[Annotated[str, BeforeValidator(_text)]], BeforeValidator(_as_list),
-                           Field(min_length=1, max_length=100)]
-
-
-class GetEndedLoans(PnbModel):
-    glnContractor: Gln | None = None
-    date: IsoDate | None = None
-    loanId: Annotated[list[Alnum24] | None, BeforeValidator(_as_list), Field(max_length=20)] = None
-
-
-class EndLoan(PnbModel):
-    orderLineId: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=35)]
-    loanId: Alnum24
-    date: IsoDate | None = None
-
-
-class GetOffers(PnbModel):
-    glnContractor: Gln | None = None
-    sinceDate: IsoDate | None = None
-    lastConnection: str | None = None
-
-
-class GetOffersForDistributor(GetOffers):
-    glnDistributor: Gln
-
-
-def describe(error: ValidationError) -> str:
-    """The first problem, named by its field path, as INVALID_ARGUMENTS' message."""
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "request"
-    if first["type"] == "missing":
-        return f"The parameter {where} is mandatory"
-    got = first.get("input")
-    shown = f" : {got}" if isinstance(got, str | int) and len(str(got)) <= 64 else ""
-    return f"The parameter {where}{shown} is invalid: {first['msg']}"
+GET_OFFERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "lastConnection": text(min_length=0)},
+                    optional=("glnContractor", "sinceDate", "lastConnection"))
+GET_OFFERS_FOR_DISTRIBUTOR = Schema(
+    {**CONTRACTOR, "glnDistributor": gln(), "sinceDate": iso_date(), "lastConnection": text(min_length=0)},
+    optional=("glnContractor", "sinceDate", "lastConnection"))

@@ -6,20 +6,18 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..domain.accounts import Account, Role
 from ..domain.codes import Refused, Status, rollup
 from ..domain.dates import iso
 from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
 from ..domain.offers import CANNOT_BE_SOLD, Offer, check_price
-from ..pnb.requests import CancelOrder, CheckAvailability, CheckAvailabilityLine, GetOrders, OrderRequestLine, \
-    SendOrder, describe
+from ..pnb.requests import CHECK_AVAILABILITY_LINE, ORDER_REQUEST_LINE
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from ..store.table import TransactionFailed
 from . import auth
+from ..validation import Invalid, Request
 from .context import Ctx
 
 UNSUPPORTED_DISTRIBUTOR = "Unsupported GlnDistributeur"
@@ -62,7 +60,7 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
     return offers.get((ean13, gln_distributor))
 
 
-def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> dict[str, Any]:
+def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     coll = collectivity(req.glnColl)
     check_contractor(req.glnContractor)
     if req.glnDelivery is not None and auth.account(req.glnDelivery) is None:
@@ -84,9 +82,9 @@ def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> dict[str, Any]:
         stored: dict[str, Any] = {}
         try:
             try:
-                line = OrderRequestLine.model_validate(raw)
-            except ValidationError as e:
-                raise Refused(Status.INVALID_ARGUMENTS, describe(e)) from None
+                line = ORDER_REQUEST_LINE.validate(raw)
+            except Invalid as e:
+                raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
             if line.quantity != 1:
                 raise Refused(Status.INVALID_ARGUMENTS,
                               "The parameter quantity is invalid. The quantity is limited to 1")
@@ -141,7 +139,7 @@ def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> dict[str, Any]:
             "returnMessage": message}
 
 
-def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> dict[str, Any]:
+def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     check_contractor(req.glnContractor)
     order = line_store.get_order(reseller.gln, req.orderId)
     if order is None:
@@ -169,7 +167,7 @@ def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> dict[str, Any
             "returnMessage": f"{word} cancelOrder lines are returned with error"}
 
 
-def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> dict[str, Any]:
+def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     coll = collectivity(req.glnColl) if req.glnColl else None
     check_contractor(req.glnContractor or req.glnContrator)
     pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.checkAvailabilityLine]
@@ -181,9 +179,9 @@ def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> d
                                   "checkAvailabilityReturnValue": "UNAVAILABLE", "returnStatus": "OK"}
         try:
             try:
-                line = CheckAvailabilityLine.model_validate(raw)
-            except ValidationError as e:
-                raise Refused(Status.INVALID_ARGUMENTS, describe(e)) from None
+                line = CHECK_AVAILABILITY_LINE.validate(raw)
+            except Invalid as e:
+                raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
             offer = _offer_for(reseller, coll, offers, line.ean13, line.glnDistributor)
             if offer is None:
                 answer["returnMessage"] = (f"The EAN13 {line.ean13} does not exist for Distributor GLN "
@@ -223,7 +221,7 @@ def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
     return f"{ctx.base_url}/warehouse/licences/{item['orderLineId']}/{token}/loans"
 
 
-def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> dict[str, Any]:
+def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     check_contractor(req.glnContractor)
     if req.sinceDate is None and req.orderIdColl is None:
         raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters sinceDate or orderIdColl is mandatory")

@@ -9,6 +9,7 @@ Access patterns (item: pk / sk; indexes):
 - loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
                                                                       GSI2 DUE#<shard> / <endDate>#... (ACTIVE only)
                                                                       GSI3 ENDED#<glnColl> / <returnedAt>#<loanId>
+                                                                      GSI4 (library API v1: loans by member)
 - declared IPs       IP#<glnColl> / IP
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>

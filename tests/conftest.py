@@ -1,0 +1,55 @@
+"""Shared fixtures.
+
+- unit tests use none of these (pure domain, no sockets);
+- `aws`: moto in-process with the resources of template.yaml and the demo data (integration);
+- `stack`: the local stack on free ports, called over HTTP (end-to-end), one per session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lending.local.emulator import LOCAL_ENV
+
+os.environ.update(LOCAL_ENV)
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, str]]:
+    """Emulated AWS in-process: tables, queues and bucket built from template.yaml, demo data loaded."""
+    from moto import mock_aws
+
+    from lending.local import demo, resources, template
+    from lending.services import auth
+    from lending.store import table
+
+    saved = dict(os.environ)
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    with mock_aws():
+        table.reset_client()
+        auth.forget()
+        tpl = template.load()
+        refs = resources.create_all(tpl)
+        os.environ.update(resources.environment(tpl, refs, {"PUBLIC_BASE_URL": "http://hub.test",
+                                                             "LINK_SIGNING_KEY": "test-signing-key"}))
+        demo.load()
+        yield refs
+    table.reset_client()
+    auth.forget()
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Any]:
+    from lending.local.stack import Stack
+
+    s = Stack(port=0, schedules=False).start()
+    yield s
+    s.stop()

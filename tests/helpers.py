@@ -1,0 +1,88 @@
+"""Request builders shared by the tests: the demo parties' PNB calls."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from lending.local import demo
+
+_ids = itertools.count(1)
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def order_body(*lines: dict[str, Any], order_id: str | None = None, **over: Any) -> dict[str, Any]:
+    body = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnColl": demo.COLL,
+            "orderId": order_id or f"ORD{next(_ids)}{datetime.now(UTC):%H%M%S%f}"[:16],
+            "orderIdColl": "COLL1", "resellerCountry": "FR", "collCountry": "FR",
+            "orderRequestLine": list(lines) or [line()]}
+    body.update(over)
+    return body
+
+
+def line(ean13: str = "9791000000015", dist: str = demo.DISTRIBUTOR, ttc: int | None = None, ht: int | None = None,
+         dmd: datetime | None = None, **over: Any) -> dict[str, Any]:
+    prices = {o.ean13: (o.price_ttc, o.price_ht) for o in demo.offers()}
+    p_ttc, p_ht = prices.get(ean13, (2400, 2275))
+    out = {"ean13": ean13, "glnDistributor": dist, "unitPrice": p_ttc if ttc is None else ttc,
+           "unitPriceExcludingTax": p_ht if ht is None else ht, "currency": "EUR", "quantity": 1,
+           "dmdDate": iso(dmd or datetime.now(UTC) - timedelta(days=1))}
+    out.update(over)
+    return out
+
+
+def coll_auth(coll: str = demo.COLL, password: str = demo.COLL_PASSWORD) -> dict[str, str]:
+    return {"glnColl": coll, "passwordColl": password}
+
+
+def loan_body(order_line_id: str, loan_id: str, ean13: str = "9791000000015", days: int = 14,
+              medium: str = "DOWNLOAD", where: str = "EX_SITU", now: datetime | None = None, **over: Any
+              ) -> dict[str, Any]:
+    end = (now or datetime.now(UTC)) + timedelta(days=days)
+    body = {**coll_auth(), "orderLineId": order_line_id, "loanId": loan_id, "ean13": ean13, "accessMedium": medium,
+            "localization": where, "loanEndDate": iso(end)}
+    body.update(over)
+    return body
+
+
+def invoke(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """Call the function that template.yaml routes `method path` to, with an HTTP API event."""
+    import json
+
+    from lending.local import functions, template
+    from lending.local.gateway import Gateway, build_event
+
+    fns = template.functions(template.load())
+    gw = Gateway.__new__(Gateway)
+    gw.routes = [r for f in fns.values() for r in f.routes]
+    route, params, _ = gw.match(method, path.split("?")[0])
+    assert route is not None, f"no route for {method} {path}"
+    raw = body if isinstance(body, bytes | str) else json.dumps(body) if body is not None else ""
+    raw_bytes = raw.encode() if isinstance(raw, str) else raw
+    hdrs = {"host": "hub.test", "content-type": "application/json", **(headers or {})}
+    query = path.split("?", 1)[1] if "?" in path else ""
+    event = build_event(method, path.split("?")[0], query, hdrs, raw_bytes, route, params, "127.0.0.1")
+    result = functions.invoke(fns[route.function], event)
+    status, _, payload = Gateway.translate(result)
+    try:
+        return status, json.loads(payload)
+    except ValueError:
+        return status, payload.decode(errors="replace")
+
+
+def pnb(service: str, body: Any) -> dict[str, Any]:
+    status, answer = invoke("POST", f"/v2/pnb-numerique/{service}", body)
+    assert status == 200, (status, answer)
+    assert answer["requestId"]
+    return answer
+
+
+def order_ok(*lines: dict[str, Any], **over: Any) -> list[str]:
+    """Place an order and return the orderLineIds of its lines (asserting they are all OK)."""
+    answer = pnb("sendOrder", order_body(*lines, **over))
+    assert answer["returnStatus"] == "OK", answer
+    return [x["orderLineId"] for x in answer["orderResponseLine"]]
