@@ -1,0 +1,98 @@
+"""Small pure rules: prices, availability, IP declarations, roll-up, dates, loans, signed links, secrets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from ipaddress import ip_address
+
+import pytest
+
+from lending.domain.accounts import hash_secret, verify_secret
+from lending.domain.codes import Refused, Status, rollup
+from lending.domain.dates import iso, parse_iso
+from lending.domain.ips import covers, parse_declaration
+from lending.domain.licences import Pool
+from lending.domain.loans import Loan, fingerprint
+from lending.domain.offers import LicenceTerms, Offer, check_price
+from lending.services.links import sign_loan_link, verify_loan_link
+
+TERMS = LicenceTerms(loans=1, downloads=1, onsite_streams=0, offsite_streams=0, licence_days=1, max_loan_days=1)
+OFFER = Offer(ean13="9791000000015", gln_distributor="3010999000018", title="t", terms=TERMS, price_ttc=2400,
+              price_ht=2275)
+
+
+def test_prices() -> None:
+    check_price(OFFER, 2400, 2275, "EUR")
+    check_price(OFFER, 2400, 2400, "EUR")  # HT may equal TTC (no tax)
+    for args, status in [((2400, 2401, "EUR"), Status.INVALID_ARGUMENTS), ((2300, 2275, "EUR"), Status.INVALID_PRICE),
+                         ((2400, 2275, "USD"), Status.INVALID_PRICE)]:
+        with pytest.raises(Refused) as e:
+            check_price(OFFER, *args)
+        assert e.value.status is status
+
+
+def test_availability_messages() -> None:
+    from dataclasses import replace
+
+    assert OFFER.available and OFFER.unavailable_message() is None
+    assert replace(OFFER, availability="21").available
+    for code in ("01", "10", "30", "40", "45", "46"):
+        o = replace(OFFER, availability=code)
+        assert not o.available and o.unavailable_message().startswith(f"ProductAvailability {code}")  # type: ignore[union-attr]
+    assert replace(OFFER, removed=True).unavailable_message() == "Notification type 05: This product is removed"
+
+
+def test_ip_declarations() -> None:
+    r = parse_declaration("16.100.100.100,16.100.100.200")
+    assert covers([r], ip_address("16.100.100.150")) and not covers([r], ip_address("16.100.100.201"))
+    assert parse_declaration("10.0.0.1").text == "10.0.0.1"
+    assert parse_declaration("10.0.0.0,10.0.3.231").text == "10.0.0.0,10.0.3.231"  # exactly 1000
+    for bad, msg in [("10.0.0.0,10.0.3.232", "Ip range is not valid (size > 1000 ips) [10.0.0.0,10.0.3.232]."),
+                     ("10.0.0.9,10.0.0.1", "Ip range is not valid [10.0.0.9,10.0.0.1]."),
+                     ("nope", "Ip range is not valid [nope]."), ("1.2.3.4,::1", "Ip range is not valid [1.2.3.4,::1].")]:
+        with pytest.raises(Refused) as e:
+            parse_declaration(bad)
+        assert (e.value.status, e.value.message) == (Status.INVALID_ARGUMENTS, msg)
+    v6 = parse_declaration("2001:db8::1,2001:db8::ff")
+    assert covers([v6], ip_address("2001:db8::10")) and not covers([v6], ip_address("10.0.0.1"))
+
+
+def test_rollup() -> None:
+    assert rollup("x", ["OK", "OK"]) == (Status.OK, None)
+    assert rollup("x", ["OK", "NOT_FOUND"]) == (Status.WARNING, "Some x lines are returned with error")
+    assert rollup("x", ["NOT_FOUND"]) == (Status.WARNING, "All x lines are returned with error")
+
+
+def test_dates() -> None:
+    assert parse_iso("2026-11-22T10:00:00+02:00") == datetime(2026, 11, 22, 8, tzinfo=UTC)
+    assert parse_iso("2026-11-22T10:00:00.123Z") is not None
+    for bad in ("2026-11-22", "2026-11-22T10:00:00", "22/11/2026", "2026-13-01T00:00:00Z", None, 5):
+        assert parse_iso(bad) is None
+    assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
+
+
+def test_loan_replay_window() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    loan = Loan(gln_coll="c", loan_id="l", order_line_id="o", ean13="e", gln_distributor="d", pool=Pool.DOWNLOAD,
+                created_at=now, end_date=now + timedelta(days=1), fingerprint=fingerprint("a", 1))
+    assert loan.replayable(fingerprint("a", 1), now + timedelta(minutes=59))
+    assert not loan.replayable(fingerprint("a", 1), now + timedelta(minutes=61))
+    assert not loan.replayable(fingerprint("a", 2), now)
+
+
+def test_signed_links() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    url = sign_loan_link("http://hub", "3012345000031", "L1", now + timedelta(hours=1))
+    token = url.rsplit("/", 1)[1]
+    assert verify_loan_link(token, now) == ("3012345000031", "L1")
+    assert verify_loan_link(token, now + timedelta(hours=1)) is None  # expired
+    raw, sig = token.split(".")
+    assert verify_loan_link(raw + "." + sig[:-1] + ("A" if sig[-1] != "A" else "B"), now) is None
+    assert verify_loan_link("garbage", now) is None
+
+
+def test_secrets_are_hashed_and_salted() -> None:
+    h1, h2 = hash_secret("collDemo2026"), hash_secret("collDemo2026")
+    assert h1 != h2 and "collDemo2026" not in h1
+    assert verify_secret("collDemo2026", h1) and not verify_secret("collDemo2027", h1)
+    assert not verify_secret("x", None) and not verify_secret("x", "garbage")
