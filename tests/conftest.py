@@ -53,3 +53,10 @@ def stack() -> Iterator[Any]:
     s = Stack(port=0, schedules=False).start()
     yield s
     s.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unit, then integration, then end-to-end: the session's local stack (and its queue pollers and
+    timers) starts with the first end-to-end test and is never alive while moto's in-process mock is."""
+    order = {"unit": 0, "integration": 1, "e2e": 2}
+    items.sort(key=lambda item: order.get(item.path.parent.name, 1))
