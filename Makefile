@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 python3; do \
   command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
 PORT ?= 3000
+EMULATOR_PORT ?= 3001
 
-.PHONY: run test lint build bench invoke clean
+.PHONY: run test lint build bench invoke reconcile clean
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +17,7 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@touch $@
 
 run: $(VENV)/.installed
-	PORT=$(PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
+	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
@@ -34,6 +35,10 @@ bench: $(VENV)/.installed
 # make invoke FN=PnbSendOrderFunction EVENT=events/pnb_send_order.json
 invoke: $(VENV)/.installed
 	$(PY) -m tools.invoke $(FN) $(EVENT)
+
+# Counters against loan records, on the running `make run` stack (deployed: invoke ReconcileFunction).
+reconcile: $(VENV)/.installed
+	ENDPOINT=http://127.0.0.1:$(EMULATOR_PORT) $(PY) -m tools.invoke ReconcileFunction events/reconcile.json
 
 clean:
 	rm -rf build .aws-sam

@@ -48,7 +48,10 @@ def create_all(tpl: dict[str, Any]) -> dict[str, str]:
     s3 = boto3.client("s3")
     for logical in tpl_mod.resources(tpl, "AWS::S3::Bucket"):
         name = physical_name(logical)
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+        try:
+            s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+        except s3.exceptions.BucketAlreadyOwnedByYou:
+            pass
         refs[logical] = name
     return refs
 

@@ -143,7 +143,8 @@ class Stack:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stack = Stack(port=int(os.environ.get("PORT", "3000"))).start()
+    stack = Stack(port=int(os.environ.get("PORT", "3000")),
+                  emulator_port=int(os.environ.get("EMULATOR_PORT", "3001"))).start()
     print(stack.summary(), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -1,0 +1,79 @@
+"""template.yaml is the one source of truth: it lints, every function it names exists and imports, every
+route is served, each function has a sample event, and `make build` yields a deployable artifact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from lending.local import functions, template
+
+ROOT = Path(__file__).resolve().parents[2]
+TPL = template.load()
+FNS = template.functions(TPL)
+
+
+def test_cfn_lint_passes() -> None:
+    out = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_runtime_layer_and_resources() -> None:
+    glob = TPL["Globals"]["Function"]
+    assert glob["Runtime"] == "python3.13" and glob["Layers"] == [{"Ref": "CommonLayer"}]
+    kinds = {r["Type"] for r in TPL["Resources"].values()}
+    assert {"AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion", "AWS::DynamoDB::Table", "AWS::SQS::Queue",
+            "AWS::S3::Bucket", "AWS::Serverless::Function"} <= kinds
+    table = TPL["Resources"]["Table"]["Properties"]
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2", "gsi3", "gsi4"]
+    assert "TimeToLiveSpecification" not in table  # business deadlines are never left to TTL
+    queue = TPL["Resources"]["CallbackQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["CallbackDeadLetterQueue", "Arn"]}
+
+
+def test_every_pnb_service_has_its_own_function_and_route() -> None:
+    routes = {(r.method, r.path): r.function for f in FNS.values() for r in f.routes}
+    for service in ("sendOrder", "cancelOrder", "checkAvailability", "getOffers", "getOffersForDistributor",
+                    "getOrders", "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan"):
+        assert ("POST", f"/v2/pnb-numerique/{service}") in routes
+    assert len(set(routes.values())) == len({r.function for f in FNS.values() for r in f.routes})
+
+
+def test_every_function_imports_and_has_a_sample_event() -> None:
+    events = {p.stem for p in (ROOT / "events").glob("*.json")}
+    for fn in FNS.values():
+        handler = functions.handler(fn)
+        assert callable(handler), fn.name
+        stem = fn.code_uri.name
+        assert any(e == stem or e.startswith(f"{stem}") for e in events), f"no events/{stem}*.json"
+    for path in (ROOT / "events").glob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_schedules_exist_for_expiry_and_reconcile() -> None:
+    assert FNS["ExpireLoansFunction"].schedules == ["rate(1 minute)"]
+    assert FNS["ReconcileFunction"].schedules
+
+
+def test_build_yields_a_deployable_artifact() -> None:
+    out = subprocess.run([sys.executable, "-m", "tools.build"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    built = ROOT / "build"
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(built / "template.yaml")], capture_output=True,
+                          text=True)
+    assert lint.returncode == 0, lint.stdout
+    with zipfile.ZipFile(built / "layer.zip") as z:
+        names = set(z.namelist())
+    assert "python/lending/pnb/operations.py" in names
+    assert not any(n.startswith("python/lending/local/") for n in names)  # the local stack is not shipped
+    assert any(n.startswith("python/pydantic_core/") and n.endswith(".so") for n in names)  # Linux wheels
+    built_tpl = template.load(built / "template.yaml")
+    for name, res in built_tpl["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function":
+            code = built / res["Properties"]["CodeUri"]
+            with zipfile.ZipFile(code) as z:
+                assert "app.py" in z.namelist(), name
