@@ -12,7 +12,7 @@ from ..domain.accounts import Account
 from ..domain.codes import Refused, Status
 from ..domain.dates import iso
 from ..domain.ips import covers, parse_address
-from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
+from ..domain.licences import CANNOT_BE_LOAN, INVALID_END, Licence, Localization, Pool, check_loan, loan_end
 from ..domain.loans import Loan, LoanState
 from ..store import ips as ip_store
 from ..store import licences as line_store
@@ -76,36 +76,39 @@ def lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
 
 def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
           licence: Licence | None) -> tuple[Loan, bool]:
-    if licence is None:
-        _, licence = own_licence(req.coll, req.order_line_id)
-    if licence is None:
-        raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, "The product cannot be loan", reason="cannot_be_loaned")
-    if licence.ean13 != req.ean13:
-        raise Refused(Status.NOT_FOUND,
-                      f"{req.coll.gln} : The ean {req.ean13} is not a part of orderLine '{req.order_line_id}'!",
-                      reason="wrong_ean")
-    try:
-        end = loan_end(licence, ctx.now, req.requested_end)
-    except Refused:
+    """Optimistic: one transaction whose conditions carry every rule (tenant, EAN, status, window,
+    duration, NTA, pool), so the happy path is a single DynamoDB request. When a condition fails, the
+    line as it was (returned by the failed transaction) explains why, through the same domain rules."""
+    end = req.requested_end
+    if licence is not None:
+        end = _checked_end(ctx, req, licence)
+    elif end <= ctx.now:
         _replay_or_raise(ctx, req)
-        raise
-    loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
-                gln_distributor=licence.gln_distributor, pool=req.pool, created_at=ctx.now, end_date=end,
-                fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin, extra=req.extra)
-    loan.answer = answer(loan)
+        raise Refused(Status.INVALID_ARGUMENTS, INVALID_END, reason="invalid_end")
     reclaimed = False
     for _ in range(LEND_ATTEMPTS):
+        loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
+                    gln_distributor=licence.gln_distributor if licence else "", pool=req.pool, created_at=ctx.now,
+                    end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
+                    extra=req.extra)
+        loan.answer = answer(loan)
         try:
             loan_store.lend(loan, ctx.now)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
         except loan_store.LicenceRefused as e:
-            fresh = line_store.licence(e.item) if line_store.is_licence(e.item) else None
+            item = e.item
+            if not item or item.get("glnColl") != req.coll.gln:
+                _replay_or_raise(ctx, req)
+                raise line_not_found(req.order_line_id) from None
+            licence = line_store.licence(item) if line_store.is_licence(item) else None
+            if licence is None:
+                _replay_or_raise(ctx, req)
+                raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned") from None
+            end = _checked_end(ctx, req, licence)
             try:
-                if fresh is None:
-                    raise line_not_found(req.order_line_id) from None
-                check_loan(fresh, req.pool, ctx.now)
+                check_loan(licence, req.pool, ctx.now)
             except Refused as refusal:
                 _replay_or_raise(ctx, req)
                 if refusal.reason != "pool_full" or reclaimed:
@@ -113,7 +116,21 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
                 reclaimed = True
                 if not reclaim_overdue(ctx, req.order_line_id):
                     raise
+            # Otherwise the licence changed under us, or the end had to be clamped: try again.
     raise Refused(Status.ERROR, "Internal error")
+
+
+def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
+    """The EAN must be the licence's; the end within the rules (clamped to the licence's end)."""
+    try:
+        if licence.ean13 != req.ean13:
+            raise Refused(Status.NOT_FOUND,
+                          f"{req.coll.gln} : The ean {req.ean13} is not a part of orderLine '{req.order_line_id}'!",
+                          reason="wrong_ean")
+        return loan_end(licence, ctx.now, req.requested_end)
+    except Refused:
+        _replay_or_raise(ctx, req)
+        raise
 
 
 def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:

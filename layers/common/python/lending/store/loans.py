@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ..domain.dates import from_store, iso
@@ -33,7 +35,7 @@ def _item(loan: Loan) -> dict[str, Any]:
         "loanId": loan.loan_id,
         "orderLineId": loan.order_line_id,
         "ean13": loan.ean13,
-        "glnDistributor": loan.gln_distributor,
+        "glnDistributor": loan.gln_distributor or None,  # known when the licence was read
         "pool": loan.pool.value,
         "state": loan.state.value,
         "createdAt": iso(loan.created_at),
@@ -59,7 +61,7 @@ def loan(item: dict[str, Any]) -> Loan:
         loan_id=item["loanId"],
         order_line_id=item["orderLineId"],
         ean13=item["ean13"],
-        gln_distributor=item["glnDistributor"],
+        gln_distributor=item.get("glnDistributor", ""),
         pool=Pool(item["pool"]),
         created_at=from_store(item["createdAt"]),  # type: ignore[arg-type]
         end_date=from_store(item["endDate"]),  # type: ignore[arg-type]
@@ -90,18 +92,25 @@ class LicenceRefused(Exception):
 def lend(new: Loan, now: datetime) -> None:
     """Put the loan and take one access and one place of its pool, atomically.
 
-    Raises LoanExists (the loanId is taken) or LicenceRefused (status, window, NTA or pool)."""
+    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool):
+    raises LoanExists (the loanId is taken) or LicenceRefused (with the line as it was, or {})."""
     free, _ = POOL_ATTRS[new.pool]
+    # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
+    need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
     lpk, lsk = line_key(new.order_line_id)
     items: list[dict[str, Any]] = [
         {"Put": {"Item": table.ser(_item(new)), "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {
             "Key": table.key(lpk, lsk),
             "UpdateExpression": "SET #f = #f - :one, nta = nta - :one, beginDate = if_not_exists(beginDate, :now)",
-            "ConditionExpression": "#s = :ok AND endDate > :now AND dmdDate <= :now AND nta > :zero AND #f > :zero",
+            "ConditionExpression": "glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now "
+                                   "AND endDate > :now AND endDate >= :end AND maxLoanDays >= :need "
+                                   "AND nta > :zero AND #f > :zero",
             "ExpressionAttributeNames": {"#f": free, "#s": "status"},
             "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
-                                          ":now": table.val(iso(now))},
+                                          ":now": table.val(iso(now)), ":end": table.val(iso(new.end_date)),
+                                          ":need": table.val(need), ":coll": table.val(new.gln_coll),
+                                          ":ean": table.val(new.ean13)},
         }},
     ]
     try:
