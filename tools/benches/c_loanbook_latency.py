@@ -1,0 +1,87 @@
+"""loanBook latency on the local stack (HTTP -> gateway -> handler -> emulator), median and p99 over
+N calls, as a ratio to the same number of bare transact_write_items calls of the same shape (put a
+loan + conditionally update a counter) sent straight to the same emulator. Goal: ratio <= 1.5."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import requests
+
+from tools.benches.stack import bench_stack
+
+CALLS = int(os.environ.get("BENCH_LOANBOOK_CALLS", "500"))
+BENCH_EAN = "9791000099996"
+
+
+def _p99(xs: list[float]) -> float:
+    return sorted(xs)[max(0, int(len(xs) * 0.99) - 1)]
+
+
+def run(report: Callable[..., Any]) -> None:
+    from lending.catalogue import ingest
+    from lending.domain.offers import LicenceTerms, Offer
+    from lending.local import demo
+    from lending.store import table
+
+    stack = bench_stack()
+    now = datetime.now(UTC)
+    big = LicenceTerms(loans=100_000, downloads=100_000, onsite_streams=0, offsite_streams=0, licence_days=365,
+                       max_loan_days=30)
+    ingest.apply([Offer(ean13=BENCH_EAN, gln_distributor=demo.DISTRIBUTOR, title="bench", terms=big,
+                        price_ttc=100, price_ht=95)], now)
+    s = requests.Session()
+    url = f"{stack.url}/v2/pnb-numerique"
+    order = s.post(f"{url}/sendOrder", json={
+        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnColl": demo.COLL,
+        "orderId": f"BLAT{int(time.time())}", "orderIdColl": "BENCHLAT", "resellerCountry": "FR", "collCountry": "FR",
+        "orderRequestLine": [{"ean13": BENCH_EAN, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 100,
+                              "unitPriceExcludingTax": 95, "currency": "EUR",
+                              "dmdDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}]}, timeout=30).json()
+    line_id = order["orderResponseLine"][0]["orderLineId"]
+    end = (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def body(i: int) -> dict[str, Any]:
+        return {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderLineId": line_id,
+                "loanId": f"BLAT{i}", "ean13": BENCH_EAN, "accessMedium": "DOWNLOAD", "localization": "EX_SITU",
+                "loanEndDate": end}
+
+    s.post(f"{url}/loanBook", json=body(-1), timeout=30)  # warm: credentials cached, handler imported
+    ddb = boto3.client("dynamodb")
+    name = table.table_name()
+    ddb.put_item(TableName=name, Item={"pk": {"S": "BENCH#counter"}, "sk": {"S": "C"}, "avail": {"N": "100000"}})
+
+    def bare_call(i: int) -> None:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": name, "Item": {"pk": {"S": f"BENCH#loan#{i}"}, "sk": {"S": "L"},
+                                                 "state": {"S": "ACTIVE"}},
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Update": {"TableName": name, "Key": {"pk": {"S": "BENCH#counter"}, "sk": {"S": "C"}},
+                        "UpdateExpression": "SET avail = avail - :one", "ConditionExpression": "avail > :zero",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}}}}])
+
+    # Interleaved, so that both see the same table: moto's transactions slow down as the table grows.
+    hub, bare = [], []
+    for i in range(CALLS):
+        t = time.perf_counter()
+        answer = s.post(f"{url}/loanBook", json=body(i), timeout=30).json()
+        hub.append(time.perf_counter() - t)
+        assert answer["returnStatus"] == "OK", answer
+        t = time.perf_counter()
+        bare_call(i)
+        bare.append(time.perf_counter() - t)
+
+    hub_med, bare_med = statistics.median(hub), statistics.median(bare)
+    report("loanbook_calls", CALLS)
+    report("loanbook_median_ms", hub_med * 1000, "HTTP -> gateway -> handler -> emulator")
+    report("loanbook_p99_ms", _p99(hub) * 1000)
+    report("bare_transact_median_ms", bare_med * 1000, "transact_write_items straight to the emulator")
+    report("bare_transact_p99_ms", _p99(bare) * 1000)
+    report("loanbook_over_transact_median_ratio", hub_med / bare_med, "goal <= 1.5")
+    report("loanbook_over_transact_p99_ratio", _p99(hub) / _p99(bare))
