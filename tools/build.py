@@ -32,11 +32,31 @@ def _zip_dir(src: Path, dest: Path, prefix: str = "") -> None:
 def build_layer() -> Path:
     stage = OUT / "layer" / "python"
     stage.mkdir(parents=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-compile", "--target", str(stage),
-                    "--platform", "manylinux2014_x86_64", "--implementation", "cp", "--python-version", "3.13",
-                    "--only-binary=:all:", "-r", str(LAYER / "requirements.txt")], check=True)
-    shutil.copytree(LAYER / "python" / "lending", stage / "lending",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-compile",
+            "--target",
+            str(stage),
+            "--platform",
+            "manylinux2014_x86_64",
+            "--implementation",
+            "cp",
+            "--python-version",
+            "3.13",
+            "--only-binary=:all:",
+            "-r",
+            str(LAYER / "requirements.txt"),
+        ],
+        check=True,
+    )
+    shutil.copytree(
+        LAYER / "python" / "lending", stage / "lending", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local")
+    )
     dest = OUT / "layer.zip"
     _zip_dir(OUT / "layer", dest)
     return dest
@@ -59,8 +79,10 @@ def main() -> None:
     text = text.replace("    Metadata:\n      BuildMethod: python3.13\n", "")
     (OUT / "template.yaml").write_text(text)
     size = sum(p.stat().st_size for p in OUT.glob("**/*.zip")) / 1e6
-    print(f"build/template.yaml + {len(list(OUT.glob('functions/*.zip')))} function zips + layer.zip "
-          f"({size:.1f} MB). Deploy: sam deploy --template-file build/template.yaml --guided")
+    print(
+        f"build/template.yaml + {len(list(OUT.glob('functions/*.zip')))} function zips + layer.zip "
+        f"({size:.1f} MB). Deploy: sam deploy --template-file build/template.yaml --guided"
+    )
 
 
 if __name__ == "__main__":

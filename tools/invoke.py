@@ -37,9 +37,17 @@ def main() -> None:
         emulator = Emulator().start()
         emulator.use()
     refs = resources.create_all(tpl)
-    os.environ.update(resources.environment(tpl, refs, {"PUBLIC_BASE_URL": "http://127.0.0.1:3000",
-                                                        "LINK_SIGNING_KEY": "local-invoke-signing-key",
-                                                        "HUB_LOCAL": "1"}))
+    os.environ.update(
+        resources.environment(
+            tpl,
+            refs,
+            {
+                "PUBLIC_BASE_URL": "http://127.0.0.1:3000",
+                "LINK_SIGNING_KEY": "local-invoke-signing-key",
+                "HUB_LOCAL": "1",
+            },
+        )
+    )
     if emulator:
         demo.load()
     result = functions.invoke(fns[name], json.loads(event_file.read_text()))

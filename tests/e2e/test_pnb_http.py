@@ -57,33 +57,65 @@ def test_every_return_code_of_the_six_loan_services(call: Any) -> None:
     seen["busy"] = call("loanBook", {**body, "loanId": "CODES2"})["returnStatus"]
     seen["dup"] = call("loanBook", {**body, "accessMedium": "STREAMING"})["returnStatus"]
     seen["wrong_ean"] = call("loanBook", {**body, "loanId": "C3", "ean13": "9791000000015"})["returnStatus"]
-    seen["bad_end"] = call("loanBook", {**body, "loanId": "C4", "loanEndDate": iso(datetime.now(UTC) - timedelta(days=1))})[
-        "returnStatus"]
+    seen["bad_end"] = call(
+        "loanBook", {**body, "loanId": "C4", "loanEndDate": iso(datetime.now(UTC) - timedelta(days=1))}
+    )["returnStatus"]
     seen["auth"] = call("loanBook", {**body, "passwordColl": "bad"})["returnStatus"]
-    seen["in_situ"] = call("consultBook", {**coll_auth(), "orderLineId": lid, "loanId": "C5", "ean13": "9791000000022",
-                                           "accessMedium": "STREAMING", "localization": "IN_SITU",
-                                           "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
-                                           "ipAddress": "198.51.100.7"})["returnStatus"]
+    seen["in_situ"] = call(
+        "consultBook",
+        {
+            **coll_auth(),
+            "orderLineId": lid,
+            "loanId": "C5",
+            "ean13": "9791000000022",
+            "accessMedium": "STREAMING",
+            "localization": "IN_SITU",
+            "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
+            "ipAddress": "198.51.100.7",
+        },
+    )["returnStatus"]
     seen["declare"] = call("declareIp", {**coll_auth(), "ips": ["198.51.100.7"]})["returnStatus"]
     seen["declare_big"] = call("declareIp", {**coll_auth(), "ips": ["10.0.0.0,10.9.0.0"]})["returnStatus"]
-    seen["stream_none"] = call("consultBook", {**coll_auth(), "orderLineId": lid, "loanId": "C5", "ean13": "9791000000022",
-                                               "accessMedium": "STREAMING", "localization": "IN_SITU",
-                                               "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
-                                               "ipAddress": "198.51.100.7"})["returnStatus"]
-    seen["status_missing"] = call("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24]})[
-        "loanResponseLine"][0]["returnStatus"]
+    seen["stream_none"] = call(
+        "consultBook",
+        {
+            **coll_auth(),
+            "orderLineId": lid,
+            "loanId": "C5",
+            "ean13": "9791000000022",
+            "accessMedium": "STREAMING",
+            "localization": "IN_SITU",
+            "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
+            "ipAddress": "198.51.100.7",
+        },
+    )["returnStatus"]
+    seen["status_missing"] = call("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24]})["loanResponseLine"][0][
+        "returnStatus"
+    ]
     seen["too_old"] = call("getEndedLoans", {**coll_auth(), "date": iso(datetime.now(UTC) - timedelta(days=90))})[
-        "returnStatus"]
+        "returnStatus"
+    ]
     seen["none_ended"] = call("getEndedLoans", {**coll_auth(), "loanId": ["CODES1"]})["returnMessage"]
     seen["end_unknown"] = call("endLoan", {**DIST, "orderLineId": lid, "loanId": "ZZZ"})["returnStatus"]
     seen["end_ok"] = call("endLoan", {**DIST, "orderLineId": lid, "loanId": "CODES1"})["returnStatus"]
     seen["end_again"] = call("endLoan", {**DIST, "orderLineId": lid, "loanId": "CODES1"})["returnStatus"]
     assert seen == {
-        "ok": "OK", "busy": "MAX_SIMULTANEOUS_LOAN_REACHED", "dup": "DUPLICATED", "wrong_ean": "NOT_FOUND",
-        "bad_end": "INVALID_ARGUMENTS", "auth": "AUTHENTICATION_ERROR", "in_situ": "ACCES_DENIED", "declare": "OK",
-        "declare_big": "INVALID_ARGUMENTS", "stream_none": "PRODUCT_CANNOT_BE_LOAN", "status_missing": "NOT_FOUND",
-        "too_old": "DATE_TOO_OLD", "none_ended": f"No ended loans founds for coll : {demo.COLL}",
-        "end_unknown": "NOT_FOUND", "end_ok": "OK", "end_again": "ACCES_DENIED",
+        "ok": "OK",
+        "busy": "MAX_SIMULTANEOUS_LOAN_REACHED",
+        "dup": "DUPLICATED",
+        "wrong_ean": "NOT_FOUND",
+        "bad_end": "INVALID_ARGUMENTS",
+        "auth": "AUTHENTICATION_ERROR",
+        "in_situ": "ACCES_DENIED",
+        "declare": "OK",
+        "declare_big": "INVALID_ARGUMENTS",
+        "stream_none": "PRODUCT_CANNOT_BE_LOAN",
+        "status_missing": "NOT_FOUND",
+        "too_old": "DATE_TOO_OLD",
+        "none_ended": f"No ended loans founds for coll : {demo.COLL}",
+        "end_unknown": "NOT_FOUND",
+        "end_ok": "OK",
+        "end_again": "ACCES_DENIED",
     }
 
 
@@ -91,8 +123,10 @@ def test_nta_exhaustion_and_expired_licence_over_http(call: Any) -> None:
     lid = call("sendOrder", order_body(line("9791000000039")))["orderResponseLine"][0]["orderLineId"]
     for i in range(3):
         assert call("loanBook", loan_body(lid, f"NTAH{i}", ean13="9791000000039", days=7))["returnStatus"] == "OK"
-    assert call("loanBook", loan_body(lid, "NTAH9", ean13="9791000000039", days=7))["returnStatus"] == \
-        "MAX_LOAN_QUANTITY_REACHED"
+    assert (
+        call("loanBook", loan_body(lid, "NTAH9", ean13="9791000000039", days=7))["returnStatus"]
+        == "MAX_LOAN_QUANTITY_REACHED"
+    )
     old = call("sendOrder", order_body(line("9791000000039", dmd=datetime.now(UTC) - timedelta(days=400))))
     old_id = old["orderResponseLine"][0]["orderLineId"]
     assert call("loanBook", loan_body(old_id, "OLDH", ean13="9791000000039"))["returnStatus"] == "LOAN_DURATION_EXPIRED"
@@ -113,9 +147,16 @@ def test_tenants_never_see_each_other(call: Any) -> None:
     distributor2 = {"glnDistributor": demo.DISTRIBUTOR2, "passwordDistributor": demo.DISTRIBUTOR2_PASSWORD}
     assert call("endLoan", {**distributor2, "orderLineId": lid, "loanId": "TENLOAN"})["returnStatus"] == "NOT_FOUND"
     # The second collectivity's own order and its IPs are its own.
-    theirs = call("sendOrder", order_body(line("9791000000053", dist=demo.DISTRIBUTOR2), glnColl=demo.COLL2,
-                                          glnReseller=demo.RESELLER2, passwordReseller=demo.RESELLER2_PASSWORD,
-                                          orderIdColl="TEN2"))
+    theirs = call(
+        "sendOrder",
+        order_body(
+            line("9791000000053", dist=demo.DISTRIBUTOR2),
+            glnColl=demo.COLL2,
+            glnReseller=demo.RESELLER2,
+            passwordReseller=demo.RESELLER2_PASSWORD,
+            orderIdColl="TEN2",
+        ),
+    )
     assert theirs["returnStatus"] == "OK"
     assert call("getOrders", {**coll_auth(), "orderIdColl": "TEN2"})["noOrder"] == ""
 

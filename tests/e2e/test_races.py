@@ -40,7 +40,8 @@ def _race(stack: Any, bodies: list[dict[str, Any]], service: str = "loanBook") -
 
 def _status(stack: Any, lid: str) -> dict[str, Any]:
     return _post(f"{stack.url}/v2/pnb-numerique/getLoanStatus", {**coll_auth(), "orderLineId": [lid]})[
-        "loanResponseLine"][0]
+        "loanResponseLine"
+    ][0]
 
 
 def _clean(lid: str) -> None:
@@ -108,8 +109,11 @@ def test_return_against_expiry(stack: Any) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         # The expiry job's own step, aimed at these two loans only (the stack is shared with other tests).
-        futures = [pool.submit(give_back, "RE0"), pool.submit(give_back, "RE1"),
-                   *[pool.submit(lending.expire, after, loans[f"RE{i % 2}"]) for i in range(6)]]
+        futures = [
+            pool.submit(give_back, "RE0"),
+            pool.submit(give_back, "RE1"),
+            *[pool.submit(lending.expire, after, loans[f"RE{i % 2}"]) for i in range(6)],
+        ]
         results = [f.result() for f in futures]
     states = Counter(x.state.value for x in loan_store.of_line(lid))
     assert states["ACTIVE"] == 0 and states["RETURNED"] + states["EXPIRED"] == 2

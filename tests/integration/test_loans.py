@@ -48,17 +48,22 @@ def test_streams_use_their_own_pools_and_in_situ_needs_a_declared_ip() -> None:
     onsite = loan_body(lid, "ON1", medium="STREAMING", where="IN_SITU", ipAddress="16.100.100.150")
     denied = pnb("loanBook", onsite)
     assert denied["returnStatus"] == "ACCES_DENIED"
-    assert denied["returnMessage"] == (f"{demo.COLL}: The ip adress '16.100.100.150 is not declared in PNB and "
-                                       "localization IN_SITU.")
+    assert denied["returnMessage"] == (
+        f"{demo.COLL}: The ip adress '16.100.100.150 is not declared in PNB and localization IN_SITU."
+    )
     no_ip = pnb("loanBook", {k: v for k, v in onsite.items() if k != "ipAddress"})
     assert (no_ip["returnStatus"], no_ip["returnMessage"]) == (
-        "ACCES_DENIED", f"{demo.COLL}: The ip adress is null and localization IN_SITU.")
+        "ACCES_DENIED",
+        f"{demo.COLL}: The ip adress is null and localization IN_SITU.",
+    )
     declared = pnb("declareIp", {**coll_auth(), "ips": ["16.100.100.100,16.100.100.200", "10.1.1.1"]})
     assert declared["returnStatus"] == "OK"
     assert pnb("loanBook", onsite)["returnStatus"] == "OK"
     full = pnb("loanBook", {**onsite, "loanId": "ON2"})
-    assert (full["returnStatus"], full["returnMessage"]) == ("MAX_SIMULTANEOUS_LOAN_REACHED",
-                                                             "The maximum number of on-site consultation is reached.")
+    assert (full["returnStatus"], full["returnMessage"]) == (
+        "MAX_SIMULTANEOUS_LOAN_REACHED",
+        "The maximum number of on-site consultation is reached.",
+    )
     assert pnb("loanBook", loan_body(lid, "OFF1", medium="STREAMING"))["returnStatus"] == "OK"
     off = pnb("loanBook", loan_body(lid, "OFF2", medium="STREAMING"))
     assert off["returnMessage"] == "The maximum number of off-site consultation is reached."
@@ -78,8 +83,13 @@ def test_declare_ip_codes() -> None:
     assert pnb("declareIp", {**coll_auth(), "ips": []})["returnStatus"] == "INVALID_ARGUMENTS"
     # Declarations are per collectivity.
     (lid2,) = order_ok(glnColl=demo.COLL2)
-    other = pnb("loanBook", {**loan_body(lid2, "X1", medium="STREAMING", where="IN_SITU", ean13="9791000000015",
-                                         ipAddress="192.0.2.1"), **coll_auth(demo.COLL2, demo.COLL2_PASSWORD)})
+    other = pnb(
+        "loanBook",
+        {
+            **loan_body(lid2, "X1", medium="STREAMING", where="IN_SITU", ean13="9791000000015", ipAddress="192.0.2.1"),
+            **coll_auth(demo.COLL2, demo.COLL2_PASSWORD),
+        },
+    )
     assert other["returnStatus"] == "ACCES_DENIED"
 
 
@@ -92,8 +102,10 @@ def test_identical_request_within_the_hour_replays_and_takes_nothing() -> None:
     assert {k: v for k, v in again.items() if k != "requestId"} == {k: v for k, v in first.items() if k != "requestId"}
     assert status_of(lid)["NTA"] == 29
     other = at(now + timedelta(minutes=31), "loanBook", {**body, "accessMedium": "STREAMING"})
-    assert (other["returnStatus"], other["returnMessage"]) == ("DUPLICATED",
-                                                               f"{demo.COLL}: Loan with id 'SAME1' already exists")
+    assert (other["returnStatus"], other["returnMessage"]) == (
+        "DUPLICATED",
+        f"{demo.COLL}: Loan with id 'SAME1' already exists",
+    )
     late = at(now + timedelta(minutes=61), "loanBook", body)
     assert late["returnStatus"] == "DUPLICATED"
     assert status_of(lid)["NTA"] == 29
@@ -112,7 +124,10 @@ def test_nta_runs_out_then_max_loan_quantity() -> None:
     for i in range(3):
         assert pnb("loanBook", loan_body(lid, f"NTA{i}", ean13="9791000000039", days=7))["returnStatus"] == "OK"
     out = pnb("loanBook", loan_body(lid, "NTA9", ean13="9791000000039", days=7))
-    assert (out["returnStatus"], out["returnMessage"]) == ("MAX_LOAN_QUANTITY_REACHED", "The loan number limit is reached.")
+    assert (out["returnStatus"], out["returnMessage"]) == (
+        "MAX_LOAN_QUANTITY_REACHED",
+        "The loan number limit is reached.",
+    )
     st = status_of(lid)
     assert (st["NTA"], st["NUS1"], st["NUS2"]) == (0, 0, 0)
 
@@ -121,12 +136,22 @@ def test_request_level_refusals() -> None:
     (lid,) = order_ok()
     now = datetime.now(UTC)
     cases = [
-        ({"ean13": "9791000000022"}, "NOT_FOUND",
-         f"{demo.COLL} : The ean 9791000000022 is not a part of orderLine '{lid}'!"),
-        ({"orderLineId": "123456789012345678901234"}, "NOT_FOUND", "The orderLineId 123456789012345678901234 does not exist"),
+        (
+            {"ean13": "9791000000022"},
+            "NOT_FOUND",
+            f"{demo.COLL} : The ean 9791000000022 is not a part of orderLine '{lid}'!",
+        ),
+        (
+            {"orderLineId": "123456789012345678901234"},
+            "NOT_FOUND",
+            "The orderLineId 123456789012345678901234 does not exist",
+        ),
         ({"loanEndDate": iso(now - timedelta(hours=1))}, "INVALID_ARGUMENTS", "invalid expiration date"),
-        ({"loanEndDate": iso(now + timedelta(days=61))}, "INVALID_ARGUMENTS",
-         "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit"),
+        (
+            {"loanEndDate": iso(now + timedelta(days=61))},
+            "INVALID_ARGUMENTS",
+            "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit",
+        ),
         ({"loanEndDate": "2026-12-01"}, "INVALID_ARGUMENTS", None),
         ({"accessMedium": "PAPER"}, "INVALID_ARGUMENTS", None),
         ({"localization": "MOON"}, "INVALID_ARGUMENTS", None),
@@ -147,8 +172,12 @@ def test_another_collectivity_cannot_touch_my_licence() -> None:
     (lid,) = order_ok()
     theirs = {**loan_body(lid, "T1"), **coll_auth(demo.COLL2, demo.COLL2_PASSWORD)}
     assert pnb("loanBook", theirs)["returnStatus"] == "NOT_FOUND"
-    assert pnb("getLoanStatus", {**coll_auth(demo.COLL2, demo.COLL2_PASSWORD), "orderLineId": [lid]})[
-        "loanResponseLine"][0]["returnStatus"] == "NOT_FOUND"
+    assert (
+        pnb("getLoanStatus", {**coll_auth(demo.COLL2, demo.COLL2_PASSWORD), "orderLineId": [lid]})["loanResponseLine"][
+            0
+        ]["returnStatus"]
+        == "NOT_FOUND"
+    )
     assert status_of(lid)["NTA"] == 30
 
 
@@ -169,8 +198,16 @@ def test_cancelled_or_expired_licence() -> None:
 def test_consult_book() -> None:
     (lid,) = order_ok()
     end = iso(datetime.now(UTC) + timedelta(hours=2))
-    body = {**coll_auth(), "orderLineId": lid, "loanId": "C1", "ean13": "9791000000015", "accessMedium": "STREAMING",
-            "localization": "IN_SITU", "consultEndDate": end, "ipAddress": "203.0.113.5"}
+    body = {
+        **coll_auth(),
+        "orderLineId": lid,
+        "loanId": "C1",
+        "ean13": "9791000000015",
+        "accessMedium": "STREAMING",
+        "localization": "IN_SITU",
+        "consultEndDate": end,
+        "ipAddress": "203.0.113.5",
+    }
     assert pnb("consultBook", body)["returnStatus"] == "ACCES_DENIED"
     pnb("declareIp", {**coll_auth(), "ips": ["203.0.113.5"]})
     ok = pnb("consultBook", body)
@@ -190,27 +227,44 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     assert status_of(lid)["NUS1"] == 1
     again = pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "END1"})
     assert (again["returnStatus"], again["returnMessage"]) == (
-        "ACCES_DENIED", f"The loan with orderlineId '{lid}' and loanId 'END1' is already ended")
+        "ACCES_DENIED",
+        f"The loan with orderlineId '{lid}' and loanId 'END1' is already ended",
+    )
     assert status_of(lid)["NUS1"] == 1  # a second end frees nothing
     nope = pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "NOPE"})
     assert (nope["returnStatus"], nope["returnMessage"]) == (
-        "NOT_FOUND", f"No Loan having a line with orderLineId '{lid}' and a loanId 'NOPE' is found")
+        "NOT_FOUND",
+        f"No Loan having a line with orderLineId '{lid}' and a loanId 'NOPE' is found",
+    )
     assert pnb("endLoan", {**DIST, "orderLineId": "1" * 24, "loanId": "END2"})["returnMessage"] == (
-        f"The orderLineId {'1' * 24} does not exist")
-    other = pnb("endLoan", {"glnDistributor": demo.DISTRIBUTOR2, "passwordDistributor": demo.DISTRIBUTOR2_PASSWORD,
-                            "orderLineId": lid, "loanId": "END2"})
+        f"The orderLineId {'1' * 24} does not exist"
+    )
+    other = pnb(
+        "endLoan",
+        {
+            "glnDistributor": demo.DISTRIBUTOR2,
+            "passwordDistributor": demo.DISTRIBUTOR2_PASSWORD,
+            "orderLineId": lid,
+            "loanId": "END2",
+        },
+    )
     assert other["returnStatus"] == "NOT_FOUND"  # not its offer
     assert pnb("endLoan", {"orderLineId": lid, "loanId": "END2"})["returnStatus"] == "AUTHENTICATION_ERROR"
     ended = pnb("getEndedLoans", {**coll_auth(), "loanId": ["END1", "END2"]})
     assert [(x["loanId"], x["orderLineId"], x["ean13"]) for x in ended["loanEndedResponseLine"]] == [
-        ("END1", lid, "9791000000015")]
+        ("END1", lid, "9791000000015")
+    ]
     since = pnb("getEndedLoans", {**coll_auth(), "date": iso(datetime.now(UTC) - timedelta(days=1))})
     assert [x["loanId"] for x in since["loanEndedResponseLine"]] == ["END1"]
     outbox = table.query("gsi2", "gsi2pk", "OUTBOX")
     assert [(o["url"], o["body"]["loanId"], o["body"]["event"]) for o in outbox] == [
-        ("http://127.0.0.1:9/cb", "END1", "loan.returned")]
+        ("http://127.0.0.1:9/cb", "END1", "loan.returned")
+    ]
     theirs = pnb("getEndedLoans", {**coll_auth(demo.COLL2, demo.COLL2_PASSWORD), "loanId": ["END1"]})
-    assert theirs["loanEndedResponseLine"] == [] and theirs["returnMessage"] == f"No ended loans founds for coll : {demo.COLL2}"
+    assert (
+        theirs["loanEndedResponseLine"] == []
+        and theirs["returnMessage"] == f"No ended loans founds for coll : {demo.COLL2}"
+    )
 
 
 def test_get_ended_loans_limits() -> None:
@@ -255,8 +309,12 @@ def test_expiry_job_and_lazy_reclaim_with_an_injected_clock() -> None:
 def test_reconcile_reports_drift() -> None:
     (lid,) = order_ok()
     pnb("loanBook", loan_body(lid, "DR1"))
-    table.client().update_item(TableName=table.table_name(), Key=table.key(f"LINE#{lid}", "LINE"),
-                               UpdateExpression="SET dlFree = :two", ExpressionAttributeValues={":two": {"N": "2"}})
+    table.client().update_item(
+        TableName=table.table_name(),
+        Key=table.key(f"LINE#{lid}", "LINE"),
+        UpdateExpression="SET dlFree = :two",
+        ExpressionAttributeValues={":two": {"N": "2"}},
+    )
     _, drifts = lending.reconcile()
     assert [(d.order_line_id, d.what, d.expected, d.found) for d in drifts] == [(lid, "free[dl]", 1, 2)]
 

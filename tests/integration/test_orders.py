@@ -14,8 +14,9 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 def test_send_order_creates_licences_with_offer_terms() -> None:
     dmd = datetime.now(UTC) - timedelta(days=2)
-    body = order_body(line(dmd=dmd, lineReference="R1", lineReferenceColl="RC1"), line("9791000000022", dmd=dmd),
-                      orderIdColl="MINE42")
+    body = order_body(
+        line(dmd=dmd, lineReference="R1", lineReferenceColl="RC1"), line("9791000000022", dmd=dmd), orderIdColl="MINE42"
+    )
     answer = pnb("sendOrder", body)
     assert answer["returnStatus"] == "OK"
     assert "returnMessage" not in answer
@@ -56,8 +57,10 @@ def test_line_errors_roll_up_to_warning_and_are_kept() -> None:
     got = [(x["returnStatus"], x.get("returnMessage", "")) for x in answer["orderResponseLine"]]
     assert got[0] == ("OK", "")
     assert got[1] == ("DUPLICATED", f"The ean 9791000000015 is duplicated for glnDistributeur {demo.DISTRIBUTOR}")
-    assert got[2] == ("NOT_FOUND", f"The EAN13 {demo.UNKNOWN_EAN} does not exist for Distributor GLN "
-                                   f"{demo.DISTRIBUTOR}")
+    assert got[2] == (
+        "NOT_FOUND",
+        f"The EAN13 {demo.UNKNOWN_EAN} does not exist for Distributor GLN {demo.DISTRIBUTOR}",
+    )
     assert got[3] == ("PRODUCT_CANNOT_BE_SOLD", "The product can not be sold")
     assert got[4] == ("INVALID_PRICE", "Invalid price")
     assert got[5] == ("INVALID_ARGUMENTS", "unitPriceWithoutTax is invalid : cannot be higher than unitPrice")
@@ -74,8 +77,10 @@ def test_line_errors_roll_up_to_warning_and_are_kept() -> None:
 
 def test_all_lines_in_error() -> None:
     answer = pnb("sendOrder", order_body(line(demo.UNKNOWN_EAN)))
-    assert (answer["returnStatus"], answer["returnMessage"]) == ("WARNING", "All sendOrder lines are returned "
-                                                                            "with error")
+    assert (answer["returnStatus"], answer["returnMessage"]) == (
+        "WARNING",
+        "All sendOrder lines are returned with error",
+    )
 
 
 def test_duplicate_order_id_is_refused_and_writes_nothing() -> None:
@@ -91,24 +96,36 @@ def test_duplicate_order_id_is_refused_and_writes_nothing() -> None:
     assert pnb("sendOrder", other)["returnStatus"] == "OK"
 
 
-@pytest.mark.parametrize(("over", "status", "message"), [
-    ({"glnColl": "3012345000079"}, "UNKNOWN_GLN",
-     "glnColl : 3012345000079 is not referenced in the Customer Relationship Management"),
-    ({"glnColl": demo.LIBRARY}, "INVALID_ARGUMENTS", f"glnColl : {demo.LIBRARY} is not a local authority"),
-    ({"glnContractor": demo.RESELLER2}, "INVALID_ARGUMENTS",
-     f"glnContractor: {demo.RESELLER2} glnContractor is invalid : unknown GLN"),
-    ({"glnDelivery": "3012345000079"}, "INVALID_ARGUMENTS",
-     "glnDelivery : 3012345000079 glnDelivery is invalid : unknown GLN"),
-    ({"passwordReseller": "wrong"}, "AUTHENTICATION_ERROR", "Bad credentials"),
-    ({"passwordReseller": None}, "AUTHENTICATION_ERROR", "Bad credentials"),
-    ({"glnReseller": demo.COLL, "passwordReseller": demo.COLL_PASSWORD}, "AUTHENTICATION_ERROR", "Bad credentials"),
-    ({"orderId": "x" * 17}, "INVALID_ARGUMENTS", None),
-    ({"orderId": "a-b"}, "INVALID_ARGUMENTS", None),
-    ({"glnColl": "3012345000030"}, "INVALID_ARGUMENTS", None),  # wrong check digit
-    ({"collCountry": "France"}, "INVALID_ARGUMENTS", None),
-    ({"orderRequestLine": []}, "INVALID_ARGUMENTS", None),
-    ({"orderIdColl": None}, "INVALID_ARGUMENTS", "The parameter orderIdColl is mandatory"),
-])
+@pytest.mark.parametrize(
+    ("over", "status", "message"),
+    [
+        (
+            {"glnColl": "3012345000079"},
+            "UNKNOWN_GLN",
+            "glnColl : 3012345000079 is not referenced in the Customer Relationship Management",
+        ),
+        ({"glnColl": demo.LIBRARY}, "INVALID_ARGUMENTS", f"glnColl : {demo.LIBRARY} is not a local authority"),
+        (
+            {"glnContractor": demo.RESELLER2},
+            "INVALID_ARGUMENTS",
+            f"glnContractor: {demo.RESELLER2} glnContractor is invalid : unknown GLN",
+        ),
+        (
+            {"glnDelivery": "3012345000079"},
+            "INVALID_ARGUMENTS",
+            "glnDelivery : 3012345000079 glnDelivery is invalid : unknown GLN",
+        ),
+        ({"passwordReseller": "wrong"}, "AUTHENTICATION_ERROR", "Bad credentials"),
+        ({"passwordReseller": None}, "AUTHENTICATION_ERROR", "Bad credentials"),
+        ({"glnReseller": demo.COLL, "passwordReseller": demo.COLL_PASSWORD}, "AUTHENTICATION_ERROR", "Bad credentials"),
+        ({"orderId": "x" * 17}, "INVALID_ARGUMENTS", None),
+        ({"orderId": "a-b"}, "INVALID_ARGUMENTS", None),
+        ({"glnColl": "3012345000030"}, "INVALID_ARGUMENTS", None),  # wrong check digit
+        ({"collCountry": "France"}, "INVALID_ARGUMENTS", None),
+        ({"orderRequestLine": []}, "INVALID_ARGUMENTS", None),
+        ({"orderIdColl": None}, "INVALID_ARGUMENTS", "The parameter orderIdColl is mandatory"),
+    ],
+)
 def test_request_level_errors(over: dict, status: str, message: str | None) -> None:
     body = order_body(line(), **over)
     body = {k: v for k, v in body.items() if v is not None}
@@ -146,8 +163,13 @@ def test_restricted_distributor_access(aws: dict) -> None:
     assert coll
     accounts.save(replace(coll, distributors=(demo.DISTRIBUTOR2,)))
     auth.forget()
-    body = order_body(line(), line("9791000000053", dist=demo.DISTRIBUTOR2), glnReseller=demo.RESELLER2,
-                      passwordReseller=demo.RESELLER2_PASSWORD, glnColl=demo.COLL2)
+    body = order_body(
+        line(),
+        line("9791000000053", dist=demo.DISTRIBUTOR2),
+        glnReseller=demo.RESELLER2,
+        passwordReseller=demo.RESELLER2_PASSWORD,
+        glnColl=demo.COLL2,
+    )
     got = [(x["returnStatus"], x["returnMessage"]) for x in pnb("sendOrder", body)["orderResponseLine"]]
     assert got == [
         ("ACCES_DENIED", f"{demo.COLL2} is not set to order for {demo.DISTRIBUTOR}, please contact DILICOM"),
@@ -165,7 +187,10 @@ def test_cancel_whole_order_and_lines() -> None:
     every = pnb("cancelOrder", reseller)
     assert every["returnStatus"] == "OK"
     assert {x["orderLineId"]: x["returnStatus"] for x in every["cancelResponseLine"]} == {
-        ok_line: "CANCELLED", err_line: "CANCELLED", third: "CANCELLED"}
+        ok_line: "CANCELLED",
+        err_line: "CANCELLED",
+        third: "CANCELLED",
+    }
     status = pnb("getLoanStatus", {**coll_auth(), "orderLineId": [ok_line]})
     assert status["loanResponseLine"][0]["returnStatus"] == "CANCELLED"
     assert status["loanResponseLine"][0]["NUS1"] == 0
@@ -181,8 +206,11 @@ def test_cancel_refuses_a_used_licence_and_unknown_ids() -> None:
     assert answer["returnStatus"] == "WARNING"
     assert answer["cancelResponseLine"][0]["returnStatus"] == "ACCES_DENIED"
     missing = pnb("cancelOrder", {**reseller, "orderLineId": ["123456789012345678901234"]})
-    assert missing == {**missing, "returnStatus": "NOT_FOUND",
-                       "returnMessage": "The orderLineId 123456789012345678901234 does not exist"}
+    assert missing == {
+        **missing,
+        "returnStatus": "NOT_FOUND",
+        "returnMessage": "The orderLineId 123456789012345678901234 does not exist",
+    }
     nothing = pnb("cancelOrder", {**reseller, "orderId": "NOPE"})
     assert nothing["returnStatus"] == "NOT_FOUND"
     assert nothing["returnMessage"] == f"{demo.RESELLER} : Order with referenceCommande 'NOPE' is not found"
@@ -193,19 +221,35 @@ def test_cancel_refuses_a_used_licence_and_unknown_ids() -> None:
 
 def test_check_availability_every_case() -> None:
     def cl(ean: str, dist: str = demo.DISTRIBUTOR, **over: object) -> dict:
-        out = {k: v for k, v in line(ean, dist).items() if k in ("ean13", "glnDistributor", "unitPrice",
-                                                                 "unitPriceExcludingTax", "currency")}
+        out = {
+            k: v
+            for k, v in line(ean, dist).items()
+            if k in ("ean13", "glnDistributor", "unitPrice", "unitPriceExcludingTax", "currency")
+        }
         out.update(over)
         return out
 
-    body = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnContrator": demo.CONTRACTOR,
-            "resellerCountry": "FR", "collCountry": "FR", "glnColl": demo.COLL,
-            "checkAvailabilityLine": [cl("9791000000015"), cl(demo.UNKNOWN_EAN), cl("9791000000046"),
-                                      cl("9791000000022", unitPrice=1400, unitPriceExcludingTax=1300), cl("9791000000053", "3012345000017"),
-                                      cl("9791000000053", demo.DISTRIBUTOR2)]}
+    body = {
+        "glnReseller": demo.RESELLER,
+        "passwordReseller": demo.RESELLER_PASSWORD,
+        "glnContrator": demo.CONTRACTOR,
+        "resellerCountry": "FR",
+        "collCountry": "FR",
+        "glnColl": demo.COLL,
+        "checkAvailabilityLine": [
+            cl("9791000000015"),
+            cl(demo.UNKNOWN_EAN),
+            cl("9791000000046"),
+            cl("9791000000022", unitPrice=1400, unitPriceExcludingTax=1300),
+            cl("9791000000053", "3012345000017"),
+            cl("9791000000053", demo.DISTRIBUTOR2),
+        ],
+    }
     answer = pnb("checkAvailability", body)
-    got = [(x["returnStatus"], x["checkAvailabilityReturnValue"], x.get("returnMessage"))
-           for x in answer["checkAvailabilityResponseLine"]]
+    got = [
+        (x["returnStatus"], x["checkAvailabilityReturnValue"], x.get("returnMessage"))
+        for x in answer["checkAvailabilityResponseLine"]
+    ]
     assert got == [
         ("OK", "AVAILABLE", None),
         ("OK", "UNAVAILABLE", f"The EAN13 {demo.UNKNOWN_EAN} does not exist for Distributor GLN {demo.DISTRIBUTOR}"),

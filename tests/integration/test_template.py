@@ -17,8 +17,9 @@ FNS = template.functions(TPL)
 
 
 def test_cfn_lint_passes() -> None:
-    out = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")], capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -26,8 +27,14 @@ def test_runtime_layer_and_resources() -> None:
     glob = TPL["Globals"]["Function"]
     assert glob["Runtime"] == "python3.13" and glob["Layers"] == [{"Ref": "CommonLayer"}]
     kinds = {r["Type"] for r in TPL["Resources"].values()}
-    assert {"AWS::Serverless::HttpApi", "AWS::Serverless::LayerVersion", "AWS::DynamoDB::Table", "AWS::SQS::Queue",
-            "AWS::S3::Bucket", "AWS::Serverless::Function"} <= kinds
+    assert {
+        "AWS::Serverless::HttpApi",
+        "AWS::Serverless::LayerVersion",
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::S3::Bucket",
+        "AWS::Serverless::Function",
+    } <= kinds
     table = TPL["Resources"]["Table"]["Properties"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2", "gsi3", "gsi4"]
     assert "TimeToLiveSpecification" not in table  # business deadlines are never left to TTL
@@ -37,8 +44,20 @@ def test_runtime_layer_and_resources() -> None:
 
 def test_every_pnb_service_has_its_own_function_and_route() -> None:
     routes = {(r.method, r.path): r.function for f in FNS.values() for r in f.routes}
-    for service in ("sendOrder", "cancelOrder", "checkAvailability", "getOffers", "getOffersForDistributor",
-                    "getOrders", "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan"):
+    for service in (
+        "sendOrder",
+        "cancelOrder",
+        "checkAvailability",
+        "getOffers",
+        "getOffersForDistributor",
+        "getOrders",
+        "declareIp",
+        "loanBook",
+        "consultBook",
+        "getLoanStatus",
+        "getEndedLoans",
+        "endLoan",
+    ):
         assert ("POST", f"/v2/pnb-numerique/{service}") in routes
     assert len(set(routes.values())) == len({r.function for f in FNS.values() for r in f.routes})
 
@@ -63,8 +82,9 @@ def test_build_yields_a_deployable_artifact() -> None:
     out = subprocess.run([sys.executable, "-m", "tools.build"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     built = ROOT / "build"
-    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(built / "template.yaml")], capture_output=True,
-                          text=True)
+    lint = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(built / "template.yaml")], capture_output=True, text=True
+    )
     assert lint.returncode == 0, lint.stdout
     with zipfile.ZipFile(built / "layer.zip") as z:
         names = set(z.namelist())

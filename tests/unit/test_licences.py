@@ -15,8 +15,16 @@ TERMS = LicenceTerms(loans=3, downloads=2, onsite_streams=1, offsite_streams=0, 
 
 
 def licence(**over: object) -> Licence:
-    lic = Licence.new(order_line_id="1" * 24, gln_coll="c", gln_reseller="r", order_id="o", ean13="e",
-                      gln_distributor="d", terms=TERMS, dmd_date=T0)
+    lic = Licence.new(
+        order_line_id="1" * 24,
+        gln_coll="c",
+        gln_reseller="r",
+        order_id="o",
+        ean13="e",
+        gln_distributor="d",
+        terms=TERMS,
+        dmd_date=T0,
+    )
     for k, v in over.items():
         setattr(lic, k, v)
     return lic
@@ -45,8 +53,10 @@ def test_new_licence_takes_the_offer_terms() -> None:
 
 def test_window_from_dmd_date() -> None:
     check_loan(licence(), Pool.DOWNLOAD, T0)  # the first instant lends
-    assert refusal(licence(), Pool.DOWNLOAD, T0 - timedelta(seconds=1)) == (Status.PRODUCT_CANNOT_BE_LOAN,
-                                                                            "cannot_be_loaned")
+    assert refusal(licence(), Pool.DOWNLOAD, T0 - timedelta(seconds=1)) == (
+        Status.PRODUCT_CANNOT_BE_LOAN,
+        "cannot_be_loaned",
+    )
     end = T0 + timedelta(days=365)
     check_loan(licence(), Pool.DOWNLOAD, end - timedelta(seconds=1))
     assert refusal(licence(), Pool.DOWNLOAD, end) == (Status.LOAN_DURATION_EXPIRED, "licence_expired")

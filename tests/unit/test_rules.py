@@ -17,15 +17,19 @@ from lending.domain.offers import LicenceTerms, Offer, check_price
 from lending.services.links import sign_loan_link, verify_loan_link
 
 TERMS = LicenceTerms(loans=1, downloads=1, onsite_streams=0, offsite_streams=0, licence_days=1, max_loan_days=1)
-OFFER = Offer(ean13="9791000000015", gln_distributor="3010999000018", title="t", terms=TERMS, price_ttc=2400,
-              price_ht=2275)
+OFFER = Offer(
+    ean13="9791000000015", gln_distributor="3010999000018", title="t", terms=TERMS, price_ttc=2400, price_ht=2275
+)
 
 
 def test_prices() -> None:
     check_price(OFFER, 2400, 2275, "EUR")
     check_price(OFFER, 2400, 2400, "EUR")  # HT may equal TTC (no tax)
-    for args, status in [((2400, 2401, "EUR"), Status.INVALID_ARGUMENTS), ((2300, 2275, "EUR"), Status.INVALID_PRICE),
-                         ((2400, 2275, "USD"), Status.INVALID_PRICE)]:
+    for args, status in [
+        ((2400, 2401, "EUR"), Status.INVALID_ARGUMENTS),
+        ((2300, 2275, "EUR"), Status.INVALID_PRICE),
+        ((2400, 2275, "USD"), Status.INVALID_PRICE),
+    ]:
         with pytest.raises(Refused) as e:
             check_price(OFFER, *args)
         assert e.value.status is status
@@ -47,9 +51,12 @@ def test_ip_declarations() -> None:
     assert covers([r], ip_address("16.100.100.150")) and not covers([r], ip_address("16.100.100.201"))
     assert parse_declaration("10.0.0.1").text == "10.0.0.1"
     assert parse_declaration("10.0.0.0,10.0.3.231").text == "10.0.0.0,10.0.3.231"  # exactly 1000
-    for bad, msg in [("10.0.0.0,10.0.3.232", "Ip range is not valid (size > 1000 ips) [10.0.0.0,10.0.3.232]."),
-                     ("10.0.0.9,10.0.0.1", "Ip range is not valid [10.0.0.9,10.0.0.1]."),
-                     ("nope", "Ip range is not valid [nope]."), ("1.2.3.4,::1", "Ip range is not valid [1.2.3.4,::1].")]:
+    for bad, msg in [
+        ("10.0.0.0,10.0.3.232", "Ip range is not valid (size > 1000 ips) [10.0.0.0,10.0.3.232]."),
+        ("10.0.0.9,10.0.0.1", "Ip range is not valid [10.0.0.9,10.0.0.1]."),
+        ("nope", "Ip range is not valid [nope]."),
+        ("1.2.3.4,::1", "Ip range is not valid [1.2.3.4,::1]."),
+    ]:
         with pytest.raises(Refused) as e:
             parse_declaration(bad)
         assert (e.value.status, e.value.message) == (Status.INVALID_ARGUMENTS, msg)
@@ -73,8 +80,17 @@ def test_dates() -> None:
 
 def test_loan_replay_window() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    loan = Loan(gln_coll="c", loan_id="l", order_line_id="o", ean13="e", gln_distributor="d", pool=Pool.DOWNLOAD,
-                created_at=now, end_date=now + timedelta(days=1), fingerprint=fingerprint("a", 1))
+    loan = Loan(
+        gln_coll="c",
+        loan_id="l",
+        order_line_id="o",
+        ean13="e",
+        gln_distributor="d",
+        pool=Pool.DOWNLOAD,
+        created_at=now,
+        end_date=now + timedelta(days=1),
+        fingerprint=fingerprint("a", 1),
+    )
     assert loan.replayable(fingerprint("a", 1), now + timedelta(minutes=59))
     assert not loan.replayable(fingerprint("a", 1), now + timedelta(minutes=61))
     assert not loan.replayable(fingerprint("a", 2), now)

@@ -30,9 +30,16 @@ print(time.perf_counter() - t)
 
 
 def _time(code: str, *args: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers/common/python"), "AWS_DEFAULT_REGION": "eu-west-3",
-           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "TABLE_NAME": "t", "POWERTOOLS_TRACE_DISABLED": "1",
-           "PYTHONDONTWRITEBYTECODE": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "layers/common/python"),
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "TABLE_NAME": "t",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "PYTHONDONTWRITEBYTECODE": "0",
+    }
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 

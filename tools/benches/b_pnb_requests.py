@@ -30,38 +30,87 @@ def run(report: Callable[..., Any]) -> None:
     dist = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
 
     def order(order_id: str) -> dict[str, Any]:
-        return {**reseller, "glnColl": demo.COLL, "orderId": order_id, "orderIdColl": "BENCHREQ",
-                "resellerCountry": "FR", "collCountry": "FR",
-                "orderRequestLine": [{"ean13": "9791000000015", "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 2400,
-                                      "unitPriceExcludingTax": 2275, "currency": "EUR",
-                                      "dmdDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}]}
+        return {
+            **reseller,
+            "glnColl": demo.COLL,
+            "orderId": order_id,
+            "orderIdColl": "BENCHREQ",
+            "resellerCountry": "FR",
+            "collCountry": "FR",
+            "orderRequestLine": [
+                {
+                    "ean13": "9791000000015",
+                    "glnDistributor": demo.DISTRIBUTOR,
+                    "unitPrice": 2400,
+                    "unitPriceExcludingTax": 2275,
+                    "currency": "EUR",
+                    "dmdDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            ],
+        }
 
     def loan(line_id: str, loan_id: str) -> dict[str, Any]:
-        return {**coll, "orderLineId": line_id, "loanId": loan_id, "ean13": "9791000000015",
-                "accessMedium": "DOWNLOAD", "localization": "EX_SITU",
-                "loanEndDate": (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return {
+            **coll,
+            "orderLineId": line_id,
+            "loanId": loan_id,
+            "ean13": "9791000000015",
+            "accessMedium": "DOWNLOAD",
+            "localization": "EX_SITU",
+            "loanEndDate": (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
 
     # Warm every credential first (a cold container verifies the hash once: +1 GetItem).
     line_id = post("sendOrder", order("BREQWARM"))["orderResponseLine"][0]["orderLineId"]
     post("getOrders", {**coll, "orderIdColl": "BENCHREQ"})
     calls: list[tuple[str, Callable[[], Any]]] = [
         ("sendOrder", lambda: post("sendOrder", order("BREQ1"))),
-        ("checkAvailability", lambda: post("checkAvailability", {
-            **reseller, "resellerCountry": "FR", "collCountry": "FR",
-            "checkAvailabilityLine": [{"ean13": "9791000000015", "glnDistributor": demo.DISTRIBUTOR,
-                                       "unitPrice": 2400, "unitPriceExcludingTax": 2275, "currency": "EUR"}]})),
+        (
+            "checkAvailability",
+            lambda: post(
+                "checkAvailability",
+                {
+                    **reseller,
+                    "resellerCountry": "FR",
+                    "collCountry": "FR",
+                    "checkAvailabilityLine": [
+                        {
+                            "ean13": "9791000000015",
+                            "glnDistributor": demo.DISTRIBUTOR,
+                            "unitPrice": 2400,
+                            "unitPriceExcludingTax": 2275,
+                            "currency": "EUR",
+                        }
+                    ],
+                },
+            ),
+        ),
         ("getOrders", lambda: post("getOrders", {**coll, "orderIdColl": "BENCHREQ"})),
         ("declareIp", lambda: post("declareIp", {**coll, "ips": ["192.0.2.77"]})),
         ("loanBook", lambda: post("loanBook", loan(line_id, "BREQLOAN1"))),
-        ("consultBook", lambda: post("consultBook", {**loan(line_id, "BREQC1"), "accessMedium": "STREAMING",
-                                                      "localization": "IN_SITU", "ipAddress": "192.0.2.77",
-                                                      "consultEndDate": loan(line_id, "x")["loanEndDate"]})),
+        (
+            "consultBook",
+            lambda: post(
+                "consultBook",
+                {
+                    **loan(line_id, "BREQC1"),
+                    "accessMedium": "STREAMING",
+                    "localization": "IN_SITU",
+                    "ipAddress": "192.0.2.77",
+                    "consultEndDate": loan(line_id, "x")["loanEndDate"],
+                },
+            ),
+        ),
         ("getLoanStatus", lambda: post("getLoanStatus", {**coll, "orderLineId": [line_id]})),
         ("endLoan", lambda: post("endLoan", {**dist, "orderLineId": line_id, "loanId": "BREQLOAN1"})),
         ("getEndedLoans", lambda: post("getEndedLoans", {**coll, "loanId": ["BREQLOAN1"]})),
         ("cancelOrder", lambda: post("cancelOrder", {**reseller, "orderId": "BREQ1"})),
-        ("getOffers", lambda: post("getOffers", {**reseller, "sinceDate": (now - timedelta(days=1)).strftime(
-            "%Y-%m-%dT%H:%M:%SZ")})),
+        (
+            "getOffers",
+            lambda: post(
+                "getOffers", {**reseller, "sinceDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            ),
+        ),
     ]
     # Warm the distributor's credentials too.
     s.post(f"{url}/endLoan", json={**dist, "orderLineId": line_id, "loanId": "NOSUCH"}, timeout=30)

@@ -32,25 +32,56 @@ def run(report: Callable[..., Any]) -> None:
 
     stack = bench_stack()
     now = datetime.now(UTC)
-    big = LicenceTerms(loans=100_000, downloads=100_000, onsite_streams=0, offsite_streams=0, licence_days=365,
-                       max_loan_days=30)
-    ingest.apply([Offer(ean13=BENCH_EAN, gln_distributor=demo.DISTRIBUTOR, title="bench", terms=big,
-                        price_ttc=100, price_ht=95)], now)
+    big = LicenceTerms(
+        loans=100_000, downloads=100_000, onsite_streams=0, offsite_streams=0, licence_days=365, max_loan_days=30
+    )
+    ingest.apply(
+        [
+            Offer(
+                ean13=BENCH_EAN, gln_distributor=demo.DISTRIBUTOR, title="bench", terms=big, price_ttc=100, price_ht=95
+            )
+        ],
+        now,
+    )
     s = requests.Session()
     url = f"{stack.url}/v2/pnb-numerique"
-    order = s.post(f"{url}/sendOrder", json={
-        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnColl": demo.COLL,
-        "orderId": f"BLAT{int(time.time())}", "orderIdColl": "BENCHLAT", "resellerCountry": "FR", "collCountry": "FR",
-        "orderRequestLine": [{"ean13": BENCH_EAN, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 100,
-                              "unitPriceExcludingTax": 95, "currency": "EUR",
-                              "dmdDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}]}, timeout=30).json()
+    order = s.post(
+        f"{url}/sendOrder",
+        json={
+            "glnReseller": demo.RESELLER,
+            "passwordReseller": demo.RESELLER_PASSWORD,
+            "glnColl": demo.COLL,
+            "orderId": f"BLAT{int(time.time())}",
+            "orderIdColl": "BENCHLAT",
+            "resellerCountry": "FR",
+            "collCountry": "FR",
+            "orderRequestLine": [
+                {
+                    "ean13": BENCH_EAN,
+                    "glnDistributor": demo.DISTRIBUTOR,
+                    "unitPrice": 100,
+                    "unitPriceExcludingTax": 95,
+                    "currency": "EUR",
+                    "dmdDate": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            ],
+        },
+        timeout=30,
+    ).json()
     line_id = order["orderResponseLine"][0]["orderLineId"]
     end = (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def body(i: int) -> dict[str, Any]:
-        return {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderLineId": line_id,
-                "loanId": f"BLAT{i}", "ean13": BENCH_EAN, "accessMedium": "DOWNLOAD", "localization": "EX_SITU",
-                "loanEndDate": end}
+        return {
+            "glnColl": demo.COLL,
+            "passwordColl": demo.COLL_PASSWORD,
+            "orderLineId": line_id,
+            "loanId": f"BLAT{i}",
+            "ean13": BENCH_EAN,
+            "accessMedium": "DOWNLOAD",
+            "localization": "EX_SITU",
+            "loanEndDate": end,
+        }
 
     s.post(f"{url}/loanBook", json=body(-1), timeout=30)  # warm: credentials cached, handler imported
     ddb = boto3.client("dynamodb")
@@ -58,13 +89,26 @@ def run(report: Callable[..., Any]) -> None:
     ddb.put_item(TableName=name, Item={"pk": {"S": "BENCH#counter"}, "sk": {"S": "C"}, "avail": {"N": "100000"}})
 
     def bare_call(i: int) -> None:
-        ddb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": name, "Item": {"pk": {"S": f"BENCH#loan#{i}"}, "sk": {"S": "L"},
-                                                 "state": {"S": "ACTIVE"}},
-                     "ConditionExpression": "attribute_not_exists(pk)"}},
-            {"Update": {"TableName": name, "Key": {"pk": {"S": "BENCH#counter"}, "sk": {"S": "C"}},
-                        "UpdateExpression": "SET avail = avail - :one", "ConditionExpression": "avail > :zero",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}}}}])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": name,
+                        "Item": {"pk": {"S": f"BENCH#loan#{i}"}, "sk": {"S": "L"}, "state": {"S": "ACTIVE"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "BENCH#counter"}, "sk": {"S": "C"}},
+                        "UpdateExpression": "SET avail = avail - :one",
+                        "ConditionExpression": "avail > :zero",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}},
+                    }
+                },
+            ]
+        )
 
     # Interleaved, so that both see the same table: moto's transactions slow down as the table grows.
     hub, bare = [], []
