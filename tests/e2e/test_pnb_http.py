@@ -170,3 +170,36 @@ def test_bad_bodies(stack: Any) -> None:
     assert r.status_code == 405
     r = requests.get(f"{stack.url}/fulfillment/forged.token", timeout=30)
     assert r.status_code == 403
+
+
+def test_remaining_return_codes_over_http(call: Any) -> None:
+    lid = call("sendOrder", order_body(line()))["orderResponseLine"][0]["orderLineId"]  # 2 dl, 1 on, 1 off
+    now = datetime.now(UTC)
+    over = call("loanBook", loan_body(lid, "REM1", loanEndDate=iso(now + timedelta(days=61))))
+    assert (over["returnStatus"], over["returnMessage"]) == (
+        "INVALID_ARGUMENTS",
+        "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit",
+    )
+    null_ip = call("loanBook", loan_body(lid, "REM2", medium="STREAMING", where="IN_SITU"))
+    assert null_ip["returnMessage"] == f"{demo.COLL}: The ip adress is null and localization IN_SITU."
+    ips = ["198.51.100.50", "198.51.100.60,198.51.100.70"]
+    assert call("declareIp", {**coll_auth(), "ips": ips})["returnStatus"] == "OK"
+    warn = call("declareIp", {**coll_auth(), "ips": ["198.51.100.50"]})
+    assert (warn["returnStatus"], warn["returnMessage"]) == ("OK", "Warn : 198.51.100.50 already declared.")
+    invalid = call("declareIp", {**coll_auth(), "ips": ["198.51.100.70,198.51.100.60"]})
+    assert invalid["returnMessage"] == "Ip range is not valid [198.51.100.70,198.51.100.60]."
+    onsite = loan_body(lid, "REM3", medium="STREAMING", where="IN_SITU", ipAddress="198.51.100.65")
+    assert call("loanBook", onsite)["returnStatus"] == "OK"
+    assert call("loanBook", {**onsite, "loanId": "REM4"})["returnMessage"] == (
+        "The maximum number of on-site consultation is reached."
+    )
+    assert call("loanBook", loan_body(lid, "REM5", medium="STREAMING"))["returnStatus"] == "OK"
+    assert call("loanBook", loan_body(lid, "REM6", medium="STREAMING"))["returnMessage"] == (
+        "The maximum number of off-site consultation is reached."
+    )
+    missing_line = call("endLoan", {**DIST, "orderLineId": "4" * 24, "loanId": "REM3"})
+    assert (missing_line["returnStatus"], missing_line["returnMessage"]) == (
+        "NOT_FOUND",
+        f"The orderLineId {'4' * 24} does not exist",
+    )
+    assert call("getLoanStatus", {**coll_auth(), "orderLineId": [lid]})["loanResponseLine"][0]["NUS2"] == 0
