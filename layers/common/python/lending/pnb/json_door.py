@@ -53,7 +53,7 @@ def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
             data = json.loads(raw)
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: absurdly nested JSON
             return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
                                  "returnMessage": f"The request body is not a JSON object ({e})"})
         status, answer = run(service, data, Ctx(base_url=base_url(event)))

@@ -1,0 +1,61 @@
+"""Bad input of any kind gets a PNB code and a message: never a 500, never a half-written record."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from lending.domain.codes import Status
+from lending.local import demo
+from lending.pnb.operations import OPERATIONS
+from lending.store import table
+from tests.helpers import invoke
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+WEIRD: list[Any] = [None, "", " ", "x" * 3000, 0, -1, 10**30, 1.5, True, [], {}, [None], {"a": 1}, "é\u0000\ud7ff",
+                    "2026-13-45T99:99:99Z", "3012345000017", "9791000000015", "DOWNLOAD", "IN_SITU", ["1.2.3.4"]]
+FIELDS = ["orderId", "orderIdColl", "glnColl", "glnContractor", "glnDelivery", "resellerCountry", "collCountry",
+          "orderRequestLine", "orderLineId", "checkAvailabilityLine", "sinceDate", "returnLinesWithError", "ips",
+          "loanerColl", "loanId", "ean13", "accessMedium", "localization", "loanEndDate", "consultEndDate",
+          "ipAddress", "callbackUrl", "date", "glnDistributor", "lastConnection", "glnContrator"]
+CREDENTIALS = {
+    ("glnReseller", "passwordReseller"): (demo.RESELLER, demo.RESELLER_PASSWORD),
+    ("glnColl", "passwordColl"): (demo.COLL, demo.COLL_PASSWORD),
+    ("glnDistributor", "passwordDistributor"): (demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD),
+}
+
+
+def _count_items() -> int:
+    return int(table.client().scan(TableName=table.table_name(), Select="COUNT")["Count"])
+
+
+@pytest.mark.parametrize("service", sorted(OPERATIONS))
+def test_random_bodies_never_fail_the_server(service: str) -> None:
+    rng = random.Random(service)
+    op = OPERATIONS[service]
+    gln_field, password_field = op.credentials
+    gln, password = CREDENTIALS[op.credentials]
+    before = _count_items()
+    for _ in range(30):
+        body: dict[str, Any] = {gln_field: gln, password_field: password}
+        for field in rng.sample(FIELDS, rng.randint(0, len(FIELDS))):
+            if field not in body:
+                body[field] = rng.choice(WEIRD)
+        if service == "sendOrder" and rng.random() < 0.5:
+            body["orderRequestLine"] = [{f: rng.choice(WEIRD) for f in rng.sample(FIELDS, 5)} for _ in range(3)]
+        status, answer = invoke("POST", f"/v2/pnb-numerique/{service}", body)
+        assert status == 200, (body, answer)
+        assert answer["requestId"] and answer["returnStatus"] in Status.__members__, answer
+        if answer["returnStatus"] != "OK":
+            assert answer.get("returnMessage"), answer
+    # Random input wrote nothing but what a valid request may write (an IP declaration, a valid order).
+    assert _count_items() - before <= 30
+
+
+def test_garbage_bodies_are_400_with_a_request_id() -> None:
+    for raw in ["", "null", "42", '"text"', "{", "\x00\x01", "[" * 5000, "[" * 100_000 + "]" * 100_000]:
+        status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", raw)
+        assert status == 400 and answer["returnStatus"] == "INVALID_ARGUMENTS" and answer["requestId"], raw
