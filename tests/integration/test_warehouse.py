@@ -72,7 +72,8 @@ def test_loan_is_kept_with_its_warehouse_fields_and_link_opens() -> None:
     loan = stored_loan(url)
     assert loan.origin == "warehouse" and loan.order_line_id == line_id and loan.pool.value == "dl"
     assert loan.callback_url == "http://127.0.0.1:9/notify/T1"
-    assert loan.extra == {"borrowerId": "B1", "transactionId": "T1", "billDrmTo": "SIGB42", "medium": "download"}
+    assert loan.extra == {"borrowerId": "B1", "transactionId": "T1", "billDrmTo": "SIGB42",
+                          "medium": "download"}
     assert len(loan.loan_id) == 24 and loan.loan_id.isalnum()
     code, doc = invoke("GET", urlsplit(url).path)
     assert code == 200 and doc["loanId"] == loan.loan_id
@@ -80,25 +81,26 @@ def test_loan_is_kept_with_its_warehouse_fields_and_link_opens() -> None:
 
 def test_end_loan_by_distributor_writes_the_notification_with_the_ids() -> None:
     (line_id,) = order_ok()
-    code, url = post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77", expire_at=expire_at(10),
-                     notify_url="http://lending.example/api/notify/loan/transaction_id/TX-77/")
+    code, url = post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77",
+                     expire_at=expire_at(10), notify_url="http://lending.example/api/notify/loan/transaction_id/TX-77/")
     assert code == 201
     loan = stored_loan(url)
     assert outbox_events(loan.loan_id) == []  # nothing until it is returned
-    answer = pnb("endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD,
-                             "orderLineId": line_id, "loanId": loan.loan_id})
+    distributor = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
+    answer = pnb("endLoan", {**distributor, "orderLineId": line_id, "loanId": loan.loan_id})
     assert answer["returnStatus"] == "OK", answer
     (event,) = outbox_events(loan.loan_id)
     assert event["url"] == "http://lending.example/api/notify/loan/transaction_id/TX-77/"
     assert event["glnColl"] == demo.COLL
     body = event["body"]
-    assert body["event"] == "loan.returned" and body["orderLineId"] == line_id and body["ean13"] == "9791000000015"
+    assert (body["event"], body["orderLineId"], body["ean13"]) == ("loan.returned", line_id, "9791000000015")
     assert (body["borrowerId"], body["transactionId"]) == ("READER7", "TX-77")
     assert body["returnDate"].endswith("Z")
     assert status(line_id)["NUS1"] == 2  # the place is back
     # The fulfillment link is dead, and the same transaction cannot lend again.
     assert invoke("GET", urlsplit(url).path)[0] == 403
-    assert post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77") == (400, ["no_loan_available"])
+    again = post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77")
+    assert again == (400, ["no_loan_available"])
 
 
 def test_return_through_the_fulfillment_link_notifies_once_and_frees_the_place() -> None:
@@ -160,7 +162,8 @@ def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> Non
     assert post(a, borrower_id="A8", transaction_id="A8", bill_drm_to="SYSA", medium="streaming",
                 localisation="on-site", ip_address="10.9.0.1")[0] == 201
     assert post(b, borrower_id="B0", transaction_id="B0", bill_drm_to="SYSB")[0] == 201
-    assert post(b, borrower_id="C0", transaction_id="C0")[0] == 201  # no bill_drm_to: billed to the collectivity
+    # No bill_drm_to: billed to the licence's collectivity.
+    assert post(b, borrower_id="C0", transaction_id="C0")[0] == 201
     assert post(a, borrower_id="A0", transaction_id="A0")[0] == 201  # a regeneration is not a second loan
     # A PNB loan of the same licence is not a warehouse loan: not in this report.
     assert pnb("loanBook", loan_body(second, "PNBNOTBILLED", ean13="9791000000039"))["returnStatus"] == "OK"
@@ -174,14 +177,17 @@ def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> Non
 
     rows_a = read(f"drm-billing/{month}/SYSA.csv")
     assert [(r["order_line_id"], r["medium"], r["localisation"], r["loans"]) for r in rows_a] == [
-        (first, "download", "", "2"), (first, "streaming", "on-site", "1"), (first, "streaming", "off-site", "1")]
+        (first, "download", "", "2"), (first, "streaming", "on-site", "1"),
+        (first, "streaming", "off-site", "1")]
     assert {r["month"] for r in rows_a} == {month} and {r["ean13"] for r in rows_a} == {"9791000000015"}
     rows_b = read(f"drm-billing/{month}/SYSB.csv")
     assert [(r["order_line_id"], r["medium"], r["loans"]) for r in rows_b] == [(second, "download", "1")]
     rows_c = read(f"drm-billing/{month}/{demo.COLL}.csv")
-    assert [(r["order_line_id"], r["lending_system"], r["loans"]) for r in rows_c] == [(second, demo.COLL, "1")]
+    assert [(r["order_line_id"], r["lending_system"], r["loans"]) for r in rows_c] == [
+        (second, demo.COLL, "1")]
     summary = read(f"drm-billing/{month}/_summary.csv")
-    assert {(r["lending_system"], r["loans"]) for r in summary} >= {("SYSA", "4"), ("SYSB", "1"), (demo.COLL, "1")}
+    assert {(r["lending_system"], r["loans"]) for r in summary} >= {("SYSA", "4"), ("SYSB", "1"),
+                                                                     (demo.COLL, "1")}
     assert set(files) == {f"drm-billing/{month}/{k}.csv" for k in ("SYSA", "SYSB", demo.COLL, "_summary")}
     # Another month has none of them, and its report still exists (an empty summary).
     empty = billing.produce("2020-01")

@@ -90,8 +90,8 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
 
     errors |= licence_errors(ctx, licence, p)
     # A full pool alone is decided by the store's condition (which may first reclaim overdue loans);
-    # alongside other errors, the licence as read is reported as it is.
-    if errors - {e.POOL_FULL[p.pool]}:
+    # alongside other errors, or when the licence has no such place at all, it is reported as read.
+    if errors - {e.POOL_FULL[p.pool]} or (errors and licence.sizes[p.pool] == 0):
         return Outcome(400, errors)
     request = core.LoanRequest(
         coll=coll, order_line_id=order_line_id, loan_id=the_id,
