@@ -204,3 +204,31 @@ def test_drm_report_function_defaults_to_the_previous_month(aws: dict[str, str])
     assert out == {"month": previous_month(datetime.now(UTC)),
                    "files": [f"drm-billing/{previous_month(datetime.now(UTC))}/_summary.csv"]}
     assert functions.invoke(fn, {"month": "2026-11"})["month"] == "2026-11"
+
+
+def test_sample_events_are_real_shaped(aws: dict[str, str]) -> None:
+    """events/warehouse_*.json (what `sam local invoke -e` takes) go through the real handlers."""
+    import json
+    from pathlib import Path
+
+    from lending.local import functions, template
+
+    fns = template.functions(template.load())
+    root = Path(__file__).resolve().parents[2] / "events"
+
+    def run(fn: str, name: str) -> Any:
+        return functions.invoke(fns[fn], json.loads((root / name).read_text()))
+
+    lent = run("WarehouseLendFunction", "warehouse_lend.json")  # an order line this hub never sold
+    assert (lent["statusCode"], json.loads(lent["body"])) == (404, ["no_loan_available"])
+    # The sample's line made real: same body, this hub's own line and token.
+    (line_id,) = order_ok()
+    event = json.loads((root / "warehouse_lend.json").read_text())
+    event["body"] = event["body"].replace("expire_at=20261201T120000", f"expire_at={expire_at(10)}")
+    event["pathParameters"] = dict(zip(("orderLineId", "token"), urlsplit(loan_url(line_id)).path.split("/")[3:5],
+                                       strict=True))
+    lent = functions.invoke(fns["WarehouseLendFunction"], event)
+    assert lent["statusCode"] == 201 and lent["body"].startswith("http://hub.test/fulfillment/")
+    back = run("WarehouseReturnFunction", "warehouse_return.json")  # a link this hub never signed
+    assert (back["statusCode"], json.loads(back["body"])) == (403, ["no_loan_available"])
+    assert run("WarehouseDrmReportFunction", "warehouse_drm_report.json")["month"] == "2026-11"
