@@ -105,6 +105,8 @@ def test_every_request_error_is_named_all_at_once(stack: Any) -> None:
     assert errors(r) == ["medium_parameter_required", "invalid_borrower_id", "invalid_transaction_id",
                          "duration_parameter_invalid", "notify_url_parameter_invalid",
                          "bill_drm_to_parameter_invalid"]
+    r = requests.post(url, data="{not json", headers={"Content-Type": "application/json"}, timeout=10)
+    assert errors(r) == ["invalid_request_body"]
     assert status(stack, line_id) == (2, 2, 30)  # nothing taken
 
 
@@ -257,3 +259,23 @@ def _loan_id(fulfillment_url: str) -> str:
     found = verify_loan_link(fulfillment_url.rsplit("/", 1)[1], datetime.now(UTC))
     assert found is not None
     return found[1]
+
+
+@pytest.mark.race
+def test_racing_requests_never_overfill_a_pool_and_a_transaction_is_one_loan(stack: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    (line_id, url), = licences(stack)  # 2 download places
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: lend(url, **tx(), expire_at=at(5)), range(8)))
+    assert sorted(r.status_code for r in got) == [201, 201] + [400] * 6
+    refused = {tuple(r.json()) for r in got if r.status_code == 400}
+    assert refused == {("maximum_simultaneous_downloads_reached",)}
+    assert status(stack, line_id) == (0, 2, 28)
+    # The same transaction sent 8 times at once (a lending system retrying): one loan, one access.
+    (line2, url2), = licences(stack)
+    ids, end = tx(), at(5)
+    with ThreadPoolExecutor(8) as pool:
+        same = list(pool.map(lambda _: lend(url2, **ids, expire_at=end), range(8)))
+    assert {r.status_code for r in same} == {201} and len({r.text for r in same}) == 1
+    assert status(stack, line2) == (1, 2, 29)
