@@ -42,3 +42,10 @@ reconcile: $(VENV)/.installed
 
 clean:
 	rm -rf build .aws-sam
+
+# The DRM billing report of one month (warehouse lending URL): written to the bucket, printed here.
+#   make drm-report MONTH=2026-11                  the deployed stack (STACK=lending-hub by default)
+#   AWS_ENDPOINT_URL=<emulated AWS url printed by make run> make drm-report MONTH=2026-11    local
+.PHONY: drm-report
+drm-report: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.warehouse.billing "$(MONTH)" "$(STACK)"

@@ -139,11 +139,22 @@ def check_loan(licence: Licence, pool: Pool, now: datetime) -> None:
     """Can this licence lend one place of `pool` now? Raises the precise refusal if not.
 
     Order matters: "nothing left" (cancelled, expired, NTA spent) before "busy" (pool full)."""
+    found = loan_refusals(licence, pool, now)
+    if found:
+        raise found[0]
+
+
+def loan_refusals(licence: Licence, pool: Pool, now: datetime) -> list[Refused]:
+    """Every reason this licence cannot lend one place of `pool` now, most fundamental first
+    (`check_loan` raises the first; the warehouse door lists them all, as its spec asks)."""
+    out: list[Refused] = []
     if licence.status != Status.OK or now < licence.dmd_date or licence.sizes[pool] == 0:
-        raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned")
+        out.append(Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned"))
     if licence.expired(now):
-        raise Refused(Status.LOAN_DURATION_EXPIRED, LICENCE_EXPIRED, reason="licence_expired")
+        out.append(Refused(Status.LOAN_DURATION_EXPIRED, LICENCE_EXPIRED, reason="licence_expired"))
     if licence.nta <= 0:
-        raise Refused(Status.MAX_LOAN_QUANTITY_REACHED, NTA_EXHAUSTED, reason="nta_exhausted")
+        out.append(Refused(Status.MAX_LOAN_QUANTITY_REACHED, NTA_EXHAUSTED, reason="nta_exhausted"))
     if licence.free[pool] <= 0:
-        raise Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, POOL_FULL_MESSAGES[pool], reason="pool_full")
+        out.append(Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, POOL_FULL_MESSAGES[pool],
+                           reason="pool_full"))
+    return out

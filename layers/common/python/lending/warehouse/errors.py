@@ -1,0 +1,74 @@
+"""The warehouse spec's error names, and how the core's refusals are worded in them.
+
+A 400 answers every name that applies, as a JSON array, in the spec's own order. A few cases the
+spec has no name for get one in its style (EXTENSIONS), so a bad value is never silently accepted."""
+
+from __future__ import annotations
+
+from ..domain.licences import Pool
+
+INVALID_EXPIRATION_DATE = "invalid_expiration_date"
+MISSING_BORROWER_ID = "missing_borrower_id"
+MISSING_TRANSACTION_ID = "missing_transaction_id"
+NO_LOAN_AVAILABLE = "no_loan_available"
+MAXIMUM_LOANS_QTY_REACHED = "maximum_loans_qty_reached"
+MEDIUM_REQUIRED = "medium_parameter_required"
+MEDIUM_INVALID = "medium_parameter_invalid"
+LOCALISATION_REQUIRED = "localisation_parameter_required"
+LOCALISATION_INVALID = "localisation_parameter_invalid"
+IP_REQUIRED = "ip_address_parameter_required"
+IP_INVALID = "ip_address_parameter_invalid"
+LOAN_TERM_LIMIT_REACHED = "loan_term_limit_reached"
+LOAN_DURATION_OVER_MAXIMUM = "loan_duration_over_maximum"
+MAX_DOWNLOADS = "maximum_simultaneous_downloads_reached"
+MAX_ONSITE = "maximum_simultaneous_onsite_streamings_reached"
+MAX_OFFSITE = "maximum_simultaneous_offsite_streamings_reached"
+
+# Not in the spec: values it constrains ("alphanumeric, under 255 characters", "a URL correctly
+# encoded", ...) without naming the error.
+INVALID_BORROWER_ID = "invalid_borrower_id"
+INVALID_TRANSACTION_ID = "invalid_transaction_id"
+DURATION_INVALID = "duration_parameter_invalid"
+NOTIFY_URL_INVALID = "notify_url_parameter_invalid"
+BILL_DRM_TO_INVALID = "bill_drm_to_parameter_invalid"
+INVALID_REQUEST_BODY = "invalid_request_body"
+
+SPEC_ORDER = (
+    INVALID_EXPIRATION_DATE, MISSING_BORROWER_ID, MISSING_TRANSACTION_ID, NO_LOAN_AVAILABLE,
+    MAXIMUM_LOANS_QTY_REACHED, MEDIUM_REQUIRED, MEDIUM_INVALID, LOCALISATION_REQUIRED, LOCALISATION_INVALID,
+    IP_REQUIRED, IP_INVALID, LOAN_TERM_LIMIT_REACHED, LOAN_DURATION_OVER_MAXIMUM, MAX_DOWNLOADS, MAX_ONSITE,
+    MAX_OFFSITE,
+)
+EXTENSIONS = (INVALID_BORROWER_ID, INVALID_TRANSACTION_ID, DURATION_INVALID, NOTIFY_URL_INVALID,
+              BILL_DRM_TO_INVALID, INVALID_REQUEST_BODY)
+ALL = SPEC_ORDER + EXTENSIONS
+
+POOL_FULL = {Pool.DOWNLOAD: MAX_DOWNLOADS, Pool.ONSITE: MAX_ONSITE, Pool.OFFSITE: MAX_OFFSITE}
+
+# Refused.reason (protocol-neutral, from the core) -> the spec's name. pool_full depends on the pool.
+_BY_REASON = {
+    "nta_exhausted": MAXIMUM_LOANS_QTY_REACHED,
+    "licence_expired": LOAN_TERM_LIMIT_REACHED,
+    "over_max_duration": LOAN_DURATION_OVER_MAXIMUM,
+    "invalid_end": INVALID_EXPIRATION_DATE,
+    "missing_ip": IP_REQUIRED,
+    "ip_not_declared": IP_INVALID,
+    "duplicated": NO_LOAN_AVAILABLE,
+    "unknown_line": NO_LOAN_AVAILABLE,
+    "already_ended": NO_LOAN_AVAILABLE,
+}
+
+
+def for_reason(reason: str, pool: Pool) -> str:
+    """The spec's name for a core refusal. A pool of size 0 ("cannot be loaned" for that medium) is
+    worded as that pool's maximum reached; anything else the spec has no word for is
+    `no_loan_available` ("the link is not valid or the book is already on loan")."""
+    if reason == "pool_full":
+        return POOL_FULL[pool]
+    return _BY_REASON.get(reason, NO_LOAN_AVAILABLE)
+
+
+def ordered(names: set[str] | list[str]) -> list[str]:
+    """Unique names, in the spec's order (extensions after)."""
+    found = set(names)
+    return [n for n in ALL if n in found]
