@@ -11,6 +11,7 @@ from ..domain.codes import Status
 from ..observability import logger
 from ..services.context import Ctx
 from ..store import table
+from ..web import base_url
 from .operations import new_request_id, run
 
 MAX_BODY = 1_000_000
@@ -21,19 +22,6 @@ def request_body(event: dict[str, Any]) -> str:
     if event.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", errors="replace")
     return str(body)
-
-
-def base_url(event: dict[str, Any]) -> str:
-    """The hub's own address as the caller reached it (links in answers point back at it)."""
-    import os
-
-    configured = os.environ.get("PUBLIC_BASE_URL")
-    if configured:
-        return configured.rstrip("/")
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    host = headers.get("host") or event.get("requestContext", {}).get("domainName", "localhost")
-    proto = headers.get("x-forwarded-proto", "https")
-    return f"{proto}://{host}"
 
 
 def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:

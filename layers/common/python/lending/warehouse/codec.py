@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -94,17 +93,6 @@ def _multipart(raw: bytes, ctype: str) -> dict[str, str]:
             except UnicodeDecodeError:
                 raise BadBody("not UTF-8") from None
     return out
-
-
-def base_url(event: dict[str, Any]) -> str:
-    """The hub's address as the caller reached it (PUBLIC_BASE_URL when configured). Same rule as
-    the PNB door's; not imported from there, which would load the PNB schemas at cold start."""
-    configured = os.environ.get("PUBLIC_BASE_URL")
-    if configured:
-        return configured.rstrip("/")
-    headers = _headers(event)
-    host = headers.get("host") or event.get("requestContext", {}).get("domainName", "localhost")
-    return f"{headers.get('x-forwarded-proto', 'https')}://{host}"
 
 
 def created(url: str, return_url: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from ..observability import logger
 from ..services.context import Ctx
 from ..store import table
+from ..web import base_url
 from . import codec
 from . import errors as e
 from .loans import describe, lend_by_url, return_by_link
@@ -25,7 +26,7 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
     """POST /warehouse/licences/{orderLineId}/{token}/loans"""
     path = event.get("pathParameters") or {}
     try:
-        ctx = ctx or Ctx(base_url=codec.base_url(event))
+        ctx = ctx or Ctx(base_url=base_url(event))
         try:
             raw = codec.params(event)
         except codec.BadBody:
@@ -42,7 +43,7 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
 def give_back(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
     """DELETE /warehouse/loans/{token} (or POST .../return): early return through the fulfillment link."""
     try:
-        ctx = ctx or Ctx(base_url=codec.base_url(event))
+        ctx = ctx or Ctx(base_url=base_url(event))
         outcome = return_by_link(ctx, str((event.get("pathParameters") or {}).get("token", "")))
     except Exception:
         return _fault("return")
