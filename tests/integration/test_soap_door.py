@@ -190,3 +190,21 @@ def test_the_wsdl_and_the_xsd_are_served() -> None:
     assert doc.xpath("//s:address/@location", namespaces=soap_ns) == [f"http://hub.test{PATH}"]
     status, xsd = invoke("GET", f"{PATH}?xsd")
     assert status == 200 and xsd.encode() == MODEL.source
+
+
+def test_the_sample_events_run_as_sam_local_invoke_would_run_them() -> None:
+    import json
+    from pathlib import Path
+
+    from lending.local import functions, template
+
+    fn = template.functions(template.load())["PnbSoapFunction"]
+    events = Path(__file__).resolve().parents[2] / "events"
+    wsdl = functions.invoke(fn, json.loads((events / "pnb_soap_wsdl.json").read_text()))
+    assert wsdl["statusCode"] == 200 and "https://hub.example.org/v2/pnb-numerique/soap" not in wsdl["body"]
+    assert 'location="http://hub.test/v2/pnb-numerique/soap"' in wsdl["body"]  # PUBLIC_BASE_URL wins
+    answer = functions.invoke(fn, json.loads((events / "pnb_soap.json").read_text()))
+    payload = etree.fromstring(answer["body"].encode())[0][0]
+    got = codec.decode(payload, MODEL.elements["getLoanStatusResponse"])
+    assert answer["statusCode"] == 200 and got["returnStatus"] == "WARNING"
+    assert [x["returnStatus"] for x in got["loanResponseLine"]] == ["NOT_FOUND", "NOT_FOUND"]

@@ -20,7 +20,7 @@ from ...services.context import Ctx
 from ...store import table
 from ..json_door import base_url
 from ..operations import new_request_id, run
-from . import codec, envelope, wsdl
+from . import codec, envelope
 from .schema import MODEL
 
 _validating = threading.Lock()  # one XMLSchema, one error log: validations take turns (threaded local stack)
@@ -46,6 +46,8 @@ def _body(event: dict[str, Any]) -> bytes:
 
 def describe(event: dict[str, Any]) -> dict[str, Any]:
     """?xsd: the schema alone; anything else (?wsdl): the WSDL with the schema inline."""
+    from . import wsdl  # only describing needs it: kept out of the cold start of every call
+
     query = {k.lower() for k in (event.get("queryStringParameters") or {})}
     cache = {"Cache-Control": "public, max-age=300"}
     if "xsd" in query:
