@@ -81,7 +81,16 @@ def test_xxe_over_the_network_never_connects(stack: Any, listener: socket.socket
                    f'<!DOCTYPE s:Envelope [<!ENTITY % dtd SYSTEM "{url}"> %dtd;]>',
                    f'<!DOCTYPE s:Envelope SYSTEM "{url}">'):
         fault(stack, envelope(STATUS.format(line="&xxe;"), prolog))
+    # A schema location hint in the request is not followed either (the schema is our compiled one).
+    xsi = "http://www.w3.org/2001/XMLSchema-instance"
+    hinted = STATUS.format(line="1" * 24).replace(
+        f'<p:getLoanStatus xmlns:p="{NS}">',
+        f'<p:getLoanStatus xmlns:p="{NS}" xmlns:xsi="{xsi}" xsi:schemaLocation="{NS} {url}.xsd">')
+    assert answer_of(stack, hinted)["returnStatus"] == "WARNING"  # answered: the line is unknown
     assert nobody_called(listener)
+    with socket.create_connection(listener.getsockname(), timeout=5):  # control: a real attempt is seen
+        pass
+    assert not nobody_called(listener)
 
 
 def test_billion_laughs_is_refused_at_once(stack: Any) -> None:
