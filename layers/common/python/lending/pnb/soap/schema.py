@@ -1,0 +1,85 @@
+"""pnb.xsd loaded once per container: the compiled validator (libxml2, in C) and, read from the same
+file, each complex type's fields in order with their kind (text, integer, boolean, nested) and whether
+they repeat. The codec walks this model, so the XSD is the one description of the SOAP messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+NS = "urn:lending-hub:pnb-numerique:v2"
+XS = "http://www.w3.org/2001/XMLSchema"
+XSD_PATH = Path(__file__).with_name("pnb.xsd")
+
+# The twelve services, in the spec's order (the WSDL lists them so).
+SERVICES = ("sendOrder", "cancelOrder", "checkAvailability", "getOffers", "getOffersForDistributor",
+            "getOrders", "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan")
+FAULT = "pnbFault"
+
+_INTEGERS = {"int", "integer", "long", "short", "nonNegativeInteger", "positiveInteger", "unsignedInt"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "str", "int", "bool", or "complex"
+    repeated: bool
+    required: bool
+    type: ComplexType | None = None  # the nested type when kind is "complex"
+
+
+@dataclass
+class ComplexType:
+    name: str
+    fields: list[Field] = field(default_factory=list)
+    by_name: dict[str, Field] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Model:
+    validator: etree.XMLSchema
+    elements: dict[str, ComplexType]  # top-level element name -> its type
+    source: bytes  # pnb.xsd as shipped (served at ?xsd, inlined in the WSDL)
+
+
+def _local(qname: str) -> tuple[str, str]:
+    """('xs', 'int') or ('pnb', 'Gln') from a QName as written in the file."""
+    prefix, _, name = qname.rpartition(":")
+    return prefix, name
+
+
+def load(path: Path = XSD_PATH) -> Model:
+    source = path.read_bytes()
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
+    root = etree.fromstring(source, parser)
+    validator = etree.XMLSchema(root)
+    simple_base = {s.get("name"): _local(s.find(f"{{{XS}}}restriction").get("base"))
+                   for s in root.iterfind(f"{{{XS}}}simpleType")}
+    complex_nodes = {c.get("name"): c for c in root.iterfind(f"{{{XS}}}complexType")}
+    types = {name: ComplexType(name) for name in complex_nodes}
+
+    def kind_of(qname: str) -> tuple[str, ComplexType | None]:
+        prefix, name = _local(qname)
+        while prefix != "xs" and name in simple_base:  # follow restrictions down to a built-in type
+            prefix, name = simple_base[name]
+        if prefix != "xs":
+            return "complex", types[name]
+        return ("int" if name in _INTEGERS else "bool" if name == "boolean" else "str"), None
+
+    for name, node in complex_nodes.items():
+        ctype = types[name]
+        for el in node.iter(f"{{{XS}}}element"):  # a sequence, possibly holding a choice
+            kind, nested = kind_of(el.get("type"))
+            max_occurs = el.get("maxOccurs", "1")
+            in_choice = el.getparent().tag == f"{{{XS}}}choice"
+            f = Field(el.get("name"), kind, max_occurs == "unbounded" or int(max_occurs) > 1,
+                      el.get("minOccurs", "1") != "0" and not in_choice, nested)
+            ctype.fields.append(f)
+            ctype.by_name[f.name] = f
+    elements = {el.get("name"): types[_local(el.get("type"))[1]] for el in root.iterfind(f"{{{XS}}}element")}
+    return Model(validator, elements, source)
+
+
+MODEL = load()
