@@ -139,11 +139,15 @@ def test_wrong_field_namespace_and_missing_fields_answer_invalid_arguments(stack
                                     "(expected glnContractor or orderLineId)")
     password = f"<p:passwordColl>{demo.COLL_PASSWORD}</p:passwordColl>"
     no_password = STATUS.format(line="1" * 24).replace(password, "")
+    # A missing credential is a failed authentication, as over JSON (CONTRACT 3).
     got = answer_of(stack, no_password)
-    assert got["returnStatus"] == "INVALID_ARGUMENTS"
-    assert got["returnMessage"] == "The parameter passwordColl is mandatory"
+    assert (got["returnStatus"], got["returnMessage"]) == ("AUTHENTICATION_ERROR", "Bad credentials")
     got = answer_of(stack, f'<p:getLoanStatus xmlns:p="{NS}"/>')
-    assert got["returnMessage"] == "The parameter glnColl is mandatory" and got["requestId"]
+    assert (got["returnStatus"], got["returnMessage"]) == ("AUTHENTICATION_ERROR", "Bad credentials")
+    assert got["requestId"]
+    no_lines = STATUS.format(line="1" * 24).replace(f"<p:orderLineId>{'1' * 24}</p:orderLineId>", "")
+    got = answer_of(stack, no_lines)
+    assert (got["returnStatus"], got["returnMessage"]) == ("INVALID_ARGUMENTS", "The parameter orderLineId is mandatory")
     more = "<p:orderLineId>1</p:orderLineId>" * 100 + "</p:getLoanStatus>"
     too_many = STATUS.format(line="1" * 24).replace("</p:getLoanStatus>", more)
     got = answer_of(stack, too_many)

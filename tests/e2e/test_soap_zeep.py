@@ -219,9 +219,12 @@ def test_offer_services_pass_the_core_answer_through(stack: Any, pnb: Any, check
 
 
 def test_what_the_xsd_refuses_answers_invalid_arguments_naming_the_field(pnb: Any) -> None:
-    bad = pnb.getLoanStatus(glnColl="123", passwordColl=demo.COLL_PASSWORD, orderLineId=["1" * 24])
+    bad = pnb.getLoanStatus(**COLL, glnContractor="123", orderLineId=["1" * 24])
     assert bad.requestId and bad.returnStatus == "INVALID_ARGUMENTS"
-    assert bad.returnMessage.startswith("The parameter glnColl is invalid")
+    assert bad.returnMessage.startswith("The parameter glnContractor is invalid")
+    # A malformed credential is a failed authentication, as over JSON (CONTRACT 3).
+    bad_gln = pnb.getLoanStatus(glnColl="123", passwordColl=demo.COLL_PASSWORD, orderLineId=["1" * 24])
+    assert (bad_gln.returnStatus, bad_gln.returnMessage) == ("AUTHENTICATION_ERROR", "Bad credentials")
     missing = pnb.getLoanStatus(**COLL, orderLineId=xsd.SkipValue)
     assert missing.returnStatus == "INVALID_ARGUMENTS"
     assert missing.returnMessage == "The parameter orderLineId is mandatory"

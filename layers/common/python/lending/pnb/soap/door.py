@@ -14,12 +14,12 @@ from typing import Any
 
 from lxml import etree
 
-from ...domain.codes import INTERNAL_ERROR, Status
+from ...domain.codes import BAD_CREDENTIALS, INTERNAL_ERROR, Status
 from ...observability import logger
 from ...services.context import Ctx
 from ...store import table
-from ..json_door import base_url
-from ..operations import new_request_id, run
+from ...web import base_url
+from ..operations import OPERATIONS, new_request_id, run
 from . import codec, envelope
 from .schema import MODEL
 
@@ -72,8 +72,14 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         valid = MODEL.validator.validate(payload)
         problem = None if valid else MODEL.validator.error_log[0]
     if problem is not None:
-        http, answer = 200, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
-                             "returnMessage": codec.explain(payload, problem, request_type)}
+        message = codec.explain(payload, problem, request_type)
+        status = Status.INVALID_ARGUMENTS
+        credentials = OPERATIONS[service].credentials
+        if any(message.startswith(f"The parameter {name} ") for name in credentials):
+            # A missing or malformed credential is a failed authentication, whichever door it came
+            # through (CONTRACT 3): the same answer as the JSON door's, and the value never echoed.
+            status, message = Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS
+        http, answer = 200, {"requestId": new_request_id(), "returnStatus": status.value, "returnMessage": message}
     else:
         http, answer = run(service, codec.decode(payload, request_type), Ctx(base_url=base_url(event)))
     logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
