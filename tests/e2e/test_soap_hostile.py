@@ -147,7 +147,8 @@ def test_wrong_field_namespace_and_missing_fields_answer_invalid_arguments(stack
     assert got["requestId"]
     no_lines = STATUS.format(line="1" * 24).replace(f"<p:orderLineId>{'1' * 24}</p:orderLineId>", "")
     got = answer_of(stack, no_lines)
-    assert (got["returnStatus"], got["returnMessage"]) == ("INVALID_ARGUMENTS", "The parameter orderLineId is mandatory")
+    assert got["returnStatus"] == "INVALID_ARGUMENTS"
+    assert got["returnMessage"] == "The parameter orderLineId is mandatory"
     more = "<p:orderLineId>1</p:orderLineId>" * 100 + "</p:getLoanStatus>"
     too_many = STATUS.format(line="1" * 24).replace("</p:getLoanStatus>", more)
     got = answer_of(stack, too_many)
