@@ -23,6 +23,7 @@ from .emulator import Emulator
 from .gateway import Gateway
 
 log = logging.getLogger("lending.local")
+POLL_IDLE_S = 0.05  # an empty queue is asked again after this
 
 
 class Stack:
@@ -82,10 +83,13 @@ class Stack:
         sqs = boto3.client("sqs")
         while not self.stopping.is_set():
             try:
-                got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                # Short polls: a long poll would hold the emulator's one lock for its whole wait and
+                # stall every other request of the stack.
+                got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                           AttributeNames=["All"], MessageAttributeNames=["All"])
                 messages = got.get("Messages", [])
                 if not messages:
+                    self.stopping.wait(POLL_IDLE_S)
                     continue
                 event = {"Records": [{
                     "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
