@@ -24,6 +24,10 @@ from .gateway import Gateway
 
 log = logging.getLogger("lending.local")
 POLL_IDLE_S = 0.05  # an empty queue is asked again after this
+# moto keeps its backends in the process: tests that run it in-process (the `aws` fixture) share the
+# queues of a local stack started in the same process, and clear this while they run.
+POLLING = threading.Event()
+POLLING.set()
 
 
 class Stack:
@@ -82,6 +86,9 @@ class Stack:
         """Like Lambda's SQS event source: batches of up to 10, partial failures left on the queue."""
         sqs = boto3.client("sqs")
         while not self.stopping.is_set():
+            if not POLLING.is_set():
+                self.stopping.wait(POLL_IDLE_S)
+                continue
             try:
                 # Short polls: a long poll would hold the emulator's one lock for its whole wait and
                 # stall every other request of the stack.
