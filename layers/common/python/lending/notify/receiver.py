@@ -62,12 +62,12 @@ class Receiver:
                     status = 401
                 got = Received(time.time(), self.path, {k.lower(): v for k, v in self.headers.items()}, body,
                                signed, status)
+                with receiver.changed:  # recorded before the answer: whoever got the answer sees it here
+                    receiver.received.append(got)
+                    receiver.changed.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                with receiver.changed:
-                    receiver.received.append(got)
-                    receiver.changed.notify_all()
                 if receiver.on_receive:
                     receiver.on_receive(got)
 
