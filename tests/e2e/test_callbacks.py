@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from lending.local import demo
+from lending.notify import events, queues
 from lending.notify import outbox as notify_outbox
-from lending.notify import queues
 from lending.notify.receiver import Receiver
 from lending.notify.signing import verify
 from lending.store import callbacks as delivery_store
@@ -63,6 +63,11 @@ def end_loan(stack: Any, line_id: str, loan_id: str) -> None:
     assert answer["returnStatus"] == "OK", answer
 
 
+def delivery_status(loan_id: str) -> str | None:
+    state = delivery_store.state(demo.COLL, loan_id)
+    return state.status if state else None
+
+
 def queue_empty() -> bool:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     got = queues.client().get_queue_attributes(QueueUrl=queues.queue_url(), AttributeNames=names)
@@ -90,7 +95,8 @@ def test_503_then_retry_then_exactly_one_signed_acknowledged_delivery(
         assert set(payload) == {"event", "loanId", "orderLineId", "ean13", "returnDate"}
         assert (payload["event"], payload["loanId"], payload["orderLineId"], payload["ean13"]) == (
             "loan.returned", loan_id, line_id, "9791000000015")
-        # Delivery state on the loan; nothing left to send.
+        # Delivery state on the loan (recorded once the answer is in); nothing left to send.
+        assert eventually(queue_empty)
         state = delivery_store.state(demo.COLL, loan_id)
         assert state is not None
         assert (state.status, state.attempts, state.last_error) == ("DELIVERED", 2, "HTTP 503")
@@ -122,8 +128,7 @@ def test_crash_between_return_and_enqueue_is_covered_by_the_sweeper(
         assert len(got) == 1 and got[0].signed and got[0].json()["loanId"] == loan_id
         assert got[0].headers["x-event-id"] == pending[0]["eventId"]
         assert not [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
-        state = delivery_store.state(demo.COLL, loan_id)
-        assert state is not None and state.status == "DELIVERED"
+        assert eventually(lambda: delivery_status(loan_id) == "DELIVERED")
 
 
 def test_a_slow_receiver_never_slows_a_return(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,3 +148,21 @@ def test_a_slow_receiver_never_slows_a_return(stack: Any, monkeypatch: pytest.Mo
         assert sorted(r.json()["loanId"] for r in got) == sorted([first[1], second[1]])
         assert all(r.signed for r in got)
         assert third[1] not in {r.json()["loanId"] for r in got}
+
+
+def test_copies_of_one_event_in_one_batch_are_sent_once(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's records are sent side by side; copies of one event race for the claim on the loan
+    (a conditional write) and only one of them is sent."""
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, delay_s=0.3) as rx:
+        line_id, loan_id = lend(stack, f"{rx.url}/returns")
+        monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
+        end_loan(stack, line_id, loan_id)
+        monkeypatch.undo()
+        (item,) = [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
+        message = events.from_outbox(item).message()
+        queues.client().send_message_batch(QueueUrl=queues.queue_url(), Entries=[
+            {"Id": str(n), "MessageBody": message} for n in range(4)])
+        assert eventually(queue_empty)
+        assert len(rx.wait_for(lambda r: len(r) >= 1)) == 1
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and (state.status, state.attempts) == ("DELIVERED", 1)

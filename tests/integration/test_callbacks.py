@@ -7,11 +7,13 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.client import BaseClient
 
 from lending.local import demo, functions, template
 from lending.notify import delivery, events, outbox, queues, redrive
@@ -28,6 +30,16 @@ _ids = itertools.count(1)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "0")
     monkeypatch.setenv("HUB_LOCAL", "1")  # the listeners of these tests are on loopback
+    # The records of a batch are handled side by side; in-process moto is not atomic under threads, so
+    # its calls go one at a time, as behind the local stack's emulator lock: a conditional write here
+    # is as atomic as DynamoDB's, and the tests prove our conditions, not moto's luck.
+    lock, real = threading.Lock(), BaseClient._make_api_call
+
+    def one_at_a_time(self: Any, *args: Any, **kw: Any) -> Any:
+        with lock:
+            return real(self, *args, **kw)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
     delivery.forget()
     yield
 
@@ -265,3 +277,33 @@ def test_pinned_connection_goes_to_the_checked_address() -> None:
         assert answer.ok and answer.status == 200
         (got,) = rx.received
         assert got.headers["host"] == f"callbacks.invalid:{port}" and got.path == "/x?y=1"
+
+
+def test_one_batch_reports_only_its_failed_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "60")
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, answers=[503] * 10) as down, \
+            Receiver(secret=demo.COLL_CALLBACK_SECRET) as up:
+        _, failing = returned_loan(f"{down.url}/cb")
+        returned_loan(f"{up.url}/cb")
+        got = queues.client().receive_message(QueueUrl=queues.queue_url(), MaxNumberOfMessages=10,
+                                              AttributeNames=["All"])["Messages"]
+        assert len(got) == 2
+        fn = template.functions(template.load())["CallbackDeliveryFunction"]
+        result = functions.invoke(fn, {"Records": [_record(m) for m in got]})
+        by_loan = {events.from_message(m["Body"]).loan_id: m["MessageId"] for m in got}
+        assert result == {"batchItemFailures": [{"itemIdentifier": by_loan[failing]}]}
+        assert len(up.acknowledged()) == 1 and [r.answered for r in down.received] == [503]
+
+
+def test_redrive_command(capsys: pytest.CaptureFixture[str]) -> None:
+    queues.park(events.from_message(json.dumps({
+        "eventId": "e-cli", "glnColl": demo.COLL, "loanId": "L9", "url": "http://127.0.0.1:9/",
+        "payload": {"event": "loan.returned", "loanId": "L9", "orderLineId": "1", "ean13": "9791000000015",
+                    "returnDate": "2026-01-01T00:00:00Z"}})).message(), "test")
+    queues.park("garbage", "poison: test")
+    assert redrive.main(["--queue-url", queues.queue_url()]) == 0
+    assert capsys.readouterr().out.strip() == "redriven: 1  still parked: 1"
+    got = queues.client().receive_message(QueueUrl=queues.queue_url(), MessageAttributeNames=["All"])
+    (moved,) = got["Messages"]
+    assert events.from_message(moved["Body"]).event_id == "e-cli"
+    assert moved["MessageAttributes"]["redriven"]["StringValue"] == "1"
