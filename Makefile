@@ -37,3 +37,9 @@ invoke: $(VENV)/.installed
 
 clean:
 	rm -rf build .aws-sam
+
+# Send the early-return callbacks parked in the dead-letter queue back for another series of tries.
+# make redrive ARGS="--stack lending-hub"  |  ARGS="--endpoint http://127.0.0.1:<emulator port of make run>"
+.PHONY: redrive
+redrive: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)
