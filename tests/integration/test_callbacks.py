@@ -307,3 +307,22 @@ def test_redrive_command(capsys: pytest.CaptureFixture[str]) -> None:
     (moved,) = got["Messages"]
     assert events.from_message(moved["Body"]).event_id == "e-cli"
     assert moved["MessageAttributes"]["redriven"]["StringValue"] == "1"
+
+
+def test_an_unusable_outbox_item_does_not_block_the_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lending.store import table
+
+    table.put({"pk": "OUTBOX#broken", "sk": "OUTBOX", "type": "outbox", "eventId": "broken", "body": {},
+               "createdAt": "2026-01-01T00:00:00Z", "gsi2pk": "OUTBOX",
+               "gsi2sk": "2026-01-01T00:00:00Z#broken"})
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        monkeypatch.setattr(outbox, "enqueue_now", lambda item, now: False)  # left for the sweeper
+        _, loan_id = returned_loan(f"{rx.url}/cb")
+        assert len(outbox_store.pending("~")) == 2
+        # The broken item comes first (oldest) and is set aside; the good one still goes out.
+        assert outbox.sweep(datetime.now(UTC) + timedelta(hours=1)) == 1
+        assert outbox_store.pending("~") == []
+        broken = outbox_store.get("broken")
+        assert broken is not None and broken["messageId"] == "unusable"
+        drain()
+        assert [r.json()["loanId"] for r in rx.received] == [loan_id]

@@ -121,3 +121,10 @@ def test_retry_delays_grow_and_are_configurable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "1, 2,4")
     assert delivery.retry_delays() == [1, 2, 4]
     assert [delivery.delay_after(n, jitter=0) for n in (1, 2, 3, 4)] == [1, 2, 4, 4]
+
+
+@pytest.mark.parametrize("url", ["http://ils.example/a b", "http://ils.example/a\r\nX-Injected: 1",
+                                 "http://ils.example/\x7f"])
+def test_urls_with_spaces_or_control_characters_are_refused(url: str) -> None:
+    with pytest.raises(guard.UnsafeUrl):
+        guard.check(url, loopback=False, resolve=resolver("93.184.216.34"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 Resolver = Callable[..., list[Any]]
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -50,6 +52,8 @@ def allowed(ip: IPAddress, loopback: bool) -> bool:
 
 def check(url: str, loopback: bool | None = None, resolve: Resolver = socket.getaddrinfo) -> Target:
     loopback = allow_loopback() if loopback is None else loopback
+    if _CONTROL.search(url):
+        raise UnsafeUrl("spaces or control characters in the URL")
     try:
         parts = urlsplit(url)
         port = parts.port

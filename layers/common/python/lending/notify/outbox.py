@@ -4,7 +4,6 @@ twice is harmless (the delivery claims it on the loan, and never sends an acknow
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -31,11 +30,10 @@ def enqueue(items: Iterable[dict[str, Any]], now: datetime) -> int:
         try:
             event = events.from_outbox(item)
         except events.Poison as e:
-            # Cannot happen with items written by return_early; park it rather than loop on it forever.
+            # Cannot happen with items written by return_early. It leaves the pending index (a sweep must
+            # not stop on it every minute) but stays in the table for a person to look at.
             logger.error("outbox event unusable", extra={"eventId": item.get("eventId"), "reason": str(e)})
-            event_id = str(item.get("eventId", ""))
-            queues.park(json.dumps(item, default=str), f"poison outbox item: {e}", event_id)
-            outbox_store.mark_enqueued(event_id, iso(now), "parked")
+            outbox_store.mark_enqueued(str(item.get("eventId", "")), iso(now), "unusable")
             continue
         batch[event.event_id] = event.message()
         if len(batch) == BATCH:
