@@ -128,3 +128,9 @@ def test_retry_delays_grow_and_are_configurable(monkeypatch: pytest.MonkeyPatch)
 def test_urls_with_spaces_or_control_characters_are_refused(url: str) -> None:
     with pytest.raises(guard.UnsafeUrl):
         guard.check(url, loopback=False, resolve=resolver("93.184.216.34"))
+
+
+def test_delivery_state_lives_on_the_loan_item() -> None:
+    from lending.store import callbacks, loans
+
+    assert callbacks.loan_key("3012345000031", "L1") == loans.loan_key("3012345000031", "L1")
