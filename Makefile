@@ -45,7 +45,13 @@ clean:
 
 # The DRM billing report of one month (warehouse lending URL): written to the bucket, printed here.
 #   make drm-report MONTH=2026-11                  the deployed stack (STACK=lending-hub by default)
-#   AWS_ENDPOINT_URL=<emulated AWS url printed by make run> make drm-report MONTH=2026-11    local
+#   AWS_ENDPOINT_URL=http://127.0.0.1:3001 make drm-report MONTH=2026-11    local
 .PHONY: drm-report
 drm-report: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.warehouse.billing "$(MONTH)" "$(STACK)"
+
+# Send the early-return callbacks parked in the dead-letter queue back for another series of tries.
+# make redrive ARGS="--stack lending-hub"  |  ARGS="--endpoint http://127.0.0.1:3001"
+.PHONY: redrive
+redrive: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)

@@ -26,9 +26,11 @@ def aws() -> Iterator[dict[str, str]]:
     from moto import mock_aws
 
     from lending.local import demo, resources, template
+    from lending.local.stack import POLLING
     from lending.services import auth
     from lending.store import table
 
+    POLLING.clear()  # a session's local stack shares moto's backends: its queue pollers wait meanwhile
     saved = dict(os.environ)
     os.environ.pop("AWS_ENDPOINT_URL", None)
     with mock_aws():
@@ -44,6 +46,7 @@ def aws() -> Iterator[dict[str, str]]:
     auth.forget()
     os.environ.clear()
     os.environ.update(saved)
+    POLLING.set()
 
 
 @pytest.fixture(scope="session")

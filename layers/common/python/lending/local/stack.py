@@ -23,6 +23,11 @@ from .emulator import Emulator
 from .gateway import Gateway
 
 log = logging.getLogger("lending.local")
+POLL_IDLE_S = 0.05  # an empty queue is asked again after this
+# moto keeps its backends in the process: tests that run it in-process (the `aws` fixture) share the
+# queues of a local stack started in the same process, and clear this while they run.
+POLLING = threading.Event()
+POLLING.set()
 
 
 class Stack:
@@ -81,11 +86,17 @@ class Stack:
         """Like Lambda's SQS event source: batches of up to 10, partial failures left on the queue."""
         sqs = boto3.client("sqs")
         while not self.stopping.is_set():
+            if not POLLING.is_set():
+                self.stopping.wait(POLL_IDLE_S)
+                continue
             try:
-                got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                # Short polls: a long poll would hold the emulator's one lock for its whole wait and
+                # stall every other request of the stack.
+                got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                           AttributeNames=["All"], MessageAttributeNames=["All"])
                 messages = got.get("Messages", [])
                 if not messages:
+                    self.stopping.wait(POLL_IDLE_S)
                     continue
                 event = {"Records": [{
                     "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,12 +188,24 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
         if loan.state is LoanState.ACTIVE:
             expire(ctx, loan)
         raise already_ended(loan)
+    event = _outbox(loan, when)
     try:
-        loan_store.end(loan, LoanState.RETURNED, when, outbox=_outbox(loan, when))
+        loan_store.end(loan, LoanState.RETURNED, when, outbox=event)
     except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
+    if event is not None:
+        _enqueue_now(event, ctx)
     return loan
+
+
+def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
+    """Hand the event to the callback queue at once (low latency). Best effort: a failure, or a crash
+    before this line, leaves it in the outbox for the sweeper; it never fails the return."""
+    with contextlib.suppress(Exception):  # enqueue_now logs its own failures
+        from ..notify.outbox import enqueue_now
+
+        enqueue_now(event, ctx.now)
 
 
 def already_ended(loan: Loan) -> Refused:

@@ -1,0 +1,147 @@
+"""One try of one event, then what SQS should do with its message.
+
+    claim on the loan (conditional) -> check the URL (SSRF) -> sign -> POST -> record the outcome
+    2xx                      acknowledged: recorded, never sent again
+    5xx, 4xx, timeout, ...   retried: the message comes back after a growing delay; after the last try
+                             SQS moves it to the dead-letter queue
+    refused URL, poison      parked in the dead-letter queue at once (no retry can help)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from ..domain.dates import iso
+from ..observability import logger
+from ..store import accounts as account_store
+from ..store import callbacks as state_store
+from . import events, guard, queues, sender, signing
+
+DEFAULT_DELAYS = "60,300,1800,7200,21600"  # seconds after tries 1..5; six tries in about 8.6 hours
+SECRET_TTL_S = 60.0
+
+Clock = Callable[[], datetime]
+
+
+def retry_delays() -> list[int]:
+    raw = os.environ.get("CALLBACK_RETRY_DELAYS", DEFAULT_DELAYS)
+    return [max(0, round(float(x))) for x in raw.split(",") if x.strip()] or [60]
+
+
+def delay_after(tries: int, delays: list[int] | None = None, jitter: float = 0.1) -> int:
+    """Seconds before the next try, after `tries` failed ones: grows with the count, +-10% jitter so
+    that a receiver coming back is not hit by every parked event at the same second."""
+    delays = delays or retry_delays()
+    base = delays[min(max(tries, 1), len(delays)) - 1]
+    return max(0, round(base * random.uniform(1 - jitter, 1 + jitter)))
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"  # this try was acknowledged
+    ALREADY = "already"  # acknowledged before: nothing sent
+    IN_FLIGHT = "in_flight"  # another copy of the message is being sent now: this one is dropped
+    RETRY = "retry"  # the receiver failed: try again later
+    REFUSED = "refused"  # can never be sent (URL refused, no secret, unknown loan): park it
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    attempts: int = 0
+    error: str | None = None
+
+
+_secrets: dict[str, tuple[float, str | None]] = {}
+_secrets_lock = threading.Lock()
+
+
+def callback_secret(gln_coll: str) -> str | None:
+    """The collectivity's HMAC key, cached a minute per warm container."""
+    with _secrets_lock:
+        hit = _secrets.get(gln_coll)
+        if hit and time.monotonic() - hit[0] < SECRET_TTL_S:
+            return hit[1]
+    account = account_store.get(gln_coll)
+    secret = account.callback_secret if account else None
+    with _secrets_lock:
+        _secrets[gln_coll] = (time.monotonic(), secret)
+    return secret
+
+
+def forget() -> None:
+    _secrets.clear()
+
+
+def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) -> Result:
+    """Claim, send, record. `last_try`: a failure now parks the event (the queue gives up on it)."""
+    lease = now + timedelta(seconds=sender.timeout_s() + 10)
+    claim = state_store.claim(event.gln_coll, event.loan_id, event.event_id, iso(now), iso(lease))
+    if claim.outcome is state_store.ClaimOutcome.DELIVERED:
+        return Result(Outcome.ALREADY, claim.attempts)
+    if claim.outcome is state_store.ClaimOutcome.BUSY:
+        return Result(Outcome.IN_FLIGHT, claim.attempts)
+    if claim.outcome is state_store.ClaimOutcome.UNKNOWN:
+        return Result(Outcome.REFUSED, 0, "no returned loan with this event")
+    log = {"eventId": event.event_id, "attempt": claim.attempts}
+
+    def fail(error: str, outcome: Outcome, http_status: int | None = None) -> Result:
+        parked = outcome is Outcome.REFUSED or last_try
+        status = state_store.Status.PARKED if parked else state_store.Status.RETRYING
+        state_store.failed(event.gln_coll, event.loan_id, event.event_id, error, status, http_status)
+        logger.warning("callback not delivered", extra={**log, "error": error, "parked": parked})
+        return Result(outcome, claim.attempts, error)
+
+    secret = callback_secret(event.gln_coll)
+    if not secret:
+        return fail("the collectivity has no callback secret", Outcome.REFUSED)
+    try:
+        target = guard.check(event.url)
+    except guard.UnsafeUrl as e:
+        return fail(f"callback URL refused: {e}", Outcome.REFUSED)
+    except guard.ResolveFailed as e:
+        return fail(str(e), Outcome.RETRY)
+    body = event.body()
+    answer = sender.post(target, body, {"X-Event-Id": event.event_id, "X-Event-Type": events.EVENT_TYPE,
+                                        "X-Signature": signing.sign(secret, body),
+                                        "X-Delivery-Attempt": str(claim.attempts)})
+    if not answer.ok:
+        return fail(answer.error or "no answer", Outcome.RETRY, answer.status)
+    state_store.delivered(event.gln_coll, event.loan_id, event.event_id, iso(datetime.now(UTC)),
+                          answer.status or 200)
+    logger.info("callback delivered", extra={**log, "host": target.host, "status": answer.status})
+    return Result(Outcome.DELIVERED, claim.attempts)
+
+
+class RetryLater(Exception):
+    """Raised for the batch processor: the message stays on the queue (partial batch failure)."""
+
+
+def handle_record(record: Mapping[str, Any], clock: Clock = lambda: datetime.now(UTC)) -> Outcome:
+    """The BatchProcessor's record handler: returns when the message may be deleted, raises to keep it."""
+    body = str(record.get("body") or "")
+    receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    try:
+        event = events.from_message(body)
+    except events.Poison as e:
+        logger.error("poison callback message parked", extra={"messageId": record.get("messageId"),
+                                                              "reason": str(e)})
+        queues.park(body, f"poison: {e}")
+        return Outcome.REFUSED
+    max_receives = queues.redrive().max_receives
+    result = deliver(event, clock(), last_try=receives >= max_receives)
+    if result.outcome is Outcome.REFUSED:
+        queues.park(body, result.error or "refused", event.event_id)
+    elif result.outcome is Outcome.RETRY:
+        # The last try's message goes back at once: SQS then moves it to the dead-letter queue.
+        delay = 0 if receives >= max_receives else delay_after(receives)
+        queues.retry_in(str(record["receiptHandle"]), delay)
+        raise RetryLater(f"{event.event_id}: {result.error}")
+    return result.outcome

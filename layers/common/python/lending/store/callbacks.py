@@ -1,0 +1,121 @@
+"""Delivery state of a loan's early-return callback, kept on the loan item itself:
+callbackEventId, callbackStatus, callbackAttempts, callbackLastAttemptAt, callbackLastError,
+callbackDeliveredAt and callbackLeaseUntil (who is sending right now).
+
+Every change is conditional: an event acknowledged once (callbackDeliveredAt) is never claimed again,
+and two copies of one message (SQS is at-least-once) never send at the same time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from . import table
+
+
+def loan_key(gln_coll: str, loan_id: str) -> tuple[str, str]:
+    """store.loans.loan_key, not imported from there: that pulls in the licence rules, 15 ms of the
+    callback function's cold start (tests/unit/test_notify.py keeps the two equal)."""
+    return f"LOAN#{gln_coll}#{loan_id}", "LOAN"
+
+
+class Status(StrEnum):
+    SENDING = "SENDING"
+    RETRYING = "RETRYING"  # the receiver failed; another try is scheduled
+    DELIVERED = "DELIVERED"  # a 2xx was received: never sent again
+    PARKED = "PARKED"  # in the dead-letter queue (last try failed, or the URL is refused)
+
+
+class ClaimOutcome(StrEnum):
+    CLAIMED = "claimed"  # this caller may send now
+    DELIVERED = "delivered"  # already acknowledged: do not send
+    BUSY = "busy"  # another copy is being sent right now
+    UNKNOWN = "unknown"  # no such loan, or the loan's callback is another event
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Delivery:
+    event_id: str | None
+    status: str | None
+    attempts: int
+    last_attempt_at: str | None
+    last_error: str | None
+    delivered_at: str | None
+
+
+_FREE = ("attribute_exists(pk) AND attribute_not_exists(callbackDeliveredAt) "
+         "AND (attribute_not_exists(callbackEventId) OR callbackEventId = :e)")
+_UNLEASED = "(attribute_not_exists(callbackLeaseUntil) OR callbackLeaseUntil < :now)"
+
+
+def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str) -> Claim:
+    """Take the right to send `event_id` now (until `lease_until`) and count the attempt."""
+    pk, sk = loan_key(gln_coll, loan_id)
+    try:
+        out = table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.key(pk, sk),
+            UpdateExpression="SET callbackEventId = :e, callbackStatus = :s, callbackLastAttemptAt = :now, "
+                             "callbackLeaseUntil = :lease, "
+                             "callbackAttempts = if_not_exists(callbackAttempts, :zero) + :one",
+            ConditionExpression=f"{_FREE} AND {_UNLEASED}",
+            ExpressionAttributeValues={":e": table.val(event_id), ":s": table.val(Status.SENDING.value),
+                                       ":now": table.val(now), ":lease": table.val(lease_until),
+                                       ":zero": table.val(0), ":one": table.val(1)},
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except table.client().exceptions.ConditionalCheckFailedException as e:
+        old = table.de(e.response.get("Item")) or {}
+        if not old or old.get("callbackEventId", event_id) != event_id:
+            return Claim(ClaimOutcome.UNKNOWN)
+        if old.get("callbackDeliveredAt"):
+            return Claim(ClaimOutcome.DELIVERED, int(old.get("callbackAttempts", 0)))
+        return Claim(ClaimOutcome.BUSY, int(old.get("callbackAttempts", 0)))
+    item = table.de(out["Attributes"]) or {}
+    return Claim(ClaimOutcome.CLAIMED, int(item["callbackAttempts"]))
+
+
+def delivered(gln_coll: str, loan_id: str, event_id: str, now: str, http_status: int) -> bool:
+    """Record the acknowledgement; False if it was already recorded (a second 2xx changes nothing)."""
+    return _finish(gln_coll, loan_id, event_id, {
+        "callbackStatus": Status.DELIVERED.value, "callbackDeliveredAt": now,
+        "callbackLastStatus": http_status})
+
+
+def failed(gln_coll: str, loan_id: str, event_id: str, error: str, status: Status,
+           http_status: int | None = None) -> bool:
+    """Record a failed try and release the lease (the retry may claim at once)."""
+    fields: dict[str, Any] = {"callbackStatus": status.value, "callbackLastError": error[:500]}
+    if http_status is not None:
+        fields["callbackLastStatus"] = http_status
+    return _finish(gln_coll, loan_id, event_id, fields)
+
+
+def _finish(gln_coll: str, loan_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+    pk, sk = loan_key(gln_coll, loan_id)
+    expr = table.update_expr(fields, remove=("callbackLeaseUntil",))
+    expr["ExpressionAttributeValues"][":e"] = table.val(event_id)
+    try:
+        table.client().update_item(TableName=table.table_name(), Key=table.key(pk, sk),
+                                   ConditionExpression=_FREE, **expr)
+        return True
+    except table.client().exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def state(gln_coll: str, loan_id: str) -> Delivery | None:
+    item = table.get(*loan_key(gln_coll, loan_id))
+    if item is None:
+        return None
+    return Delivery(event_id=item.get("callbackEventId"), status=item.get("callbackStatus"),
+                    attempts=int(item.get("callbackAttempts", 0)),
+                    last_attempt_at=item.get("callbackLastAttemptAt"),
+                    last_error=item.get("callbackLastError"), delivered_at=item.get("callbackDeliveredAt"))

@@ -1,0 +1,38 @@
+"""The outbox: early-return events written in the return's own transaction (see services.lending),
+pending on GSI2 `OUTBOX` until SQS has accepted them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import table
+
+PENDING = "OUTBOX"
+
+
+def outbox_key(event_id: str) -> tuple[str, str]:
+    return f"OUTBOX#{event_id}", "OUTBOX"
+
+
+def get(event_id: str) -> dict[str, Any] | None:
+    return table.get(*outbox_key(event_id))
+
+
+def pending(created_before: str, limit: int = 500) -> list[dict[str, Any]]:
+    """Events not yet enqueued, oldest first, created before `created_before` (ISO, UTC `Z`)."""
+    return table.query("gsi2", "gsi2pk", PENDING, sk_name="gsi2sk", sk_below=created_before, limit=limit)
+
+
+def mark_enqueued(event_id: str, now: str, message_id: str) -> None:
+    """SQS has the event: it leaves the pending index. Only ever called after SQS accepted it."""
+    pk, sk = outbox_key(event_id)
+    try:
+        table.client().update_item(
+            TableName=table.table_name(),
+            Key=table.key(pk, sk),
+            UpdateExpression="SET enqueuedAt = :now, messageId = :m REMOVE gsi2pk, gsi2sk",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":now": table.val(now), ":m": table.val(message_id)},
+        )
+    except table.client().exceptions.ConditionalCheckFailedException:
+        pass  # no such event: nothing to mark

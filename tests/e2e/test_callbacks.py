@@ -1,0 +1,168 @@
+"""Early-return callbacks on the local stack over HTTP, with a real listener started by the test:
+retried after a 503, signed with the collectivity's secret, acknowledged exactly once; and an event
+whose enqueue never happened (crash) still goes out, through the sweeper."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from lending.local import demo
+from lending.notify import events, queues
+from lending.notify import outbox as notify_outbox
+from lending.notify.receiver import Receiver
+from lending.notify.signing import verify
+from lending.store import callbacks as delivery_store
+from lending.store import outbox as outbox_store
+from tests.helpers import line, loan_body, order_body
+
+pytestmark = pytest.mark.e2e
+_ids = itertools.count(1)
+
+
+def call(stack: Any, service: str, body: dict[str, Any]) -> dict[str, Any]:
+    data = json.dumps(body).encode()
+    request = urllib.request.Request(f"{stack.url}/v2/pnb-numerique/{service}", data=data, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return dict(json.loads(response.read()))
+
+
+def eventually(check: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Wait (without a fixed sleep) until `check()` is truthy; its last value otherwise."""
+    deadline, pause = time.monotonic() + timeout, threading.Event()
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        pause.wait(0.05)
+
+
+def lend(stack: Any, callback_url: str) -> tuple[str, str]:
+    answer = call(stack, "sendOrder", order_body(line()))
+    assert answer["returnStatus"] == "OK", answer
+    line_id = answer["orderResponseLine"][0]["orderLineId"]
+    loan_id = f"CBE{next(_ids)}{int(time.time() * 1000) % 10**9}"
+    answer = call(stack, "loanBook", loan_body(line_id, loan_id, callbackUrl=callback_url))
+    assert answer["returnStatus"] == "OK", answer
+    return line_id, loan_id
+
+
+def end_loan(stack: Any, line_id: str, loan_id: str) -> None:
+    answer = call(stack, "endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor":
+                                     demo.DISTRIBUTOR_PASSWORD, "orderLineId": line_id, "loanId": loan_id})
+    assert answer["returnStatus"] == "OK", answer
+
+
+def delivery_status(loan_id: str) -> str | None:
+    state = delivery_store.state(demo.COLL, loan_id)
+    return state.status if state else None
+
+
+def queue_empty() -> bool:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    got = queues.client().get_queue_attributes(QueueUrl=queues.queue_url(), AttributeNames=names)
+    attrs = got["Attributes"]
+    return all(attrs[n] == "0" for n in names)
+
+
+def test_503_then_retry_then_exactly_one_signed_acknowledged_delivery(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "1")
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, answers=[503]) as rx:
+        line_id, loan_id = lend(stack, f"{rx.url}/returns?library=central")
+        end_loan(stack, line_id, loan_id)
+        got = rx.wait_for(lambda r: any(x.answered == 200 for x in r), timeout=15)
+        assert [x.answered for x in got] == [503, 200]
+        first, second = got
+        # The same event, byte for byte, signed with the demo collectivity's secret.
+        assert first.headers["x-event-id"] == second.headers["x-event-id"]
+        assert first.body == second.body
+        assert second.signed and verify(demo.COLL_CALLBACK_SECRET, second.body, second.headers["x-signature"])
+        assert second.headers["x-signature"].startswith("sha256=")
+        assert second.path == "/returns?library=central"
+        assert second.at - first.at >= 0.8  # the retry waited its delay (1 s, +-10%)
+        payload = second.json()
+        assert set(payload) == {"event", "loanId", "orderLineId", "ean13", "returnDate"}
+        assert (payload["event"], payload["loanId"], payload["orderLineId"], payload["ean13"]) == (
+            "loan.returned", loan_id, line_id, "9791000000015")
+        # Delivery state on the loan (recorded once the answer is in); nothing left to send.
+        assert eventually(queue_empty)
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None
+        assert (state.status, state.attempts, state.last_error) == ("DELIVERED", 2, "HTTP 503")
+        assert state.event_id == second.headers["x-event-id"] and state.delivered_at
+        assert eventually(queue_empty)
+        # A duplicate copy of the message (SQS delivers at least once) is not sent again.
+        event_id = state.event_id
+        item = outbox_store.get(event_id)
+        assert item is not None and "gsi2pk" not in item and item["enqueuedAt"]
+        notify_outbox.enqueue([item], datetime.now(UTC))
+        assert eventually(queue_empty)
+        assert len(rx.acknowledged()) == 1 and len(rx.received) == 2
+
+
+def test_crash_between_return_and_enqueue_is_covered_by_the_sweeper(
+        stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        line_id, loan_id = lend(stack, f"{rx.url}/returns")
+        # The process "dies" right after the return's transaction: the immediate enqueue never runs.
+        monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
+        end_loan(stack, line_id, loan_id)
+        monkeypatch.undo()
+        pending = [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
+        assert len(pending) == 1, "the event waits in the outbox"
+        assert eventually(queue_empty) and rx.received == []
+        monkeypatch.setenv("CALLBACK_SWEEP_GRACE_S", "0")
+        assert stack.run_schedule("OutboxSweeperFunction")["enqueued"] >= 1
+        got = rx.wait_for(lambda r: len(r) >= 1)
+        assert len(got) == 1 and got[0].signed and got[0].json()["loanId"] == loan_id
+        assert got[0].headers["x-event-id"] == pending[0]["eventId"]
+        assert not [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
+        assert eventually(lambda: delivery_status(loan_id) == "DELIVERED")
+
+
+def test_a_slow_receiver_never_slows_a_return(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Delivery is asynchronous: while the callback function waits on a receiver that takes 2 s to
+    answer, a loan and a return still answer at once."""
+    monkeypatch.setenv("CALLBACK_TIMEOUT_S", "5")
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, delay_s=2.0) as rx:
+        first = lend(stack, f"{rx.url}/slow")
+        second = lend(stack, f"{rx.url}/slow")
+        end_loan(stack, *first)
+        assert eventually(lambda: rx.arrived >= 1, timeout=5)  # the first send is under way, and slow
+        started = time.monotonic()
+        end_loan(stack, *second)
+        third = lend(stack, f"{rx.url}/slow")
+        assert time.monotonic() - started < 1.0
+        got = rx.wait_for(lambda r: len(r) >= 2, timeout=15)
+        assert sorted(r.json()["loanId"] for r in got) == sorted([first[1], second[1]])
+        assert all(r.signed for r in got)
+        assert third[1] not in {r.json()["loanId"] for r in got}
+
+
+def test_copies_of_one_event_in_one_batch_are_sent_once(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's records are sent side by side; copies of one event race for the claim on the loan
+    (a conditional write) and only one of them is sent."""
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, delay_s=0.3) as rx:
+        line_id, loan_id = lend(stack, f"{rx.url}/returns")
+        monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
+        end_loan(stack, line_id, loan_id)
+        monkeypatch.undo()
+        (item,) = [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
+        message = events.from_outbox(item).message()
+        queues.client().send_message_batch(QueueUrl=queues.queue_url(), Entries=[
+            {"Id": str(n), "MessageBody": message} for n in range(4)])
+        assert eventually(queue_empty)
+        assert len(rx.wait_for(lambda r: len(r) >= 1)) == 1
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and (state.status, state.attempts) == ("DELIVERED", 1)
