@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +48,10 @@ def _item(loan: Loan) -> dict[str, Any]:
         "gsi1pk": f"LINE#{loan.order_line_id}",
         "gsi1sk": f"{iso(loan.created_at)}#{loan.loan_id}",
     }
+    member = loan.extra.get("memberId") if loan.origin == "v1" else None
+    if member:  # library API v1: a patron's loans by creation time
+        item["gsi4pk"] = f"MEMBER#{loan.gln_coll}#{member}"
+        item["gsi4sk"] = f"{iso(loan.created_at)}#{loan.loan_id}"
     if loan.state is LoanState.ACTIVE:
         item["gsi2pk"] = _due_shard(loan.gln_coll, loan.loan_id)
         item["gsi2sk"] = f"{iso(loan.end_date)}#{loan.gln_coll}#{loan.loan_id}"
@@ -87,10 +92,21 @@ class LicenceRefused(Exception):
         self.item = item
 
 
-def lend(new: Loan, now: datetime) -> None:
-    """Put the loan and take one access and one place of its pool, atomically.
+class ExtraRefused(Exception):
+    """A condition of one of the caller's extra items failed: `failed` maps its index in `extra_items`
+    to the item as it was."""
 
-    Raises LoanExists (the loanId is taken) or LicenceRefused (status, window, NTA or pool)."""
+    def __init__(self, failed: dict[int, dict[str, Any] | None]) -> None:
+        super().__init__(f"extra item conditions failed at {sorted(failed)}")
+        self.failed = failed
+
+
+def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> None:
+    """Put the loan and take one access and one place of its pool, atomically, with the caller's
+    `extra_items` (TransactWriteItems operations: a door's own locks and counters) in the same transaction.
+
+    Raises LoanExists (the loanId is taken), ExtraRefused (an extra item's condition) or LicenceRefused
+    (status, window, NTA or pool)."""
     free, _ = POOL_ATTRS[new.pool]
     lpk, lsk = line_key(new.order_line_id)
     items: list[dict[str, Any]] = [
@@ -103,12 +119,16 @@ def lend(new: Loan, now: datetime) -> None:
             "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
                                           ":now": table.val(iso(now))},
         }},
+        *extra_items,
     ]
     try:
         table.transact(items)
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise LoanExists(loan(e.failed[0] or {})) from None
+        extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
+        if extra:  # the caller's own state moved: it re-reads and decides again
+            raise ExtraRefused(extra) from None
         raise LicenceRefused(e.failed.get(1) or {}) from None
 
 
