@@ -135,6 +135,9 @@ class Stack:
             f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
             + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
                                      "sinceDate": "2020-01-01T00:00:00Z"})),
+            f"  curl -s -H 'X-Api-Key: {demo.COLL_API_KEY}' {self.url}/v1/loans.json",
+            "",
+            "Emails sent (library API v1, notify=1) are printed here and saved under .local/mail/.",
             "",
             "Ctrl-C stops it.",
         ]
@@ -145,6 +148,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stack = Stack(port=int(os.environ.get("PORT", "3000"))).start()
     print(stack.summary(), flush=True)
+    from .mail import watch
+
+    watch(stack.stopping)  # library API v1 emails: printed here and saved under .local/mail/
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
