@@ -423,3 +423,17 @@ def test_order_body_helper_for_another_library() -> None:
     answer_ = pnb("sendOrder", order_body(line(EAN), glnColl=demo.COLL2))
     assert answer_["returnStatus"] == "OK"
     assert [x.gln_coll for x in licences.licences_of(demo.COLL2, EAN)] == [demo.COLL2]
+
+
+def test_the_sample_events_run() -> None:
+    """events/v1_*.json (what `sam local invoke -e` / `make invoke` take) are real requests."""
+    import json
+    from pathlib import Path
+
+    order_ok(line(EAN))
+    fns = {f.code_uri.name: f for f in template.functions(template.load()).values()}
+    expected = {"v1_create_loan": 201, "v1_list_loans": 200, "v1_get_loan": 404, "v1_return_loan": 404,
+                "v1_courtesy_loans": 201}
+    for stem, status in expected.items():
+        event = json.loads((Path(template.ROOT) / "events" / f"{stem}.json").read_text())
+        assert functions.invoke(fns[stem], event)["statusCode"] == status, stem
