@@ -35,8 +35,7 @@ def _location(call: Call, loan: Loan) -> dict[str, str]:
 
 def list_loans(call: Call) -> Answer:
     """GET /v1/loans.{json|xml}?member_id=&start_at=&end_at=&page=&per_page="""
-    raw = call.params
-    req = validate(LIST_LOANS, raw)
+    req = validate(LIST_LOANS, call.params)
     if req.start_at and req.end_at and req.end_at < req.start_at:
         raise V1Error("invalid_end_at")
     views, more = uses.list_loans(call.ctx, call.library, req.member_id, req.start_at, req.end_at, req.page,
