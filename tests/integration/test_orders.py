@@ -201,7 +201,8 @@ def test_check_availability_every_case() -> None:
     body = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnContrator": demo.CONTRACTOR,
             "resellerCountry": "FR", "collCountry": "FR", "glnColl": demo.COLL,
             "checkAvailabilityLine": [cl("9791000000015"), cl(demo.UNKNOWN_EAN), cl("9791000000046"),
-                                      cl("9791000000022", unitPrice=1400, unitPriceExcludingTax=1300), cl("9791000000053", "3012345000017"),
+                                      cl("9791000000022", unitPrice=1400, unitPriceExcludingTax=1300),
+                                      cl("9791000000053", "3012345000017"),
                                       cl("9791000000053", demo.DISTRIBUTOR2)]}
     answer = pnb("checkAvailability", body)
     got = [(x["returnStatus"], x["checkAvailabilityReturnValue"], x.get("returnMessage"))

@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 LOCAL_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - the emulator's dummy credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",  # the emulator's dummy credentials
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "AWS_REGION": "eu-west-3",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -22,20 +23,18 @@ def create_all(tpl: dict[str, Any]) -> dict[str, str]:
     ddb = boto3.client("dynamodb")
     for logical, props in tpl_mod.resources(tpl, "AWS::DynamoDB::Table").items():
         name = props.get("TableName") or physical_name(logical)
-        args = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
+        args: dict[str, Any] = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
         if props.get("GlobalSecondaryIndexes"):
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        try:
+        with contextlib.suppress(ddb.exceptions.ResourceInUseException):
             ddb.create_table(TableName=name, **args)
-        except ddb.exceptions.ResourceInUseException:
-            pass
         refs[logical] = name
     sqs = boto3.client("sqs")
     queues = tpl_mod.resources(tpl, "AWS::SQS::Queue")
     # Dead-letter queues first: the others point at them.
     for logical, props in sorted(queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]):
-        attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")
-                      if k in props}
+        attributes: dict[str, str] = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod",
+                                                                 "DelaySeconds") if k in props}
         if "RedrivePolicy" in props:
             policy = dict(props["RedrivePolicy"])
             target = policy["deadLetterTargetArn"]["Fn::GetAtt"][0]

@@ -26,7 +26,7 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        value = loader.construct_mapping(node, deep=True)
     return {name: value}
 
 
@@ -35,7 +35,7 @@ _Loader.add_multi_constructor("!", _tag)
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
     with open(path) as f:
-        return yaml.load(f, Loader=_Loader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+        return yaml.load(f, Loader=_Loader)  # a SafeLoader subclass with CFN tags only
 
 
 @dataclass

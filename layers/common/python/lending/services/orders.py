@@ -16,8 +16,8 @@ from ..pnb.requests import CHECK_AVAILABILITY_LINE, ORDER_REQUEST_LINE
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from ..store.table import TransactionFailed
-from . import auth
 from ..validation import Invalid, Request
+from . import auth
 from .context import Ctx
 
 UNSUPPORTED_DISTRIBUTOR = "Unsupported GlnDistributeur"

@@ -8,7 +8,8 @@ from ..domain.dates import from_store, iso
 from ..domain.licences import Licence, Pool
 from . import table
 
-POOL_ATTRS = {Pool.DOWNLOAD: ("dlFree", "dlSize"), Pool.ONSITE: ("onFree", "onSize"), Pool.OFFSITE: ("offFree", "offSize")}
+POOL_ATTRS = {Pool.DOWNLOAD: ("dlFree", "dlSize"), Pool.ONSITE: ("onFree", "onSize"),
+              Pool.OFFSITE: ("offFree", "offSize")}
 
 
 def line_key(order_line_id: str) -> tuple[str, str]:
@@ -128,8 +129,10 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
 def all_licences() -> list[Licence]:
     """Every licence (reconcile job): a scan, filtered on the licence attributes."""
     items: list[dict[str, Any]] = []
-    args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t AND attribute_exists(ntaTotal)",
-                            "ExpressionAttributeNames": {"#t": "type"}, "ExpressionAttributeValues": {":t": {"S": "line"}}}
+    args: dict[str, Any] = {"TableName": table.table_name(),
+                            "FilterExpression": "#t = :t AND attribute_exists(ntaTotal)",
+                            "ExpressionAttributeNames": {"#t": "type"},
+                            "ExpressionAttributeValues": {":t": {"S": "line"}}}
     while True:
         out = table.client().scan(**args)
         items.extend(table.de(i) or {} for i in out.get("Items", []))
