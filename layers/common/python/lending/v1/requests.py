@@ -1,94 +1,139 @@
-"""v1 request parameters: where they come from (query string, form fields or a JSON body), their
-schemas (pydantic-core, see lending.validation) and the error codes of the spec's style: every
-problem is reported at once, `missing_<name>` or `invalid_<name>`."""
+"""v1 request parameters: where they come from (query string, form fields or a JSON body), what each
+must be, and the error codes of the spec's style: every problem at once, `missing_<name>` or
+`invalid_<name>`.
+
+Five plain fields need no schema library: parsing them here keeps pydantic-core (~30 ms) out of the
+v1 functions' cold start (see lending.validation for the PNB schemas)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic_core import PydanticCustomError, ValidationError
-from pydantic_core import core_schema as cs
-
 from ..domain.dates import parse_iso
-from ..validation import Invalid, Request, Schema, integer, text
 from .errors import V1Error
 
 MAX_BODY = 100_000
 MEMBER_ID = re.compile(r"^[A-Za-z0-9._@+:-]{1,100}$")
-EMAIL = r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+EMAIL = re.compile(r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+URL = re.compile(r"^https?://\S+$")
 _NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
 
 
-def _date(value: Any) -> datetime:
+class Params(dict[str, Any]):
+    """Validated parameters: `req.name` reads one (None when absent without a default)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def _text(value: Any, max_length: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # ids sent as JSON numbers are taken as text
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= max_length:
+        raise ValueError(value)
+    return value.strip()
+
+
+def member(value: Any) -> str:
+    text = _text(value, 100)
+    if not MEMBER_ID.match(text):
+        raise ValueError(text)
+    return text
+
+
+def email(value: Any) -> str:
+    text = _text(value, 254)
+    if not EMAIL.match(text):
+        raise ValueError(text)
+    return text
+
+
+def url(value: Any) -> str:
+    text = _text(value, 2048)
+    if not URL.match(text):
+        raise ValueError(text)
+    return text
+
+
+def date(value: Any) -> datetime:
     """ISO 8601 extended; without a zone (as the spec's own examples) it is UTC."""
     parsed = parse_iso(value)
     if parsed is None and isinstance(value, str) and _NO_ZONE.match(value):
-        try:
-            parsed = datetime.fromisoformat(value).replace(tzinfo=UTC)
-        except ValueError:
-            parsed = None
+        parsed = datetime.fromisoformat(value).replace(tzinfo=UTC)  # ValueError when not a real date
     if parsed is None:
-        raise PydanticCustomError("iso_date", "must be an ISO 8601 date")
+        raise ValueError(value)
     return parsed
 
 
-def _flag(value: Any) -> bool:
+def flag(value: Any) -> bool:
     if value in (True, 1, "1", "true"):
         return True
     if value in (False, 0, "0", "false"):
         return False
-    raise PydanticCustomError("flag", "must be 0 or 1")
+    raise ValueError(value)
 
 
-def _member(value: Any) -> str:
-    value = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(value, str) or not MEMBER_ID.match(value.strip()):
-        raise PydanticCustomError("member_id", "letters, digits and . _ @ + : - (at most 100)")
-    return value.strip()
+def whole(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+            raise ValueError(value)
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(value)
+        return number
+
+    return parse
 
 
-DATE = cs.no_info_plain_validator_function(_date)
-FLAG = cs.no_info_plain_validator_function(_flag)
-MEMBER = cs.no_info_plain_validator_function(_member)
-URL = text(r"^https?://[^\s]+$", max_length=2048)
-
-CREATE_LOAN = Schema({"member_id": MEMBER, "expires_at": DATE, "notify": FLAG, "email": text(EMAIL, 254),
-                      "return_url": URL},
-                     optional=("expires_at", "email", "return_url"), defaults={"notify": False})
-LIST_LOANS = Schema({"member_id": MEMBER, "start_at": DATE, "end_at": DATE, "page": integer(ge=1, le=10_000),
-                     "per_page": integer(ge=1, le=100)},
-                    optional=("member_id", "start_at", "end_at"), defaults={"page": 1, "per_page": 50})
+@dataclass(frozen=True)
+class Field:
+    parse: Callable[[Any], Any]  # raises ValueError (or TypeError) when the value will not do
+    required: bool = False
+    default: Any = None
 
 
-def validate(schema: Schema, data: dict[str, Any], *more: str) -> Request:
-    """The validated request, or V1Error with the code of every problem (schema fields in order, then
-    `more`, the caller's own cross-field codes)."""
+Fields = dict[str, Field]
+
+CREATE_LOAN: Fields = {"member_id": Field(member, required=True), "expires_at": Field(date),
+                       "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url)}
+LIST_LOANS: Fields = {"member_id": Field(member), "start_at": Field(date), "end_at": Field(date),
+                      "page": Field(whole(1, 10_000), default=1), "per_page": Field(whole(1, 100), default=50)}
+
+
+def validate(fields: Fields, data: dict[str, Any], *more: str) -> Params:
+    """The parsed parameters, or V1Error with the code of every problem (fields in order, then `more`,
+    the caller's own cross-field codes)."""
+    out = Params()
     codes: list[str] = []
-    req = Request()
-    try:
-        req = schema.validate(data)
-    except Invalid:
+    for name, field in fields.items():
+        if name not in data:
+            if field.required:
+                codes.append(f"missing_{name}")
+            out[name] = field.default
+            continue
         try:
-            schema.validator.validate_python(data)
-        except ValidationError as e:
-            bad = {str(err["loc"][0]): err["type"] == "missing" for err in e.errors() if err["loc"]}
-            codes = [f"{'missing' if bad[n] else 'invalid'}_{n}" for n in schema.names if n in bad]
-        codes = codes or ["invalid_body"]
+            out[name] = field.parse(data[name])
+        except (ValueError, TypeError):
+            codes.append(f"invalid_{name}")
     codes += [c for c in more if c not in codes]
     if codes:
         raise V1Error(*codes)
-    return req
+    return out
 
 
 def member_id(value: str) -> str:
-    if not MEMBER_ID.match(value):
-        raise V1Error("invalid_member_id")
-    return value
+    """A member id from the path."""
+    try:
+        return member(value)
+    except ValueError:
+        raise V1Error("invalid_member_id") from None
 
 
 def params(event: dict[str, Any]) -> dict[str, Any]:
