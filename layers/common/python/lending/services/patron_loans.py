@@ -207,8 +207,8 @@ def notify(ctx: Ctx, loan: Loan, email: str) -> bool:
     subject, text = mailer.loan_email(title_of(loan), loan_link(ctx, loan), loan.end_date)
     try:
         mailer.send(email, subject, text)
-    except Exception:
-        logger.exception("loan email not sent", extra={"loanId": loan.loan_id})
+    except Exception as e:  # its message may carry the address: not logged (no personal data in logs)
+        logger.warning("loan email not sent", extra={"loanId": loan.loan_id, "error": type(e).__name__})
         return False
     deliveries.record_shipping(loan.gln_coll, loan.loan_id, ctx.now)
     return True
