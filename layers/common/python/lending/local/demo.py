@@ -75,3 +75,7 @@ def load(now: datetime | None = None) -> None:
         if api_key:
             accounts.save_api_key(api_key, account.gln)
     ingest.apply(offers(), now or datetime.now(UTC))
+    from . import epubs, mail
+
+    epubs.load(offers())  # library API v1: the books' files, and the sender of its emails
+    mail.verify_sender()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -146,6 +147,9 @@ class Stack:
             f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
             + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
                                      "sinceDate": "2020-01-01T00:00:00Z"})),
+            f"  curl -s -H 'X-Api-Key: {demo.COLL_API_KEY}' {self.url}/v1/loans.json",
+            "",
+            "Emails sent (library API v1, notify=1) are printed here and saved under .local/mail/.",
             "",
             "Ctrl-C stops it.",
         ]
@@ -157,12 +161,13 @@ def main() -> None:
     stack = Stack(port=int(os.environ.get("PORT", "3000")),
                   emulator_port=int(os.environ.get("EMULATOR_PORT", "3001"))).start()
     print(stack.summary(), flush=True)
+    from .mail import watch
+
+    watch(stack.stopping)  # library API v1 emails: printed here and saved under .local/mail/
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     stack.stop()
 
 

@@ -61,6 +61,9 @@ class LoanRequest:
     callback_url: str | None = None
     origin: str = "pnb"
     extra: dict[str, Any] = field(default_factory=dict)
+    # A door's own conditional writes (locks, counters) in the loan's transaction; their failure
+    # surfaces as loan_store.ExtraRefused, untouched.
+    extra_items: list[dict[str, Any]] = field(default_factory=list)
 
 
 def lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
@@ -94,7 +97,7 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
                     extra=req.extra)
         loan.answer = answer(loan)
         try:
-            loan_store.lend(loan, ctx.now)
+            loan_store.lend(loan, ctx.now, req.extra_items)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True

@@ -9,7 +9,9 @@ Access patterns (item: pk / sk; indexes):
 - loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
                                                                       GSI2 DUE#<shard> / <endDate>#... (ACTIVE only)
                                                                       GSI3 ENDED#<glnColl> / <returnedAt>#<loanId>
-                                                                      GSI4 (library API v1: loans by member)
+                                                                      GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#...
+- v1 patron record   PATRON#<glnColl>#<memberId> / PATRON             version, active loans, counts, courtesy
+- v1 library's loans V1LOANS#<glnColl> / <createdAt>#<loanId>         (store/patrons.py)
 - declared IPs       IP#<glnColl> / IP
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>

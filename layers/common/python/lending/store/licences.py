@@ -101,7 +101,8 @@ def orders_of_coll(gln_coll: str, since: str | None = None) -> list[dict[str, An
 
 def licences_of(gln_coll: str, ean13: str) -> list[Licence]:
     """OK lines of a collectivity for one EAN, the licence that ends soonest first (v1 look-up)."""
-    items = table.query("gsi2", "gsi2pk", f"COLLEAN#{gln_coll}#{ean13}", sk_name="gsi2sk", sk_between=("", "~"))
+    # "0", not "": DynamoDB refuses an empty string as a key condition value.
+    items = table.query("gsi2", "gsi2pk", f"COLLEAN#{gln_coll}#{ean13}", sk_name="gsi2sk", sk_between=("0", "~"))
     return [licence(i) for i in items if i.get("status") == "OK"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,10 @@ def _item(loan: Loan) -> dict[str, Any]:
         "gsi1pk": f"LINE#{loan.order_line_id}",
         "gsi1sk": f"{iso(loan.created_at)}#{loan.loan_id}",
     }
+    member = loan.extra.get("memberId") if loan.origin == "v1" else None
+    if member:  # library API v1: a patron's loans by creation time
+        item["gsi4pk"] = f"MEMBER#{loan.gln_coll}#{member}"
+        item["gsi4sk"] = f"{iso(loan.created_at)}#{loan.loan_id}"
     if loan.state is LoanState.ACTIVE:
         item["gsi2pk"] = _due_shard(loan.gln_coll, loan.loan_id)
         item["gsi2sk"] = f"{iso(loan.end_date)}#{loan.gln_coll}#{loan.loan_id}"
@@ -89,11 +94,22 @@ class LicenceRefused(Exception):
         self.item = item
 
 
-def lend(new: Loan, now: datetime) -> None:
-    """Put the loan and take one access and one place of its pool, atomically.
+class ExtraRefused(Exception):
+    """A condition of one of the caller's extra items failed: `failed` maps its index in `extra_items`
+    to the item as it was."""
 
-    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool):
-    raises LoanExists (the loanId is taken) or LicenceRefused (with the line as it was, or {})."""
+    def __init__(self, failed: dict[int, dict[str, Any] | None]) -> None:
+        super().__init__(f"extra item conditions failed at {sorted(failed)}")
+        self.failed = failed
+
+
+def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> None:
+    """Put the loan and take one access and one place of its pool, atomically, with the caller's
+    `extra_items` (TransactWriteItems operations: a door's own locks and counters) in the same transaction.
+
+    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool).
+    Raises LoanExists (the loanId is taken), ExtraRefused (an extra item's condition) or LicenceRefused
+    (with the line as it was, or {})."""
     free, _ = POOL_ATTRS[new.pool]
     # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
     need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
@@ -112,12 +128,16 @@ def lend(new: Loan, now: datetime) -> None:
                                           ":need": table.val(need), ":coll": table.val(new.gln_coll),
                                           ":ean": table.val(new.ean13)},
         }},
+        *extra_items,
     ]
     try:
         table.transact(items)
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise LoanExists(loan(e.failed[0] or {})) from None
+        extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
+        if extra:  # the caller's own state moved: it re-reads and decides again
+            raise ExtraRefused(extra) from None
         raise LicenceRefused(e.failed.get(1) or {}) from None
 
 

@@ -1,0 +1,54 @@
+"""The books' files in S3: one EPUB per EAN-13 at `epub/<ean13>.epub` in the hub's bucket."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .aws_clients import client
+
+EPUB_TYPE = "application/epub+zip"
+# A Lambda answer carries at most 6 MB, base64 included: larger files are handed over by a redirect
+# to a short-lived S3 link instead.
+INLINE_MAX = 4 * 1024 * 1024
+PRESIGN_SECONDS = 300
+
+
+def epub_key(ean13: str) -> str:
+    return f"epub/{ean13}.epub"
+
+
+def bucket() -> str:
+    return os.environ["BUCKET_NAME"]
+
+
+def inline_max() -> int:
+    return int(os.environ.get("FULFILLMENT_INLINE_MAX", INLINE_MAX))
+
+
+@dataclass
+class File:
+    name: str
+    content: bytes | None  # None: too large to answer inline, see `url`
+    url: str | None = None
+
+
+def open_epub(ean13: str) -> File | None:
+    """The EPUB of `ean13` (its bytes, or a short-lived link when it is large); None if there is none."""
+    s3 = client("s3")
+    try:
+        got = s3.get_object(Bucket=bucket(), Key=epub_key(ean13))
+    except s3.exceptions.NoSuchKey:
+        return None
+    name = f"{ean13}.epub"
+    if int(got.get("ContentLength", 0)) > inline_max():
+        got["Body"].close()
+        url = s3.generate_presigned_url("get_object", ExpiresIn=PRESIGN_SECONDS, Params={
+            "Bucket": bucket(), "Key": epub_key(ean13), "ResponseContentType": EPUB_TYPE,
+            "ResponseContentDisposition": f'attachment; filename="{name}"'})
+        return File(name, None, url)
+    return File(name, got["Body"].read())
+
+
+def save_epub(ean13: str, content: bytes) -> None:
+    client("s3").put_object(Bucket=bucket(), Key=epub_key(ean13), Body=content, ContentType=EPUB_TYPE)

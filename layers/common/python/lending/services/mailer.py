@@ -1,0 +1,34 @@
+"""Emails to patrons (SES v2). The sender is MAIL_FROM, an identity verified in SES; the local stack
+verifies the default one on its emulator and shows every message sent (see README, library API v1)."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from ..domain.dates import iso
+from .aws_clients import client
+
+DEFAULT_FROM = "Lending hub <loans@lending-hub.example>"
+
+
+def sender() -> str:
+    return os.environ.get("MAIL_FROM") or DEFAULT_FROM
+
+
+def loan_email(title: str, url: str, expires_at: datetime) -> tuple[str, str]:
+    """Subject and text of the email that carries a loan's download link."""
+    subject = f"Your loan: {title}"
+    text = (f"Hello,\n\nYour loan of \"{title}\" is ready. Download the book (EPUB) from this link:\n\n"
+            f"{url}\n\n"
+            f"The loan and the link end on {iso(expires_at)}.\n\nYour library\n")
+    return subject, text
+
+
+def send(to: str, subject: str, text: str) -> str:
+    """Send a plain-text email; returns SES's message id."""
+    out = client("sesv2").send_email(
+        FromEmailAddress=sender(), Destination={"ToAddresses": [to]},
+        Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}}})
+    return str(out["MessageId"])

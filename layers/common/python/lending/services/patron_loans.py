@@ -1,0 +1,214 @@
+"""Library API v1 use cases: a patron's loans (create, list, fetch, return early) and courtesy loans.
+
+A library only ever reaches its own v1 loans: each is stored under its collectivity's key, and a loan
+of another origin (PNB, warehouse) is as unknown here as a missing one."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..domain.accounts import Account
+from ..domain.codes import Refused, Status
+from ..domain.dates import iso
+from ..domain.identifiers import is_ean13
+from ..domain.licence_choice import lending_order, none_left
+from ..domain.licences import Licence, Pool
+from ..domain.loans import Loan, LoanState, fingerprint
+from ..domain.patrons import Limits, Patron, admit, after_loan
+from ..store import deliveries
+from ..store import licences as line_store
+from ..store import loans as loan_store
+from ..store import patrons as patron_store
+from ..store.deliveries import LoanView
+from . import lending
+from .context import Ctx
+from .links import sign_loan_link
+
+ORIGIN = "v1"
+LINK_TTL = timedelta(hours=1)  # the fulfillment document's link; the loan's own link lasts the loan
+PATRON_ATTEMPTS = 8
+MEDIUM_NOT_FOUND = "The media cannot be found."
+LOAN_NOT_FOUND = "Loan not found."
+LOAN_EXPIRED = "The loan has expired."
+LOAN_RETURNED = "This loan's availability period has expired."
+
+
+def medium_not_found() -> Refused:
+    return Refused(Status.NOT_FOUND, MEDIUM_NOT_FOUND, reason="medium_not_found")
+
+
+def loan_not_found() -> Refused:
+    return Refused(Status.NOT_FOUND, LOAN_NOT_FOUND, reason="loan_not_found")
+
+
+def new_loan_id(now: datetime) -> str:
+    """24 hex digits as the spec's ids, a valid PNB loanId: the second and the microsecond of creation
+    (the lists' newest-first order within a second) then 44 random bits."""
+    return f"{int(now.timestamp()):08x}{now.microsecond:05x}{secrets.token_hex(6)[:11]}"
+
+
+def loan_link(ctx: Ctx, loan: Loan, until: datetime | None = None) -> str:
+    """The signed link to the loan's file, valid until `until` (default: the loan's end)."""
+    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, until or loan.end_date)
+
+
+@dataclass
+class NewLoan:
+    member_id: str
+    ean13: str
+    expires_at: datetime | None = None
+    return_url: str | None = None
+
+
+def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
+    """Lend `req.ean13` to the patron: (loan, True) when created, (their active loan of it, False) when
+    they already have one. One loan per patron and medium however many requests race: every creation
+    rewrites the patron's record under a version condition in the loan's own transaction."""
+    if not is_ean13(req.ean13):
+        raise medium_not_found()
+    limits = Limits.of(coll.settings)
+    for attempt in range(PATRON_ATTEMPTS):
+        patron = patron_store.get(coll.gln, req.member_id)
+        current = _still_active(ctx, coll, patron)
+        for loan in current.values():
+            if loan.ean13 == req.ean13:
+                return loan, False
+        licences = line_store.licences_of(coll.gln, req.ean13)
+        if not licences:
+            raise medium_not_found()
+        courtesy = admit(limits, patron, len(current), ctx.now)
+        loan_id = new_loan_id(ctx.now)
+        kept = {k: x.ean13 for k, x in current.items()}
+        after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
+        order, refusals = lending_order(licences, Pool.DOWNLOAD, ctx.now)
+        try:
+            made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after)
+        except loan_store.ExtraRefused:  # the patron's record moved (a racing request): decide again
+            _backoff(attempt)
+            continue
+        if made is not None:
+            return made, True
+        if patron_store.get(coll.gln, req.member_id).version != patron.version:
+            continue  # a racing request of this patron may have taken the last place: it may be theirs
+        raise none_left(refusals)
+    raise Refused(Status.ERROR, "Too many simultaneous requests for this patron, try again.", reason="busy")
+
+
+def _still_active(ctx: Ctx, coll: Account, patron: Patron) -> dict[str, Loan]:
+    """The patron's loans that really are active now (the loan records are the truth)."""
+    loans = loan_store.get_many(coll.gln, list(patron.active)) if patron.active else []
+    return {x.loan_id: x for x in loans if x.active(ctx.now)}
+
+
+def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: list[Licence],
+                refusals: list[Refused], loan_id: str, patron: Patron, after: Patron) -> Loan | None:
+    """Lend from the first licence of `order` that still can when the transaction lands."""
+    wanted = req.expires_at or ctx.now + timedelta(days=limits.default_days)
+    for lic in order:
+        request = lending.LoanRequest(
+            coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=Pool.DOWNLOAD,
+            requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
+            fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
+            callback_url=req.return_url, origin=ORIGIN, extra={"memberId": req.member_id},
+            extra_items=[patron_store.record_op(patron, after),
+                         patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)])
+        try:
+            loan, _ = lending.lend(ctx, request, _no_answer, licence=lic)
+            return loan
+        except Refused as r:  # a race took its last place (or its last access): the next one
+            refusals.append(r)
+    return None
+
+
+def _no_answer(loan: Loan) -> dict[str, Any]:
+    return {}  # v1 answers are built from the loan itself, never replayed from the record
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))
+
+
+def list_loans(ctx: Ctx, coll: Account, member_id: str | None, start: datetime | None, end: datetime | None,
+               page: int, per_page: int) -> tuple[list[LoanView], bool]:
+    """One page of the library's (or one patron's) v1 loans, newest first, and whether more follow."""
+    upto = page * per_page
+    if member_id:
+        items = patron_store.member_loans(coll.gln, member_id, start, end, upto + 1)
+    else:
+        items = patron_store.library_loans(coll.gln, start, end, upto + 1)
+    return [deliveries.view(i) for i in items[upto - per_page: upto]], len(items) > upto
+
+
+def own_loan(coll: Account, loan_id: str) -> LoanView:
+    found = deliveries.get(coll.gln, loan_id) if 0 < len(loan_id) <= 64 else None
+    if found is None or found.loan.origin != ORIGIN:
+        raise loan_not_found()
+    return found
+
+
+def check_active(ctx: Ctx, loan: Loan) -> None:
+    """403 with the spec's words for a loan that ended; an overdue one is expired on the way."""
+    if loan.state is LoanState.RETURNED:
+        raise Refused(Status.ACCES_DENIED, LOAN_RETURNED, reason="loan_returned")
+    if loan.state is LoanState.ACTIVE and loan.end_date <= ctx.now:
+        lending.expire(ctx, loan)
+        loan.state = LoanState.EXPIRED
+    if loan.state is not LoanState.ACTIVE:
+        raise Refused(Status.ACCES_DENIED, LOAN_EXPIRED, reason="loan_expired")
+
+
+def fulfil(ctx: Ctx, coll: Account, loan_id: str) -> tuple[LoanView, str, datetime]:
+    """The fulfillment document of an active loan: the loan, a short-lived signed link to its file and
+    that link's end. The download is recorded."""
+    found = own_loan(coll, loan_id)
+    check_active(ctx, found.loan)
+    if deliveries.record_download(coll.gln, loan_id, ctx.now):
+        found.downloads.append(iso(ctx.now))
+    until = min(found.loan.end_date, ctx.now + LINK_TTL)
+    return found, loan_link(ctx, found.loan, until), until
+
+
+def give_back(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
+    """Early return by the library on the patron's behalf: place freed, listed by getEndedLoans, the
+    return_url notified (the event is written with the return itself)."""
+    found = own_loan(coll, loan_id)
+    check_active(ctx, found.loan)
+    try:
+        lending.return_early(ctx, found.loan)
+    except Refused:  # ended meanwhile by someone else: say how
+        check_active(ctx, own_loan(coll, loan_id).loan)
+        raise
+    return found
+
+
+def grant_courtesy(coll: Account, member_id: str) -> int:
+    """One loan past the patron's limits: the next creation that a limit would refuse uses it."""
+    return patron_store.grant_courtesy(coll.gln, member_id)
+
+
+def title_of(loan: Loan) -> str:
+    from ..store import offers
+
+    offer = offers.get(loan.ean13, loan.gln_distributor)
+    return offer.title if offer and offer.title else loan.ean13
+
+
+def notify(ctx: Ctx, loan: Loan, email: str) -> bool:
+    """Email the patron the loan's link; the sending is recorded (the loan's `shippings`). False when
+    SES refused it: the loan stands, and its empty `shippings` tells the library."""
+    from ..observability import logger
+    from . import mailer
+
+    subject, text = mailer.loan_email(title_of(loan), loan_link(ctx, loan), loan.end_date)
+    try:
+        mailer.send(email, subject, text)
+    except Exception as e:  # its message may carry the address: not logged (no personal data in logs)
+        logger.warning("loan email not sent", extra={"loanId": loan.loan_id, "error": type(e).__name__})
+        return False
+    deliveries.record_shipping(loan.gln_coll, loan.loan_id, ctx.now)
+    return True

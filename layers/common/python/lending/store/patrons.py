@@ -1,0 +1,86 @@
+"""Library API v1 patrons: their record (limits, courtesy loans) and the library's and patron's loan lists.
+
+- patron record   PATRON#<glnColl>#<memberId> / PATRON    version, active loans, day/month counters, courtesy
+- library's loans V1LOANS#<glnColl> / <createdAt>#<loanId> one small item per v1 loan (newest first listing)
+- patron's loans  the loan items themselves on GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#<loanId>
+
+The record and the library's list item are written by the loan's own transaction (`record_op`,
+`listing_op` as extra items of store.loans.lend), so none of them can exist without the others."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..domain.dates import iso
+from ..domain.patrons import Patron
+from . import table
+
+
+def patron_key(gln_coll: str, member_id: str) -> tuple[str, str]:
+    return f"PATRON#{gln_coll}#{member_id}", "PATRON"
+
+
+def get(gln_coll: str, member_id: str) -> Patron:
+    """The patron's record (version 0 when there is none yet), read consistently."""
+    item = table.get(*patron_key(gln_coll, member_id))
+    if item is None:
+        return Patron(gln_coll, member_id)
+    return Patron(gln_coll=gln_coll, member_id=member_id, version=int(item.get("version", 0)),
+                  active=dict(item.get("active") or {}), day=item.get("day", ""),
+                  day_count=int(item.get("dayCount", 0)), month=item.get("month", ""),
+                  month_count=int(item.get("monthCount", 0)), courtesy=int(item.get("courtesy", 0)))
+
+
+def record_op(old: Patron, new: Patron) -> dict[str, Any]:
+    """Replace the record as read (`old.version`): fails if anything changed it since."""
+    pk, sk = patron_key(new.gln_coll, new.member_id)
+    item = {"pk": pk, "sk": sk, "type": "patron", "glnColl": new.gln_coll, "memberId": new.member_id,
+            "version": new.version, "active": new.active, "day": new.day, "dayCount": new.day_count,
+            "month": new.month, "monthCount": new.month_count, "courtesy": new.courtesy}
+    if old.version == 0:
+        return {"Put": {"Item": table.ser(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+    return {"Put": {"Item": table.ser(item), "ConditionExpression": "version = :v",
+                    "ExpressionAttributeValues": {":v": table.val(old.version)}}}
+
+
+def grant_courtesy(gln_coll: str, member_id: str) -> int:
+    """One more courtesy loan for the patron; bumps the version so that a creation racing it re-reads.
+    Returns the courtesy loans now granted and unused."""
+    pk, sk = patron_key(gln_coll, member_id)
+    out = table.client().update_item(
+        TableName=table.table_name(), Key=table.key(pk, sk),
+        UpdateExpression="ADD courtesy :one, version :one SET #t = :t, glnColl = :c, memberId = :m",
+        ExpressionAttributeNames={"#t": "type"},
+        ExpressionAttributeValues={":one": table.val(1), ":t": table.val("patron"), ":c": table.val(gln_coll),
+                                   ":m": table.val(member_id)},
+        ReturnValues="ALL_NEW")
+    return int((table.de(out["Attributes"]) or {})["courtesy"])
+
+
+def listing_op(gln_coll: str, loan_id: str, member_id: str, created_at: datetime) -> dict[str, Any]:
+    item = {"pk": f"V1LOANS#{gln_coll}", "sk": f"{iso(created_at)}#{loan_id}", "type": "v1loan",
+            "loanId": loan_id, "memberId": member_id}
+    return {"Put": {"Item": table.ser(item), "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _bounds(start: datetime | None, end: datetime | None) -> tuple[str, str]:
+    return (iso(start) if start else "0", f"{iso(end)}~" if end else "~")  # key values are never empty
+
+
+def library_loans(gln_coll: str, start: datetime | None, end: datetime | None,
+                  limit: int) -> list[dict[str, Any]]:
+    """The library's v1 loan items created within [start, end], newest first, at most `limit`."""
+    refs = table.query(None, "pk", f"V1LOANS#{gln_coll}", sk_name="sk", sk_between=_bounds(start, end),
+                       forward=False, limit=limit)
+    from .loans import loan_key
+
+    found = {i["loanId"]: i for i in table.batch_get([loan_key(gln_coll, r["loanId"]) for r in refs])}
+    return [found[r["loanId"]] for r in refs if r["loanId"] in found]
+
+
+def member_loans(gln_coll: str, member_id: str, start: datetime | None, end: datetime | None,
+                 limit: int) -> list[dict[str, Any]]:
+    """One patron's loan items created within [start, end], newest first, at most `limit`."""
+    return table.query("gsi4", "gsi4pk", f"MEMBER#{gln_coll}#{member_id}", sk_name="gsi4sk",
+                       sk_between=_bounds(start, end), forward=False, limit=limit)

@@ -1,0 +1,51 @@
+"""v1 answers in JSON or in the spec's XML (elements named as the JSON keys, lists as a wrapper of
+singular elements: <downloads><download>...</download></downloads>, null as an empty element)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+SINGULAR = {"downloads": "download", "shippings": "shipping", "errors": "error", "messages": "message",
+            "loans": "loan"}
+CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    return escape(_plain(value))
+
+
+def element(name: str, value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return f"<{name}/>"
+    if isinstance(value, list):
+        child = SINGULAR.get(name, "item")
+        return f"<{name}>{''.join(element(child, v) for v in value)}</{name}>"
+    if isinstance(value, dict):
+        return f"<{name}>{''.join(element(k, v) for k, v in value.items())}</{name}>"
+    return f"<{name}>{_text(value)}</{name}>"
+
+
+def xml(root: str, body: dict[str, Any], listing: str | None = None) -> str:
+    """`body` as the children of <root>; with `listing`, body[listing] holds the items of a list root and
+    the other keys become the root's attributes (<loans page="1" next_page="2"><loan>...</loan></loans>)."""
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if listing is None:
+        return head + element(root, body)
+    attrs = "".join(f" {k}={quoteattr(_plain(v))}" for k, v in body.items() if k != listing and v is not None)
+    child = SINGULAR.get(listing, "item")
+    return head + f"<{root}{attrs}>{''.join(element(child, v) for v in body[listing])}</{root}>"
+
+
+def render(fmt: str, root: str, body: dict[str, Any], listing: str | None = None) -> tuple[str, str]:
+    """(content type, text) of an answer."""
+    if fmt == "xml":
+        return CONTENT_TYPES["xml"], xml(root, body, listing)
+    return CONTENT_TYPES["json"], json.dumps(body, ensure_ascii=False)

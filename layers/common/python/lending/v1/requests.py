@@ -1,0 +1,166 @@
+"""v1 request parameters: where they come from (query string, form fields or a JSON body), what each
+must be, and the error codes of the spec's style: every problem at once, `missing_<name>` or
+`invalid_<name>`.
+
+Five plain fields need no schema library: parsing them here keeps pydantic-core (~30 ms) out of the
+v1 functions' cold start (see lending.validation for the PNB schemas)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..domain.dates import parse_iso
+from .errors import V1Error
+
+MAX_BODY = 100_000
+MEMBER_ID = re.compile(r"^[A-Za-z0-9._@+:-]{1,100}$")
+EMAIL = re.compile(r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+URL = re.compile(r"^https?://\S+$")
+_NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+
+
+class Params(dict[str, Any]):
+    """Validated parameters: `req.name` reads one (None when absent without a default)."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def _text(value: Any, max_length: int) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # ids sent as JSON numbers are taken as text
+    if not isinstance(value, str) or not 0 < len(value.strip()) <= max_length:
+        raise ValueError(value)
+    return value.strip()
+
+
+def member(value: Any) -> str:
+    text = _text(value, 100)
+    if not MEMBER_ID.match(text):
+        raise ValueError(text)
+    return text
+
+
+def email(value: Any) -> str:
+    text = _text(value, 254)
+    if not EMAIL.match(text):
+        raise ValueError(text)
+    return text
+
+
+def url(value: Any) -> str:
+    text = _text(value, 2048)
+    if not URL.match(text):
+        raise ValueError(text)
+    return text
+
+
+def date(value: Any) -> datetime:
+    """ISO 8601 extended; without a zone (as the spec's own examples) it is UTC."""
+    parsed = parse_iso(value)
+    if parsed is None and isinstance(value, str) and _NO_ZONE.match(value):
+        parsed = datetime.fromisoformat(value).replace(tzinfo=UTC)  # ValueError when not a real date
+    if parsed is None:
+        raise ValueError(value)
+    return parsed
+
+
+def flag(value: Any) -> bool:
+    if value in (True, 1, "1", "true"):
+        return True
+    if value in (False, 0, "0", "false"):
+        return False
+    raise ValueError(value)
+
+
+def whole(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+            raise ValueError(value)
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(value)
+        return number
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Field:
+    parse: Callable[[Any], Any]  # raises ValueError (or TypeError) when the value will not do
+    required: bool = False
+    default: Any = None
+
+
+Fields = dict[str, Field]
+
+CREATE_LOAN: Fields = {"member_id": Field(member, required=True), "expires_at": Field(date),
+                       "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url)}
+LIST_LOANS: Fields = {"member_id": Field(member), "start_at": Field(date), "end_at": Field(date),
+                      "page": Field(whole(1, 10_000), default=1), "per_page": Field(whole(1, 100), default=50)}
+
+
+def validate(fields: Fields, data: dict[str, Any], *more: str) -> Params:
+    """The parsed parameters, or V1Error with the code of every problem (fields in order, then `more`,
+    the caller's own cross-field codes)."""
+    out = Params()
+    codes: list[str] = []
+    for name, field in fields.items():
+        if name not in data:
+            if field.required:
+                codes.append(f"missing_{name}")
+            out[name] = field.default
+            continue
+        try:
+            out[name] = field.parse(data[name])
+        except (ValueError, TypeError):
+            codes.append(f"invalid_{name}")
+    codes += [c for c in more if c not in codes]
+    if codes:
+        raise V1Error(*codes)
+    return out
+
+
+def member_id(value: str) -> str:
+    """A member id from the path."""
+    try:
+        return member(value)
+    except ValueError:
+        raise V1Error("invalid_member_id") from None
+
+
+def params(event: dict[str, Any]) -> dict[str, Any]:
+    """Query string, then the body's fields over it (JSON object or form-encoded). Blank values are
+    absent values (`member_id=` is a missing member id)."""
+    out: dict[str, Any] = dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True))
+    raw = event.get("body") or ""
+    if raw and event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            raise V1Error("invalid_body") from None
+    if raw:
+        if len(raw) > MAX_BODY:
+            raise V1Error("invalid_body")
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        kind = headers.get("content-type", "")
+        if "json" in kind or (not kind and raw.lstrip().startswith("{")):
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                raise V1Error("invalid_body") from None
+            if not isinstance(body, dict):
+                raise V1Error("invalid_body")
+            out.update(body)
+        elif "form" in kind or not kind:
+            out.update(parse_qsl(raw, keep_blank_values=True))
+        else:
+            raise V1Error("invalid_body")
+    return {k: v for k, v in out.items() if v is not None and v != ""}
