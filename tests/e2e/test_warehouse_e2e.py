@@ -71,8 +71,9 @@ def test_loan_url_answers_201_with_a_time_limited_url_in_body_and_location(stack
     assert r.headers["Content-Type"].startswith("text/plain")
     assert r.text == r.headers["Location"] and r.text.startswith(f"{stack.url}/fulfillment/")
     doc = requests.get(r.text, timeout=10)
-    assert doc.status_code == 200 and doc.json()["ean13"] == "9791000000015"
-    end = datetime.strptime(doc.json()["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert doc.status_code == 200 and doc.headers["Content-Type"] == "application/epub+zip"
+    assert doc.content.startswith(b"PK")  # the loan's EPUB file
+    end = _expires(r.text)
     assert timedelta(days=6.99) < end - datetime.now(UTC) <= timedelta(days=7)
     # A JSON body, and a date-only expire_at (midnight UTC of that day).
     r = lend(url, as_json=True, **tx(), expire_at=at(3)[:8])
@@ -90,9 +91,17 @@ def test_loan_url_answers_201_with_a_time_limited_url_in_body_and_location(stack
 
 
 def _expires(fulfillment_url: str) -> datetime:
+    """The end of the loan behind a fulfillment link (which serves the file while the loan lasts)."""
+    from lending.services.links import verify_loan_link
+    from lending.store import loans as loan_store
+
     doc = requests.get(fulfillment_url, timeout=10)
-    assert doc.status_code == 200, doc.text
-    return datetime.strptime(doc.json()["expiresAt"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert doc.status_code == 200 and doc.content.startswith(b"PK"), doc.text
+    found = verify_loan_link(fulfillment_url.rsplit("/", 1)[1], datetime.now(UTC))
+    assert found is not None
+    loan = loan_store.get(*found)
+    assert loan is not None
+    return loan.end_date
 
 
 def test_every_request_error_is_named_all_at_once(stack: Any) -> None:

@@ -75,8 +75,8 @@ def test_loan_is_kept_with_its_warehouse_fields_and_link_opens() -> None:
     assert loan.extra == {"borrowerId": "B1", "transactionId": "T1", "billDrmTo": "SIGB42",
                           "medium": "download"}
     assert len(loan.loan_id) == 24 and loan.loan_id.isalnum()
-    code, doc = invoke("GET", urlsplit(url).path)
-    assert code == 200 and doc["loanId"] == loan.loan_id
+    code, epub = invoke("GET", urlsplit(url).path)  # the link serves the loan's EPUB file
+    assert code == 200 and epub.startswith("PK") and "application/epub+zip" in epub
 
 
 def test_end_loan_by_distributor_writes_the_notification_with_the_ids() -> None:
