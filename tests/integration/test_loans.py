@@ -257,8 +257,12 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     since = pnb("getEndedLoans", {**coll_auth(), "date": iso(datetime.now(UTC) - timedelta(days=1))})
     assert [x["loanId"] for x in since["loanEndedResponseLine"]] == ["END1"]
     # The return wrote its notification (only END1 has a callback URL), enqueued at once.
-    scan = table.client().scan(TableName=table.table_name(), FilterExpression="#t = :o",
-                               ExpressionAttributeNames={"#t": "type"}, ExpressionAttributeValues={":o": {"S": "outbox"}})
+    scan = table.client().scan(
+        TableName=table.table_name(),
+        FilterExpression="#t = :o",
+        ExpressionAttributeNames={"#t": "type"},
+        ExpressionAttributeValues={":o": {"S": "outbox"}},
+    )
     outbox = [table.de(i) or {} for i in scan["Items"]]
     assert [(o["url"], o["body"]["loanId"], o["body"]["event"]) for o in outbox] == [
         ("http://127.0.0.1:9/cb", "END1", "loan.returned")
