@@ -27,29 +27,47 @@ def _same(a: Offer, b: Offer) -> bool:
 
 
 def apply_notices(notices: Iterable[Notice], now: datetime) -> Iterator[Offer]:
-    """Apply notices in order; yield each offer as written (the changed ones only)."""
+    """Apply notices in order; yield each offer as written (the changed ones only). When the source
+    fails part-way (a file broken off), the complete notices read before the fault are applied, then
+    the fault is raised."""
     stamp = iso(now)
     it = iter(notices)
-    while chunk := list(islice(it, CHUNK)):
-        keys = list(dict.fromkeys((n.ean13, n.gln_distributor) for n in chunk))
-        current: dict[tuple[str, str], Offer] = store.get_many(keys)
-        changed: dict[tuple[str, str], Offer] = {}
-        for notice in chunk:
-            key = (notice.ean13, notice.gln_distributor)
-            old = current.get(key)
-            if isinstance(notice, Removal):
-                if old is None or old.removed:
-                    continue
-                new = replace(old, removed=True)
-            else:
-                new = notice
-            if old is not None and _same(old, new):
+    while True:
+        chunk: list[Notice] = []
+        fault: Exception | None = None
+        try:
+            chunk.extend(islice(it, CHUNK))
+        except Exception as e:
+            fault = e
+        yield from _apply_chunk(chunk, stamp)
+        if fault is not None:
+            raise fault
+        if len(chunk) < CHUNK:
+            return
+
+
+def _apply_chunk(chunk: list[Notice], stamp: str) -> Iterator[Offer]:
+    if not chunk:
+        return
+    keys = list(dict.fromkeys((n.ean13, n.gln_distributor) for n in chunk))
+    current: dict[tuple[str, str], Offer] = store.get_many(keys)
+    changed: dict[tuple[str, str], Offer] = {}
+    for notice in chunk:
+        key = (notice.ean13, notice.gln_distributor)
+        old = current.get(key)
+        if isinstance(notice, Removal):
+            if old is None or old.removed:
                 continue
-            new = replace(new, updated_at=stamp)
-            current[key] = changed[key] = new
-        if changed:
-            store.save_many(changed.values())
-            yield from changed.values()
+            new = replace(old, removed=True)
+        else:
+            new = notice
+        if old is not None and _same(old, new):
+            continue
+        new = replace(new, updated_at=stamp)
+        current[key] = changed[key] = new
+    if changed:
+        store.save_many(changed.values())
+        yield from changed.values()
 
 
 def apply(offers: Iterable[Notice], now: datetime) -> int:
