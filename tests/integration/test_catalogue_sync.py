@@ -54,11 +54,24 @@ def update_file(name: str, gln: str = GLN) -> list[onix.Notice]:
 
 
 def check(ean: str, ttc: int = 1500, ht: int = 1422) -> dict[str, Any]:
-    answer = pnb("checkAvailability", {
-        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "resellerCountry": "FR",
-        "collCountry": "FR",
-        "checkAvailabilityLine": [{"ean13": ean, "glnDistributor": GLN, "unitPrice": ttc,
-                                   "unitPriceExcludingTax": ht, "currency": "EUR"}]})
+    answer = pnb(
+        "checkAvailability",
+        {
+            "glnReseller": demo.RESELLER,
+            "passwordReseller": demo.RESELLER_PASSWORD,
+            "resellerCountry": "FR",
+            "collCountry": "FR",
+            "checkAvailabilityLine": [
+                {
+                    "ean13": ean,
+                    "glnDistributor": GLN,
+                    "unitPrice": ttc,
+                    "unitPriceExcludingTax": ht,
+                    "currency": "EUR",
+                }
+            ],
+        },
+    )
     line_answer: dict[str, Any] = answer["checkAvailabilityResponseLine"][0]
     return line_answer
 
@@ -66,20 +79,25 @@ def check(ean: str, ttc: int = 1500, ht: int = 1422) -> dict[str, Any]:
 def test_demo_catalogue_came_through_the_sync() -> None:
     stored = offer_store.get_many([(e, d) for e, d, *_ in demo.CATALOGUE])
     assert {k: replace(v, updated_at="") for k, v in stored.items()} == {
-        (o.ean13, o.gln_distributor): o for o in demo.offers()}
+        (o.ean13, o.gln_distributor): o for o in demo.offers()
+    }
     st = store.state(GLN)
     assert st.position == f"feeds/{GLN}/{demo.DEMO_FILE}" and st.unfiled == []
     files = store.update_files_since("2000-01-01T00:00:00Z", GLN)
     assert len(files) == 1 and files[0].count == 4
     assert sorted(n.ean13 for n in update_file(files[0].name)) == sorted(
-        e for e, d, *_ in demo.CATALOGUE if d == GLN)
+        e for e, d, *_ in demo.CATALOGUE if d == GLN
+    )
 
 
 def test_new_file_is_taken_once_and_only_changes_are_written() -> None:
     publish("20260105T120000Z-delta.xml", message(product(NEW, ref="N1")))
     report = run()
-    assert (report.files, report.changed, report.rejected_count) == ([f"feeds/{GLN}/20260105T120000Z-delta.xml"], 1,
-                                                                      0)
+    assert (report.files, report.changed, report.rejected_count) == (
+        [f"feeds/{GLN}/20260105T120000Z-delta.xml"],
+        1,
+        0,
+    )
     offer = offer_store.get(NEW, GLN)
     assert offer is not None and offer.title == "Un titre" and offer.price_ttc == 1500
     assert store.state(GLN).position == f"feeds/{GLN}/20260105T120000Z-delta.xml"
@@ -102,32 +120,40 @@ def test_changes_flow_to_check_availability_and_send_order() -> None:
     assert check(NEW)["checkAvailabilityReturnValue"] == "AVAILABLE"
     assert pnb("sendOrder", order_body(line(NEW, ttc=1500, ht=1422)))["returnStatus"] == "OK"
     # Price up and temporarily unavailable (ProductAvailability 30).
-    publish("20260105T130000Z-b.xml", message(product(NEW, availability="30",
-                                                      prices=onix_price(1800, 1706))))
+    publish("20260105T130000Z-b.xml", message(product(NEW, availability="30", prices=onix_price(1800, 1706))))
     run()
     answer = check(NEW, 1800, 1706)
     assert (answer["checkAvailabilityReturnValue"], answer["returnMessage"], answer["unitPrice"]) == (
-        "UNAVAILABLE", "ProductAvailability 30: This product is temporarily unavailable", 1800)
+        "UNAVAILABLE",
+        "ProductAvailability 30: This product is temporarily unavailable",
+        1800,
+    )
     refused = pnb("sendOrder", order_body(line(NEW, ttc=1800, ht=1706)))["orderResponseLine"][0]
     assert refused["returnStatus"] == "PRODUCT_CANNOT_BE_SOLD"
     # Back on sale at the new price: the old price is refused, the new one sold.
     publish("20260105T140000Z-c.xml", message(product(NEW, availability="20", prices=onix_price(1800, 1706))))
     run()
-    assert pnb("sendOrder", order_body(line(NEW, ttc=1500, ht=1422)))["orderResponseLine"][0]["returnStatus"] == (
-        "INVALID_PRICE")
+    assert pnb("sendOrder", order_body(line(NEW, ttc=1500, ht=1422)))["orderResponseLine"][0][
+        "returnStatus"
+    ] == ("INVALID_PRICE")
     assert pnb("sendOrder", order_body(line(NEW, ttc=1800, ht=1706)))["returnStatus"] == "OK"
 
 
 def onix_price(ttc: int, ht: int) -> str:
-    return (f"<Price><PriceType>04</PriceType><PriceAmount>{ttc / 100:.2f}</PriceAmount><Tax><TaxType>01</TaxType>"
-            f"<TaxRatePercent>5.5</TaxRatePercent><TaxableAmount>{ht / 100:.2f}</TaxableAmount></Tax>"
-            f"<CurrencyCode>EUR</CurrencyCode></Price>")
+    return (
+        f"<Price><PriceType>04</PriceType><PriceAmount>{ttc / 100:.2f}</PriceAmount>"
+        f"<Tax><TaxType>01</TaxType>"
+        f"<TaxRatePercent>5.5</TaxRatePercent><TaxableAmount>{ht / 100:.2f}</TaxableAmount></Tax>"
+        f"<CurrencyCode>EUR</CurrencyCode></Price>"
+    )
 
 
 def test_removal_marks_the_offer_removed_and_never_deletes_it() -> None:
-    removal = ("<Product><RecordReference>R</RecordReference><NotificationType>05</NotificationType>"
-               "<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9791000000022</IDValue>"
-               "</ProductIdentifier></Product>")
+    removal = (
+        "<Product><RecordReference>R</RecordReference><NotificationType>05</NotificationType>"
+        "<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9791000000022</IDValue>"
+        "</ProductIdentifier></Product>"
+    )
     unknown = removal.replace("9791000000022", NEW)
     publish("20260105T120000Z-removal.xml", message(removal, unknown))
     report = run()
@@ -137,13 +163,18 @@ def test_removal_marks_the_offer_removed_and_never_deletes_it() -> None:
     assert offer_store.get(NEW, GLN) is None
     answer = check("9791000000022")
     assert (answer["checkAvailabilityReturnValue"], answer["returnMessage"]) == (
-        "UNAVAILABLE", "Notification type 05: This product is removed")
+        "UNAVAILABLE",
+        "Notification type 05: This product is removed",
+    )
     sold = pnb("sendOrder", order_body(line("9791000000022")))["orderResponseLine"][0]
     assert sold["returnStatus"] == "PRODUCT_CANNOT_BE_SOLD"
     (notice,) = update_file(report.update_files[0])
     assert notice == onix.Removal("9791000000022", GLN)
     # A later notice puts it back on sale.
-    publish("20260105T130000Z-back.xml", message(product("9791000000022", title="<TitleText>De retour</TitleText>")))
+    publish(
+        "20260105T130000Z-back.xml",
+        message(product("9791000000022", title="<TitleText>De retour</TitleText>")),
+    )
     run()
     back = offer_store.get("9791000000022", GLN)
     assert back is not None and not back.removed and back.title == "De retour"
@@ -159,12 +190,15 @@ def test_offers_missing_from_a_full_feed_are_kept() -> None:
 
 def test_invalid_records_are_reported_with_their_identifier_and_the_rest_applied() -> None:
     bad_terms = product("9791000000084", terms=BASIC_TERMS.replace("<EpubUsageUnit>10</EpubUsageUnit>", ""))
-    publish("20260105T120000Z-mixed.xml", message(product(NEW), bad_terms, product("9791000000092", ref="BAD")))
+    publish(
+        "20260105T120000Z-mixed.xml", message(product(NEW), bad_terms, product("9791000000092", ref="BAD"))
+    )
     report = run()
     assert report.changed == 1 and report.rejected_count == 2
     assert [(r.identifier, r.reason.split(":")[0]) for r in report.rejected] == [
-        ("9791000000084", "missing licence terms"), ("9791000000092", "ProductIdentifier '9791000000092' is not 13 "
-                                                                       "digits with a valid check digit")]
+        ("9791000000084", "missing licence terms"),
+        ("9791000000092", "ProductIdentifier '9791000000092' is not 13 digits with a valid check digit"),
+    ]
     assert offer_store.get("9791000000084", GLN) is None  # never half-applied
     assert store.state(GLN).position == f"feeds/{GLN}/20260105T120000Z-mixed.xml"  # the file is done
 
@@ -174,7 +208,11 @@ def test_a_malformed_file_holds_the_feed_until_it_is_replaced() -> None:
     publish("20260105T120000Z-broken.xml", good[: good.index(b"9791000000084") + 30])
     publish("20260105T130000Z-next.xml", message(product("9791000000077")))
     report = run()
-    assert report.held is not None and "20260105T120000Z-broken.xml" in report.held and "well-formed" in report.held
+    assert (
+        report.held is not None
+        and "20260105T120000Z-broken.xml" in report.held
+        and "well-formed" in report.held
+    )
     assert report.changed == 1 and offer_store.get(NEW, GLN) is not None  # complete records before the fault
     assert offer_store.get("9791000000077", GLN) is None  # later files wait: deltas keep their order
     assert store.state(GLN).position == f"feeds/{GLN}/{demo.DEMO_FILE}"
@@ -266,8 +304,11 @@ def test_one_sync_per_distributor_at_a_time() -> None:
 
 def test_the_scheduled_function_syncs_every_feed() -> None:
     publish("20260105T120000Z-a.xml", message(product(NEW)))
-    publish("20260105T120000Z-b.xml", message(product("9791000000084", supplier=demo.DISTRIBUTOR2)),
-            gln=demo.DISTRIBUTOR2)
+    publish(
+        "20260105T120000Z-b.xml",
+        message(product("9791000000084", supplier=demo.DISTRIBUTOR2)),
+        gln=demo.DISTRIBUTOR2,
+    )
     fns = template.functions(template.load())
     out = functions.invoke(fns["CatalogueSyncFunction"], {"source": "aws.scheduler", "detail": {}})
     by_gln = {f["glnDistributor"]: f for f in out["feeds"]}

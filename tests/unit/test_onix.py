@@ -55,18 +55,36 @@ PRICE = """<Price><PriceType>04</PriceType><PriceAmount>15.00</PriceAmount>
   <TaxAmount>0.78</TaxAmount></Tax><CurrencyCode>EUR</CurrencyCode></Price>"""
 
 
-def product(ean: str = "9791000000091", *, notification: str = "03", ids: str | None = None,
-            terms: str = BASIC_TERMS, title: str = "<TitleText>Un titre</TitleText>", extra_desc: str = "",
-            supplier: str = GLN, availability: str = "20", prices: str = PRICE, publishing: str = "",
-            ref: str = "REF-1") -> str:
-    ids = ids if ids is not None else (
-        f"<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{ean}</IDValue></ProductIdentifier>")
-    supplier_xml = (f"<Supplier><SupplierRole>03</SupplierRole><SupplierIdentifier><SupplierIDType>06"
-                    f"</SupplierIDType><IDValue>{supplier}</IDValue></SupplierIdentifier></Supplier>"
-                    if supplier else "<Supplier><SupplierRole>03</SupplierRole><SupplierName>X</SupplierName>"
-                                     "</Supplier>")
+def product(
+    ean: str = "9791000000091",
+    *,
+    notification: str = "03",
+    ids: str | None = None,
+    terms: str = BASIC_TERMS,
+    title: str = "<TitleText>Un titre</TitleText>",
+    extra_desc: str = "",
+    supplier: str = GLN,
+    availability: str = "20",
+    prices: str = PRICE,
+    publishing: str = "",
+    ref: str = "REF-1",
+) -> str:
+    ids = (
+        ids
+        if ids is not None
+        else (
+            f"<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{ean}</IDValue></ProductIdentifier>"
+        )
+    )
+    supplier_xml = (
+        f"<Supplier><SupplierRole>03</SupplierRole><SupplierIdentifier><SupplierIDType>06"
+        f"</SupplierIDType><IDValue>{supplier}</IDValue></SupplierIdentifier></Supplier>"
+        if supplier
+        else "<Supplier><SupplierRole>03</SupplierRole><SupplierName>X</SupplierName></Supplier>"
+    )
     avail = f"<ProductAvailability>{availability}</ProductAvailability>" if availability else ""
-    return f"""<Product><RecordReference>{ref}</RecordReference><NotificationType>{notification}</NotificationType>
+    return f"""<Product><RecordReference>{ref}</RecordReference>
+  <NotificationType>{notification}</NotificationType>
   {ids}
   <DescriptiveDetail><ProductComposition>00</ProductComposition><ProductForm>ED</ProductForm>{extra_desc}
   {terms}
@@ -76,9 +94,11 @@ def product(ean: str = "9791000000091", *, notification: str = "03", ids: str | 
 
 
 def message(*products: str, header: str = "", ns: str = NS, release: str = "3.0") -> bytes:
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="{release}" {ns}>'
-            f"<Header><Sender><SenderName>Distributeur</SenderName></Sender><SentDateTime>20260105T1200Z"
-            f"</SentDateTime>{header}</Header>{''.join(products)}</ONIXMessage>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="{release}" {ns}>'
+        f"<Header><Sender><SenderName>Distributeur</SenderName></Sender><SentDateTime>20260105T1200Z"
+        f"</SentDateTime>{header}</Header>{''.join(products)}</ONIXMessage>"
+    ).encode()
 
 
 def read(data: bytes, gln: str = GLN) -> tuple[list[onix.Notice], list[Rejected]]:
@@ -90,8 +110,8 @@ def test_every_field_of_a_full_record() -> None:
     record = product(
         "9782070360024",
         ids="<ProductIdentifier><ProductIDType>01</ProductIDType><IDValue>own-42</IDValue></ProductIdentifier>"
-            "<ProductIdentifier><ProductIDType>03</ProductIDType><IDValue>9782070360024</IDValue></ProductIdentifier>"
-            "<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9782070360024</IDValue></ProductIdentifier>",
+        "<ProductIdentifier><ProductIDType>03</ProductIDType><IDValue>9782070360024</IDValue></ProductIdentifier>"
+        "<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9782070360024</IDValue></ProductIdentifier>",
         extra_desc="<ProductFormDetail>E101</ProductFormDetail><ProductFormDetail>E107</ProductFormDetail>",
         terms=FULL_TERMS
         + """<Contributor><SequenceNumber>2</SequenceNumber><ContributorRole>B06</ContributorRole>
@@ -113,24 +133,38 @@ def test_every_field_of_a_full_record() -> None:
     (offer,), rejected = read(message(record))
     assert rejected == []
     assert offer == Offer(
-        ean13="9782070360024", gln_distributor=GLN, title="L' Etranger",
-        terms=LicenceTerms(loans=40, downloads=4, onsite_streams=2, offsite_streams=3, licence_days=730,
-                           max_loan_days=21),
-        price_ttc=1299, price_ht=1231, currency="EUR", tax_rate=550, availability="21", removed=False,
-        publisher="Gallimard", contributors=("Albert Camus", "Anne Traductrice", "Collectif"),
-        formats=("epub", "pdf"))
+        ean13="9782070360024",
+        gln_distributor=GLN,
+        title="L' Etranger",
+        terms=LicenceTerms(
+            loans=40, downloads=4, onsite_streams=2, offsite_streams=3, licence_days=730, max_loan_days=21
+        ),
+        price_ttc=1299,
+        price_ht=1231,
+        currency="EUR",
+        tax_rate=550,
+        availability="21",
+        removed=False,
+        publisher="Gallimard",
+        contributors=("Albert Camus", "Anne Traductrice", "Collectif"),
+        formats=("epub", "pdf"),
+    )
     assert offer.available
 
 
 def test_defaults_for_pools_and_single_user() -> None:
     (offer,), _ = read(message(product()))
     assert isinstance(offer, Offer)
-    assert offer.terms == LicenceTerms(loans=10, downloads=1, onsite_streams=0, offsite_streams=0,
-                                       licence_days=365, max_loan_days=21)
-    prohibited = BASIC_TERMS + """
+    assert offer.terms == LicenceTerms(
+        loans=10, downloads=1, onsite_streams=0, offsite_streams=0, licence_days=365, max_loan_days=21
+    )
+    prohibited = (
+        BASIC_TERMS
+        + """
       <EpubUsageConstraint><EpubUsageType>09</EpubUsageType><EpubUsageStatus>03</EpubUsageStatus></EpubUsageConstraint>
       <EpubUsageConstraint><EpubUsageType>10</EpubUsageType><EpubUsageStatus>03</EpubUsageStatus></EpubUsageConstraint>
       <EpubUsageConstraint><EpubUsageType>01</EpubUsageType><EpubUsageStatus>01</EpubUsageStatus></EpubUsageConstraint>"""
+    )
     (offer,), _ = read(message(product(terms=prohibited)))
     assert isinstance(offer, Offer)
     assert (offer.terms.downloads, offer.terms.onsite_streams, offer.terms.offsite_streams) == (1, 0, 0)
@@ -143,7 +177,9 @@ def test_prices_excluding_tax_from_another_price_or_the_rate_and_header_defaults
     (a,), _ = read(message(product(prices=other_price), header=header))
     assert isinstance(a, Offer)
     assert (a.price_ttc, a.price_ht, a.currency, a.tax_rate) == (2400, 2275, "EUR", None)
-    by_rate = """<Price><PriceAmount>30.00</PriceAmount><Tax><TaxRatePercent>5.5</TaxRatePercent></Tax></Price>"""
+    by_rate = (
+        """<Price><PriceAmount>30.00</PriceAmount><Tax><TaxRatePercent>5.5</TaxRatePercent></Tax></Price>"""
+    )
     (b,), _ = read(message(product(prices=by_rate), header=header))
     assert isinstance(b, Offer)
     assert (b.price_ttc, b.price_ht, b.tax_rate) == (3000, 2844, 550)
@@ -156,40 +192,77 @@ def test_a_file_without_namespace_reads_the_same() -> None:
 
 
 def test_removal_needs_only_the_identifier() -> None:
-    removal = ("<Product><RecordReference>R</RecordReference><NotificationType>05</NotificationType>"
-               "<ProductIdentifier><ProductIDType>03</ProductIDType><IDValue>9791000000015</IDValue>"
-               "</ProductIdentifier></Product>")
+    removal = (
+        "<Product><RecordReference>R</RecordReference><NotificationType>05</NotificationType>"
+        "<ProductIdentifier><ProductIDType>03</ProductIDType><IDValue>9791000000015</IDValue>"
+        "</ProductIdentifier></Product>"
+    )
     notices, rejected = read(message(removal))
     assert notices == [Removal("9791000000015", GLN)] and rejected == []
 
 
-@pytest.mark.parametrize(("record", "identifier", "reason"), [
-    (product("9791000000092"), "9791000000092", "valid check digit"),
-    (product(ids=""), "REF-1", "no ProductIdentifier"),
-    (product(ids="<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9791000000015</IDValue>"
-                 "</ProductIdentifier><ProductIdentifier><ProductIDType>03</ProductIDType>"
-                 "<IDValue>9791000000022</IDValue></ProductIdentifier>"), "9791000000015", "differ"),
-    (product(notification="88"), "9791000000091", "NotificationType 88"),
-    (product(title=""), "9791000000091", "no title"),
-    (product(terms=""), "9791000000091", "missing licence terms"),
-    (product(terms=BASIC_TERMS.replace("<EpubUsageStatus>02</EpubUsageStatus>", "<EpubUsageStatus>01</EpubUsageStatus>",
-                                       1)), "9791000000091", "Lend) must be limited"),
-    (product(terms=BASIC_TERMS + "<EpubUsageConstraint><EpubUsageType>09</EpubUsageType><EpubUsageStatus>01"
-                                 "</EpubUsageStatus></EpubUsageConstraint>"), "9791000000091", "unlimited concurrent"),
-    (product(terms=BASIC_TERMS.replace("<Quantity>365</Quantity>", "<Quantity>0</Quantity>")), "9791000000091",
-     "must be positive"),
-    (product(terms=BASIC_TERMS.replace("<Quantity>10</Quantity>", "<Quantity>ten</Quantity>")), "9791000000091",
-     "whole number"),
-    (product(availability=""), "9791000000091", "no ProductAvailability"),
-    (product(prices=""), "9791000000091", "no Price"),
-    (product(prices=PRICE.replace("15.00", "15.001")), "9791000000091", "not an amount in cents"),
-    (product(prices=PRICE.replace("15.00", "abc")), "9791000000091", "not a number"),
-    (product(prices=PRICE.replace("14.22", "16.00")), "9791000000091", "above the price including tax"),
-    (product(prices=PRICE.replace("<CurrencyCode>EUR</CurrencyCode>", "")), "9791000000091", "CurrencyCode"),
-    (product(supplier=OTHER), "9791000000091", f"supplied by {OTHER}"),
-])
+@pytest.mark.parametrize(
+    ("record", "identifier", "reason"),
+    [
+        (product("9791000000092"), "9791000000092", "valid check digit"),
+        (product(ids=""), "REF-1", "no ProductIdentifier"),
+        (
+            product(
+                ids="<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>9791000000015</IDValue>"
+                "</ProductIdentifier><ProductIdentifier><ProductIDType>03</ProductIDType>"
+                "<IDValue>9791000000022</IDValue></ProductIdentifier>"
+            ),
+            "9791000000015",
+            "differ",
+        ),
+        (product(notification="88"), "9791000000091", "NotificationType 88"),
+        (product(title=""), "9791000000091", "no title"),
+        (product(terms=""), "9791000000091", "missing licence terms"),
+        (
+            product(
+                terms=BASIC_TERMS.replace(
+                    "<EpubUsageStatus>02</EpubUsageStatus>", "<EpubUsageStatus>01</EpubUsageStatus>", 1
+                )
+            ),
+            "9791000000091",
+            "Lend) must be limited",
+        ),
+        (
+            product(
+                terms=BASIC_TERMS
+                + "<EpubUsageConstraint><EpubUsageType>09</EpubUsageType><EpubUsageStatus>01"
+                "</EpubUsageStatus></EpubUsageConstraint>"
+            ),
+            "9791000000091",
+            "unlimited concurrent",
+        ),
+        (
+            product(terms=BASIC_TERMS.replace("<Quantity>365</Quantity>", "<Quantity>0</Quantity>")),
+            "9791000000091",
+            "must be positive",
+        ),
+        (
+            product(terms=BASIC_TERMS.replace("<Quantity>10</Quantity>", "<Quantity>ten</Quantity>")),
+            "9791000000091",
+            "whole number",
+        ),
+        (product(availability=""), "9791000000091", "no ProductAvailability"),
+        (product(prices=""), "9791000000091", "no Price"),
+        (product(prices=PRICE.replace("15.00", "15.001")), "9791000000091", "not an amount in cents"),
+        (product(prices=PRICE.replace("15.00", "abc")), "9791000000091", "not a number"),
+        (product(prices=PRICE.replace("14.22", "16.00")), "9791000000091", "above the price including tax"),
+        (
+            product(prices=PRICE.replace("<CurrencyCode>EUR</CurrencyCode>", "")),
+            "9791000000091",
+            "CurrencyCode",
+        ),
+        (product(supplier=OTHER), "9791000000091", f"supplied by {OTHER}"),
+    ],
+)
 def test_invalid_records_are_reported_and_skipped(record: str, identifier: str, reason: str) -> None:
-    notices, rejected = read(message(product("9791000000015", ref="A"), record, product("9791000000022", ref="B")))
+    notices, rejected = read(
+        message(product("9791000000015", ref="A"), record, product("9791000000022", ref="B"))
+    )
     assert [n.ean13 for n in notices] == ["9791000000015", "9791000000022"]
     assert len(rejected) == 1 and rejected[0].identifier == identifier, rejected
     assert reason in rejected[0].reason
@@ -207,19 +280,26 @@ def test_malformed_files_raise_after_the_complete_records_before_the_fault() -> 
     with pytest.raises(OnixError, match="not well-formed"):
         got.extend(onix.read(io.BytesIO(truncated), GLN))
     assert [n.ean13 for n in got] == ["9791000000015"]
-    for data, words in [(b"", "not well-formed"), (b"<html><body/></html>", "no ONIXMessage"),
-                        (message(product(), release="2.1"), "release 2.1"),
-                        (b'<ONIXmessage release="3.0"><header/></ONIXmessage>', "short tags"),
-                        (b"<Wrapper><ONIXMessage release='3.0'></ONIXMessage></Wrapper>", "not an ONIX 3.0 message"),
-                        (b"not xml at all", "not well-formed")]:
+    for data, words in [
+        (b"", "not well-formed"),
+        (b"<html><body/></html>", "no ONIXMessage"),
+        (message(product(), release="2.1"), "release 2.1"),
+        (b'<ONIXmessage release="3.0"><header/></ONIXmessage>', "short tags"),
+        (b"<Wrapper><ONIXMessage release='3.0'></ONIXMessage></Wrapper>", "not an ONIX 3.0 message"),
+        (b"not xml at all", "not well-formed"),
+    ]:
         with pytest.raises(OnixError, match=words):
             list(onix.read(io.BytesIO(data), GLN))
 
 
 def test_entities_are_not_expanded_nor_fetched() -> None:
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
-            b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY x SYSTEM "file:///etc/passwd">]>'
-            + message(product(title="<TitleText>&c;&x;</TitleText>"))[len(b'<?xml version="1.0" encoding="UTF-8"?>\n'):])
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE m [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        + message(product(title="<TitleText>&c;&x;</TitleText>"))[
+            len(b'<?xml version="1.0" encoding="UTF-8"?>\n') :
+        ]
+    )
     notices, rejected = read(bomb)
     # The title's entities are left unexpanded: no text, so the record has no title and is rejected.
     assert notices == [] and rejected[0].reason.startswith("no title")
@@ -229,7 +309,9 @@ def test_write_then_read_gives_the_same_offers_removed_ones_as_removals() -> Non
     offers = demo.offers()
     removed = replace(offers[1], removed=True, contributors=("A", "B"), formats=("epub", "pdf"))
     buf = io.BytesIO()
-    count = onix.write(buf, [*offers[:1], removed, *offers[2:4]], GLN, "Hub", datetime(2026, 1, 5, tzinfo=UTC))
+    count = onix.write(
+        buf, [*offers[:1], removed, *offers[2:4]], GLN, "Hub", datetime(2026, 1, 5, tzinfo=UTC)
+    )
     assert count == 4
     notices, rejected = read(buf.getvalue())
     assert rejected == []
@@ -242,21 +324,36 @@ def test_demo_onix_files_state_exactly_the_contract_catalogue() -> None:
     assert len(got) == len(demo.CATALOGUE) == 5
     for ean, dist, avail, ttc, ht, nta, dl, on, off, days, max_days, title in demo.CATALOGUE:
         o = got[(ean, dist)]
-        assert (o.availability, o.price_ttc, o.price_ht, o.currency, o.title) == (avail, ttc, ht, "EUR", title)
-        assert o.terms == LicenceTerms(loans=nta, downloads=dl, onsite_streams=on, offsite_streams=off,
-                                       licence_days=days, max_loan_days=max_days)
+        assert (o.availability, o.price_ttc, o.price_ht, o.currency, o.title) == (
+            avail,
+            ttc,
+            ht,
+            "EUR",
+            title,
+        )
+        assert o.terms == LicenceTerms(
+            loans=nta,
+            downloads=dl,
+            onsite_streams=on,
+            offsite_streams=off,
+            licence_days=days,
+            max_loan_days=max_days,
+        )
         assert not o.removed
     assert got[("9791000000046", demo.DISTRIBUTOR)].unavailable_message() == (
-        "ProductAvailability 40: This product is not available")
+        "ProductAvailability 40: This product is not available"
+    )
 
 
 class _Generated(io.RawIOBase):
     """An ONIX file of `n` products made on the fly: its size never exists in memory at once."""
 
     def __init__(self, n: int) -> None:
-        self.parts = itertools.chain([message()[:-len(b"</ONIXMessage>")]],
-                                     (product(with_check_digit(f"979100{i:06d}")).encode() for i in range(n)),
-                                     [b"</ONIXMessage>"])
+        self.parts = itertools.chain(
+            [message()[: -len(b"</ONIXMessage>")]],
+            (product(with_check_digit(f"979100{i:06d}")).encode() for i in range(n)),
+            [b"</ONIXMessage>"],
+        )
         self.buf = b""
 
     def readable(self) -> bool:

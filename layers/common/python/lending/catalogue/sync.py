@@ -137,6 +137,8 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
                 report.update_files.append(f.name)
             st.unfiled.remove(stale)
             _save(gln, st)
+        if st.source != feed.source():  # a new feed, or one moved elsewhere: start from its beginning
+            st.position, st.source = None, feed.source()
         stamp = iso(now)
         st.unfiled.append(stamp)
         _save(gln, st)

@@ -37,12 +37,19 @@ class Feed:
     password_parameter: str | None = None
     enabled: bool = True
 
+    def source(self) -> str:
+        """What the cursor is a position in: a cursor of another source means nothing here."""
+        where = {"s3": f"{self.bucket}/{self.prefix}", "http": self.url,
+                 "pnb": f"{self.wsdl}#{self.gln_reseller}"}
+        return f"{self.kind}:{where.get(self.kind, '')}"
+
 
 @dataclass
 class State:
     position: str | None = None
     unfiled: list[str] = field(default_factory=list)
     version: int = 0
+    source: str | None = None  # Feed.source() the position belongs to
 
 
 @dataclass(frozen=True)
@@ -90,13 +97,14 @@ def state(gln_distributor: str) -> State:
     item = table.get(f"FEED#{gln_distributor}", "STATE")
     if not item:
         return State()
-    return State(item.get("position"), list(item.get("unfiled") or []), int(item.get("version", 0)))
+    return State(item.get("position"), list(item.get("unfiled") or []), int(item.get("version", 0)),
+                 item.get("source"))
 
 
 def save_state(gln_distributor: str, new: State, expected_version: int) -> None:
     """Write the state if nobody else did since it was read (version check); raises StateConflict."""
     item = {"pk": f"FEED#{gln_distributor}", "sk": "STATE", "type": "feedstate", "position": new.position,
-            "unfiled": new.unfiled or None, "version": expected_version + 1}
+            "unfiled": new.unfiled or None, "version": expected_version + 1, "source": new.source}
     try:
         table.put(item, "attribute_not_exists(pk) OR version = :v",
                   ExpressionAttributeValues={":v": table.val(expected_version)})
