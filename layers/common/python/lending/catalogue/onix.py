@@ -101,10 +101,21 @@ class Rejected:
 Notice = Offer | Removal
 
 
+class _Names(dict[Any, str]):
+    """Local names of tags ("{ns}Price" and "Price" -> "Price"), computed once per distinct tag: the
+    reader looks up every element's name, and a dict hit is the cheapest way to do it."""
+
+    def __missing__(self, tag: Any) -> str:
+        name = tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""  # "" for processing instructions
+        self[tag] = name
+        return name
+
+
+_N = _Names()
+
+
 def _local(tag: Any) -> str:
-    if not isinstance(tag, str):  # comments, processing instructions
-        return ""
-    return tag[tag.rfind("}") + 1:]
+    return _N[tag]
 
 
 def _text(el: Any) -> str:
@@ -112,13 +123,9 @@ def _text(el: Any) -> str:
 
 
 def _leaves(el: Any) -> dict[str, str]:
-    """The simple children of a composite by local name (the first of each)."""
-    out: dict[str, str] = {}
-    for c in el:
-        name = _local(c.tag)
-        if name and name not in out:
-            out[name] = _text(c)
-    return out
+    """The simple children of a composite by local name (the last of each), text stripped."""
+    n = _N
+    return {n[c.tag]: (c.text or "").strip() for c in el}
 
 
 def _cents(value: str, what: str) -> int:
@@ -192,29 +199,6 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
         raise _Bad(f"licence terms: {e}") from None
 
 
-def _name(contributor: Any) -> str:
-    leaves = _leaves(contributor)
-    if leaves.get("PersonName"):
-        return leaves["PersonName"]
-    joined = " ".join(x for x in (leaves.get("NamesBeforeKey", ""), leaves.get("KeyNames", "")) if x)
-    return joined or leaves.get("CorporateName", "") or leaves.get("PersonNameInverted", "")
-
-
-def _title(detail: Any) -> str | None:
-    if _leaves(detail).get("TitleType") != "01":
-        return None
-    for element in detail:
-        if _local(element.tag) != "TitleElement":
-            continue
-        leaves = _leaves(element)
-        if leaves.get("TitleText"):
-            return leaves["TitleText"]
-        without = leaves.get("TitleWithoutPrefix", "")
-        if without:
-            return f"{leaves.get('TitlePrefix', '')} {without}".strip()
-    return None
-
-
 @dataclass
 class _Price:
     type: str
@@ -224,23 +208,15 @@ class _Price:
     taxable: int | None
 
 
-def _price(el: Any, defaults: _Defaults) -> _Price | None:
-    leaves = _leaves(el)
-    price_type = leaves.get("PriceType") or defaults.price_type
-    amount = leaves.get("PriceAmount")
+def _price(raw: dict[str, str], defaults: _Defaults) -> _Price | None:
+    price_type = raw.get("PriceType") or defaults.price_type
+    amount = raw.get("PriceAmount")
     if not price_type or amount is None:
         return None  # a coded price or one without a type cannot be a PNB price
-    tax_rate = taxable = None
-    for c in el:
-        if _local(c.tag) == "Tax":
-            tax = _leaves(c)
-            if tax.get("TaxRatePercent"):
-                tax_rate = _hundredths(tax["TaxRatePercent"], "TaxRatePercent")
-            if tax.get("TaxableAmount"):
-                taxable = _cents(tax["TaxableAmount"], "TaxableAmount")
-            break
-    return _Price(price_type, _cents(amount, "PriceAmount"), leaves.get("CurrencyCode") or defaults.currency,
-                  tax_rate, taxable)
+    rate, taxable = raw.get("TaxRatePercent"), raw.get("TaxableAmount")
+    return _Price(price_type, _cents(amount, "PriceAmount"), raw.get("CurrencyCode") or defaults.currency,
+                  _hundredths(rate, "TaxRatePercent") if rate else None,
+                  _cents(taxable, "TaxableAmount") if taxable else None)
 
 
 def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
@@ -276,60 +252,157 @@ def _identifier(ids: dict[str, str]) -> str:
     return ean
 
 
+# The elements the reader looks at (any other element of a product is passed over).
+_WANTED = ("RecordReference", "NotificationType", "ProductIdentifier", "ProductIDType", "IDValue",
+           "ProductFormDetail", "EpubUsageConstraint", "EpubUsageType", "EpubUsageStatus", "EpubUsageLimit",
+           "Quantity", "EpubUsageUnit", "TitleDetail", "TitleType", "TitleElement", "TitleText",
+           "TitlePrefix", "TitleWithoutPrefix", "Contributor", "SequenceNumber", "PersonName",
+           "NamesBeforeKey", "KeyNames", "CorporateName", "PersonNameInverted", "Publisher", "PublishingRole",
+           "PublisherName", "SupplyDetail", "SupplierIdentifier", "SupplierIDType", "ProductAvailability",
+           "Price", "PriceType", "PriceAmount", "Tax", "TaxRatePercent", "TaxableAmount", "CurrencyCode")
+_WANTED_SET = frozenset(_WANTED)
+_CONTRIBUTOR_NAMES = frozenset({"PersonName", "NamesBeforeKey", "KeyNames", "CorporateName",
+                                "PersonNameInverted"})
+_TITLE_PARTS = frozenset({"TitleText", "TitlePrefix", "TitleWithoutPrefix"})
+_PRICE_PARTS = frozenset({"PriceType", "PriceAmount", "CurrencyCode"})
+
+
 def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
-    """Map one <Product>; `found` receives what identifies it, for the report if it is rejected."""
+    """Map one <Product>; `found` receives what identifies it, for the report if it is rejected.
+
+    One pass over the wanted elements in document order. Composites that also occur elsewhere in a
+    product (ProductIdentifier in RelatedProduct, TitleDetail and Contributor in Collection or
+    ContentItem, ...) are taken only where they belong: each leaf is kept only if its parent is the
+    composite being read."""
+    n = _N
     notification = ""
     ids: dict[str, str] = {}
+    pid_el: Any = None
+    pid_type = ""
     title: str | None = None
-    contributors: list[tuple[int, int, str]] = []
-    publishers: list[tuple[str, str]] = []
+    title_el: Any = None
+    title_element_el: Any = None
+    title_parts: dict[str, str] = {}
+    contributors: list[tuple[int, int, dict[str, str]]] = []
+    contributor_el: Any = None
+    publishers: list[dict[str, str]] = []
+    publisher_el: Any = None
     formats: list[str] = []
     constraints: list[tuple[str, str, list[tuple[str, str]]]] = []
-    supplies: list[Any] = []
-    for c in p:
-        name = _local(c.tag)
-        if name == "RecordReference":
-            found.setdefault("ref", _text(c))
-        elif name == "NotificationType":
-            notification = _text(c)
+    constraint_el: Any = None
+    constraint: list[Any] = []
+    limit_el: Any = None
+    limit: list[str] = []
+    supplies: list[dict[str, Any]] = []
+    supply: dict[str, Any] = {}
+    supply_el: Any = None
+    supplier_el: Any = None
+    supplier_type = ""
+    price_el: Any = None
+    price: dict[str, str] = {}
+    tax_el: Any = None
+    for el in p.iter():
+        name = n[el.tag]
+        if name not in _WANTED_SET:
+            continue
+        if name == "Quantity":
+            if limit_el is not None and el.getparent() is limit_el:
+                limit[0] = (el.text or "").strip()
+        elif name == "EpubUsageUnit":
+            if limit_el is not None and el.getparent() is limit_el:
+                limit[1] = (el.text or "").strip()
+        elif name == "EpubUsageLimit":
+            if constraint_el is not None and el.getparent() is constraint_el:
+                limit_el, limit = el, ["", ""]
+                constraint[2].append(limit)
+        elif name == "EpubUsageType" or name == "EpubUsageStatus":
+            if constraint_el is not None and el.getparent() is constraint_el:
+                constraint[0 if name == "EpubUsageType" else 1] = (el.text or "").strip()
+        elif name == "EpubUsageConstraint":
+            constraint_el, constraint = el, ["", "", []]
+            constraints.append(constraint)  # type: ignore[arg-type]
+        elif name == "IDValue":
+            parent = el.getparent()
+            if pid_el is not None and parent is pid_el:
+                if pid_type in ("15", "03"):
+                    value = (el.text or "").strip()
+                    ids.setdefault(pid_type, value)
+                    found.setdefault("ean", value)
+            elif supplier_el is not None and parent is supplier_el and supplier_type == "06":
+                supply["gln"] = (el.text or "").strip()
         elif name == "ProductIdentifier":
-            leaves = _leaves(c)
-            kind, value = leaves.get("ProductIDType", ""), leaves.get("IDValue", "")
-            if kind in ("15", "03"):
-                ids.setdefault(kind, value)
-                found.setdefault("ean", value)
-        elif name == "DescriptiveDetail":
-            for d in c:
-                dn = _local(d.tag)
-                if dn == "ProductFormDetail":
-                    code = _text(d)
-                    formats.append(FORMATS.get(code, code.lower()))
-                elif dn == "EpubUsageConstraint":
-                    usage = status = ""
-                    limits: list[tuple[str, str]] = []
-                    for u in d:
-                        un = _local(u.tag)
-                        if un == "EpubUsageType":
-                            usage = _text(u)
-                        elif un == "EpubUsageStatus":
-                            status = _text(u)
-                        elif un == "EpubUsageLimit":
-                            lim = _leaves(u)
-                            limits.append((lim.get("Quantity", ""), lim.get("EpubUsageUnit", "")))
-                    constraints.append((usage, status, limits))
-                elif dn == "TitleDetail" and title is None:
-                    title = _title(d)
-                elif dn == "Contributor":
-                    leaves = _leaves(d)
-                    seq = leaves.get("SequenceNumber", "")
-                    contributors.append((int(seq) if seq.isdigit() else 1 << 30, len(contributors), _name(d)))
-        elif name == "PublishingDetail":
-            for d in c:
-                if _local(d.tag) == "Publisher":
-                    leaves = _leaves(d)
-                    publishers.append((leaves.get("PublishingRole", ""), leaves.get("PublisherName", "")))
-        elif name == "ProductSupply":
-            supplies.extend(d for d in c if _local(d.tag) == "SupplyDetail")
+            pid_el, pid_type = (el, "") if el.getparent() is p else (None, "")
+        elif name == "ProductIDType":
+            if pid_el is not None and el.getparent() is pid_el:
+                pid_type = (el.text or "").strip()
+        elif name in _PRICE_PARTS:
+            if price_el is not None and el.getparent() is price_el:
+                price[name] = (el.text or "").strip()
+        elif name == "TaxRatePercent" or name == "TaxableAmount":
+            if tax_el is not None and el.getparent() is tax_el:
+                price[name] = (el.text or "").strip()
+        elif name == "Tax":
+            first_tax = price_el is not None and el.getparent() is price_el and "tax" not in price
+            tax_el = el if first_tax else None
+            if tax_el is not None:
+                price["tax"] = "1"
+        elif name == "Price":
+            if supply_el is not None and el.getparent() is supply_el:
+                price_el, price = el, {}
+                supply["prices"].append(price)
+            else:
+                price_el = None
+        elif name == "SupplyDetail":
+            supply_el, supply = el, {"gln": None, "availability": "", "prices": []}
+            supplies.append(supply)
+        elif name == "SupplierIdentifier":
+            parent = el.getparent()
+            supplier_el = el if supply_el is not None and parent.getparent() is supply_el else None
+            supplier_type = ""
+        elif name == "SupplierIDType":
+            if supplier_el is not None and el.getparent() is supplier_el:
+                supplier_type = (el.text or "").strip()
+        elif name == "ProductAvailability":
+            if supply_el is not None and el.getparent() is supply_el:
+                supply["availability"] = (el.text or "").strip()
+        elif name in _CONTRIBUTOR_NAMES or name == "SequenceNumber":
+            if contributor_el is not None and el.getparent() is contributor_el:
+                contributors[-1][2][name] = (el.text or "").strip()
+        elif name == "Contributor":
+            if n[el.getparent().tag] == "DescriptiveDetail":
+                contributor_el = el
+                contributors.append((0, len(contributors), {}))
+            else:
+                contributor_el = None
+        elif name in _TITLE_PARTS:
+            if title_element_el is not None and el.getparent() is title_element_el:
+                title_parts[name] = (el.text or "").strip()
+        elif name == "TitleElement":
+            if title_el is not None and el.getparent() is title_el:
+                title = title or _title(title_parts)
+                title_element_el, title_parts = el, {}
+        elif name == "TitleType":
+            if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
+                title_el = None
+        elif name == "TitleDetail":
+            title = title or _title(title_parts)
+            title_element_el, title_parts = None, {}
+            title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
+        elif name == "PublishingRole" or name == "PublisherName":
+            if publisher_el is not None and el.getparent() is publisher_el:
+                publishers[-1][name] = (el.text or "").strip()
+        elif name == "Publisher":
+            publisher_el = el
+            publishers.append({})
+        elif name == "ProductFormDetail":
+            if n[el.getparent().tag] == "DescriptiveDetail":
+                code = (el.text or "").strip()
+                formats.append(FORMATS.get(code, code.lower()))
+        elif name == "NotificationType":
+            notification = (el.text or "").strip()
+        elif name == "RecordReference":
+            found.setdefault("ref", (el.text or "").strip())
+    title = title or _title(title_parts)
     ean = _identifier(ids)
     found["ean"] = ean
     if notification == REMOVAL:
@@ -338,43 +411,48 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
         raise _Bad(f"NotificationType {notification or 'missing'} is not 01-05")
     if not title:
         raise _Bad("no title (TitleDetail with TitleType 01)")
-    supply = _supply(supplies, gln)
-    leaves = _leaves(supply)
-    availability = leaves.get("ProductAvailability", "")
+    chosen = _supply(supplies, gln)
+    availability = chosen["availability"]
     if len(availability) != 2 or not availability.isdigit():
         raise _Bad("no ProductAvailability (list 65)")
-    prices = [x for x in (_price(e, defaults) for e in supply if _local(e.tag) == "Price") if x]
-    ttc, ht, currency, tax_rate = _prices(prices)
-    publisher = next((n for role, n in publishers if role == "01"), publishers[0][1] if publishers else "")
+    ttc, ht, currency, tax_rate = _prices([x for x in (_price(r, defaults) for r in chosen["prices"]) if x])
+    publisher = next((x.get("PublisherName", "") for x in publishers if x.get("PublishingRole") == "01"),
+                     publishers[0].get("PublisherName", "") if publishers else "")
+    names = []
+    for _, order, parts in contributors:
+        seq = parts.get("SequenceNumber", "")
+        names.append((int(seq) if seq.isdigit() else 1 << 30, order, _contributor(parts)))
     return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
-                 publisher=publisher, contributors=tuple(n for _, _, n in sorted(contributors) if n),
+                 publisher=publisher, contributors=tuple(x for _, _, x in sorted(names) if x),
                  formats=tuple(dict.fromkeys(formats)))
 
 
-def _supply(supplies: list[Any], gln: str) -> Any:
+def _title(parts: dict[str, str]) -> str | None:
+    if parts.get("TitleText"):
+        return parts["TitleText"]
+    without = parts.get("TitleWithoutPrefix", "")
+    return f"{parts.get('TitlePrefix', '')} {without}".strip() if without else None
+
+
+def _contributor(parts: dict[str, str]) -> str:
+    if parts.get("PersonName"):
+        return parts["PersonName"]
+    joined = " ".join(x for x in (parts.get("NamesBeforeKey", ""), parts.get("KeyNames", "")) if x)
+    return joined or parts.get("CorporateName", "") or parts.get("PersonNameInverted", "")
+
+
+def _supply(supplies: list[dict[str, Any]], gln: str) -> dict[str, Any]:
     if not supplies:
         raise _Bad("no ProductSupply/SupplyDetail")
-    anonymous = None
-    others: list[str] = []
     for s in supplies:
-        supplier_gln = None
-        for c in s:
-            if _local(c.tag) == "Supplier":
-                for ident in c:
-                    if _local(ident.tag) == "SupplierIdentifier":
-                        leaves = _leaves(ident)
-                        if leaves.get("SupplierIDType") == "06":
-                            supplier_gln = leaves.get("IDValue")
-        if supplier_gln == gln:
+        if s["gln"] == gln:
             return s
-        if supplier_gln is None and anonymous is None:
-            anonymous = s
-        elif supplier_gln:
-            others.append(supplier_gln)
+    anonymous = next((s for s in supplies if s["gln"] is None), None)
     if anonymous is not None:
         return anonymous
-    raise _Bad(f"supplied by {', '.join(others)}, not by this feed's distributor {gln}")
+    others = ", ".join(s["gln"] for s in supplies)
+    raise _Bad(f"supplied by {others}, not by this feed's distributor {gln}")
 
 
 def read(source: str | IO[bytes], gln_distributor: str,

@@ -95,7 +95,11 @@ class _Filing:
             self._tmp.seek(0)
             name = f"{self.stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.xml"
             key = update_key(self.gln, name)
-            self.s3.upload_fileobj(self._tmp, _bucket(), key, ExtraArgs={"ContentType": "application/xml"})
+            from boto3.s3.transfer import TransferConfig
+
+            # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
+            self.s3.upload_fileobj(self._tmp, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
+                                   Config=TransferConfig(max_concurrency=2))
             f = store.UpdateFile(self.gln, iso(published_at), name, key, self._writer.count)
             store.add_update_file(f)
             return f
