@@ -26,15 +26,18 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.dates import iso
 from ..domain.offers import Offer
 from ..observability import logger
 from ..store import catalogue as store
 from ..store import offers as offer_store
-from . import connectors, ingest, onix
+from . import connectors
 from .updates import update_key
+
+if TYPE_CHECKING:  # lxml is imported on the first sync, not at cold start
+    from . import onix
 
 LEASE = timedelta(minutes=16)  # longer than a Lambda can run
 REJECTS_KEPT = 100
@@ -82,6 +85,8 @@ class _Filing:
         self._writer: onix.Writer | None = None
 
     def add(self, offer: Offer) -> None:
+        from . import onix
+
         if self._writer is None:
             self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed by publish()
             self._writer = onix.Writer(self._tmp, None, SENDER_NAME, self.stamp)
@@ -123,6 +128,8 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
               deadline: Callable[[], bool] | None = None, clock: Callable[[], datetime] | None = None,
               s3: Any = None) -> FeedReport:
     """One distributor's sync (see the module docstring). Never raises: faults go to the report."""
+    from . import ingest, onix
+
     gln = feed.gln_distributor
     report = FeedReport(gln)
     clock = clock or (lambda: datetime.now(UTC))
