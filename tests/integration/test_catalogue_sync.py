@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from onixcheck import validate
 
 from lending.catalogue import connectors, ingest, onix, sync
 from lending.domain.offers import Offer
@@ -47,6 +49,10 @@ def run(gln: str = GLN, now: datetime | None = None, **kw: Any) -> sync.FeedRepo
 
 def update_file(name: str, gln: str = GLN) -> list[onix.Notice]:
     body = s3().get_object(Bucket=os.environ["BUCKET_NAME"], Key=f"onix/updates/{gln}/{name}")["Body"].read()
+    with tempfile.NamedTemporaryFile(suffix=".xml") as f:  # every update file a test reads is schema-checked
+        f.write(body)
+        f.flush()
+        assert validate(f.name) == []
     rejected: list[onix.Rejected] = []
     notices = list(onix.read(io.BytesIO(body), gln, rejected.append))
     assert rejected == []
@@ -316,3 +322,13 @@ def test_the_scheduled_function_syncs_every_feed() -> None:
     assert offer_store.get("9791000000084", demo.DISTRIBUTOR2) is not None
     only = functions.invoke(fns["CatalogueSyncFunction"], {"detail": {"glnDistributor": GLN}})
     assert [f["glnDistributor"] for f in only["feeds"]] == [GLN]
+
+
+def test_an_offer_changed_twice_in_one_run_is_one_notice_in_its_final_state() -> None:
+    publish("20260105T120000Z-a.xml", message(product(NEW)))
+    publish("20260105T130000Z-b.xml", message(product(NEW, availability="30"), product("9791000000084")))
+    report = run()
+    assert report.changed == 3 and len(report.files) == 2
+    notices = update_file(report.update_files[0])
+    assert [n.ean13 for n in notices] == [NEW, "9791000000084"]
+    assert isinstance(notices[0], Offer) and notices[0].availability == "30"

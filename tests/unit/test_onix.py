@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import tracemalloc
+from pathlib import Path
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -400,3 +401,23 @@ def test_memory_stays_bounded_whatever_the_file_size(monkeypatch: pytest.MonkeyP
     # however many the file has.
     assert max(kept) <= small_kept < 100, (small_kept, max(kept))
     assert big < small * 1.5 + 256 * 1024, (small, big)
+
+
+def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_path: Path) -> None:
+    """onixcheck ships EDItEUR's ONIX 3.0 reference XSD with its code lists: the update files and the demo
+    files must pass it (element order, mandatory elements, every code the hub writes)."""
+    from onixcheck import validate
+
+    offers = demo.offers()
+    written = [*offers[1:], replace(offers[0], removed=True, contributors=("A", "B"), formats=("epub", "pdf")),
+               replace(offers[1], ean13=with_check_digit("978207036010"), tax_rate=None, publisher="",
+                       formats=())]
+    path = tmp_path / "update.xml"
+    with open(path, "wb") as f:
+        onix.write(f, written, None, "Lending hub", datetime(2026, 1, 5, tzinfo=UTC))
+    assert validate(str(path)) == []
+    for gln in (demo.DISTRIBUTOR, demo.DISTRIBUTOR2):
+        assert validate(str(demo.ONIX_DIR / f"{gln}.xml")) == []
+    broken = path.read_bytes().replace(b"<ProductForm>ED</ProductForm>", b"", 1)
+    (tmp_path / "broken.xml").write_bytes(broken)
+    assert validate(str(tmp_path / "broken.xml"))  # the check does fail on a record missing ProductForm

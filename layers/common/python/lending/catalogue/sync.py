@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -77,47 +77,58 @@ class FeedReport:
 
 
 class _Filing:
-    """The run's update file: opened on the first change, published (uploaded + indexed) at the end."""
+    """The run's update file. The run notes which offers it changed (their EANs: memory grows with the
+    number of changes, ~100 bytes each, never with the file size); at the end each is read back once
+    (consistent BatchGetItem: the lease keeps any other sync of this distributor away) and written in its
+    final state: an offer changed twice in one run is one notice, as ONIX wants (RecordReference is unique
+    in a message). The file is written to a temporary file, then uploaded and indexed."""
 
     def __init__(self, gln_distributor: str, stamp: datetime, s3: Any) -> None:
         self.gln, self.stamp, self.s3 = gln_distributor, stamp, s3
-        self._tmp: Any = None
-        self._writer: onix.Writer | None = None
+        self.changed: dict[str, None] = {}
 
     def add(self, offer: Offer) -> None:
-        from . import onix
-
-        if self._writer is None:
-            self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed by publish()
-            self._writer = onix.Writer(self._tmp, None, SENDER_NAME, self.stamp)
-        self._writer.add(offer)
+        self.changed[offer.ean13] = None
 
     def publish(self, published_at: datetime) -> store.UpdateFile | None:
-        if self._writer is None:
-            return None
-        try:
-            self._writer.close()
-            self._tmp.seek(0)
-            name = f"{self.stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.xml"
-            key = update_key(self.gln, name)
-            from boto3.s3.transfer import TransferConfig
+        eans = list(self.changed)
+        return _publish(self.gln, self.stamp, _read_back(self.gln, eans), self.s3, published_at)
 
-            # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
-            self.s3.upload_fileobj(self._tmp, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
-                                   Config=TransferConfig(max_concurrency=2))
-            f = store.UpdateFile(self.gln, iso(published_at), name, key, self._writer.count)
-            store.add_update_file(f)
-            return f
-        finally:
-            self._tmp.close()
+
+def _read_back(gln: str, eans: list[str]) -> Iterator[Offer]:
+    for i in range(0, len(eans), 100):
+        found = offer_store.get_many([(e, gln) for e in eans[i : i + 100]])
+        yield from (found[(e, gln)] for e in eans[i : i + 100] if (e, gln) in found)
 
 
 def _publish(gln: str, stamp: datetime, offers: Iterable[Offer], s3: Any, published_at: datetime
              ) -> store.UpdateFile | None:
-    filing = _Filing(gln, stamp, s3)
-    for offer in offers:
-        filing.add(offer)
-    return filing.publish(published_at)
+    """Write `offers` as an ONIX update file, upload and index it; None when there is none."""
+    from boto3.s3.transfer import TransferConfig
+
+    from . import onix
+
+    with tempfile.TemporaryFile() as tmp:
+        writer: onix.Writer | None = None
+        try:
+            for offer in offers:
+                if writer is None:
+                    writer = onix.Writer(tmp, None, SENDER_NAME, stamp)
+                writer.add(offer)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            return None
+        tmp.seek(0)
+        name = f"{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.xml"
+        key = update_key(gln, name)
+        # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
+        s3.upload_fileobj(tmp, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
+                          Config=TransferConfig(max_concurrency=2))
+    f = store.UpdateFile(gln, iso(published_at), name, key, writer.count)
+    store.add_update_file(f)
+    return f
 
 
 def _save(gln: str, st: store.State) -> None:
