@@ -332,3 +332,14 @@ def test_an_offer_changed_twice_in_one_run_is_one_notice_in_its_final_state() ->
     notices = update_file(report.update_files[0])
     assert [n.ean13 for n in notices] == [NEW, "9791000000084"]
     assert isinstance(notices[0], Offer) and notices[0].availability == "30"
+
+
+def test_gzipped_files_are_read_and_other_objects_passed_over() -> None:
+    import gzip
+
+    publish("20260105T120000Z-a.xml.gz", gzip.compress(message(product(NEW))))
+    publish("20260105T120500Z-readme.txt", b"not an ONIX file")
+    publish("20260105T130000Z-b.onix", message(product("9791000000084")))
+    report = run()
+    assert report.held is None and report.changed == 2
+    assert report.files == [f"feeds/{GLN}/20260105T120000Z-a.xml.gz", f"feeds/{GLN}/20260105T130000Z-b.onix"]

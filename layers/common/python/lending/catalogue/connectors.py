@@ -4,10 +4,11 @@ A connector lists what is new since its cursor (`pending`) as Sources to open on
 each Source says the cursor to keep once it has been applied, so a sync that stops half-way (a fault,
 the time limit) resumes at the first file it did not finish. Cursors are opaque strings to the sync.
 
-- S3Prefix: every object under bucket/prefix is an ONIX file, taken in key order (name files so that
-  they sort in publication order, as ONIX delta feeds do: `20260105T120000Z-delta.xml`). Cursor: the
-  last key applied (ListObjectsV2 StartAfter). A file replaced after it was taken is not read again:
-  publish a correction as a new file.
+- S3Prefix: every `.xml` / `.onix` object under bucket/prefix is an ONIX file (`.gz` ones are read
+  through gzip, still streamed; other objects are passed over), taken in key order (name files so
+  that they sort in publication order, as ONIX delta feeds do: `20260105T120000Z-delta.xml`). Cursor:
+  the last key applied (ListObjectsV2 StartAfter). A file replaced after it was taken is not read
+  again: publish a correction as a new file.
 - HttpFeed: one URL serving an ONIX file; re-read when its ETag / Last-Modified change (conditional
   GET; 304 means nothing new). Cursor: those validators.
 - PnbUpstream: a PNB-compatible platform over SOAP (zeep): getOffersForDistributor with sinceDate =
@@ -74,7 +75,7 @@ class S3Prefix:
         for page in self.client.get_paginator("list_objects_v2").paginate(**args):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
-                if key.endswith("/"):
+                if not key.lower().removesuffix(".gz").endswith((".xml", ".onix")):
                     continue
                 batch.sources.append(Source(key, self._opener(key), key))
                 batch.position = key
@@ -85,7 +86,13 @@ class S3Prefix:
         def open_object() -> Iterator[IO[bytes]]:
             body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
             try:
-                yield body
+                if key.lower().endswith(".gz"):
+                    import gzip
+
+                    with gzip.GzipFile(fileobj=body, mode="rb") as unzipped:
+                        yield unzipped  # type: ignore[misc]
+                else:
+                    yield body
             finally:
                 body.close()
 
