@@ -7,8 +7,9 @@
 - catalogue_parse_over_filtered_iterparse_ratio: the same over a stricter floor, an iterparse that only
   stops at <Product> (tag filter in C) and frees each: what parsing alone costs, no element visited.
 - catalogue_sync_offers_per_s: the whole sync (S3 connector, parse, BatchGetItem/BatchWriteItem of every
-  offer, the ONIX update file written and uploaded) against the emulator in another process (moto server
-  behind its lock, over loopback HTTP): dominated by moto, an emulator, not DynamoDB's speed.
+  offer, each changed offer read back once for the ONIX update file, written and uploaded) against the
+  emulator in another process (moto server behind its lock, over loopback HTTP): dominated by moto, an
+  emulator, not DynamoDB's speed.
 - catalogue_sync_peak_mb: peak resident memory (resource.getrusage ru_maxrss) of a fresh subprocess that
   runs only that sync; it includes the interpreter, boto3 and lxml themselves. Goal < 256 MB.
 """
