@@ -58,3 +58,21 @@ def test_new_offer_synced_published_and_ordered(stack: Any) -> None:
     ordered = call(stack, "sendOrder", {**order_body(line(NEW, ttc=1500, ht=1422))})
     assert ordered["returnStatus"] == "OK", ordered
     assert ordered["orderResponseLine"][0]["returnStatus"] == "OK"
+
+
+@pytest.mark.race
+def test_last_connection_limit_holds_under_concurrent_calls(stack: Any) -> None:
+    """Twelve lastConnection calls at once (the gateway runs them in parallel, the emulator serialises
+    each DynamoDB request): the versioned rate log lets exactly five through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    caller = {"glnReseller": demo.COLL2, "passwordReseller": demo.COLL2_PASSWORD}
+    first = call(stack, "getOffers", {**caller, "sinceDate": iso(datetime.now(UTC) - timedelta(hours=1))})
+    assert first["returnStatus"] == "OK"
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        body = {**caller, "lastConnection": ""}
+        answers = list(pool.map(lambda _: call(stack, "getOffers", body), range(12)))
+    statuses = sorted(a["returnStatus"] for a in answers)
+    assert statuses == ["ACCES_DENIED"] * 7 + ["OK"] * 5, answers
+    assert {a["returnMessage"] for a in answers if a["returnStatus"] == "ACCES_DENIED"} == {
+        "Only 5 last connection requests are allowed within the previous 24 hours"}
