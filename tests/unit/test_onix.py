@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import itertools
 import tracemalloc
-from pathlib import Path
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -409,7 +409,8 @@ def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_pat
     from onixcheck import validate
 
     offers = demo.offers()
-    written = [*offers[1:], replace(offers[0], removed=True, contributors=("A", "B"), formats=("epub", "pdf")),
+    removed = replace(offers[0], removed=True, contributors=("A", "B"), formats=("epub", "pdf"))
+    written = [*offers[1:], removed,
                replace(offers[1], ean13=with_check_digit("978207036010"), tax_rate=None, publisher="",
                        formats=())]
     path = tmp_path / "update.xml"
