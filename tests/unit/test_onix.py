@@ -376,14 +376,14 @@ def test_memory_stays_bounded_whatever_the_file_size(monkeypatch: pytest.MonkeyP
     """The tree never holds more than the product being read (libxml2's own memory is C, not traced:
     the tree size is checked directly), and Python's peak does not grow with the file."""
     kept: list[int] = []
-    forget = onix._forget
+    forget = onix.forget
 
     def watched(el: object) -> None:
         forget(el)
         parent = el.getparent()  # type: ignore[attr-defined]
         kept.append(len(parent) if parent is not None else 0)
 
-    monkeypatch.setattr(onix, "_forget", watched)
+    monkeypatch.setattr(onix, "forget", watched)
 
     def peak(n: int) -> tuple[int, int]:
         tracemalloc.start()

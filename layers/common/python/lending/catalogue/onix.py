@@ -490,19 +490,19 @@ def read(source: str | IO[bytes], gln_distributor: str,
                         on_rejected(Rejected(ident, str(bad)))
                 else:
                     yield notice
-                _forget(el)
+                forget(el)
             elif name == "Header":
                 leaves = _leaves(el)
                 defaults.currency = leaves.get("DefaultCurrencyCode") or None
                 defaults.price_type = leaves.get("DefaultPriceType") or None
-                _forget(el)
+                forget(el)
         if not root_seen:
             raise OnixError("not an ONIX 3.0 message (no ONIXMessage root; short tags are not read)")
     except etree.XMLSyntaxError as e:
         raise OnixError(f"not well-formed XML: {e}") from None
 
 
-def _forget(el: Any) -> None:
+def forget(el: Any) -> None:
     """Free a processed element and the siblings before it: memory stays bounded by one product."""
     el.clear(keep_tail=False)
     parent = el.getparent()
@@ -616,6 +616,11 @@ class Writer:
 
     def add(self, offer: Offer) -> None:
         self._xf.write(product_element(offer))
+        self.count += 1
+
+    def add_element(self, product: Any) -> None:
+        """A <Product> element as it is (copying a message)."""
+        self._xf.write(product)
         self.count += 1
 
     def close(self) -> None:

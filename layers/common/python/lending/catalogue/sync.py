@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..domain.dates import iso
 from ..domain.offers import Offer
@@ -77,22 +77,69 @@ class FeedReport:
 
 
 class _Filing:
-    """The run's update file. The run notes which offers it changed (their EANs: memory grows with the
-    number of changes, ~100 bytes each, never with the file size); at the end each is read back once
-    (consistent BatchGetItem: the lease keeps any other sync of this distributor away) and written in its
-    final state: an offer changed twice in one run is one notice, as ONIX wants (RecordReference is unique
-    in a message). The file is written to a temporary file, then uploaded and indexed."""
+    """The run's update file, written to a temporary file as offers change (memory: one product, plus
+    the EANs changed so far, ~100 bytes each), then uploaded and indexed.
+
+    ONIX wants each product once in a message (RecordReference is unique): an offer that changes twice
+    in one run is noted, and at the end the file is copied without its earlier notices, the offer being
+    read back once (consistent read; the lease keeps any other sync of this distributor away) and
+    written in its final state. Runs without such repeats (the usual case) upload the file as written."""
 
     def __init__(self, gln_distributor: str, stamp: datetime, s3: Any) -> None:
         self.gln, self.stamp, self.s3 = gln_distributor, stamp, s3
-        self.changed: dict[str, None] = {}
+        self.changed: set[str] = set()
+        self.again: dict[str, None] = {}
+        self._tmp: Any = None
+        self._writer: Any = None
 
     def add(self, offer: Offer) -> None:
-        self.changed[offer.ean13] = None
+        from . import onix
+
+        if offer.ean13 in self.changed:
+            self.again[offer.ean13] = None
+            return
+        self.changed.add(offer.ean13)
+        if self._writer is None:
+            self._tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed in publish()
+            self._writer = onix.Writer(self._tmp, None, SENDER_NAME, self.stamp)
+        self._writer.add(offer)
 
     def publish(self, published_at: datetime) -> store.UpdateFile | None:
-        eans = list(self.changed)
-        return _publish(self.gln, self.stamp, _read_back(self.gln, eans), self.s3, published_at)
+        if self._writer is None:
+            return None
+        try:
+            self._writer.close()
+            self._tmp.seek(0)
+            if not self.again:
+                return _upload(self.gln, self.stamp, self._tmp, len(self.changed), self.s3, published_at)
+            with tempfile.TemporaryFile() as final:
+                count = _without_repeats(self._tmp, final, self.again, self.gln, self.stamp)
+                final.seek(0)
+                return _upload(self.gln, self.stamp, final, count, self.s3, published_at)
+        finally:
+            self._tmp.close()
+
+
+def _without_repeats(written: IO[bytes], out: IO[bytes], again: dict[str, None], gln: str,
+                     stamp: datetime) -> int:
+    """Copy the products of `written` but those of `again`, then add those in their final state."""
+    from lxml import etree
+
+    from . import onix
+
+    writer = onix.Writer(out, None, SENDER_NAME, stamp)
+    try:
+        for _, el in etree.iterparse(written, tag=f"{{{onix.NS}}}Product", resolve_entities=False,
+                                     no_network=True, load_dtd=False):
+            ref = el.findtext(f"{{{onix.NS}}}RecordReference") or ""
+            if ref.rsplit(".", 1)[-1] not in again:
+                writer.add_element(el)
+            onix.forget(el)
+        for offer in _read_back(gln, list(again)):
+            writer.add(offer)
+    finally:
+        writer.close()
+    return writer.count
 
 
 def _read_back(gln: str, eans: list[str]) -> Iterator[Offer]:
@@ -101,34 +148,27 @@ def _read_back(gln: str, eans: list[str]) -> Iterator[Offer]:
         yield from (found[(e, gln)] for e in eans[i : i + 100] if (e, gln) in found)
 
 
-def _publish(gln: str, stamp: datetime, offers: Iterable[Offer], s3: Any, published_at: datetime
-             ) -> store.UpdateFile | None:
-    """Write `offers` as an ONIX update file, upload and index it; None when there is none."""
+def _upload(gln: str, stamp: datetime, data: IO[bytes], count: int, s3: Any, published_at: datetime
+            ) -> store.UpdateFile:
     from boto3.s3.transfer import TransferConfig
 
-    from . import onix
-
-    with tempfile.TemporaryFile() as tmp:
-        writer: onix.Writer | None = None
-        try:
-            for offer in offers:
-                if writer is None:
-                    writer = onix.Writer(tmp, None, SENDER_NAME, stamp)
-                writer.add(offer)
-        finally:
-            if writer is not None:
-                writer.close()
-        if writer is None:
-            return None
-        tmp.seek(0)
-        name = f"{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.xml"
-        key = update_key(gln, name)
-        # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
-        s3.upload_fileobj(tmp, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
-                          Config=TransferConfig(max_concurrency=2))
-    f = store.UpdateFile(gln, iso(published_at), name, key, writer.count)
+    name = f"{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}.xml"
+    key = update_key(gln, name)
+    # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
+    s3.upload_fileobj(data, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
+                      Config=TransferConfig(max_concurrency=2))
+    f = store.UpdateFile(gln, iso(published_at), name, key, count)
     store.add_update_file(f)
     return f
+
+
+def _publish(gln: str, stamp: datetime, offers: Iterable[Offer], s3: Any, published_at: datetime
+             ) -> store.UpdateFile | None:
+    """`offers` (each once) as an update file, uploaded and indexed; None when there is none."""
+    filing = _Filing(gln, stamp, s3)
+    for offer in offers:
+        filing.add(offer)
+    return filing.publish(published_at)
 
 
 def _save(gln: str, st: store.State) -> None:
