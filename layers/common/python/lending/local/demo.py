@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
-from ..catalogue import ingest
 from ..domain.accounts import Account, Role, hash_secret
-from ..domain.offers import LicenceTerms, Offer
+from ..domain.offers import Offer
 from ..store import accounts
 
 RESELLER, RESELLER_PASSWORD = "3012345000017", "resellerDemo2026"
@@ -23,6 +23,8 @@ UNKNOWN_EAN = "9791000000077"
 
 V1_SETTINGS = {"maxActiveLoans": 5, "maxLoansPerDay": 3, "maxLoansPerMonth": 10, "defaultLoanDays": 21}
 
+# The catalogue of CONTRACT section 2, as the table states it. The hub loads it from the ONIX files of
+# demo_onix/ (one per distributor) through the catalogue sync; tests prove the two agree.
 # ean13, distributor, availability, TTC, HT, loans, downloads, on-site, off-site, licence days, max loan days
 CATALOGUE = [
     ("9791000000015", DISTRIBUTOR, "20", 2400, 2275, 30, 2, 1, 1, 3650, 60, "Le Chant des rivieres"),
@@ -59,14 +61,46 @@ def accounts_list() -> list[tuple[Account, str | None]]:
     ]
 
 
+ONIX_DIR = Path(__file__).with_name("demo_onix")
+FEED_PREFIX = "feeds/{gln}/"
+DEMO_FILE = "0000-demo-catalogue.xml"  # sorts before timestamp-named files added later
+
+
+@cache
+def _parsed() -> tuple[Offer, ...]:
+    from ..catalogue import onix
+
+    found: list[Offer] = []
+    for gln in (DISTRIBUTOR, DISTRIBUTOR2):
+        found.extend(n for n in onix.read(str(ONIX_DIR / f"{gln}.xml"), gln) if isinstance(n, Offer))
+    return tuple(found)
+
+
 def offers() -> list[Offer]:
-    return [
-        Offer(ean13=ean, gln_distributor=dist, title=title, availability=avail, price_ttc=ttc, price_ht=ht,
-              tax_rate=550, publisher="Editions Demo",
-              terms=LicenceTerms(loans=nta, downloads=dl, onsite_streams=on, offsite_streams=off,
-                                 licence_days=days, max_loan_days=max_days))
-        for ean, dist, avail, ttc, ht, nta, dl, on, off, days, max_days, title in CATALOGUE
-    ]
+    """The demo offers as read from the demo ONIX files."""
+    return list(_parsed())
+
+
+def load_catalogue(now: datetime) -> None:
+    """Each demo distributor's feed is an S3 prefix of the stack's bucket; the demo ONIX file is put there
+    and taken in by the same sync as any distributor's files."""
+    import os
+
+    import boto3
+
+    from ..catalogue import sync
+    from ..store import catalogue as feeds
+
+    s3, bucket = boto3.client("s3"), os.environ["BUCKET_NAME"]
+    for gln in (DISTRIBUTOR, DISTRIBUTOR2):
+        prefix = FEED_PREFIX.format(gln=gln)
+        feed = feeds.Feed(gln_distributor=gln, kind="s3", bucket=bucket, prefix=prefix)
+        feeds.save_feed(feed)
+        s3.put_object(Bucket=bucket, Key=prefix + DEMO_FILE, Body=(ONIX_DIR / f"{gln}.xml").read_bytes(),
+                      ContentType="application/xml")
+        report = sync.sync_feed(feed, now, s3=s3)
+        if report.error or report.held or report.rejected_count or report.busy:
+            raise RuntimeError(f"demo catalogue of {gln} did not load: {report.summary()}")
 
 
 def load(now: datetime | None = None) -> None:
@@ -74,7 +108,7 @@ def load(now: datetime | None = None) -> None:
         accounts.save(account)
         if api_key:
             accounts.save_api_key(api_key, account.gln)
-    ingest.apply(offers(), now or datetime.now(UTC))
+    load_catalogue(now or datetime.now(UTC))
     from . import epubs, mail
 
     epubs.load(offers())  # library API v1: the books' files, and the sender of its emails

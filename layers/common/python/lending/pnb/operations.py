@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ..catalogue import updates
 from ..domain.accounts import Account, Role
 from ..domain.codes import INTERNAL_ERROR, Refused, Status
 from ..domain.dates import iso
@@ -165,9 +166,9 @@ OPERATIONS: dict[str, Operation] = {
     "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, orders.cancel_order),
     "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, orders.check_availability),
     "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                           not_implemented("getOffers")),
+                           updates.get_offers),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                                         not_implemented("getOffersForDistributor")),
+                                         updates.get_offers_for_distributor),
     "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, orders.get_orders),
     "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip),
     "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book),

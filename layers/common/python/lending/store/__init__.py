@@ -15,4 +15,5 @@ Access patterns (item: pk / sk; indexes):
 - declared IPs       IP#<glnColl> / IP
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>
+- catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..domain.offers import LicenceTerms, Offer
@@ -71,6 +72,11 @@ def save(offer: Offer) -> None:
     table.put(_item(offer))
 
 
+def save_many(offers: Iterable[Offer]) -> None:
+    """Many offers in BatchWriteItem requests (the catalogue sync)."""
+    table.batch_put([_item(o) for o in offers])
+
+
 def get(ean13: str, gln_distributor: str) -> Offer | None:
     item = table.get(f"OFFER#{ean13}", f"DIST#{gln_distributor}", consistent=False)
     return _offer(item) if item else None
@@ -84,3 +90,20 @@ def get_many(pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Offer]:
 def changed_since(gln_distributor: str, since: str) -> list[Offer]:
     items = table.query("gsi1", "gsi1pk", f"DIST#{gln_distributor}", sk_name="gsi1sk", sk_between=(since, "~"))
     return [_offer(i) for i in items]
+
+
+def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
+    """The distributor's offers whose last change is stamped `updated_at`, page by page (bounded memory)."""
+    args: dict[str, Any] = {
+        "TableName": table.table_name(), "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :p AND gsi1sk BETWEEN :a AND :b",
+        "ExpressionAttributeValues": {":p": table.val(f"DIST#{gln_distributor}"),
+                                      ":a": table.val(f"{updated_at}#"), ":b": table.val(f"{updated_at}#~")},
+    }
+    while True:
+        out = table.client().query(**args)
+        for raw in out.get("Items", []):
+            yield _offer(table.de(raw) or {})
+        if "LastEvaluatedKey" not in out:
+            return
+        args["ExclusiveStartKey"] = out["LastEvaluatedKey"]

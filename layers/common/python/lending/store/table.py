@@ -101,6 +101,20 @@ def batch_get(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return found
 
 
+def batch_put(items: list[Mapping[str, Any]]) -> None:
+    """Unconditional puts in BatchWriteItem requests of 25, unprocessed items retried with backoff."""
+    for i in range(0, len(items), 25):
+        request = {table_name(): [{"PutRequest": {"Item": ser(x)}} for x in items[i : i + 25]]}
+        for attempt in range(10):
+            out = client().batch_write_item(RequestItems=request)
+            request = out.get("UnprocessedItems") or {}
+            if not request:
+                break
+            time.sleep(min(1.0, 0.01 * 2**attempt))
+        else:
+            raise RuntimeError("BatchWriteItem left items unprocessed after 10 attempts")
+
+
 def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = None, sk_between: tuple[str, str]
           | None = None, sk_begins: str | None = None, sk_below: str | None = None, forward: bool = True,
           limit: int | None = None, filter_expr: str | None = None,

@@ -1,0 +1,23 @@
+"""Scheduled: pull each distributor's new ONIX files through its connector into the catalogue.
+
+An event with {"detail": {"glnDistributor": "<gln>"}} syncs that distributor only."""
+
+import time
+from typing import Any
+
+from lending.catalogue.sync import sync_all
+from lending.observability import logger
+from lending.services.context import Ctx
+
+SAFETY_MS = 90_000  # stop starting new files when less than this is left: the next run resumes
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    only = (event.get("detail") or {}).get("glnDistributor")
+    remaining = context.get_remaining_time_in_millis()
+    started, budget = time.monotonic(), remaining - min(SAFETY_MS, remaining // 4)
+    reports = sync_all(Ctx().now, only=only, deadline=lambda: (time.monotonic() - started) * 1000 > budget)
+    summary = [r.summary() for r in reports]
+    logger.info("catalogue sync", extra={"feeds": summary})
+    return {"feeds": summary}

@@ -1,0 +1,638 @@
+"""ONIX 3.0 (reference tags) read as a stream and written incrementally.
+
+Reading: lxml iterparse over the byte stream, one <Product> at a time; each product is mapped, then
+cleared and unlinked from the tree, so memory stays bounded whatever the file size. Entities are not
+resolved and nothing is fetched from the network (no DTD, no XXE, no billion laughs).
+
+What a product gives (anything else in the record is ignored):
+- identifier: ProductIdentifier with ProductIDType 15 (ISBN-13) or 03 (GTIN-13), 13 digits with a valid
+  check digit; when both are given they must agree.
+- NotificationType 01-04: the offer as stated; 05: the offer is removed (Offer.removed, never deleted).
+- title (TitleType 01: TitleText, or TitlePrefix + TitleWithoutPrefix), contributors (in SequenceNumber
+  order: PersonName, else NamesBeforeKey + KeyNames, else CorporateName), publisher (PublishingRole 01,
+  else the first), formats (ProductFormDetail, list 175: E101 -> "epub", E107 -> "pdf", ...).
+- supply: the SupplyDetail whose Supplier GLN (SupplierIDType 06) is the feed's distributor, else the
+  first one without a supplier GLN; a product supplied under another GLN is rejected.
+  ProductAvailability (list 65) as is.
+- price: the first Price with a tax-inclusive PriceType (02, 04, 07, 09, 12, 14, 17, 22, 24, 27, 34, 42)
+  is the TTC price; HT is its Tax/TaxableAmount, else a tax-exclusive Price (01, 03, 05, ...) in the same
+  currency, else TTC / (1 + TaxRatePercent). Tax rate: TaxRatePercent as hundredths (5.5 -> 550, as the
+  PNB spec writes taxRate). Currency: CurrencyCode, else the header's DefaultCurrencyCode. Amounts are
+  decimal currency units ("24.00") turned into cents; a fraction of a cent is invalid.
+
+Licence terms (LicenceTerms) from <EpubUsageConstraint> (EpubUsageType list 145, EpubUsageStatus list
+146, EpubUsageLimit = Quantity + EpubUsageUnit list 147). ONIX has no access-mode qualifier on usage
+constraints, so the hub reads each PNB pool from the usage type whose ONIX definition matches it:
+
+| LicenceTerms    | EpubUsageType                  | status | EpubUsageUnit                 | if absent     |
+| --------------- | ------------------------------ | ------ | ----------------------------- | ------------- |
+| loans (NTA)     | 06 Lend                        | 02     | 10 Times                      | invalid       |
+| max_loan_days   | 06 Lend                        | 02     | 09 Days (13 Weeks x 7)        | invalid       |
+| licence_days    | 07 Time-limited license        | 02     | 09 Days (13 Weeks x 7)        | invalid       |
+| downloads       | 09 Multi-user license          | 02     | 07 Concurrent users           | 1 (03 too)    |
+| onsite_streams  | 10 Preview on premises         | 02     | 07 Concurrent users           | 0 (03 too)    |
+| offsite_streams | 01 Preview                     | 02     | 07 Concurrent users           | 0 (03 too)    |
+
+"Preview on premises" is ONIX's reading of the whole book only while inside the library (PNB on-site
+streaming, IN_SITU); "Preview" without a place is reading online anywhere (off-site streaming, EX_SITU);
+a Preview limited only by a percentage (a retail preview) grants no lending stream. Lend prohibited or
+unlimited, an unlimited time-limited licence and unlimited concurrent users are rejected: a PNB
+licence always counts its loans, its days and its places. The same table is what `write` produces.
+<EpubLicense> (the licence's name and link) is informative only and is not mapped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import IO, Any
+
+from lxml import etree
+
+from ..domain.identifiers import is_ean13
+from ..domain.offers import LicenceTerms, Offer
+
+NS = "http://ns.editeur.org/onix/3.0/reference"
+_Q = "{" + NS + "}"
+
+UPDATE_TYPES = frozenset({"01", "02", "03", "04"})
+REMOVAL = "05"
+INCLUSIVE_PRICE_TYPES = ("02", "04", "07", "09", "12", "14", "17", "22", "24", "27", "34", "42")
+EXCLUSIVE_PRICE_TYPES = ("01", "03", "05", "06", "08", "11", "13", "15", "21", "23", "25", "31", "32", "33",
+                         "41")
+FORMATS = {"E101": "epub", "E107": "pdf", "E108": "pdf", "E105": "html", "E113": "xhtml", "E112": "txt",
+           "E116": "kindle", "E127": "mobi"}
+FORMAT_CODES = {"epub": "E101", "pdf": "E107", "html": "E105", "xhtml": "E113", "txt": "E112",
+                "kindle": "E116", "mobi": "E127"}
+
+# Usage types and units (lists 145, 147) the hub reads; see the module docstring.
+LEND, TIME_LIMITED, MULTI_USER, PREVIEW_ON_PREMISES, PREVIEW = "06", "07", "09", "10", "01"
+UNLIMITED, LIMITED, PROHIBITED = "01", "02", "03"
+UNIT_CONCURRENT_USERS, UNIT_DAYS, UNIT_TIMES, UNIT_WEEKS = "07", "09", "10", "13"
+
+
+class OnixError(Exception):
+    """The file itself cannot be read as ONIX 3.0 (not well-formed, not an ONIXMessage, wrong release)."""
+
+
+class _Bad(Exception):
+    """One record is invalid: it is reported and skipped, never applied in part."""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """NotificationType 05: the offer is marked removed (its stored terms and price are kept)."""
+
+    ean13: str
+    gln_distributor: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An invalid record: its identifier (EAN, else RecordReference, else its position) and why."""
+
+    identifier: str
+    reason: str
+
+
+Notice = Offer | Removal
+
+
+class _Names(dict[Any, str]):
+    """Local names of tags ("{ns}Price" and "Price" -> "Price"), computed once per distinct tag: the
+    reader looks up every element's name, and a dict hit is the cheapest way to do it."""
+
+    def __missing__(self, tag: Any) -> str:
+        name = tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""  # "" for processing instructions
+        self[tag] = name
+        return name
+
+
+_N = _Names()
+
+
+def _local(tag: Any) -> str:
+    return _N[tag]
+
+
+def _text(el: Any) -> str:
+    return (el.text or "").strip()
+
+
+def _leaves(el: Any) -> dict[str, str]:
+    """The simple children of a composite by local name (the last of each), text stripped."""
+    n = _N
+    return {n[c.tag]: (c.text or "").strip() for c in el}
+
+
+def _cents(value: str, what: str) -> int:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise _Bad(f"{what} {value!r} is not a number") from None
+    cents = amount * 100
+    if not amount.is_finite() or amount < 0 or cents != cents.to_integral_value():
+        raise _Bad(f"{what} {value!r} is not an amount in cents")
+    return int(cents)
+
+
+def _hundredths(value: str, what: str) -> int:
+    return _cents(value, what)  # same arithmetic: 5.5 % -> 550
+
+
+def _quantity(value: str) -> int:
+    if not value.isdigit():
+        raise _Bad(f"EpubUsageLimit Quantity {value!r} is not a whole number")
+    return int(value)
+
+
+@dataclass
+class _Defaults:
+    currency: str | None = None
+    price_type: str | None = None
+
+
+def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
+    found: dict[str, int] = {}
+    pools = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
+    for usage, status, limits in constraints:
+        if usage == LEND:
+            if status != LIMITED:
+                raise _Bad(f"EpubUsageType 06 (Lend) must be limited (EpubUsageStatus 02), "
+                           f"got {status or 'none'}")
+            for qty, unit in limits:
+                if unit == UNIT_TIMES:
+                    found["loans"] = _quantity(qty)
+                elif unit in (UNIT_DAYS, UNIT_WEEKS):
+                    found["max_loan_days"] = _quantity(qty) * (7 if unit == UNIT_WEEKS else 1)
+        elif usage == TIME_LIMITED:
+            if status != LIMITED:
+                raise _Bad("EpubUsageType 07 (Time-limited license) must be limited (EpubUsageStatus 02)")
+            for qty, unit in limits:
+                if unit in (UNIT_DAYS, UNIT_WEEKS):
+                    found["licence_days"] = _quantity(qty) * (7 if unit == UNIT_WEEKS else 1)
+        elif usage in pools:
+            name = pools[usage]
+            if usage == MULTI_USER and status == UNLIMITED:
+                raise _Bad("EpubUsageType 09 (Multi-user license) with unlimited concurrent users "
+                           "is not supported")
+            if status == PROHIBITED:
+                found[name] = 1 if usage == MULTI_USER else 0
+            for qty, unit in limits:
+                if unit == UNIT_CONCURRENT_USERS and status == LIMITED:
+                    found[name] = _quantity(qty)
+    missing = [label for key, label in (("loans", "06 Lend limit in 10 Times"),
+                                        ("max_loan_days", "06 Lend limit in 09 Days"),
+                                        ("licence_days", "07 Time-limited license limit in 09 Days"))
+               if key not in found]
+    if missing:
+        raise _Bad("missing licence terms: EpubUsageConstraint " + ", ".join(missing))
+    try:
+        return LicenceTerms(loans=found["loans"], downloads=found.get("downloads", 1),
+                            onsite_streams=found.get("onsite_streams", 0),
+                            offsite_streams=found.get("offsite_streams", 0),
+                            licence_days=found["licence_days"], max_loan_days=found["max_loan_days"])
+    except ValueError as e:
+        raise _Bad(f"licence terms: {e}") from None
+
+
+@dataclass
+class _Price:
+    type: str
+    amount: int
+    currency: str | None
+    tax_rate: int | None
+    taxable: int | None
+
+
+def _price(raw: dict[str, str], defaults: _Defaults) -> _Price | None:
+    price_type = raw.get("PriceType") or defaults.price_type
+    amount = raw.get("PriceAmount")
+    if not price_type or amount is None:
+        return None  # a coded price or one without a type cannot be a PNB price
+    rate, taxable = raw.get("TaxRatePercent"), raw.get("TaxableAmount")
+    return _Price(price_type, _cents(amount, "PriceAmount"), raw.get("CurrencyCode") or defaults.currency,
+                  _hundredths(rate, "TaxRatePercent") if rate else None,
+                  _cents(taxable, "TaxableAmount") if taxable else None)
+
+
+def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
+    """(TTC, HT, currency, tax rate) from the prices of the chosen supply."""
+    ttc = next((p for p in prices if p.type in INCLUSIVE_PRICE_TYPES), None)
+    if ttc is None:
+        raise _Bad("no Price with a tax-inclusive PriceType (02, 04, ...)")
+    if not ttc.currency or len(ttc.currency) != 3:
+        raise _Bad("Price has no CurrencyCode")
+    ht = ttc.taxable
+    if ht is None:
+        excl = next((p for p in prices if p.type in EXCLUSIVE_PRICE_TYPES and p.currency == ttc.currency),
+                    None)
+        ht = excl.amount if excl else None
+    if ht is None and ttc.tax_rate is not None:
+        ht = int((Decimal(ttc.amount) * 10000 / (10000 + ttc.tax_rate)).quantize(Decimal(1), ROUND_HALF_UP))
+    if ht is None:
+        raise _Bad("no price excluding tax (Tax/TaxableAmount, a tax-exclusive Price or TaxRatePercent)")
+    if ht > ttc.amount:
+        raise _Bad("price excluding tax is above the price including tax")
+    return ttc.amount, ht, ttc.currency, ttc.tax_rate
+
+
+def _identifier(ids: dict[str, str]) -> str:
+    isbn, gtin = ids.get("15"), ids.get("03")
+    if isbn and gtin and isbn != gtin:
+        raise _Bad(f"ProductIdentifier 15 ({isbn}) and 03 ({gtin}) differ")
+    ean = isbn or gtin
+    if not ean:
+        raise _Bad("no ProductIdentifier of type 15 (ISBN-13) or 03 (GTIN-13)")
+    if not is_ean13(ean):
+        raise _Bad(f"ProductIdentifier {ean!r} is not 13 digits with a valid check digit")
+    return ean
+
+
+# The elements the reader looks at (any other element of a product is passed over).
+_WANTED = ("RecordReference", "NotificationType", "ProductIdentifier", "ProductIDType", "IDValue",
+           "ProductFormDetail", "EpubUsageConstraint", "EpubUsageType", "EpubUsageStatus", "EpubUsageLimit",
+           "Quantity", "EpubUsageUnit", "TitleDetail", "TitleType", "TitleElement", "TitleText",
+           "TitlePrefix", "TitleWithoutPrefix", "Contributor", "SequenceNumber", "PersonName",
+           "NamesBeforeKey", "KeyNames", "CorporateName", "PersonNameInverted", "Publisher", "PublishingRole",
+           "PublisherName", "SupplyDetail", "SupplierIdentifier", "SupplierIDType", "ProductAvailability",
+           "Price", "PriceType", "PriceAmount", "Tax", "TaxRatePercent", "TaxableAmount", "CurrencyCode")
+_WANTED_SET = frozenset(_WANTED)
+_CONTRIBUTOR_NAMES = frozenset({"PersonName", "NamesBeforeKey", "KeyNames", "CorporateName",
+                                "PersonNameInverted"})
+_TITLE_PARTS = frozenset({"TitleText", "TitlePrefix", "TitleWithoutPrefix"})
+_PRICE_PARTS = frozenset({"PriceType", "PriceAmount", "CurrencyCode"})
+
+
+def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
+    """Map one <Product>; `found` receives what identifies it, for the report if it is rejected.
+
+    One pass over the wanted elements in document order. Composites that also occur elsewhere in a
+    product (ProductIdentifier in RelatedProduct, TitleDetail and Contributor in Collection or
+    ContentItem, ...) are taken only where they belong: each leaf is kept only if its parent is the
+    composite being read."""
+    n = _N
+    notification = ""
+    ids: dict[str, str] = {}
+    pid_el: Any = None
+    pid_type = ""
+    title: str | None = None
+    title_el: Any = None
+    title_element_el: Any = None
+    title_parts: dict[str, str] = {}
+    contributors: list[tuple[int, int, dict[str, str]]] = []
+    contributor_el: Any = None
+    publishers: list[dict[str, str]] = []
+    publisher_el: Any = None
+    formats: list[str] = []
+    constraints: list[tuple[str, str, list[tuple[str, str]]]] = []
+    constraint_el: Any = None
+    constraint: list[Any] = []
+    limit_el: Any = None
+    limit: list[str] = []
+    supplies: list[dict[str, Any]] = []
+    supply: dict[str, Any] = {}
+    supply_el: Any = None
+    supplier_el: Any = None
+    supplier_type = ""
+    price_el: Any = None
+    price: dict[str, str] = {}
+    tax_el: Any = None
+    for el in p.iter():
+        name = n[el.tag]
+        if name not in _WANTED_SET:
+            continue
+        if name == "Quantity":
+            if limit_el is not None and el.getparent() is limit_el:
+                limit[0] = (el.text or "").strip()
+        elif name == "EpubUsageUnit":
+            if limit_el is not None and el.getparent() is limit_el:
+                limit[1] = (el.text or "").strip()
+        elif name == "EpubUsageLimit":
+            if constraint_el is not None and el.getparent() is constraint_el:
+                limit_el, limit = el, ["", ""]
+                constraint[2].append(limit)
+        elif name == "EpubUsageType" or name == "EpubUsageStatus":
+            if constraint_el is not None and el.getparent() is constraint_el:
+                constraint[0 if name == "EpubUsageType" else 1] = (el.text or "").strip()
+        elif name == "EpubUsageConstraint":
+            constraint_el, constraint = el, ["", "", []]
+            constraints.append(constraint)  # type: ignore[arg-type]
+        elif name == "IDValue":
+            parent = el.getparent()
+            if pid_el is not None and parent is pid_el:
+                if pid_type in ("15", "03"):
+                    value = (el.text or "").strip()
+                    ids.setdefault(pid_type, value)
+                    found.setdefault("ean", value)
+            elif supplier_el is not None and parent is supplier_el and supplier_type == "06":
+                supply["gln"] = (el.text or "").strip()
+        elif name == "ProductIdentifier":
+            pid_el, pid_type = (el, "") if el.getparent() is p else (None, "")
+        elif name == "ProductIDType":
+            if pid_el is not None and el.getparent() is pid_el:
+                pid_type = (el.text or "").strip()
+        elif name in _PRICE_PARTS:
+            if price_el is not None and el.getparent() is price_el:
+                price[name] = (el.text or "").strip()
+        elif name == "TaxRatePercent" or name == "TaxableAmount":
+            if tax_el is not None and el.getparent() is tax_el:
+                price[name] = (el.text or "").strip()
+        elif name == "Tax":
+            first_tax = price_el is not None and el.getparent() is price_el and "tax" not in price
+            tax_el = el if first_tax else None
+            if tax_el is not None:
+                price["tax"] = "1"
+        elif name == "Price":
+            if supply_el is not None and el.getparent() is supply_el:
+                price_el, price = el, {}
+                supply["prices"].append(price)
+            else:
+                price_el = None
+        elif name == "SupplyDetail":
+            supply_el, supply = el, {"gln": None, "availability": "", "prices": []}
+            supplies.append(supply)
+        elif name == "SupplierIdentifier":
+            parent = el.getparent()
+            supplier_el = el if supply_el is not None and parent.getparent() is supply_el else None
+            supplier_type = ""
+        elif name == "SupplierIDType":
+            if supplier_el is not None and el.getparent() is supplier_el:
+                supplier_type = (el.text or "").strip()
+        elif name == "ProductAvailability":
+            if supply_el is not None and el.getparent() is supply_el:
+                supply["availability"] = (el.text or "").strip()
+        elif name in _CONTRIBUTOR_NAMES or name == "SequenceNumber":
+            if contributor_el is not None and el.getparent() is contributor_el:
+                contributors[-1][2][name] = (el.text or "").strip()
+        elif name == "Contributor":
+            if n[el.getparent().tag] == "DescriptiveDetail":
+                contributor_el = el
+                contributors.append((0, len(contributors), {}))
+            else:
+                contributor_el = None
+        elif name in _TITLE_PARTS:
+            if title_element_el is not None and el.getparent() is title_element_el:
+                title_parts[name] = (el.text or "").strip()
+        elif name == "TitleElement":
+            if title_el is not None and el.getparent() is title_el:
+                title = title or _title(title_parts)
+                title_element_el, title_parts = el, {}
+        elif name == "TitleType":
+            if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
+                title_el = None
+        elif name == "TitleDetail":
+            title = title or _title(title_parts)
+            title_element_el, title_parts = None, {}
+            title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
+        elif name == "PublishingRole" or name == "PublisherName":
+            if publisher_el is not None and el.getparent() is publisher_el:
+                publishers[-1][name] = (el.text or "").strip()
+        elif name == "Publisher":
+            publisher_el = el
+            publishers.append({})
+        elif name == "ProductFormDetail":
+            if n[el.getparent().tag] == "DescriptiveDetail":
+                code = (el.text or "").strip()
+                formats.append(FORMATS.get(code, code.lower()))
+        elif name == "NotificationType":
+            notification = (el.text or "").strip()
+        elif name == "RecordReference":
+            found.setdefault("ref", (el.text or "").strip())
+    title = title or _title(title_parts)
+    ean = _identifier(ids)
+    found["ean"] = ean
+    if notification == REMOVAL:
+        return Removal(ean, gln)
+    if notification not in UPDATE_TYPES:
+        raise _Bad(f"NotificationType {notification or 'missing'} is not 01-05")
+    if not title:
+        raise _Bad("no title (TitleDetail with TitleType 01)")
+    chosen = _supply(supplies, gln)
+    availability = chosen["availability"]
+    if len(availability) != 2 or not availability.isdigit():
+        raise _Bad("no ProductAvailability (list 65)")
+    ttc, ht, currency, tax_rate = _prices([x for x in (_price(r, defaults) for r in chosen["prices"]) if x])
+    publisher = next((x.get("PublisherName", "") for x in publishers if x.get("PublishingRole") == "01"),
+                     publishers[0].get("PublisherName", "") if publishers else "")
+    names = []
+    for _, order, parts in contributors:
+        seq = parts.get("SequenceNumber", "")
+        names.append((int(seq) if seq.isdigit() else 1 << 30, order, _contributor(parts)))
+    return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
+                 price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
+                 publisher=publisher, contributors=tuple(x for _, _, x in sorted(names) if x),
+                 formats=tuple(dict.fromkeys(formats)))
+
+
+def _title(parts: dict[str, str]) -> str | None:
+    if parts.get("TitleText"):
+        return parts["TitleText"]
+    without = parts.get("TitleWithoutPrefix", "")
+    return f"{parts.get('TitlePrefix', '')} {without}".strip() if without else None
+
+
+def _contributor(parts: dict[str, str]) -> str:
+    if parts.get("PersonName"):
+        return parts["PersonName"]
+    joined = " ".join(x for x in (parts.get("NamesBeforeKey", ""), parts.get("KeyNames", "")) if x)
+    return joined or parts.get("CorporateName", "") or parts.get("PersonNameInverted", "")
+
+
+def _supply(supplies: list[dict[str, Any]], gln: str) -> dict[str, Any]:
+    if not supplies:
+        raise _Bad("no ProductSupply/SupplyDetail")
+    for s in supplies:
+        if s["gln"] == gln:
+            return s
+    anonymous = next((s for s in supplies if s["gln"] is None), None)
+    if anonymous is not None:
+        return anonymous
+    others = ", ".join(s["gln"] for s in supplies)
+    raise _Bad(f"supplied by {others}, not by this feed's distributor {gln}")
+
+
+def read(source: str | IO[bytes], gln_distributor: str,
+         on_rejected: Callable[[Rejected], None] | None = None) -> Iterator[Notice]:
+    """Every valid notice of an ONIX 3.0 file, in file order; invalid records go to `on_rejected`.
+
+    Raises OnixError when the file itself is not ONIX 3.0 (the notices before the fault were yielded)."""
+    defaults = _Defaults()
+    position = 0
+    events = etree.iterparse(source, events=("start", "end"),
+                             tag=(f"{_Q}ONIXMessage", "ONIXMessage", f"{_Q}Header", "Header", f"{_Q}Product",
+                                  "Product"),
+                             resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
+    root_seen = False
+    try:
+        for event, el in events:
+            if event == "start":
+                if not root_seen:
+                    if _local(el.tag) != "ONIXMessage" or el.getparent() is not None:
+                        raise OnixError(f"not an ONIX 3.0 message (root <{_local(el.tag)}>)")
+                    release = el.get("release", "")
+                    if not release.startswith("3."):
+                        raise OnixError(f"ONIX release {release or 'missing'} is not 3.0")
+                    root_seen = True
+                continue
+            name = _local(el.tag)
+            if name == "Product":
+                position += 1
+                found: dict[str, str] = {}
+                try:
+                    notice = _product(el, gln_distributor, defaults, found)
+                except _Bad as bad:
+                    if on_rejected:
+                        ident = found.get("ean") or found.get("ref") or f"record {position}"
+                        on_rejected(Rejected(ident, str(bad)))
+                else:
+                    yield notice
+                forget(el)
+            elif name == "Header":
+                leaves = _leaves(el)
+                defaults.currency = leaves.get("DefaultCurrencyCode") or None
+                defaults.price_type = leaves.get("DefaultPriceType") or None
+                forget(el)
+        if not root_seen:
+            raise OnixError("not an ONIX 3.0 message (no ONIXMessage root; short tags are not read)")
+    except etree.XMLSyntaxError as e:
+        raise OnixError(f"not well-formed XML: {e}") from None
+
+
+def forget(el: Any) -> None:
+    """Free a processed element and the siblings before it: memory stays bounded by one product."""
+    el.clear(keep_tail=False)
+    parent = el.getparent()
+    if parent is not None:
+        while el.getprevious() is not None:
+            del parent[0]
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+def _el(parent: Any, name: str, text: str | None = None) -> Any:
+    child = etree.SubElement(parent, _Q + name)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _amount(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def _constraint(parent: Any, usage: str, limits: list[tuple[int, str]], prohibited: bool = False) -> None:
+    c = _el(parent, "EpubUsageConstraint")
+    _el(c, "EpubUsageType", usage)
+    _el(c, "EpubUsageStatus", PROHIBITED if prohibited else LIMITED)
+    for qty, unit in limits if not prohibited else []:
+        lim = _el(c, "EpubUsageLimit")
+        _el(lim, "Quantity", str(qty))
+        _el(lim, "EpubUsageUnit", unit)
+
+
+def product_element(offer: Offer) -> Any:
+    """One offer as an ONIX 3.0 <Product> (NotificationType 05 when removed, 03 otherwise)."""
+    p = etree.Element(_Q + "Product", nsmap={None: NS})
+    _el(p, "RecordReference", f"lending-hub.{offer.gln_distributor}.{offer.ean13}")
+    _el(p, "NotificationType", REMOVAL if offer.removed else "03")
+    for kind in ("03", "15") if offer.ean13.startswith(("978", "979")) else ("03",):
+        ident = _el(p, "ProductIdentifier")
+        _el(ident, "ProductIDType", kind)
+        _el(ident, "IDValue", offer.ean13)
+    d = _el(p, "DescriptiveDetail")
+    _el(d, "ProductComposition", "00")
+    _el(d, "ProductForm", "ED")
+    for fmt in offer.formats:
+        code = FORMAT_CODES.get(fmt, fmt.upper() if len(fmt) == 4 else None)
+        if code:
+            _el(d, "ProductFormDetail", code)
+    t = offer.terms
+    _constraint(d, PREVIEW, [(t.offsite_streams, UNIT_CONCURRENT_USERS)], prohibited=t.offsite_streams == 0)
+    _constraint(d, LEND, [(t.loans, UNIT_TIMES), (t.max_loan_days, UNIT_DAYS)])
+    _constraint(d, TIME_LIMITED, [(t.licence_days, UNIT_DAYS)])
+    _constraint(d, MULTI_USER, [(t.downloads, UNIT_CONCURRENT_USERS)])
+    _constraint(d, PREVIEW_ON_PREMISES, [(t.onsite_streams, UNIT_CONCURRENT_USERS)],
+                prohibited=t.onsite_streams == 0)
+    title = _el(d, "TitleDetail")
+    _el(title, "TitleType", "01")
+    element = _el(title, "TitleElement")
+    _el(element, "TitleElementLevel", "01")
+    _el(element, "TitleText", offer.title)
+    for i, name in enumerate(offer.contributors, 1):
+        c = _el(d, "Contributor")
+        _el(c, "SequenceNumber", str(i))
+        _el(c, "ContributorRole", "A01")
+        _el(c, "PersonName", name)
+    if offer.publisher:
+        pub = _el(_el(p, "PublishingDetail"), "Publisher")
+        _el(pub, "PublishingRole", "01")
+        _el(pub, "PublisherName", offer.publisher)
+    s = _el(_el(p, "ProductSupply"), "SupplyDetail")
+    supplier = _el(s, "Supplier")
+    _el(supplier, "SupplierRole", "03")
+    sid = _el(supplier, "SupplierIdentifier")
+    _el(sid, "SupplierIDType", "06")
+    _el(sid, "IDValue", offer.gln_distributor)
+    _el(s, "ProductAvailability", offer.availability)
+    price = _el(s, "Price")
+    _el(price, "PriceType", "04")
+    _el(price, "PriceAmount", _amount(offer.price_ttc))
+    tax = _el(price, "Tax")
+    _el(tax, "TaxType", "01")
+    if offer.tax_rate is not None:
+        _el(tax, "TaxRatePercent", str(Decimal(offer.tax_rate) / 100))
+    _el(tax, "TaxableAmount", _amount(offer.price_ht))
+    _el(tax, "TaxAmount", _amount(offer.price_ttc - offer.price_ht))
+    _el(price, "CurrencyCode", offer.currency)
+    return p
+
+
+def _header(sender_gln: str | None, sender_name: str, sent: datetime) -> Any:
+    h = etree.Element(_Q + "Header", nsmap={None: NS})
+    sender = _el(h, "Sender")
+    if sender_gln:
+        sid = _el(sender, "SenderIdentifier")
+        _el(sid, "SenderIDType", "06")
+        _el(sid, "IDValue", sender_gln)
+    _el(sender, "SenderName", sender_name)
+    _el(h, "SentDateTime", sent.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ"))
+    return h
+
+
+class Writer:
+    """An ONIX 3.0 message written product by product to a binary file (memory: one product)."""
+
+    def __init__(self, out: IO[bytes], sender_gln: str | None, sender_name: str, sent: datetime) -> None:
+        self._stack = contextlib.ExitStack()
+        self._xf = self._stack.enter_context(etree.xmlfile(out, encoding="utf-8"))
+        self._xf.write_declaration()
+        self._stack.enter_context(self._xf.element(_Q + "ONIXMessage", {"release": "3.0"}, nsmap={None: NS}))
+        self._xf.write(_header(sender_gln, sender_name, sent))
+        self.count = 0
+
+    def add(self, offer: Offer) -> None:
+        self._xf.write(product_element(offer))
+        self.count += 1
+
+    def add_element(self, product: Any) -> None:
+        """A <Product> element as it is (copying a message)."""
+        self._xf.write(product)
+        self.count += 1
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def write(out: IO[bytes], offers: Iterable[Offer], sender_gln: str | None, sender_name: str,
+          sent: datetime) -> int:
+    writer = Writer(out, sender_gln, sender_name, sent)
+    try:
+        for offer in offers:
+            writer.add(offer)
+    finally:
+        writer.close()
+    return writer.count

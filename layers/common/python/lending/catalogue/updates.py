@@ -1,0 +1,162 @@
+"""getOffers and getOffersForDistributor: links to the ONIX update files published since a date.
+
+The spec keeps download links alive 10 days. An S3 presigned URL cannot: SigV4 caps X-Amz-Expires at
+7 days, and a URL signed with a Lambda role's temporary credentials dies with them (hours). So the
+answer carries a hub link signed with the hub's key (HMAC, valid 10 days); opening it answers a 302 to
+a freshly presigned S3 URL of the file (valid 5 minutes), so the bytes still come straight from S3
+(locally: from the emulator at AWS_ENDPOINT_URL).
+
+Rules (spec, getOffers / getOffersForDistributor):
+- exactly one of sinceDate and lastConnection (INVALID_ARGUMENTS otherwise); sinceDate at most 8 days
+  back (DATE_TOO_OLD "The date can't be older than 8 days");
+- lastConnection only after one call of the same service (and distributor) that set a date, else
+  ACCES_DENIED "Not available for the moment, please contact DILICOM. Catalog can be provided by FTP";
+  at most 5 lastConnection calls per caller and service in any 24 hours (sliding window, a versioned
+  log item in DynamoDB), else ACCES_DENIED "Only 5 last connection requests are allowed within the
+  previous 24 hours". lastConnection answers the files published since the caller's previous call
+  (less a minute of overlap: a file twice is harmless, a file missed is not);
+- getOffersForDistributor: an unknown distributor GLN is UNKNOWN_GLN "Unsupported GlnDistributeur"; a
+  caller not allowed that distributor's offers (Account.may_order_from) is ACCES_DENIED "You don't have
+  Access to this Platform". getOffers answers the files of every distributor the caller may order from.
+- answer: onixFileUrl [{"httpLinks": url}] oldest first, or noNotice "" when there is none.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..domain.accounts import Account, Role
+from ..domain.codes import Refused, Status
+from ..domain.dates import iso
+from ..services import auth
+from ..services.context import Ctx
+from ..services.orders import check_contractor
+from ..store import catalogue as store
+from ..validation import Request
+
+MAX_AGE = timedelta(days=8)
+LINK_LIFE = timedelta(days=10)
+RATE_WINDOW = timedelta(hours=24)
+RATE_LIMIT = 5
+OVERLAP = timedelta(minutes=1)
+DATE_TOO_OLD = "The date can't be older than 8 days"
+FIRST_TIME = "Not available for the moment, please contact DILICOM. Catalog can be provided by FTP"
+TOO_MANY = "Only 5 last connection requests are allowed within the previous 24 hours"
+NO_ACCESS = "You don't have Access to this Platform"
+UNSUPPORTED = "Unsupported GlnDistributeur"
+ONE_OF = "One of the parameters sinceDate or lastConnection is mandatory"
+NOT_BOTH = "The parameters sinceDate and lastConnection cannot be used together"
+_NAME = re.compile(r"^[0-9]{13}/[0-9A-Za-z.-]{1,80}$")
+_DEV_KEY = "local-only-signing-key"
+
+
+def update_key(gln_distributor: str, name: str) -> str:
+    """Where a sync publishes its update files in the bucket."""
+    return f"onix/updates/{gln_distributor}/{name}"
+
+
+# --- signed links --------------------------------------------------------------------------------------
+
+def _key() -> bytes:
+    return os.environ.get("LINK_SIGNING_KEY", _DEV_KEY).encode()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _mac(payload: str) -> str:
+    # Domain-separated from the loan links signed with the same key.
+    return _b64(hmac.new(_key(), b"onix-update-file\0" + payload.encode(), hashlib.sha256).digest()[:20])
+
+
+def file_link(base_url: str, f: store.UpdateFile, expires: datetime) -> str:
+    payload = f"{f.gln_distributor}/{f.name}.{int(expires.timestamp())}"
+    return f"{base_url}/catalogue/onix/{_b64(payload.encode())}.{_mac(payload)}"
+
+
+def verify_link(token: str, now: datetime) -> str | None:
+    """The S3 key of a genuine, unexpired link's file; None otherwise."""
+    try:
+        raw, sig = token.split(".")
+        payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+        name, exp = payload.rsplit(".", 1)
+        if not hmac.compare_digest(_mac(payload), sig) or not _NAME.match(name):
+            return None
+        if datetime.fromtimestamp(int(exp), UTC) <= now:
+            return None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    gln, file_name = name.split("/")
+    return update_key(gln, file_name)
+
+
+def open_link(token: str, now: datetime, s3: Any = None) -> dict[str, Any]:
+    """GET /catalogue/onix/{token}: 302 to a short-lived presigned S3 URL, 403 for a bad or old link."""
+    key = verify_link(token, now)
+    if key is None:
+        return {"statusCode": 403, "headers": {"Content-Type": "application/json"},
+                "body": '{"errors": ["This link is invalid or has expired."]}'}
+    if s3 is None:
+        import boto3
+
+        s3 = boto3.client("s3")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": os.environ["BUCKET_NAME"], "Key": key},
+                                    ExpiresIn=300)
+    return {"statusCode": 302, "headers": {"Location": url, "Cache-Control": "no-store"}, "body": ""}
+
+
+# --- the two services --------------------------------------------------------------------------------
+
+def _since(ctx: Ctx, caller: Account, req: Request, service: str, scope: str) -> datetime:
+    """The date the answer starts from, after every rule about sinceDate and lastConnection."""
+    if req.sinceDate is None and req.lastConnection is None:
+        raise Refused(Status.INVALID_ARGUMENTS, ONE_OF)
+    if req.sinceDate is not None and req.lastConnection is not None:
+        raise Refused(Status.INVALID_ARGUMENTS, NOT_BOTH)
+    if req.sinceDate is not None:
+        since: datetime = req.sinceDate
+        if since < ctx.now - MAX_AGE:
+            raise Refused(Status.DATE_TOO_OLD, DATE_TOO_OLD)
+        return since
+    last = store.last_call(caller.gln, scope)
+    if last is None:
+        raise Refused(Status.ACCES_DENIED, FIRST_TIME)
+    if not store.count_call(service, caller.gln, iso(ctx.now), iso(ctx.now - RATE_WINDOW), RATE_LIMIT):
+        raise Refused(Status.ACCES_DENIED, TOO_MANY)
+    return datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) - OVERLAP
+
+
+def _answer(ctx: Ctx, files: list[store.UpdateFile]) -> dict[str, Any]:
+    if not files:
+        return {"noNotice": "", "returnStatus": Status.OK.value}
+    expires = ctx.now + LINK_LIFE
+    return {"onixFileUrl": [{"httpLinks": file_link(ctx.base_url, f, expires)} for f in files],
+            "returnStatus": Status.OK.value}
+
+
+def get_offers(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    check_contractor(req.glnContractor)
+    since = _since(ctx, caller, req, "getOffers", "ALL")
+    files = [f for f in store.update_files_since(iso(since)) if caller.may_order_from(f.gln_distributor)]
+    store.set_last_call(caller.gln, "ALL", iso(ctx.now))
+    return _answer(ctx, files)
+
+
+def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    check_contractor(req.glnContractor)
+    distributor = auth.account(req.glnDistributor)
+    if distributor is None or distributor.role is not Role.DISTRIBUTOR:
+        raise Refused(Status.UNKNOWN_GLN, UNSUPPORTED)
+    if not caller.may_order_from(distributor.gln):
+        raise Refused(Status.ACCES_DENIED, NO_ACCESS)
+    since = _since(ctx, caller, req, "getOffersForDistributor", distributor.gln)
+    files = store.update_files_since(iso(since), distributor.gln)
+    store.set_last_call(caller.gln, distributor.gln, iso(ctx.now))
+    return _answer(ctx, files)

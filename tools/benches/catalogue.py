@@ -1,0 +1,196 @@
+"""Catalogue sync of a generated ONIX 3.0 file of 100,000 offers (CATALOGUE_BENCH_OFFERS overrides).
+
+- catalogue_parse_offers_per_s: reading + mapping every record to an Offer (lending.catalogue.onix.read),
+  in this process, best of two runs.
+- catalogue_parse_over_iterparse_ratio: that time over a bare lxml iterparse of the same file (every
+  element's end event, each element cleared: `for _, el in iterparse(f): el.clear()`); goal <= 2.
+- catalogue_parse_over_filtered_iterparse_ratio: the same over a stricter floor, an iterparse that only
+  stops at <Product> (tag filter in C) and frees each: what parsing alone costs, no element visited.
+- catalogue_sync_offers_per_s: the whole sync (S3 connector, parse, BatchGetItem/BatchWriteItem of every
+  offer, each changed offer read back once for the ONIX update file, written and uploaded) against the
+  emulator in another process (moto server behind its lock, over loopback HTTP): dominated by moto, an
+  emulator, not DynamoDB's speed.
+- catalogue_sync_peak_mb: peak resident memory (resource.getrusage ru_maxrss) of a fresh subprocess that
+  runs only that sync; it includes the interpreter, boto3 and lxml themselves. Goal < 256 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+N = int(os.environ.get("CATALOGUE_BENCH_OFFERS", "100000"))
+GLN = "3010999000018"
+NS = "http://ns.editeur.org/onix/3.0/reference"
+
+PRODUCT = """<Product><RecordReference>bench.{ean}</RecordReference><NotificationType>03</NotificationType>
+<ProductIdentifier><ProductIDType>15</ProductIDType><IDValue>{ean}</IDValue></ProductIdentifier>
+<DescriptiveDetail><ProductComposition>00</ProductComposition><ProductForm>ED</ProductForm>
+<ProductFormDetail>E101</ProductFormDetail>
+<EpubUsageConstraint><EpubUsageType>01</EpubUsageType><EpubUsageStatus>02</EpubUsageStatus>
+<EpubUsageLimit><Quantity>1</Quantity><EpubUsageUnit>07</EpubUsageUnit></EpubUsageLimit></EpubUsageConstraint>
+<EpubUsageConstraint><EpubUsageType>06</EpubUsageType><EpubUsageStatus>02</EpubUsageStatus>
+<EpubUsageLimit><Quantity>{loans}</Quantity><EpubUsageUnit>10</EpubUsageUnit></EpubUsageLimit>
+<EpubUsageLimit><Quantity>30</Quantity><EpubUsageUnit>09</EpubUsageUnit></EpubUsageLimit></EpubUsageConstraint>
+<EpubUsageConstraint><EpubUsageType>07</EpubUsageType><EpubUsageStatus>02</EpubUsageStatus>
+<EpubUsageLimit><Quantity>3650</Quantity><EpubUsageUnit>09</EpubUsageUnit></EpubUsageLimit></EpubUsageConstraint>
+<EpubUsageConstraint><EpubUsageType>09</EpubUsageType><EpubUsageStatus>02</EpubUsageStatus>
+<EpubUsageLimit><Quantity>2</Quantity><EpubUsageUnit>07</EpubUsageUnit></EpubUsageLimit></EpubUsageConstraint>
+<TitleDetail><TitleType>01</TitleType><TitleElement><TitleElementLevel>01</TitleElementLevel>
+<TitleText>Titre numero {i}</TitleText></TitleElement></TitleDetail>
+<Contributor><SequenceNumber>1</SequenceNumber><ContributorRole>A01</ContributorRole>
+<PersonName>Auteur {i}</PersonName></Contributor></DescriptiveDetail>
+<PublishingDetail><Publisher><PublishingRole>01</PublishingRole><PublisherName>Editions Bench</PublisherName>
+</Publisher></PublishingDetail>
+<ProductSupply><SupplyDetail><Supplier><SupplierRole>03</SupplierRole><SupplierIdentifier>
+<SupplierIDType>06</SupplierIDType><IDValue>{gln}</IDValue></SupplierIdentifier></Supplier>
+<ProductAvailability>20</ProductAvailability><Price><PriceType>04</PriceType><PriceAmount>{ttc}</PriceAmount>
+<Tax><TaxType>01</TaxType><TaxRatePercent>5.5</TaxRatePercent><TaxableAmount>{ht}</TaxableAmount></Tax>
+<CurrencyCode>EUR</CurrencyCode></Price></SupplyDetail></ProductSupply></Product>
+"""
+
+SYNC = """
+import json, os, resource, sys, time
+from datetime import UTC, datetime
+from lending.catalogue import sync
+from lending.store import catalogue as store
+feed = store.Feed(gln_distributor=sys.argv[1], kind="s3", bucket=os.environ["BUCKET_NAME"], prefix="bench/")
+t = time.perf_counter()
+report = sync.sync_feed(feed, datetime.now(UTC))
+elapsed = time.perf_counter() - t
+print(json.dumps({"elapsed": elapsed, "changed": report.changed, "error": report.error, "held": report.held,
+                  "rejected": report.rejected_count,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+EMULATOR = """
+import sys, time
+import logging
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+from lending.local.emulator import Emulator
+Emulator(int(sys.argv[1])).start()
+print("ready", flush=True)
+time.sleep(3600)
+"""
+
+
+def generate(path: Path, n: int) -> None:
+    from lending.domain.identifiers import with_check_digit
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<ONIXMessage release="3.0" xmlns="{NS}">'
+                "<Header><Sender><SenderName>Bench</SenderName></Sender><SentDateTime>20260105T1200Z"
+                "</SentDateTime></Header>\n")
+        for i in range(n):
+            ttc = 500 + i % 3000
+            ht = round(ttc / 1.055)
+            f.write(PRODUCT.format(ean=with_check_digit(f"979{i:09d}"), i=i, gln=GLN, loans=10 + i % 40,
+                                   ttc=f"{ttc // 100}.{ttc % 100:02d}", ht=f"{ht // 100}.{ht % 100:02d}"))
+        f.write("</ONIXMessage>\n")
+
+
+def _best(fn: Callable[[], int], runs: int = 2) -> tuple[float, int]:
+    best, count = float("inf"), 0
+    for _ in range(runs):
+        t = time.perf_counter()
+        count = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, count
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(report: Callable[..., Any]) -> None:
+    sys.path.insert(0, str(ROOT / "layers/common/python"))
+    from lxml import etree
+
+    from lending.catalogue import onix
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "offers.xml"
+        generate(path, N)
+        size_mb = path.stat().st_size / 1e6
+
+        def bare() -> int:
+            count = 0
+            for _, el in etree.iterparse(str(path), resolve_entities=False, no_network=True, load_dtd=False):
+                count += el.tag == product_tag
+                el.clear()
+            return count
+
+        def filtered() -> int:
+            count = 0
+            for _, el in etree.iterparse(str(path), tag=product_tag, resolve_entities=False, no_network=True,
+                                         load_dtd=False):
+                count += 1
+                el.clear(keep_tail=False)
+                parent = el.getparent()
+                while el.getprevious() is not None:
+                    del parent[0]
+            return count
+
+        def parse() -> int:
+            return sum(1 for _ in onix.read(str(path), GLN))
+
+        product_tag = f"{{{NS}}}Product"
+        bare_s, bare_n = _best(bare)
+        filtered_s, filtered_n = _best(filtered)
+        parse_s, parse_n = _best(parse)
+        assert bare_n == filtered_n == parse_n == N, (bare_n, filtered_n, parse_n)
+        report("catalogue_file_mb", size_mb, f"{N} offers")
+        report("catalogue_parse_offers_per_s", N / parse_s, "read + map to Offer")
+        report("catalogue_bare_iterparse_offers_per_s", N / bare_s, "lxml iterparse + clear, nothing else")
+        report("catalogue_parse_over_iterparse_ratio", parse_s / bare_s, "goal <= 2")
+        report("catalogue_parse_over_filtered_iterparse_ratio", parse_s / filtered_s,
+               "vs iterparse stopping only at <Product>")
+        _sync(report, path)
+
+
+def _sync(report: Callable[..., Any], path: Path) -> None:
+    import boto3
+
+    from lending.local import resources, template
+    from lending.local.emulator import LOCAL_ENV
+
+    port = _free_port()
+    env = {**os.environ, **LOCAL_ENV, "PYTHONPATH": str(ROOT / "layers/common/python"),
+           "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_TRACE_DISABLED": "1"}
+    emulator = subprocess.Popen([sys.executable, "-c", EMULATOR, str(port)], env=env, stdout=subprocess.PIPE,
+                                text=True)
+    try:
+        assert emulator.stdout is not None and emulator.stdout.readline().strip() == "ready"
+        saved = dict(os.environ)
+        os.environ.update({**LOCAL_ENV, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
+        try:
+            tpl = template.load()
+            refs = resources.create_all(tpl)
+            env.update(resources.environment(tpl, refs, {}))
+            env["AWS_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
+            boto3.client("s3").upload_file(str(path), env["BUCKET_NAME"], "bench/offers.xml")
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        out = subprocess.run([sys.executable, "-c", SYNC, GLN], env=env, capture_output=True, text=True,
+                             check=True, timeout=3000)
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        assert got["changed"] == N and not got["error"] and not got["held"], got
+        report("catalogue_sync_offers_per_s", N / got["elapsed"],
+               "whole sync, writes to moto server over loopback (emulator-bound)")
+        report("catalogue_sync_s", got["elapsed"])
+        report("catalogue_sync_peak_mb", got["maxrss_mb"], "ru_maxrss of the sync subprocess; goal < 256")
+    finally:
+        emulator.kill()
+        emulator.wait()
