@@ -136,7 +136,8 @@ def _since(ctx: Ctx, caller: Account, req: Request, service: str, scope: str) ->
 def _answer(ctx: Ctx, files: list[store.UpdateFile]) -> dict[str, Any]:
     if not files:
         return {"noNotice": "", "returnStatus": Status.OK.value}
-    expires = ctx.now + LINK_LIFE
+    # At least 10 days, rounded up to the hour: the same file gets the same link all hour long.
+    expires = ctx.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) + LINK_LIFE
     return {"onixFileUrl": [{"httpLinks": file_link(ctx.base_url, f, expires)} for f in files],
             "returnStatus": Status.OK.value}
 
