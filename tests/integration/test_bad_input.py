@@ -59,3 +59,19 @@ def test_garbage_bodies_are_400_with_a_request_id() -> None:
     for raw in ["", "null", "42", '"text"', "{", "\x00\x01", "[" * 5000, "[" * 100_000 + "]" * 100_000]:
         status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", raw)
         assert status == 400 and answer["returnStatus"] == "INVALID_ARGUMENTS" and answer["requestId"], raw
+
+
+def test_absurdly_nested_json_is_a_client_error_at_every_door() -> None:
+    from urllib.parse import urlsplit
+
+    from tests.helpers import order_ok, pnb
+
+    order_ok(orderIdColl="NESTED")
+    got = pnb("getOrders", {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderIdColl": "NESTED"})
+    loan_url = urlsplit(got["getOrderResponseLine"][0]["orderLine"][0]["loanUrl"]).path
+    nested = "[" * 100_000 + "]" * 100_000
+    json_type = {"content-type": "application/json"}
+    for path, headers in [(loan_url, json_type), ("/v1/media/9791000000015/loans.json",
+                                                  {**json_type, "x-api-key": demo.COLL_API_KEY})]:
+        status, answer = invoke("POST", path, nested, headers=headers)
+        assert status == 400, (path, answer)

@@ -50,7 +50,7 @@ def from_message(text: str) -> CallbackEvent:
         raise Poison("message too large")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise Poison("message is not JSON") from None
     if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
         raise Poison("message is not an event")

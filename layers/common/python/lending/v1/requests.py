@@ -154,7 +154,7 @@ def params(event: dict[str, Any]) -> dict[str, Any]:
         if "json" in kind or (not kind and raw.lstrip().startswith("{")):
             try:
                 body = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
                 raise V1Error("invalid_body") from None
             if not isinstance(body, dict):
                 raise V1Error("invalid_body")

@@ -52,7 +52,7 @@ def params(event: dict[str, Any]) -> dict[str, str]:
     if ctype == "application/json" or ctype.endswith("+json") or (not ctype and raw.lstrip()[:1] == b"{"):
         try:
             data = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise BadBody("not JSON") from None
         if not isinstance(data, dict):
             raise BadBody("not a JSON object")
