@@ -152,13 +152,6 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
     return {"returnStatus": Status.OK.value}
 
 
-def not_implemented(name: str) -> Callable[[Ctx, Account, Any], dict[str, Any]]:
-    def call(ctx: Ctx, account: Account, req: Any) -> dict[str, Any]:
-        raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} not yet implemented")
-
-    return call
-
-
 RESELLER = ("glnReseller", "passwordReseller")
 COLLECTIVITY = ("glnColl", "passwordColl")
 OPERATIONS: dict[str, Operation] = {
