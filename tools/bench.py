@@ -27,9 +27,10 @@ def report(key: str, value: Any, note: str = "") -> None:
 
 def main() -> None:
     from tools import benches
+    from tools.benches._shared import shutdown
 
     only = set(sys.argv[1:])
-    for mod in sorted(m.name for m in pkgutil.iter_modules(benches.__path__)):
+    for mod in sorted(m.name for m in pkgutil.iter_modules(benches.__path__) if not m.name.startswith("_")):
         if only and mod not in only:
             continue
         print(f"== {mod}", flush=True)
@@ -38,6 +39,8 @@ def main() -> None:
         except Exception:
             traceback.print_exc()
             figures[f"{mod}_failed"] = True
+        finally:
+            shutdown()
     os.environ.pop("AWS_ENDPOINT_URL", None)
     print(json.dumps(figures, sort_keys=True))
 

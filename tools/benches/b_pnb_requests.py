@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tools.benches.stack import bench_stack, count_requests
+from tools.benches._shared import bench_stack, count_requests
 
 
 def run(report: Callable[..., Any]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import requests
 
-from tools.benches.stack import bench_stack
+from tools.benches._shared import bench_stack
 
 CALLS = int(os.environ.get("BENCH_LOANBOOK_CALLS", "500"))
 BENCH_EAN = "9791000099996"

@@ -23,6 +23,15 @@ def bench_stack() -> Any:
     return _stack
 
 
+def shutdown() -> None:
+    """Stop the shared stack: its queue pollers would otherwise consume the queues of a bench that
+    builds its own emulator (moto's backends are shared by the whole process)."""
+    global _stack
+    if _stack is not None:
+        _stack.stop()
+        _stack = None
+
+
 @dataclass
 class Counted:
     ops: Counter[str] = field(default_factory=Counter)
