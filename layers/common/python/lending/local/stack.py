@@ -158,6 +158,7 @@ class Stack:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "found credentials/endpoint" noise
     stack = Stack(port=int(os.environ.get("PORT", "3000")),
                   emulator_port=int(os.environ.get("EMULATOR_PORT", "3001"))).start()
     print(stack.summary(), flush=True)
