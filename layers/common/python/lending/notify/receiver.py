@@ -35,11 +35,13 @@ class Received:
 
 class Receiver:
     """An HTTP listener on 127.0.0.1 (free port by default). `answers` are the statuses of the first
-    requests, in order (then 200); `delay_s` makes it slow."""
+    requests, in order (then 200); `delay_s` makes it slow; `hold` (an Event) keeps every answer back
+    until it is set (bounded by 30 s), so a test can prove what happens while a receiver hangs."""
 
     def __init__(self, secret: str | None = None, answers: Iterable[int] = (), port: int = 0,
-                 delay_s: float = 0.0, on_receive: Callable[[Received], None] | None = None) -> None:
-        self.secret, self.delay_s, self.on_receive = secret, delay_s, on_receive
+                 delay_s: float = 0.0, on_receive: Callable[[Received], None] | None = None,
+                 hold: threading.Event | None = None) -> None:
+        self.secret, self.delay_s, self.on_receive, self.hold = secret, delay_s, on_receive, hold
         self.answers: deque[int] = deque(answers)
         self.received: list[Received] = []
         self.arrived = 0  # requests started (a slow answer is counted before it is given)
@@ -54,6 +56,8 @@ class Receiver:
                     receiver.changed.notify_all()
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
                 with receiver.changed:
                     status = receiver.answers.popleft() if receiver.answers else 200
                 signed = None if receiver.secret is None else verify(receiver.secret, body,
