@@ -140,7 +140,7 @@ def test_parameters_from_query_form_or_json_body() -> None:
     assert params(event("member_id=a", "member_id=b&notify=1", "application/x-www-form-urlencoded")) == {
         "member_id": "b", "notify": "1"}
     assert params(event("", json.dumps({"member_id": "c", "notify": 1}), "application/json")) == {
-        "member_id": "c", "notify": 1}
+        "member_id": "c", "notify": "1"}  # JSON values are read as text, as form values are
     assert params(event("", '{"member_id": "d"}')) == {"member_id": "d"}  # no content type: JSON by its look
     assert params(event("member_id=&email=")) == {}  # blank is absent
     for bad in (event("", "[1]", "application/json"), event("", "{nope", "application/json"),

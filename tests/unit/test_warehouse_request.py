@@ -13,6 +13,7 @@ from lending.domain.licences import AccessMedium, Localization, Pool, check_loan
 from lending.domain.offers import LicenceTerms
 from lending.warehouse import codec, errors
 from lending.warehouse.request import loan_id, parse, parse_expire_at
+from lending.web import MAX_BODY, BadBody, parameters
 
 NOW = datetime(2026, 11, 10, 12, 0, 0, tzinfo=UTC)
 IDS = {"borrower_id": "reader1", "transaction_id": "tx1"}
@@ -160,31 +161,31 @@ def _event(body: str | bytes, ctype: str | None, query: str = "", b64: bool = Fa
 
 def test_codec_reads_form_json_multipart_and_query() -> None:
     form = _event("borrower_id=r%201&transaction_id=t1&transaction_id=t2&medium=", FORM)
-    assert codec.params(form) == {"borrower_id": "r 1", "transaction_id": "t1", "medium": ""}
+    assert parameters(form) == {"borrower_id": "r 1", "transaction_id": "t1", "medium": ""}
     as_json = _event(json.dumps({"borrower_id": "r", "duration": 14, "notify_url": None, "medium": ["x"],
                                  "ip_address": True}), "application/json; charset=utf-8")
-    got = codec.params(as_json)
-    assert got == {"borrower_id": "r", "duration": "14", "medium": "\x00", "ip_address": "\x00"}
+    got = parameters(as_json)
+    assert got == {"borrower_id": "r", "duration": "14", "medium": "\x00", "ip_address": "true"}
     assert parse(got, NOW).errors >= {"medium_parameter_invalid", "ip_address_parameter_invalid"}
     untyped = _event('{"borrower_id": "r"}', None)
-    assert codec.params(untyped) == {"borrower_id": "r"}
+    assert parameters(untyped) == {"borrower_id": "r"}
     boundary = "XyZ"
     multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"borrower_id\"\r\n\r\nr9\r\n"
                  f"--{boundary}\r\nContent-Disposition: form-data; name=\"expire_at\"\r\n\r\n20261201\r\n"
                  f"--{boundary}--\r\n")
-    got = codec.params(_event(multipart, f"multipart/form-data; boundary={boundary}", b64=True))
+    got = parameters(_event(multipart, f"multipart/form-data; boundary={boundary}", b64=True))
     assert got == {"borrower_id": "r9", "expire_at": "20261201"}
     query = _event("transaction_id=body", FORM, query="transaction_id=q&borrower_id=b")
-    assert codec.params(query) == {"transaction_id": "body", "borrower_id": "b"}
+    assert parameters(query) == {"transaction_id": "body", "borrower_id": "b"}
 
 
 @pytest.mark.parametrize(("body", "ctype"), [
     ("{not json", "application/json"), ("[1, 2]", "application/json"), (b"\xff\xfe=1", "text/plain"),
-    ("x" * (codec.MAX_BODY + 1), "application/x-www-form-urlencoded"),
+    ("x" * (MAX_BODY + 1), "application/x-www-form-urlencoded"),
 ])
 def test_codec_refuses_unreadable_bodies(body: str | bytes, ctype: str) -> None:
-    with pytest.raises(codec.BadBody):
-        codec.params(_event(body, ctype, b64=isinstance(body, bytes)))
+    with pytest.raises(BadBody):
+        parameters(_event(body, ctype, b64=isinstance(body, bytes)))
 
 
 def test_codec_answers() -> None:

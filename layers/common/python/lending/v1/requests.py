@@ -7,16 +7,14 @@ v1 functions' cold start (see lending.validation for the PNB schemas)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..domain.dates import parse_iso
+from ..web import BadBody, parameters
 from .errors import V1Error
 
 MAX_BODY = 100_000
@@ -137,30 +135,10 @@ def member_id(value: str) -> str:
 
 
 def params(event: dict[str, Any]) -> dict[str, Any]:
-    """Query string, then the body's fields over it (JSON object or form-encoded). Blank values are
-    absent values (`member_id=` is a missing member id)."""
-    out: dict[str, Any] = dict(parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True))
-    raw = event.get("body") or ""
-    if raw and event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(raw).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise V1Error("invalid_body") from None
-    if raw:
-        if len(raw) > MAX_BODY:
-            raise V1Error("invalid_body")
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        kind = headers.get("content-type", "")
-        if "json" in kind or (not kind and raw.lstrip().startswith("{")):
-            try:
-                body = json.loads(raw)
-            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
-                raise V1Error("invalid_body") from None
-            if not isinstance(body, dict):
-                raise V1Error("invalid_body")
-            out.update(body)
-        elif "form" in kind or not kind:
-            out.update(parse_qsl(raw, keep_blank_values=True))
-        else:
-            raise V1Error("invalid_body")
-    return {k: v for k, v in out.items() if v is not None and v != ""}
+    """Query string, then the body's fields over it (JSON object, form-encoded or multipart). Blank
+    values are absent values (`member_id=` is a missing member id)."""
+    try:
+        out = parameters(event, MAX_BODY)
+    except BadBody:
+        raise V1Error("invalid_body") from None
+    return {k: v for k, v in out.items() if v != ""}

@@ -10,7 +10,7 @@ from typing import Any
 from ..observability import logger
 from ..services.context import Ctx
 from ..store import table
-from ..web import base_url
+from ..web import BadBody, base_url, parameters
 from . import codec
 from . import errors as e
 from .loans import describe, lend_by_url, return_by_link
@@ -28,8 +28,8 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
     try:
         ctx = ctx or Ctx(base_url=base_url(event))
         try:
-            raw = codec.params(event)
-        except codec.BadBody:
+            raw = parameters(event)
+        except BadBody:
             return codec.refused(400, {e.INVALID_REQUEST_BODY})
         outcome = lend_by_url(ctx, str(path.get("orderLineId", "")), str(path.get("token", "")), raw)
     except Exception:
