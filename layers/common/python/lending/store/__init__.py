@@ -12,7 +12,7 @@ Access patterns (item: pk / sk; indexes):
                                                                       GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#...
 - v1 patron record   PATRON#<glnColl>#<memberId> / PATRON             version, active loans, counts, courtesy
 - v1 library's loans V1LOANS#<glnColl> / <createdAt>#<loanId>         (store/patrons.py)
-- declared IPs       IP#<glnColl> / IP
+- declared IP range   IP#<glnColl> / RANGE#<first[,last]>              (a query of the partition lists them)
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>
 - catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)

@@ -1,4 +1,5 @@
-"""Declared IP addresses and ranges of a collectivity (one item, a string set)."""
+"""Declared IP addresses and ranges of a collectivity: one small item per range in the collectivity's
+own partition (no 400 KB item ceiling however many it declares; a re-declaration is the same put)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,10 @@ from . import table
 
 
 def declared(gln_coll: str) -> list[IpRange]:
-    item = table.get(f"IP#{gln_coll}", "IP", consistent=False)
-    return [parse_declaration(t) for t in sorted((item or {}).get("ranges", set()))]
+    items = table.query(None, "pk", f"IP#{gln_coll}", consistent=True)  # a declaration counts at once
+    return [parse_declaration(i["range"]) for i in items if "range" in i]
 
 
 def add(gln_coll: str, ranges: list[IpRange]) -> None:
-    """ADD to a string set: concurrent declarations merge, never overwrite one another."""
-    table.client().update_item(
-        TableName=table.table_name(),
-        Key=table.key(f"IP#{gln_coll}", "IP"),
-        UpdateExpression="ADD #r :r SET #t = :t",
-        ExpressionAttributeNames={"#r": "ranges", "#t": "type"},
-        ExpressionAttributeValues={":r": {"SS": sorted({r.text for r in ranges})}, ":t": {"S": "ips"}},
-    )
+    table.batch_put([{"pk": f"IP#{gln_coll}", "sk": f"RANGE#{text}", "type": "ip", "range": text}
+                     for text in sorted({r.text for r in ranges})])

@@ -118,7 +118,8 @@ def batch_put(items: list[Mapping[str, Any]]) -> None:
 def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = None, sk_between: tuple[str, str]
           | None = None, sk_begins: str | None = None, sk_below: str | None = None, forward: bool = True,
           limit: int | None = None, filter_expr: str | None = None,
-          values: dict[str, Any] | None = None, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+          values: dict[str, Any] | None = None, names: dict[str, str] | None = None,
+          consistent: bool = False) -> list[dict[str, Any]]:
     """All items of one partition (paginated through), optionally bounded on the sort key."""
     cond = "#p = :p"
     ev: dict[str, Any] = {":p": val(pk)}
@@ -138,6 +139,8 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
     args: dict[str, Any] = {"TableName": table_name(), "KeyConditionExpression": cond, "ScanIndexForward": forward}
     if index:
         args["IndexName"] = index
+    elif consistent:  # strongly consistent reads exist on the base table only
+        args["ConsistentRead"] = True
     if filter_expr:
         args["FilterExpression"] = filter_expr
         ev.update({k: val(v) for k, v in (values or {}).items()})
