@@ -273,3 +273,15 @@ def test_get_orders_needs_a_criterion_and_isolates_tenants() -> None:
     assert theirs["getOrderResponseLine"] == [] and theirs["noOrder"] == ""
     future = pnb("getOrders", {**coll_auth(), "sinceDate": iso(datetime.now(UTC) + timedelta(days=1))})
     assert future["noOrder"] == ""
+
+
+def test_a_line_in_error_echoes_only_plain_short_values() -> None:
+    junk = {"ean13": {"a": 1}, "glnDistributor": ["x"], "unitPrice": "12.5", "lineReference": "R" * 500,
+            "currency": None, "quantity": True, "dmdDate": "x"}
+    answer = pnb("sendOrder", order_body(line(), junk))
+    bad = answer["orderResponseLine"][1]
+    assert bad["returnStatus"] == "INVALID_ARGUMENTS" and len(bad["orderLineId"]) == 24
+    assert set(bad) == {"orderLineId", "quantity", "returnStatus", "returnMessage"}  # nothing of the junk
+    check = pnb("checkAvailability", {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
+                                      "resellerCountry": "FR", "collCountry": "FR", "checkAvailabilityLine": [junk]})
+    assert "ean13" not in check["checkAvailabilityResponseLine"][0]

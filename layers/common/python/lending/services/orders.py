@@ -60,6 +60,16 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
     return offers.get((ean13, gln_distributor))
 
 
+def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
+    """A field of a request line as sent, when it is a plain short value of the expected kind."""
+    value = raw.get(key)
+    if kind is int:
+        return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**12 else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
+
 def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     coll = collectivity(req.glnColl)
     check_contractor(req.glnContractor)
@@ -74,10 +84,11 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     lines: list[dict[str, Any]] = []
     for raw in req.orderRequestLine:
         line_id = new_order_line_id(now_ms)
+        # A line in error echoes what it was sent, as far as it is plain and short (never garbage).
         answer: dict[str, Any] = {
-            "ean13": raw.get("ean13"), "glnDistributor": raw.get("glnDistributor"), "orderLineId": line_id,
-            "lineReference": raw.get("lineReference"), "quantity": raw.get("quantity", 1),
-            "unitPrice": raw.get("unitPrice"), "currency": raw.get("currency"),
+            "ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"), "orderLineId": line_id,
+            "lineReference": _echo(raw, "lineReference"), "quantity": _echo(raw, "quantity", int) or 1,
+            "unitPrice": _echo(raw, "unitPrice", int), "currency": _echo(raw, "currency"),
         }
         stored: dict[str, Any] = {}
         try:
@@ -115,11 +126,9 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
         answers.append({k: v for k, v in answer.items() if v is not None})
         lines.append({
             **stored, "orderLineId": line_id, "glnColl": coll.gln, "glnReseller": reseller.gln,
-            "orderId": req.orderId, "orderIdColl": req.orderIdColl, "ean13": str(raw.get("ean13", ""))[:13],
-            "glnDistributor": str(raw.get("glnDistributor", ""))[:13],
-            "lineReference": answer.get("lineReference"), "quantity": answer["quantity"]
-            if isinstance(answer["quantity"], int) else 1, "unitPrice": answer["unitPrice"]
-            if isinstance(answer["unitPrice"], int) else None, "currency": answer.get("currency"),
+            "orderId": req.orderId, "orderIdColl": req.orderIdColl, "ean13": answer.get("ean13") or "",
+            "glnDistributor": answer.get("glnDistributor") or "", "lineReference": answer.get("lineReference"),
+            "quantity": answer["quantity"], "unitPrice": answer.get("unitPrice"), "currency": answer.get("currency"),
             "status": answer["returnStatus"], "message": answer.get("returnMessage"), "createdAt": iso(ctx.now),
         })
     order = {"glnReseller": reseller.gln, "orderId": req.orderId, "glnColl": coll.gln,
@@ -174,8 +183,8 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     out = []
     for raw in req.checkAvailabilityLine:
-        answer: dict[str, Any] = {"ean13": raw.get("ean13"), "glnDistributor": raw.get("glnDistributor"),
-                                  "unitPrice": raw.get("unitPrice"), "Date": iso(ctx.now),
+        answer: dict[str, Any] = {"ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"),
+                                  "unitPrice": _echo(raw, "unitPrice", int), "Date": iso(ctx.now),
                                   "checkAvailabilityReturnValue": "UNAVAILABLE", "returnStatus": "OK"}
         try:
             try:
