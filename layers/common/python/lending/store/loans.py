@@ -110,13 +110,28 @@ def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -
     The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool).
     Raises LoanExists (the loanId is taken), ExtraRefused (an extra item's condition) or LicenceRefused
     (with the line as it was, or {})."""
+    try:
+        table.transact(lend_items(new, now, extra_items))
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            raise LoanExists(loan(e.failed[0] or {})) from None
+        extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
+        if extra:  # the caller's own state moved: it re-reads and decides again
+            raise ExtraRefused(extra) from None
+        raise LicenceRefused(e.failed.get(1) or {}) from None
+
+
+def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The TransactWriteItems operations of one loan (also what the loanBook bench replays bare)."""
     free, _ = POOL_ATTRS[new.pool]
     # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
     need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
     lpk, lsk = line_key(new.order_line_id)
     items: list[dict[str, Any]] = [
-        {"Put": {"Item": table.ser(_item(new)), "ConditionExpression": "attribute_not_exists(pk)"}},
+        {"Put": {"TableName": table.table_name(), "Item": table.ser(_item(new)),
+                 "ConditionExpression": "attribute_not_exists(pk)"}},
         {"Update": {
+            "TableName": table.table_name(),
             "Key": table.key(lpk, lsk),
             "UpdateExpression": "SET #f = #f - :one, nta = nta - :one, beginDate = if_not_exists(beginDate, :now)",
             "ConditionExpression": "glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now "
@@ -130,15 +145,7 @@ def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -
         }},
         *extra_items,
     ]
-    try:
-        table.transact(items)
-    except table.TransactionFailed as e:
-        if 0 in e.failed:
-            raise LoanExists(loan(e.failed[0] or {})) from None
-        extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
-        if extra:  # the caller's own state moved: it re-reads and decides again
-            raise ExtraRefused(extra) from None
-        raise LicenceRefused(e.failed.get(1) or {}) from None
+    return items
 
 
 class AlreadyEnded(Exception):
