@@ -61,34 +61,21 @@ def test_every_return_code_of_the_six_loan_services(call: Any) -> None:
         "loanBook", {**body, "loanId": "C4", "loanEndDate": iso(datetime.now(UTC) - timedelta(days=1))}
     )["returnStatus"]
     seen["auth"] = call("loanBook", {**body, "passwordColl": "bad"})["returnStatus"]
-    seen["in_situ"] = call(
-        "consultBook",
-        {
-            **coll_auth(),
-            "orderLineId": lid,
-            "loanId": "C5",
-            "ean13": "9791000000022",
-            "accessMedium": "STREAMING",
-            "localization": "IN_SITU",
-            "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
-            "ipAddress": "198.51.100.7",
-        },
-    )["returnStatus"]
+    # The same on-site consultation, before and after its address is declared (this title has no streams).
+    consult = {
+        **coll_auth(),
+        "orderLineId": lid,
+        "loanId": "C5",
+        "ean13": "9791000000022",
+        "accessMedium": "STREAMING",
+        "localization": "IN_SITU",
+        "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
+        "ipAddress": "198.51.100.7",
+    }
+    seen["in_situ"] = call("consultBook", consult)["returnStatus"]
     seen["declare"] = call("declareIp", {**coll_auth(), "ips": ["198.51.100.7"]})["returnStatus"]
     seen["declare_big"] = call("declareIp", {**coll_auth(), "ips": ["10.0.0.0,10.9.0.0"]})["returnStatus"]
-    seen["stream_none"] = call(
-        "consultBook",
-        {
-            **coll_auth(),
-            "orderLineId": lid,
-            "loanId": "C5",
-            "ean13": "9791000000022",
-            "accessMedium": "STREAMING",
-            "localization": "IN_SITU",
-            "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
-            "ipAddress": "198.51.100.7",
-        },
-    )["returnStatus"]
+    seen["stream_none"] = call("consultBook", consult)["returnStatus"]
     seen["status_missing"] = call("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24]})["loanResponseLine"][0][
         "returnStatus"
     ]
