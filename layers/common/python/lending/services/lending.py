@@ -159,8 +159,6 @@ class _Replayed(Exception):
         self.loan = loan
 
 
-
-
 def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
     """Expire the loans of one licence whose end has passed (a pool that looks full may not be)."""
     freed = 0
