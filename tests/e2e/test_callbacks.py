@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from lending.local import demo
+from lending.local.receiver import Receiver
 from lending.notify import events, queues
 from lending.notify import outbox as notify_outbox
-from lending.notify.receiver import Receiver
 from lending.notify.signing import verify
 from lending.store import callbacks as delivery_store
 from lending.store import outbox as outbox_store

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from lending.local import demo
-from lending.notify.receiver import Receiver
+from lending.local.receiver import Receiver
 from lending.notify.signing import verify
 from tests.helpers import coll_auth, line, order_body
 

@@ -16,8 +16,8 @@ import pytest
 from botocore.client import BaseClient
 
 from lending.local import demo, functions, template
+from lending.local.receiver import Receiver
 from lending.notify import delivery, events, outbox, queues, redrive
-from lending.notify.receiver import Receiver
 from lending.store import callbacks as delivery_store
 from lending.store import outbox as outbox_store
 from tests.helpers import line, loan_body, order_ok, pnb

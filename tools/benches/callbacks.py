@@ -72,8 +72,8 @@ def throughput(report: Callable[..., Any]) -> None:
     """One function instance: receive 10, invoke the handler, delete what it acknowledged; again."""
     from lending.local import demo, functions, resources, template
     from lending.local.emulator import Emulator
+    from lending.local.receiver import Receiver
     from lending.notify import delivery, queues
-    from lending.notify.receiver import Receiver
     from lending.pnb.operations import run
     from lending.services.context import Ctx
 
@@ -120,9 +120,9 @@ def throughput(report: Callable[..., Any]) -> None:
 def latency(report: Callable[..., Any]) -> None:
     """On the local stack: endLoan over HTTP, then wait for the callback; one return at a time."""
     from lending.local import demo
+    from lending.local.receiver import Receiver
     from lending.local.stack import Stack
     from lending.notify import delivery
-    from lending.notify.receiver import Receiver
 
     stack = Stack(port=0, schedules=False).start()
     delivery.forget()

@@ -8,11 +8,12 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import functions as fns
+from .server import BurstServer
 from .template import Function, Route
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's own limit
@@ -66,8 +67,7 @@ class Gateway:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
+        self.server = BurstServer((host, port), Handler)
         self.port = self.server.server_port
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="gateway")

@@ -27,9 +27,10 @@ def table_name() -> str:
 def client() -> Any:
     global _client
     if _client is None:
-        _client = boto3.client(
-            "dynamodb", config=Config(retries={"max_attempts": 4, "mode": "standard"}, tcp_keepalive=True)
-        )
+        # A Lambda serves one request at a time; the local stack runs every function's threads on this one
+        # client, hence a pool wider than botocore's 10 (connections are opened only when needed).
+        _client = boto3.client("dynamodb", config=Config(
+            retries={"max_attempts": 4, "mode": "standard"}, tcp_keepalive=True, max_pool_connections=64))
     return _client
 
 

@@ -1,7 +1,7 @@
 """A callback receiver as a library system would run one: checks the signature, answers a status.
 Used by the tests and the bench, and to watch callbacks arrive from `make run`:
 
-    python -m lending.notify.receiver --port 8099 --secret cbDemoSecret2026
+    python -m lending.local.receiver --port 8099 --secret cbDemoSecret2026
     # then lend with "callbackUrl": "http://127.0.0.1:8099/returns" and end the loan
 """
 
@@ -14,10 +14,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .signing import verify
+from ..notify.signing import verify
+from .server import BurstServer
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
+        self.server = BurstServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name="callback-receiver")
