@@ -212,8 +212,10 @@ def test_every_error_answer(hub: Hub, fmt: str) -> None:
     assert errors("POST", f"/v1/media/{demo.UNKNOWN_EAN}/loans.{fmt}", json={"member_id": "x"}) == (
         404, ["medium_not_found"])
     assert errors("GET", f"/v1/loans/{'0' * 24}.{fmt}") == (404, ["loan_not_found"])
-    status, made = hub.create(member(), EAN, fmt)
+    address = f"{uuid.uuid4().hex[:8]}@example.org"
+    status, made = hub.create(member(), EAN, fmt, email=address)
     assert status == 201
+    assert errors("POST", path, json={"member_id": member(), "email": address.upper()}) == (400, ["email_in_use"])
     assert errors("GET", f"/v1/loans/{made['id']}.{fmt}", key=demo.COLL2_API_KEY) == (404, ["loan_not_found"])
     theirs_path = f"/v1/loans/{made['id']}.{fmt}"
     assert errors("DELETE", theirs_path, key=demo.COLL2_API_KEY) == (404, ["loan_not_found"])

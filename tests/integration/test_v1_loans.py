@@ -16,8 +16,8 @@ import pytest
 from lending.domain.dates import iso
 from lending.local import demo, functions, mail, template
 from lending.local.gateway import build_event
-from lending.services import api_keys, clock
-from lending.store import accounts, licences, patrons
+from lending.services import api_keys, clock, patron_loans
+from lending.store import accounts, licences, patrons, table
 from lending.store import loans as loan_store
 from tests.helpers import invoke, line, loan_body, order_body, order_ok, pnb
 from tests.v1_helpers import KEY, KEY2, answer, month_start
@@ -334,6 +334,45 @@ def test_bad_requests_and_unknown_media() -> None:
                                                                              "invalid_page"]
     reversed_dates = "/v1/loans.json?start_at=2026-02-01&end_at=2026-01-01"
     assert call("GET", reversed_dates)[1]["errors"] == ["invalid_end_at"]
+
+
+def test_an_email_already_in_use_by_another_patron(monkeypatch: pytest.MonkeyPatch) -> None:
+    lid, _ = order_ok(line(EAN), line(ONE))
+    monkeypatch.setattr(patron_loans, "notify", lambda *a: True)
+    assert create("first", EAN, notify=1, email="Shared@Example.org")[0] == 201
+    for fmt in ("json", "xml"):  # another patron, the same address in any case: refused, nothing taken
+        status, body = create("second", EAN, fmt, notify=1, email="shared@example.ORG")
+        assert (status, body["errors"]) == (400, ["email_in_use"])
+        assert body["messages"] == ["The email address is already in use"]
+    assert free_places(lid) == 1 and patrons.get(demo.COLL, "second").version == 0
+    # Its owner may give it again, the other patron another address; the address is kept only as a digest.
+    assert create("first", ONE, email="shared@example.org")[0] == 201
+    assert create("second", EAN, email="second@example.org")[0] == 201
+    stored = str(table.client().scan(TableName=table.table_name()))
+    assert "example.org" not in stored.lower()
+    # Another library's patron may use the same address.
+    order_ok(line(EAN), glnColl=demo.COLL2)
+    assert create("second", EAN, key=KEY2, email="shared@example.org")[0] == 201
+
+
+def test_two_patrons_racing_for_one_email_one_gets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The claim is in the loan's transaction: the second patron's claim, landing inside the first one's
+    attempt, makes that attempt fail, and the first patron is then told the address is taken."""
+    (lid,) = order_ok(line(EAN))
+    real = loan_store.lend
+    inner: list[tuple[int, dict[str, Any]]] = []
+
+    def rival(new: Any, at_: datetime, extra: Any = ()) -> None:
+        if not inner:
+            inner.append((0, {}))
+            inner[0] = create("rival", EAN, email="race@example.org")
+        real(new, at_, extra)
+
+    monkeypatch.setattr(loan_store, "lend", rival)
+    outer = create("racer", EAN, email="race@example.org")
+    assert inner[0][0] == 201 and outer[0] == 400 and outer[1]["errors"] == ["email_in_use"]
+    assert free_places(lid) == 1
+    assert [x.extra.get("memberId") for x in loan_store.of_line(lid)] == ["rival"]
 
 
 def test_listing_newest_first_by_page_and_dates() -> None:

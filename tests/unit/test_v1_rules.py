@@ -15,7 +15,7 @@ from lending.domain.codes import Refused, Status
 from lending.domain.licence_choice import lending_order, none_left
 from lending.domain.licences import Licence, Pool
 from lending.domain.offers import LicenceTerms
-from lending.domain.patrons import Limits, Patron, admit, after_loan
+from lending.domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from lending.local.epubs import build
 from lending.v1.errors import CODES, REASONS, V1Error, of_refusal
 from lending.v1.render import render
@@ -217,3 +217,23 @@ def test_demo_epub_is_a_valid_epub_container() -> None:
         for item in opf.findall("o:manifest/o:item", ns):
             ET.fromstring(z.read(f"OEBPS/{item.attrib['href']}"))  # every listed file is there, well-formed
         assert [i.attrib["idref"] for i in opf.findall("o:spine/o:itemref", ns)] == ["text"]
+
+
+def test_an_email_is_kept_as_a_keyed_digest_that_ignores_case_and_blanks() -> None:
+    key = b"k" * 32
+    digest = email_digest(key, "Reader@Example.org")
+    assert digest == email_digest(key, "  reader@example.ORG ")
+    assert "reader" not in digest and len(digest) == 40
+    assert digest != email_digest(key, "other@example.org")
+    assert digest != email_digest(b"another key", "reader@example.org")  # worthless without the hub's key
+
+
+def test_an_email_belongs_to_the_first_patron_who_gave_it() -> None:
+    check_email_owner(None, "m1")  # nobody yet
+    check_email_owner("m1", "m1")  # the same patron again
+    with pytest.raises(Refused) as refused:
+        check_email_owner("m1", "m2")
+    assert (refused.value.status, refused.value.reason) == (Status.INVALID_ARGUMENTS, "email_in_use")
+    assert of_refusal(refused.value).codes == ["email_in_use"]
+    assert of_refusal(refused.value).status == 400
+    assert of_refusal(refused.value).messages == ["The email address is already in use"]

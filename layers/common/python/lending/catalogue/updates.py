@@ -36,6 +36,7 @@ from ..domain.codes import Refused, Status
 from ..domain.dates import iso
 from ..services import auth
 from ..services.context import Ctx
+from ..services.links import signing_key
 from ..services.orders import check_contractor
 from ..store import catalogue as store
 from ..validation import Request
@@ -53,7 +54,6 @@ UNSUPPORTED = "Unsupported GlnDistributeur"
 ONE_OF = "One of the parameters sinceDate or lastConnection is mandatory"
 NOT_BOTH = "The parameters sinceDate and lastConnection cannot be used together"
 _NAME = re.compile(r"^[0-9]{13}/[0-9A-Za-z.-]{1,80}$")
-_DEV_KEY = "local-only-signing-key"
 
 
 def update_key(gln_distributor: str, name: str) -> str:
@@ -63,17 +63,13 @@ def update_key(gln_distributor: str, name: str) -> str:
 
 # --- signed links --------------------------------------------------------------------------------------
 
-def _key() -> bytes:
-    return os.environ.get("LINK_SIGNING_KEY", _DEV_KEY).encode()
-
-
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _mac(payload: str) -> str:
     # Domain-separated from the loan links signed with the same key.
-    return _b64(hmac.new(_key(), b"onix-update-file\0" + payload.encode(), hashlib.sha256).digest()[:20])
+    return _b64(hmac.new(signing_key(), b"onix-update-file\0" + payload.encode(), hashlib.sha256).digest()[:20])
 
 
 def file_link(base_url: str, f: store.UpdateFile, expires: datetime) -> str:

@@ -7,6 +7,8 @@ of one patron can never both pass a limit that only one of them fits under. Days
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,6 +21,7 @@ DEFAULT_LOAN_DAYS = 21
 ACTIVE_LIMIT = "You have reached the loan limit authorized by your library."
 DAILY_LIMIT = "This patron has reached the maximum number of loans per day."
 MONTHLY_LIMIT = "This patron has reached the maximum number of loans per month."
+EMAIL_IN_USE = "The email address is already in use"
 
 
 def _limit(settings: Mapping[str, Any], name: str) -> int | None:
@@ -97,3 +100,17 @@ def after_loan(patron: Patron, still_active: Mapping[str, str], loan_id: str, ea
                    day=day_of(now), day_count=patron.today(now) + 1,
                    month=month_of(now), month_count=patron.this_month(now) + 1,
                    courtesy=patron.courtesy - 1 if courtesy_used else patron.courtesy)
+
+
+def email_digest(key: bytes, email: str) -> str:
+    """What the hub keeps of a patron's email: a keyed digest of it, enough to tell that another patron of
+    the library already gives that address (the spec's "already in use"), worthless without the hub's key.
+    Addresses compare without case or surrounding blanks, as mail systems treat them in practice."""
+    normal = email.strip().lower().encode()
+    return hmac.new(key, b"patron-email\0" + normal, hashlib.sha256).hexdigest()[:40]
+
+
+def check_email_owner(owner: str | None, member_id: str) -> None:
+    """An address belongs to the first patron who gave it: refused to any other member id."""
+    if owner is not None and owner != member_id:
+        raise Refused(Status.INVALID_ARGUMENTS, EMAIL_IN_USE, reason="email_in_use")

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 _DEV_KEY = "local-only-signing-key"  # the deployed stack sets LINK_SIGNING_KEY from a secret parameter
 
 
-def _key() -> bytes:
+def signing_key() -> bytes:
+    """The hub's secret for links and keyed digests (each use prefixes its own purpose)."""
     return os.environ.get("LINK_SIGNING_KEY", _DEV_KEY).encode()
 
 
@@ -21,7 +22,7 @@ def _b64(raw: bytes) -> str:
 
 def sign_loan_link(base_url: str, gln_coll: str, loan_id: str, expires: datetime) -> str:
     payload = f"{gln_coll}.{loan_id}.{int(expires.timestamp())}"
-    sig = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()[:20]
+    sig = hmac.new(signing_key(), payload.encode(), hashlib.sha256).digest()[:20]
     return f"{base_url}/fulfillment/{_b64(payload.encode())}.{_b64(sig)}"
 
 
@@ -31,7 +32,7 @@ def verify_loan_link(token: str, now: datetime) -> tuple[str, str] | None:
         raw, sig = token.split(".")
         payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         gln_coll, loan_id, exp = payload.split(".")
-        good = hmac.new(_key(), payload.encode(), hashlib.sha256).digest()[:20]
+        good = hmac.new(signing_key(), payload.encode(), hashlib.sha256).digest()[:20]
         if not hmac.compare_digest(_b64(good), sig):
             return None
         if datetime.fromtimestamp(int(exp), UTC) <= now:

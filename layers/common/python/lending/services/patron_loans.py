@@ -19,7 +19,7 @@ from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
 from ..domain.loans import Loan, LoanState, fingerprint
-from ..domain.patrons import Limits, Patron, admit, after_loan
+from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..store import deliveries
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -27,7 +27,7 @@ from ..store import patrons as patron_store
 from ..store.deliveries import LoanView
 from . import lending
 from .context import Ctx
-from .links import sign_loan_link
+from .links import sign_loan_link, signing_key
 
 ORIGIN = "v1"
 LINK_TTL = timedelta(hours=1)  # the fulfillment document's link; the loan's own link lasts the loan
@@ -63,16 +63,21 @@ class NewLoan:
     ean13: str
     expires_at: datetime | None = None
     return_url: str | None = None
+    email: str | None = None
 
 
 def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
     """Lend `req.ean13` to the patron: (loan, True) when created, (their active loan of it, False) when
     they already have one. One loan per patron and medium however many requests race: every creation
-    rewrites the patron's record under a version condition in the loan's own transaction."""
+    rewrites the patron's record under a version condition in the loan's own transaction. An email given
+    is claimed for the patron in that same transaction; one another patron gave first is refused."""
     if not is_ean13(req.ean13):
         raise medium_not_found()
     limits = Limits.of(coll.settings)
+    digest = email_digest(signing_key(), req.email) if req.email else None
     for attempt in range(PATRON_ATTEMPTS):
+        if digest:
+            check_email_owner(patron_store.email_owner(coll.gln, digest), req.member_id)
         patron = patron_store.get(coll.gln, req.member_id)
         current = _still_active(ctx, coll, patron)
         for loan in current.values():
@@ -87,8 +92,8 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
         order, refusals = lending_order(licences, Pool.DOWNLOAD, ctx.now)
         try:
-            made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after)
-        except loan_store.ExtraRefused:  # the patron's record moved (a racing request): decide again
+            made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest)
+        except loan_store.ExtraRefused:  # the patron's record (or the email) moved meanwhile: decide again
             _backoff(attempt)
             continue
         if made is not None:
@@ -106,17 +111,20 @@ def _still_active(ctx: Ctx, coll: Account, patron: Patron) -> dict[str, Loan]:
 
 
 def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: list[Licence],
-                refusals: list[Refused], loan_id: str, patron: Patron, after: Patron) -> Loan | None:
+                refusals: list[Refused], loan_id: str, patron: Patron, after: Patron,
+                email: str | None) -> Loan | None:
     """Lend from the first licence of `order` that still can when the transaction lands."""
     wanted = req.expires_at or ctx.now + timedelta(days=limits.default_days)
+    extra = [patron_store.record_op(patron, after), patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)]
+    if email:
+        extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
     for lic in order:
         request = lending.LoanRequest(
             coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=Pool.DOWNLOAD,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
             callback_url=req.return_url, origin=ORIGIN, extra={"memberId": req.member_id},
-            extra_items=[patron_store.record_op(patron, after),
-                         patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)])
+            extra_items=extra)
         try:
             loan, _ = lending.lend(ctx, request, _no_answer, licence=lic)
             return loan

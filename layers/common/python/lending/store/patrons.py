@@ -3,8 +3,10 @@
 - patron record   PATRON#<glnColl>#<memberId> / PATRON    version, active loans, day/month counters, courtesy
 - library's loans V1LOANS#<glnColl> / <createdAt>#<loanId> one small item per v1 loan (newest first listing)
 - patron's loans  the loan items themselves on GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#<loanId>
+- email owner     PATRONMAIL#<glnColl>#<digest> / EMAIL       memberId of the patron who first gave it (the
+                  address itself is never stored: domain.patrons.email_digest)
 
-The record and the library's list item are written by the loan's own transaction (`record_op`,
+The record, the library's list item and the email claim are written by the loan's own transaction (`record_op`,
 `listing_op` as extra items of store.loans.lend), so none of them can exist without the others."""
 
 from __future__ import annotations
@@ -56,6 +58,24 @@ def grant_courtesy(gln_coll: str, member_id: str) -> int:
                                    ":m": table.val(member_id)},
         ReturnValues="ALL_NEW")
     return int((table.de(out["Attributes"]) or {})["courtesy"])
+
+
+def email_key(gln_coll: str, digest: str) -> tuple[str, str]:
+    return f"PATRONMAIL#{gln_coll}#{digest}", "EMAIL"
+
+
+def email_owner(gln_coll: str, digest: str) -> str | None:
+    """The member id that gave this address first at this library, if any."""
+    item = table.get(*email_key(gln_coll, digest))
+    return str(item["memberId"]) if item else None
+
+
+def email_claim_op(gln_coll: str, digest: str, member_id: str) -> dict[str, Any]:
+    """Claim the address for the patron; fails if another patron claimed it meanwhile."""
+    pk, sk = email_key(gln_coll, digest)
+    item = {"pk": pk, "sk": sk, "type": "patronEmail", "glnColl": gln_coll, "memberId": member_id}
+    return {"Put": {"Item": table.ser(item), "ConditionExpression": "attribute_not_exists(pk) OR memberId = :m",
+                    "ExpressionAttributeValues": {":m": table.val(member_id)}}}
 
 
 def listing_op(gln_coll: str, loan_id: str, member_id: str, created_at: datetime) -> dict[str, Any]:

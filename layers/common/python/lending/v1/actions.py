@@ -52,7 +52,7 @@ def create_loan(call: Call) -> Answer:
     if req.expires_at is not None and req.expires_at <= call.ctx.now:
         raise V1Error("invalid_expires_at")
     new = uses.NewLoan(member_id=req.member_id, ean13=call.path.get("medium_id", ""),
-                       expires_at=req.expires_at, return_url=req.return_url)
+                       expires_at=req.expires_at, return_url=req.return_url, email=req.email)
     loan, created = uses.create(call.ctx, call.library, new)
     if req.notify:
         uses.notify(call.ctx, loan, req.email)
