@@ -375,7 +375,7 @@ def test_two_patrons_racing_for_one_email_one_gets_it(monkeypatch: pytest.Monkey
     assert [x.extra.get("memberId") for x in loan_store.of_line(lid)] == ["rival"]
 
 
-def test_listing_newest_first_by_page_and_dates() -> None:
+def test_listing_newest_first_by_page_and_dates(monkeypatch: pytest.MonkeyPatch) -> None:
     order_ok(line(EAN))
     base = month_start()
     ids = []
@@ -400,6 +400,12 @@ def test_listing_newest_first_by_page_and_dates() -> None:
     assert everyone["loans"][1]["state"] == "returned" and everyone["loans"][1]["returned_at"]
     only_first = call("GET", f"/v1/loans.json?end_at={iso(base)}")[1]
     assert [x["id"] for x in only_first["loans"]] == [ids[0]]
+    # A page further down reads the loans of that page only (the list items are what it skips over).
+    read: list[int] = []
+    real = table.batch_get
+    monkeypatch.setattr(table, "batch_get", lambda keys: read.append(len(keys)) or real(keys))
+    page2 = call("GET", "/v1/loans.json?per_page=2&page=2")[1]
+    assert ([x["id"] for x in page2["loans"]], page2["next_page"], read) == ([ids[3], ids[2]], 3, [2])
 
 
 def test_notify_emails_the_link_and_records_it(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -144,12 +144,12 @@ def _backoff(attempt: int) -> None:
 def list_loans(ctx: Ctx, coll: Account, member_id: str | None, start: datetime | None, end: datetime | None,
                page: int, per_page: int) -> tuple[list[LoanView], bool]:
     """One page of the library's (or one patron's) v1 loans, newest first, and whether more follow."""
-    upto = page * per_page
+    skip = (page - 1) * per_page
     if member_id:
-        items = patron_store.member_loans(coll.gln, member_id, start, end, upto + 1)
+        items, more = patron_store.member_loans(coll.gln, member_id, start, end, skip, per_page)
     else:
-        items = patron_store.library_loans(coll.gln, start, end, upto + 1)
-    return [deliveries.view(i) for i in items[upto - per_page: upto]], len(items) > upto
+        items, more = patron_store.library_loans(coll.gln, start, end, skip, per_page)
+    return [deliveries.view(i) for i in items], more
 
 
 def own_loan(coll: Account, loan_id: str) -> LoanView:

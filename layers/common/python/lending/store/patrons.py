@@ -88,19 +88,24 @@ def _bounds(start: datetime | None, end: datetime | None) -> tuple[str, str]:
     return (iso(start) if start else "0", f"{iso(end)}~" if end else "~")  # key values are never empty
 
 
-def library_loans(gln_coll: str, start: datetime | None, end: datetime | None,
-                  limit: int) -> list[dict[str, Any]]:
-    """The library's v1 loan items created within [start, end], newest first, at most `limit`."""
+def library_loans(gln_coll: str, start: datetime | None, end: datetime | None, skip: int,
+                  count: int) -> tuple[list[dict[str, Any]], bool]:
+    """The library's v1 loan items created within [start, end], newest first: `count` of them after the
+    first `skip`, and whether more follow. Only the small list items are read to skip; the loans themselves
+    are read for the page alone."""
     refs = table.query(None, "pk", f"V1LOANS#{gln_coll}", sk_name="sk", sk_between=_bounds(start, end),
-                       forward=False, limit=limit)
+                       forward=False, limit=skip + count + 1)
+    page = refs[skip:skip + count]
     from .loans import loan_key
 
-    found = {i["loanId"]: i for i in table.batch_get([loan_key(gln_coll, r["loanId"]) for r in refs])}
-    return [found[r["loanId"]] for r in refs if r["loanId"] in found]
+    found = {i["loanId"]: i for i in table.batch_get([loan_key(gln_coll, r["loanId"]) for r in page])}
+    return [found[r["loanId"]] for r in page if r["loanId"] in found], len(refs) > skip + count
 
 
-def member_loans(gln_coll: str, member_id: str, start: datetime | None, end: datetime | None,
-                 limit: int) -> list[dict[str, Any]]:
-    """One patron's loan items created within [start, end], newest first, at most `limit`."""
-    return table.query("gsi4", "gsi4pk", f"MEMBER#{gln_coll}#{member_id}", sk_name="gsi4sk",
-                       sk_between=_bounds(start, end), forward=False, limit=limit)
+def member_loans(gln_coll: str, member_id: str, start: datetime | None, end: datetime | None, skip: int,
+                 count: int) -> tuple[list[dict[str, Any]], bool]:
+    """One patron's loan items created within [start, end], newest first: `count` of them after the first
+    `skip`, and whether more follow."""
+    items = table.query("gsi4", "gsi4pk", f"MEMBER#{gln_coll}#{member_id}", sk_name="gsi4sk",
+                        sk_between=_bounds(start, end), forward=False, limit=skip + count + 1)
+    return items[skip:skip + count], len(items) > skip + count
