@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -174,20 +175,28 @@ def test_nothing_left_is_not_busy() -> None:
     assert free_places(lid) == 5
 
 
+def inside_first_attempt(monkeypatch: pytest.MonkeyPatch, rival: Callable[[], tuple[int, dict[str, Any]]]
+                         ) -> list[tuple[int, dict[str, Any]]]:
+    """Make a race deterministic: `rival` runs to its end inside the first loan transaction attempt of the
+    request under test, just before that attempt lands. The list receives the rival's answer."""
+    real = loan_store.lend
+    inner: list[tuple[int, dict[str, Any]]] = []
+
+    def lend(new: Any, at_: datetime, extra: Any = ()) -> None:
+        if not inner:
+            inner.append((0, {}))
+            inner[0] = rival()
+        real(new, at_, extra)
+
+    monkeypatch.setattr(loan_store, "lend", lend)
+    return inner
+
+
 def test_a_patron_racing_themself_gets_one_loan(monkeypatch: pytest.MonkeyPatch) -> None:
     """The interleaving of two creations made deterministic: the second one runs to its end inside the
     first one's transaction attempt, so the first one's version condition fails and it decides again."""
     (lid,) = order_ok(line(EAN))
-    real = loan_store.lend
-    inner: list[tuple[int, dict[str, Any]]] = []
-
-    def twin(new: Any, at_: datetime, extra: Any = ()) -> None:
-        if not inner:
-            inner.append((0, {}))
-            inner[0] = create("twin", EAN)
-        real(new, at_, extra)
-
-    monkeypatch.setattr(loan_store, "lend", twin)
+    inner = inside_first_attempt(monkeypatch, lambda: create("twin", EAN))
     outer = create("twin", EAN)
     assert inner[0][0] == 201 and outer == (200, inner[0][1])
     record = patrons.get(demo.COLL, "twin")
@@ -200,17 +209,8 @@ def test_limits_hold_when_a_patron_races_themself(monkeypatch: pytest.MonkeyPatc
     order_ok(line(EAN), line(ONE), line("9791000000039"))
     assert create("busy", EAN)[0] == 201
     assert create("busy", ONE)[0] == 201  # 2 today, the limit is 3
-    real = loan_store.lend
-    inner: list[tuple[int, dict[str, Any]]] = []
-
-    def twin(new: Any, at_: datetime, extra: Any = ()) -> None:
-        if not inner:
-            inner.append((0, {}))
-            order_ok(line("9791000000053", dist=demo.DISTRIBUTOR2))
-            inner[0] = create("busy", "9791000000053")
-        real(new, at_, extra)
-
-    monkeypatch.setattr(loan_store, "lend", twin)
+    order_ok(line("9791000000053", dist=demo.DISTRIBUTOR2))
+    inner = inside_first_attempt(monkeypatch, lambda: create("busy", "9791000000053"))
     outer = create("busy", "9791000000039")
     assert inner[0][0] == 201
     assert outer[1]["errors"] == ["daily_loan_limit_reached"]
@@ -359,16 +359,7 @@ def test_two_patrons_racing_for_one_email_one_gets_it(monkeypatch: pytest.Monkey
     """The claim is in the loan's transaction: the second patron's claim, landing inside the first one's
     attempt, makes that attempt fail, and the first patron is then told the address is taken."""
     (lid,) = order_ok(line(EAN))
-    real = loan_store.lend
-    inner: list[tuple[int, dict[str, Any]]] = []
-
-    def rival(new: Any, at_: datetime, extra: Any = ()) -> None:
-        if not inner:
-            inner.append((0, {}))
-            inner[0] = create("rival", EAN, email="race@example.org")
-        real(new, at_, extra)
-
-    monkeypatch.setattr(loan_store, "lend", rival)
+    inner = inside_first_attempt(monkeypatch, lambda: create("rival", EAN, email="race@example.org"))
     outer = create("racer", EAN, email="race@example.org")
     assert inner[0][0] == 201 and outer[0] == 400 and outer[1]["errors"] == ["email_in_use"]
     assert free_places(lid) == 1
