@@ -75,3 +75,30 @@ def test_absurdly_nested_json_is_a_client_error_at_every_door() -> None:
                                                   {**json_type, "x-api-key": demo.COLL_API_KEY})]:
         status, answer = invoke("POST", path, nested, headers=headers)
         assert status == 400, (path, answer)
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-06-01T00:00:00Z",
+                                  "1969-12-31T23:59:59Z"])
+def test_dates_at_the_calendar_s_edges_are_invalid_arguments(when: str) -> None:
+    """Shifted to UTC they leave the calendar, or a licence's days added to them would: refused, not a 500."""
+    from tests.helpers import coll_auth, line, loan_body, order_body, order_ok, pnb
+
+    (lid,) = order_ok(line())
+    ordered = pnb("sendOrder", order_body(line(dmdDate=when)))
+    assert ordered["returnStatus"] == "WARNING"  # the order is kept with its line in error (returnLinesWithError)
+    (refused,) = ordered["orderResponseLine"]
+    assert refused["returnStatus"] == "INVALID_ARGUMENTS" and "dmdDate" in refused["returnMessage"]
+    before = _count_items()
+    distributor = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
+    for service, body in [("getOrders", {**coll_auth(), "sinceDate": when}),
+                          ("getEndedLoans", {**coll_auth(), "date": when}),
+                          ("loanBook", loan_body(lid, "EDGE1", loanEndDate=when)),
+                          ("consultBook", {**loan_body(lid, "EDGE2", medium="STREAMING"), "consultEndDate": when,
+                                           "ipAddress": "192.0.2.1"}),
+                          ("getOffers", {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
+                                         "sinceDate": when}),
+                          ("endLoan", {**distributor, "orderLineId": lid, "loanId": "EDGE1", "date": when})]:
+        answer = pnb(service, body)
+        assert answer["returnStatus"] == "INVALID_ARGUMENTS", (service, answer)
+        assert "1970 to 2999" in answer["returnMessage"], (service, answer)
+    assert _count_items() == before

@@ -212,8 +212,17 @@ def test_consult_book() -> None:
     pnb("declareIp", {**coll_auth(), "ips": ["203.0.113.5"]})
     ok = pnb("consultBook", body)
     assert ok["returnStatus"] == "OK" and ok["consultEndDate"] == end and ok["link"]["url"]
-    missing = pnb("consultBook", {k: v for k, v in body.items() if k != "ipAddress"})
-    assert missing["returnStatus"] == "INVALID_ARGUMENTS" and "ipAddress" in missing["returnMessage"]
+    # ipAddress is mandatory for consultBook; absent (or empty) with IN_SITU, the spec has its own code.
+    null = (f"{demo.COLL}: The ip adress is null and localization IN_SITU.", "ACCES_DENIED")
+    for absent in ({k: v for k, v in body.items() if k != "ipAddress"}, {**body, "ipAddress": ""},
+                   {**body, "ipAddress": None}):
+        answer = pnb("consultBook", {**absent, "loanId": "C9"})
+        assert (answer["returnMessage"], answer["returnStatus"]) == null
+        ex_situ = pnb("consultBook", {**absent, "loanId": "C9", "localization": "EX_SITU"})
+        assert (ex_situ["returnStatus"], ex_situ["returnMessage"]) == (
+            "INVALID_ARGUMENTS", "The parameter ipAddress is mandatory")
+    empty_loan = pnb("loanBook", {**loan_body(lid, "C9", medium="STREAMING", where="IN_SITU"), "ipAddress": ""})
+    assert (empty_loan["returnMessage"], empty_loan["returnStatus"]) == null
     full = pnb("consultBook", {**body, "loanId": "C2"})
     assert full["returnMessage"] == "The maximum number of on-site consultation is reached."
 

@@ -240,7 +240,17 @@ def test_removal_needs_only_the_identifier() -> None:
         (
             product(terms=BASIC_TERMS.replace("<Quantity>365</Quantity>", "<Quantity>0</Quantity>")),
             "9791000000091",
-            "must be positive",
+            "must be from 1 to 36600",
+        ),
+        (  # a licence of 3 million years would end past what a date can hold
+            product(terms=BASIC_TERMS.replace("<Quantity>365</Quantity>", "<Quantity>1095000000</Quantity>")),
+            "9791000000091",
+            "must be from 1 to 36600",
+        ),
+        (
+            product(terms=BASIC_TERMS.replace("<Quantity>10</Quantity>", "<Quantity>" + "9" * 40 + "</Quantity>")),
+            "9791000000091",
+            "must be from 0 to 1000000000",
         ),
         (
             product(terms=BASIC_TERMS.replace("<Quantity>10</Quantity>", "<Quantity>ten</Quantity>")),

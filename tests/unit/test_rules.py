@@ -73,8 +73,12 @@ def test_rollup() -> None:
 def test_dates() -> None:
     assert parse_iso("2026-11-22T10:00:00+02:00") == datetime(2026, 11, 22, 8, tzinfo=UTC)
     assert parse_iso("2026-11-22T10:00:00.123Z") is not None
-    for bad in ("2026-11-22", "2026-11-22T10:00:00", "22/11/2026", "2026-13-01T00:00:00Z", None, 5):
+    for bad in ("2026-11-22", "2026-11-22T10:00:00", "22/11/2026", "2026-13-01T00:00:00Z", None, 5,
+                # shifted to UTC out of the calendar; out of the years a lending date may fall in
+                "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1969-12-31T23:59:59Z",
+                "3000-01-01T00:00:00Z"):
         assert parse_iso(bad) is None
+    assert parse_iso("2999-12-31T23:59:59Z") is not None
     assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
-from .domain.dates import parse_iso
+from .domain.dates import YEARS, parse_iso
 from .domain.identifiers import is_gln
 
 CoreSchema = Any
@@ -64,7 +64,7 @@ def gln() -> CoreSchema:
 def _date(value: Any) -> datetime:
     parsed = parse_iso(value)
     if parsed is None:
-        raise PydanticCustomError("iso_date", "must be an ISO 8601 date yyyy-mm-ddThh:mm:ssTZD")
+        raise PydanticCustomError("iso_date", f"must be an ISO 8601 date yyyy-mm-ddThh:mm:ssTZD, {YEARS}")
     return parsed
 
 

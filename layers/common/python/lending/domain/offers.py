@@ -20,6 +20,12 @@ REMOVED_MESSAGE = "Notification type 05: This product is removed"
 CANNOT_BE_SOLD = "The product can not be sold"
 
 
+# Beyond these a term is a feed's typing error: days past them would carry a licence's end out of the
+# calendar, counts past them out of what the table's numbers hold.
+MAX_DAYS = 36_600
+MAX_COUNT = 10**9
+
+
 @dataclass(frozen=True)
 class LicenceTerms:
     """What one copy of an offer grants: accesses in total, places per pool, how long."""
@@ -33,10 +39,10 @@ class LicenceTerms:
 
     def __post_init__(self) -> None:
         for name in ("loans", "downloads", "onsite_streams", "offsite_streams"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} cannot be negative")
-        if self.licence_days <= 0 or self.max_loan_days <= 0:
-            raise ValueError("licence_days and max_loan_days must be positive")
+            if not 0 <= getattr(self, name) <= MAX_COUNT:
+                raise ValueError(f"{name} must be from 0 to {MAX_COUNT}")
+        if not (0 < self.licence_days <= MAX_DAYS and 0 < self.max_loan_days <= MAX_DAYS):
+            raise ValueError(f"licence_days and max_loan_days must be from 1 to {MAX_DAYS}")
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,9 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     requested_end = getattr(req, end_field)
     localization = Localization(req.localization)
     lending.check_in_situ(coll, localization, req.ipAddress)
+    if end_field == "consultEndDate" and not req.ipAddress:
+        # Mandatory for consultBook (spec); absent with IN_SITU it is the ACCES_DENIED just above.
+        raise Refused(Status.INVALID_ARGUMENTS, "The parameter ipAddress is mandatory")
     pool = pool_for(AccessMedium(req.accessMedium), localization)
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end))

@@ -13,7 +13,7 @@ CURRENCY = text(r"^[A-Z]{3}$")  # ISO 4217 (ONIX list 96)
 CENTS = integer(ge=0, le=10**9)
 TAX_RATE = integer(ge=0, le=99999)
 URL = text(r"^https?://", max_length=2048)
-IP = text(max_length=64)
+IP = text(min_length=0, max_length=64)  # empty is absent: with IN_SITU, the spec's "ip adress is null"
 MEDIUM = choice("DOWNLOAD", "STREAMING")
 LOCALIZATION = choice("IN_SITU", "EX_SITU")
 CONTRACTOR = {"glnContractor": gln()}
@@ -55,8 +55,9 @@ _LOAN = {**CONTRACTOR, "loanerColl": gln(), "orderLineId": ORDER_LINE_ID, "loanI
          "accessMedium": MEDIUM, "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL}
 LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()},
                    optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl"))
+# ipAddress is mandatory for consultBook, checked by the operation: its absence with IN_SITU has its own code.
 CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()},
-                      optional=("glnContractor", "loanerColl", "callbackUrl"))
+                      optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl"))
 
 GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100)},
                          optional=("glnContractor",))

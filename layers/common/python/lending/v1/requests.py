@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..domain.dates import parse_iso
+from ..domain.dates import in_range, parse_iso
 from ..web import BadBody, parameters
 from .errors import V1Error
 
@@ -64,7 +64,7 @@ def date(value: Any) -> datetime:
     """ISO 8601 extended; without a zone (as the spec's own examples) it is UTC."""
     parsed = parse_iso(value)
     if parsed is None and isinstance(value, str) and _NO_ZONE.match(value):
-        parsed = datetime.fromisoformat(value).replace(tzinfo=UTC)  # ValueError when not a real date
+        parsed = in_range(datetime.fromisoformat(value).replace(tzinfo=UTC))  # ValueError: not a real date
     if parsed is None:
         raise ValueError(value)
     return parsed
