@@ -76,6 +76,8 @@ def test_declare_ip_codes() -> None:
     assert first["returnStatus"] == "OK" and "returnMessage" not in first
     again = pnb("declareIp", {**coll_auth(), "ips": ["192.0.2.1"]})
     assert (again["returnStatus"], again["returnMessage"]) == ("OK", "Warn : 192.0.2.1 already declared.")
+    inside = pnb("declareIp", {**coll_auth(), "ips": ["192.0.2.15", "192.0.2.30", "192.0.2.12,192.0.2.20"]})
+    assert inside["returnMessage"] == "Warn : 192.0.2.15 192.0.2.12,192.0.2.20 already declared."
     big = pnb("declareIp", {**coll_auth(), "ips": ["10.0.0.0,10.0.10.0"]})
     assert big["returnStatus"] == "INVALID_ARGUMENTS" and "size > 1000" in big["returnMessage"]
     bad = pnb("declareIp", {**coll_auth(), "ips": ["999.1.1.1"]})

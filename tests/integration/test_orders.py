@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from lending.local import demo
+from lending.store import offers
 from tests.helpers import coll_auth, invoke, iso, line, order_body, order_ok, pnb
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -243,8 +245,12 @@ def test_check_availability_every_case() -> None:
             cl("9791000000022", unitPrice=1400, unitPriceExcludingTax=1300),
             cl("9791000000053", "3012345000017"),
             cl("9791000000053", demo.DISTRIBUTOR2),
+            cl("9791000000039"),
         ],
     }
+    stock = offers.get("9791000000039", demo.DISTRIBUTOR)
+    assert stock is not None
+    offers.save(replace(stock, availability="31"))  # "Out of stock": no message of the spec, cannot be sold
     answer = pnb("checkAvailability", body)
     got = [
         (x["returnStatus"], x["checkAvailabilityReturnValue"], x.get("returnMessage"))
@@ -257,6 +263,7 @@ def test_check_availability_every_case() -> None:
         ("INVALID_PRICE", "UNAVAILABLE", "Invalid price"),
         ("UNKNOWN_GLN", "UNAVAILABLE", "Unsupported GlnDistributeur"),
         ("OK", "AVAILABLE", None),
+        ("PRODUCT_CANNOT_BE_SOLD", "UNAVAILABLE", "The product can not be sold"),
     ]
     assert answer["returnStatus"] == "WARNING"
     assert all(x["Date"].endswith("Z") for x in answer["checkAvailabilityResponseLine"])
@@ -281,7 +288,12 @@ def test_a_line_in_error_echoes_only_plain_short_values() -> None:
     answer = pnb("sendOrder", order_body(line(), junk))
     bad = answer["orderResponseLine"][1]
     assert bad["returnStatus"] == "INVALID_ARGUMENTS" and len(bad["orderLineId"]) == 24
-    assert set(bad) == {"orderLineId", "quantity", "returnStatus", "returnMessage"}  # nothing of the junk
+    assert set(bad) == {"orderLineId", "returnStatus", "returnMessage"}  # nothing of the junk
+    # Only the integer 1 is a quantity: true, "1" or 1.0 buy nothing, and what was sent is what is echoed.
+    for quantity in (True, "1", 1.0, 0, 2):
+        (refused,) = pnb("sendOrder", order_body(line(quantity=quantity)))["orderResponseLine"]
+        assert refused["returnStatus"] == "INVALID_ARGUMENTS" and "quantity" in refused["returnMessage"], quantity
+        assert refused.get("quantity") == (quantity if type(quantity) is int else None)
     check = pnb("checkAvailability", {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
                                       "resellerCountry": "FR", "collCountry": "FR", "checkAvailabilityLine": [junk]})
     assert "ean13" not in check["checkAvailabilityResponseLine"][0]

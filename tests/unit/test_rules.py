@@ -10,7 +10,7 @@ import pytest
 from lending.domain.accounts import hash_secret, verify_secret
 from lending.domain.codes import Refused, Status, rollup
 from lending.domain.dates import iso, parse_iso
-from lending.domain.ips import covers, parse_declaration
+from lending.domain.ips import already_declared, covers, parse_declaration, within
 from lending.domain.licences import Pool
 from lending.domain.loans import Loan, fingerprint
 from lending.domain.offers import LicenceTerms, Offer, check_price
@@ -44,6 +44,10 @@ def test_availability_messages() -> None:
         o = replace(OFFER, availability=code)
         assert not o.available and o.unavailable_message().startswith(f"ProductAvailability {code}")  # type: ignore[union-attr]
     assert replace(OFFER, removed=True).unavailable_message() == "Notification type 05: This product is removed"
+    with pytest.raises(Refused) as refused:  # a code the spec does not name: cannot be sold at all
+        replace(OFFER, availability="31").unavailable_message()
+    assert (refused.value.status, refused.value.message) == (Status.PRODUCT_CANNOT_BE_SOLD,
+                                                             "The product can not be sold")
 
 
 def test_ip_declarations() -> None:
@@ -62,6 +66,19 @@ def test_ip_declarations() -> None:
         assert (e.value.status, e.value.message) == (Status.INVALID_ARGUMENTS, msg)
     v6 = parse_declaration("2001:db8::1,2001:db8::ff")
     assert covers([v6], ip_address("2001:db8::10")) and not covers([v6], ip_address("10.0.0.1"))
+
+
+def test_already_declared_means_no_new_address() -> None:
+    known = [parse_declaration(t) for t in ("10.0.0.1,10.0.0.100", "10.0.0.101,10.0.0.150", "2001:db8::1")]
+    assert within(known, parse_declaration("10.0.0.5"))
+    assert within(known, parse_declaration("10.0.0.90,10.0.0.120"))  # across two adjoining ranges
+    assert not within(known, parse_declaration("10.0.0.140,10.0.0.151"))  # one address more
+    assert not within(known, parse_declaration("10.0.0.0"))
+    assert not within(known, parse_declaration("::ffff:10.0.0.5"))  # another family
+    assert within(known, parse_declaration("2001:db8::1"))
+    new = [parse_declaration(t) for t in ("10.0.0.5", "10.1.0.5", "10.1.0.5", "10.0.0.150,10.0.0.151", "10.0.0.151")]
+    assert already_declared(known, new) == ["10.0.0.5", "10.1.0.5", "10.0.0.151"]  # the repeat in one request too
+    assert already_declared([], []) == []
 
 
 def test_rollup() -> None:

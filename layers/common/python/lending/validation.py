@@ -73,7 +73,9 @@ def iso_date() -> CoreSchema:
 
 
 def integer(ge: int | None = None, le: int | None = None) -> CoreSchema:
-    return cs.int_schema(ge=ge, le=le)
+    # Strict: a JSON true, "1" or 1.0 is not the spec's integer (a quantity of true must not buy a licence).
+    # The SOAP door hands over ints already, decoded by the XSD's types.
+    return cs.int_schema(ge=ge, le=le, strict=True)
 
 
 def boolean() -> CoreSchema:

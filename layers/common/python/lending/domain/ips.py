@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .codes import Refused, Status
@@ -53,3 +54,26 @@ def parse_address(text: object) -> IpAddr | None:
 
 def covers(declared: list[IpRange], ip: IpAddr) -> bool:
     return any(ip in r for r in declared)
+
+
+def within(ranges: Iterable[IpRange], r: IpRange) -> bool:
+    """Is every address of `r` in the union of `ranges` (each of them may cover only a part)?"""
+    lo, hi = int(r.first), int(r.last)
+    for first, last in sorted((int(x.first), int(x.last)) for x in ranges if x.first.version == r.first.version):
+        if first > lo:
+            return False  # sorted by start: nothing later covers `lo`
+        lo = max(lo, last + 1)
+        if lo > hi:
+            return True
+    return False
+
+
+def already_declared(known: Sequence[IpRange], new: Sequence[IpRange]) -> list[str]:
+    """The entries of a declaration that add no address: covered by what was declared before, or by
+    earlier entries of the same request (declareIp's "already declared" warning)."""
+    seen, out = list(known), []
+    for r in new:
+        if within(seen, r):
+            out.append(r.text)
+        seen.append(r)
+    return out

@@ -67,12 +67,15 @@ class Offer:
         return not self.removed and self.availability in AVAILABLE_CODES
 
     def unavailable_message(self) -> str | None:
-        """Why this offer cannot be sold now (checkAvailability wording), or None if it can."""
+        """Why this offer cannot be sold now (checkAvailability wording), or None if it can. A code the
+        spec does not name is refused outright: PRODUCT_CANNOT_BE_SOLD, as sendOrder does."""
         if self.removed:
             return REMOVED_MESSAGE
         if self.availability in AVAILABLE_CODES:
             return None
-        return UNAVAILABLE_MESSAGES.get(self.availability, CANNOT_BE_SOLD)
+        if self.availability not in UNAVAILABLE_MESSAGES:
+            raise Refused(Status.PRODUCT_CANNOT_BE_SOLD, CANNOT_BE_SOLD)
+        return UNAVAILABLE_MESSAGES[self.availability]
 
 
 def check_price(offer: Offer, unit_price: int, unit_price_ht: int, currency: str) -> None:

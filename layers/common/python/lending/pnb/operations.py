@@ -14,7 +14,7 @@ from ..catalogue import updates
 from ..domain.accounts import Account, Role
 from ..domain.codes import INTERNAL_ERROR, Refused, Status
 from ..domain.dates import iso
-from ..domain.ips import parse_declaration
+from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, LoanState, fingerprint
 from ..services import auth, lending, orders
@@ -85,8 +85,7 @@ def consult_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     ranges = [parse_declaration(t) for t in req.ips]
-    known = {r.text for r in ip_store.declared(coll.gln)}
-    already = [r.text for r in ranges if r.text in known]
+    already = already_declared(ip_store.declared(coll.gln), ranges)
     ip_store.add(coll.gln, ranges)
     if already:
         return {"returnStatus": Status.OK.value, "returnMessage": f"Warn : {' '.join(already)} already declared."}

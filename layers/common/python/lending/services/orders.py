@@ -87,7 +87,8 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
         # A line in error echoes what it was sent, as far as it is plain and short (never garbage).
         answer: dict[str, Any] = {
             "ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"), "orderLineId": line_id,
-            "lineReference": _echo(raw, "lineReference"), "quantity": _echo(raw, "quantity", int) or 1,
+            "lineReference": _echo(raw, "lineReference"),
+            "quantity": _echo(raw, "quantity", int) if "quantity" in raw else 1,  # absent: the default, 1
             "unitPrice": _echo(raw, "unitPrice", int), "currency": _echo(raw, "currency"),
         }
         stored: dict[str, Any] = {}
