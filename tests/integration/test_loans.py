@@ -261,6 +261,9 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     )
     assert other["returnStatus"] == "NOT_FOUND"  # not its offer
     assert pnb("endLoan", {"orderLineId": lid, "loanId": "END2"})["returnStatus"] == "AUTHENTICATION_ERROR"
+    tomorrow = iso(datetime.now(UTC) + timedelta(days=1))
+    late = pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "END2", "date": tomorrow})
+    assert late["returnStatus"] == "INVALID_ARGUMENTS" and "date" in late["returnMessage"]
     ended = pnb("getEndedLoans", {**coll_auth(), "loanId": ["END1", "END2"]})
     assert [(x["loanId"], x["orderLineId"], x["ean13"]) for x in ended["loanEndedResponseLine"]] == [
         ("END1", lid, "9791000000015")

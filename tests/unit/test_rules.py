@@ -12,7 +12,7 @@ from lending.domain.codes import Refused, Status, rollup
 from lending.domain.dates import iso, parse_iso
 from lending.domain.ips import already_declared, covers, parse_declaration, within
 from lending.domain.licences import Pool
-from lending.domain.loans import Loan, fingerprint
+from lending.domain.loans import Loan, fingerprint, return_date
 from lending.domain.offers import LicenceTerms, Offer, check_price
 from lending.services.links import sign_loan_link, verify_loan_link
 
@@ -97,6 +97,17 @@ def test_dates() -> None:
         assert parse_iso(bad) is None
     assert parse_iso("2999-12-31T23:59:59Z") is not None
     assert iso(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05Z"
+
+
+def test_the_date_of_an_early_return() -> None:
+    start, now = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert return_date(None, start, now) == now
+    assert return_date(start + timedelta(days=3), start, now) == start + timedelta(days=3)
+    assert return_date(now + timedelta(minutes=4), start, now) == now  # a caller's clock a little ahead
+    for bad in (now + timedelta(minutes=6), start - timedelta(seconds=1)):
+        with pytest.raises(Refused) as refused:
+            return_date(bad, start, now)
+        assert refused.value.status is Status.INVALID_ARGUMENTS
 
 
 def test_loan_replay_window() -> None:

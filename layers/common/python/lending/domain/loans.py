@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .codes import Refused, Status
 from .licences import Pool
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
 
 
 class LoanState(StrEnum):
@@ -49,3 +51,14 @@ class Loan:
 def fingerprint(*parts: object) -> str:
     """Stable digest of the parameters that make two requests "identical"."""
     return hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:32]
+
+
+def return_date(requested: datetime | None, created_at: datetime, now: datetime) -> datetime:
+    """When an early return took place: the caller's date (endLoan's `date`) if it lies between the loan's
+    start and now, a date a little ahead of our clock being taken as now; otherwise INVALID_ARGUMENTS."""
+    if requested is None:
+        return now
+    if requested < created_at or requested > now + CLOCK_SKEW:
+        raise Refused(Status.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
+                                                "start and now")
+    return min(requested, now)

@@ -16,7 +16,7 @@ from ..domain.codes import INTERNAL_ERROR, Refused, Status
 from ..domain.dates import iso
 from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
-from ..domain.loans import Loan, LoanState, fingerprint
+from ..domain.loans import Loan, LoanState, fingerprint, return_date
 from ..services import auth, lending, orders
 from ..services.context import Ctx
 from ..store import ips as ip_store
@@ -146,11 +146,7 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
     if loan_item is None or loan_item.order_line_id != req.orderLineId:
         raise Refused(Status.NOT_FOUND, f"No Loan having a line with orderLineId '{req.orderLineId}' and a "
                                         f"loanId '{req.loanId}' is found")
-    when = req.date
-    if when is not None and (when > ctx.now or when < loan_item.created_at):
-        raise Refused(Status.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
-                                                "start and now")
-    lending.return_early(ctx, loan_item, when)
+    lending.return_early(ctx, loan_item, return_date(req.date, loan_item.created_at, ctx.now))
     return {"returnStatus": Status.OK.value}
 
 

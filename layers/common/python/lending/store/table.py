@@ -98,7 +98,9 @@ def batch_get(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
             request = out.get("UnprocessedKeys") or {}
             if not request:
                 break
-            time.sleep(0.01 * 2**attempt)
+            time.sleep(min(1.0, 0.01 * 2**attempt))
+        else:  # a key left unread must not pass for a missing item (callers treat absence as meaning)
+            raise RuntimeError("BatchGetItem left keys unprocessed after 8 attempts")
     return found
 
 
