@@ -213,14 +213,14 @@ def test_tampered_or_revoked_url_lends_nothing(stack: Any) -> None:
     for bad in (f"{prefix}/{flipped}/{tail}", f"{prefix}/{other_token}/{tail}", f"{prefix}/x/{tail}",
                 url.replace(line_id, "123456789012345678901234"), url.replace(line_id, "nope")):
         r = lend(bad, **tx())
-        assert (r.status_code, r.json()) == (404, ["no_loan_available"]), bad
+        assert (r.status_code, r.json()) == (400, ["no_loan_available"]), bad
     assert status(stack, line_id) == (2, 2, 30) and status(stack, other_id) == (5, 2, 3)
     # The reseller cancels the (unused) line: its URL is revoked.
     reseller = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD}
     cancel = pnb(stack, "cancelOrder", {**reseller, "orderId": _order_of(line_id), "orderLineId": [line_id]})
     assert cancel["cancelResponseLine"][0]["returnStatus"] == "CANCELLED", cancel
     r = lend(url, **tx())
-    assert (r.status_code, r.json()) == (403, ["no_loan_available"])
+    assert (r.status_code, r.json()) == (400, ["no_loan_available"])
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
     assert (got["returnStatus"], got["NTA"]) == ("CANCELLED", 30)
 

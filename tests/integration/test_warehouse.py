@@ -175,23 +175,24 @@ def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> Non
         body = s3.get_object(Bucket=aws["Bucket"], Key=key)["Body"].read().decode()
         return list(csv.DictReader(io.StringIO(body)))
 
-    rows_a = read(f"drm-billing/{month}/SYSA.csv")
+    rows_a = read(f"drm-billing/{month}/systems/SYSA.csv")
     assert [(r["order_line_id"], r["medium"], r["localisation"], r["loans"]) for r in rows_a] == [
         (first, "download", "", "2"), (first, "streaming", "on-site", "1"),
         (first, "streaming", "off-site", "1")]
     assert {r["month"] for r in rows_a} == {month} and {r["ean13"] for r in rows_a} == {"9791000000015"}
-    rows_b = read(f"drm-billing/{month}/SYSB.csv")
+    rows_b = read(f"drm-billing/{month}/systems/SYSB.csv")
     assert [(r["order_line_id"], r["medium"], r["loans"]) for r in rows_b] == [(second, "download", "1")]
-    rows_c = read(f"drm-billing/{month}/{demo.COLL}.csv")
+    rows_c = read(f"drm-billing/{month}/systems/{demo.COLL}.csv")
     assert [(r["order_line_id"], r["lending_system"], r["loans"]) for r in rows_c] == [
         (second, demo.COLL, "1")]
-    summary = read(f"drm-billing/{month}/_summary.csv")
+    summary = read(f"drm-billing/{month}/summary.csv")
     assert {(r["lending_system"], r["loans"]) for r in summary} >= {("SYSA", "4"), ("SYSB", "1"),
                                                                      (demo.COLL, "1")}
-    assert set(files) == {f"drm-billing/{month}/{k}.csv" for k in ("SYSA", "SYSB", demo.COLL, "_summary")}
+    assert set(files) == {f"drm-billing/{month}/systems/{k}.csv" for k in ("SYSA", "SYSB", demo.COLL)} | {
+        f"drm-billing/{month}/summary.csv"}
     # Another month has none of them, and its report still exists (an empty summary).
     empty = billing.produce("2020-01")
-    assert empty == {"drm-billing/2020-01/_summary.csv": "lending_system,month,loans,file\n"}
+    assert empty == {"drm-billing/2020-01/summary.csv": "lending_system,month,loans,file\n"}
 
 
 def test_drm_report_function_defaults_to_the_previous_month(aws: dict[str, str]) -> None:
@@ -202,7 +203,7 @@ def test_drm_report_function_defaults_to_the_previous_month(aws: dict[str, str])
     assert fn.schedules == ["cron(0 3 1 * ? *)"]
     out = functions.invoke(fn, {"source": "aws.scheduler", "detail-type": "Scheduled Event", "detail": {}})
     assert out == {"month": previous_month(datetime.now(UTC)),
-                   "files": [f"drm-billing/{previous_month(datetime.now(UTC))}/_summary.csv"]}
+                   "files": [f"drm-billing/{previous_month(datetime.now(UTC))}/summary.csv"]}
     assert functions.invoke(fn, {"month": "2026-11"})["month"] == "2026-11"
 
 
@@ -220,7 +221,7 @@ def test_sample_events_are_real_shaped(aws: dict[str, str]) -> None:
         return functions.invoke(fns[fn], json.loads((root / name).read_text()))
 
     lent = run("WarehouseLendFunction", "warehouse_lend.json")  # an order line this hub never sold
-    assert (lent["statusCode"], json.loads(lent["body"])) == (404, ["no_loan_available"])
+    assert (lent["statusCode"], json.loads(lent["body"])) == (400, ["no_loan_available"])
     # The sample's line made real: same body, this hub's own line and token.
     (line_id,) = order_ok()
     event = json.loads((root / "warehouse_lend.json").read_text())

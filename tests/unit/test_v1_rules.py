@@ -54,6 +54,18 @@ def test_admit_each_limit_in_turn() -> None:
     assert admit(Limits(), Patron("c", "m", day_count=99, month_count=999), 999, NOW) is False
 
 
+def test_only_the_parameter_that_ends_the_path_loses_its_format_suffix() -> None:
+    from lending.v1.door import split_format
+
+    def split(path: str, **params: str) -> tuple[str, dict[str, str]]:
+        return split_format({"rawPath": path, "pathParameters": params})
+
+    assert split("/v1/loans/abc.xml", loan_id="abc.xml") == ("xml", {"loan_id": "abc"})
+    assert split("/v1/loans/abc.json", loan_id="abc.json") == ("json", {"loan_id": "abc"})
+    assert split("/v1/members/bob.json/courtesy_loans", member_id="bob.json") == ("json", {"member_id": "bob.json"})
+    assert split("/v1/members/bob.xml/courtesy_loans.xml", member_id="bob.xml") == ("xml", {"member_id": "bob.xml"})
+
+
 def test_a_courtesy_loan_passes_every_limit_once() -> None:
     granted = Patron("c", "m", version=3, day="2026-03-31", day_count=3, month="2026-03", month_count=10,
                      courtesy=1)

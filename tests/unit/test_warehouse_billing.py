@@ -47,16 +47,22 @@ def test_counts_per_lending_system_licence_and_medium() -> None:
              loan("L1", Pool.DOWNLOAD, "SYSA", n=3), loan("L1", Pool.ONSITE, "SYSA", n=4),
              loan("L2", Pool.DOWNLOAD, "SYSB", n=5), loan("L2", Pool.DOWNLOAD, None, n=6)]
     files = billing.build(loans, "2026-11")
-    assert set(files) == {"drm-billing/2026-11/SYSA.csv", "drm-billing/2026-11/SYSB.csv",
-                          "drm-billing/2026-11/3012345000031.csv", "drm-billing/2026-11/_summary.csv"}
-    rows = list(csv.reader(io.StringIO(files["drm-billing/2026-11/SYSA.csv"])))
+    assert set(files) == {"drm-billing/2026-11/systems/SYSA.csv", "drm-billing/2026-11/systems/SYSB.csv",
+                          "drm-billing/2026-11/systems/3012345000031.csv", "drm-billing/2026-11/summary.csv"}
+    rows = list(csv.reader(io.StringIO(files["drm-billing/2026-11/systems/SYSA.csv"])))
     assert rows[0] == list(billing.HEADER)
     assert [(r[2], r[6], r[7], r[8]) for r in rows[1:]] == [
         ("L1", "download", "", "2"), ("L1", "streaming", "on-site", "1"),
         ("L1", "streaming", "off-site", "1")]
-    summary = list(csv.DictReader(io.StringIO(files["drm-billing/2026-11/_summary.csv"])))
+    summary = list(csv.DictReader(io.StringIO(files["drm-billing/2026-11/summary.csv"])))
     assert [(r["lending_system"], r["loans"]) for r in summary] == [("3012345000031", "1"), ("SYSA", "4"),
                                                                      ("SYSB", "1")]
+
+
+def test_no_lending_system_can_overwrite_the_summary() -> None:
+    files = billing.build([loan("L1", Pool.DOWNLOAD, "summary", n=1)], "2026-11")
+    assert set(files) == {"drm-billing/2026-11/systems/summary.csv", "drm-billing/2026-11/summary.csv"}
+    assert files["drm-billing/2026-11/summary.csv"].startswith("lending_system,month,loans,file\n")
 
 
 def test_cli_refuses_a_bad_month(capsys: pytest.CaptureFixture[str]) -> None:

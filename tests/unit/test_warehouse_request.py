@@ -88,6 +88,8 @@ def test_expire_at_and_duration_the_earlier_end_wins() -> None:
     ({**IDS, "notify_url": "http://x.example:99999/"}, {"notify_url_parameter_invalid"}),
     ({**IDS, "notify_url": "https://x.example/api/notify/loan/transaction_id/12345/"}, set()),
     ({**IDS, "bill_drm_to": "a;b"}, {"bill_drm_to_parameter_invalid"}),
+    ({**IDS, "bill_drm_to": ".."}, {"bill_drm_to_parameter_invalid"}),
+    ({**IDS, "bill_drm_to": "_summary"}, {"bill_drm_to_parameter_invalid"}),
     ({**IDS, "bill_drm_to": "SIGB42"}, set()),
 ])
 def test_every_error_that_applies(params: dict[str, str], expected: set[str]) -> None:

@@ -52,14 +52,17 @@ def base_url(event: dict[str, Any]) -> str:
 
 
 def split_format(event: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """`xml` when the path ends in .xml, else `json`; path parameters without their suffix."""
+    """`xml` when the path ends in .xml, else `json`; the path parameters, the one that ends the path
+    without its format suffix (`/v1/loans/{id}.xml`). A suffix inside the path is part of its value:
+    member `bob.json` of `/v1/members/bob.json/courtesy_loans` is not member `bob`."""
     path = str(event.get("rawPath") or "")
     fmt = "xml" if path.endswith(".xml") else "json"
     out = {}
     for name, value in (event.get("pathParameters") or {}).items():
-        for suffix in SUFFIXES:
-            if value.endswith(suffix):
-                value = value[: -len(suffix)]
+        if path.endswith("/" + value):
+            for suffix in SUFFIXES:
+                if value.endswith(suffix):
+                    value = value[: -len(suffix)]
         out[name] = value
     return fmt, out
 

@@ -1,8 +1,10 @@
 """The DRM billing report: per lending system (`bill_drm_to`, else the licence's collectivity) and
 month, the loans its lending URLs gave, counted by licence and medium. CSV files in S3:
 
-    drm-billing/<YYYY-MM>/<lending system>.csv   one per lending system
-    drm-billing/<YYYY-MM>/_summary.csv           every lending system, its loans and its file
+    drm-billing/<YYYY-MM>/systems/<lending system>.csv   one per lending system
+    drm-billing/<YYYY-MM>/summary.csv                    every lending system, its loans and its file
+
+(the systems in a folder of their own: no lending system's name can overwrite the summary)
 
 A loan belongs to the month it was created in, whatever became of it (returned, expired): the DRM
 fee is due when a file is issued. Run monthly (the scheduled function does the previous month) or
@@ -88,7 +90,11 @@ def to_csv(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
 
 
 def key(month: str, system: str) -> str:
-    return f"{PREFIX}/{month}/{system}.csv"
+    return f"{PREFIX}/{month}/systems/{system}.csv"
+
+
+def summary_key(month: str) -> str:
+    return f"{PREFIX}/{month}/summary.csv"
 
 
 def build(loans: list[Loan], month: str) -> dict[str, str]:
@@ -99,7 +105,7 @@ def build(loans: list[Loan], month: str) -> dict[str, str]:
     for system, rows in count(loans, month).items():
         files[key(month, system)] = to_csv(HEADER, [tuple(vars(r).values()) for r in rows])
         summary.append((system, month, sum(r.loans for r in rows), key(month, system)))
-    files[key(month, "_summary")] = to_csv(SUMMARY_HEADER, summary)
+    files[summary_key(month)] = to_csv(SUMMARY_HEADER, summary)
     return files
 
 

@@ -46,15 +46,14 @@ def _refused(status: int, *names: str) -> Outcome:
 
 
 def licence_of_url(order_line_id: str, token: str) -> tuple[Licence | None, Outcome | None]:
-    """The licence a loanUrl names, or why the URL is refused: 404 when the line is unknown or the
-    token is not its own (indistinguishable, so the URL reveals nothing), 403 once it is revoked."""
+    """The licence a loanUrl names, or why the URL is refused. The spec answers only 201 or 400, and its
+    `no_loan_available` says "The link is not valid": an unknown line, a token that is not its own and a
+    revoked (cancelled) line all answer 400 with it, alike, so the URL reveals nothing."""
     item = line_store.get_line(order_line_id) if is_order_line_id(order_line_id) else None
     expected = (item or {}).get("lendingToken")
     genuine = hmac.compare_digest(token.encode(), str(expected or _NO_TOKEN).encode()) and bool(expected)
-    if item is None or not genuine or not line_store.is_licence(item):
-        return None, _refused(404, e.NO_LOAN_AVAILABLE)
-    if item.get("status") != "OK":
-        return None, _refused(403, e.NO_LOAN_AVAILABLE)  # cancelled: the URL is revoked
+    if item is None or not genuine or not line_store.is_licence(item) or item.get("status") != "OK":
+        return None, _refused(400, e.NO_LOAN_AVAILABLE)
     return line_store.licence(item), None
 
 
@@ -65,7 +64,7 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     assert licence is not None
     coll = auth.account(licence.gln_coll)
     if coll is None:
-        return _refused(404, e.NO_LOAN_AVAILABLE)
+        return _refused(400, e.NO_LOAN_AVAILABLE)
     p = parse(raw, ctx.now)
     errors = set(p.errors)
     if p.pool is Pool.ONSITE and p.ip_address and e.IP_INVALID not in errors:

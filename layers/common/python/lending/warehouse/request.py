@@ -21,7 +21,7 @@ MAX_ID = 254  # "less than 255 characters"
 # "A unique alphanumeric identifier": letters and digits, plus the separators lending systems commonly
 # put in their ids (a strict reading would refuse "ABC-123", which no lending system would expect).
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_BILL = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_BILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # an identifier, never a path (no ".." or "/")
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$")
 MEDIUMS = {"download": AccessMedium.DOWNLOAD, "streaming": AccessMedium.STREAMING}
 PLACES = {"on-site": Localization.IN_SITU, "off-site": Localization.EX_SITU}
