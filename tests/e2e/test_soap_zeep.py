@@ -136,9 +136,8 @@ def test_collectivity_services_lend_consult_and_follow(pnb: Any, check: XsdCheck
     assert first.orderLine[0].loanUrl.startswith("http://127.0.0.1:")
     nothing = pnb.getOrders(**COLL, orderIdColl="NOSUCHORDER")
     assert nothing.returnStatus == "OK" and nothing.getOrderResponseLine == []
-    # zeep reads an empty element as None: the raw answer shows the spec's empty, present noOrder.
-    marker = check.last.find(f"{{{NS}}}noOrder")
-    assert marker is not None and marker.text is None
+    # noOrder goes as `true` (pnb:Present): zeep would read the spec's empty element as None, absent.
+    assert nothing.noOrder is True and check.last.findtext(f"{{{NS}}}noOrder") == "true"
     assert pnb.getOrders(**COLL).returnStatus == "INVALID_ARGUMENTS"  # neither sinceDate nor orderIdColl
 
     lent = loan(pnb, line_id, "ZL1")
@@ -217,10 +216,29 @@ def test_offer_services_pass_the_core_answer_through(stack: Any, pnb: Any, check
 
         files = [target(x["httpLinks"]) for x in over_json.get("onixFileUrl", [])]
         assert [target(x.httpLinks) for x in answer.onixFileUrl] == files
+        assert answer.noNotice is (True if "noNotice" in over_json else None)
         wrong = getattr(pnb, service)(glnReseller=demo.RESELLER, passwordReseller="nope", **extra,
                                       lastConnection="")
         assert (wrong.returnStatus, wrong.returnMessage) == ("AUTHENTICATION_ERROR", "Bad credentials")
     assert {"getOffers", "getOffersForDistributor"} <= check.seen
+
+
+def test_a_zeep_client_sees_no_notice_and_no_order(stack: Any, pnb: Any, check: XsdCheck) -> None:
+    """The spec's empty noNotice / noOrder, whose presence is the information, reach zeep as True."""
+    later = datetime.now(UTC) + timedelta(hours=1)  # nothing is published after it
+    services = (("getOffers", {}), ("getOffersForDistributor", {"glnDistributor": demo.DISTRIBUTOR}))
+    for service, extra in services:
+        answer = getattr(pnb, service)(**RESELLER, **extra, sinceDate=later)
+        assert (answer.returnStatus, answer.noNotice, answer.onixFileUrl) == ("OK", True, [])
+        assert check.last.findtext(f"{{{NS}}}noNotice") == "true"
+        body = {**RESELLER, **extra, "sinceDate": later.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        over_json = requests.post(f"{stack.url}/v2/pnb-numerique/{service}", json=body, timeout=10).json()
+        assert over_json["noNotice"] == "" and "onixFileUrl" not in over_json  # JSON keeps the spec's ""
+    nothing = pnb.getOrders(**COLL, orderIdColl="NOSUCHORDER")
+    assert (nothing.returnStatus, nothing.noOrder) == ("OK", True)
+    over_json = requests.post(f"{stack.url}/v2/pnb-numerique/getOrders", timeout=10,
+                              json={**COLL, "orderIdColl": "NOSUCHORDER"}).json()
+    assert over_json["noOrder"] == ""  # absent, zeep's None: test_collectivity_services_lend_consult_and_follow
 
 
 def test_what_the_xsd_refuses_answers_invalid_arguments_naming_the_field(pnb: Any) -> None:

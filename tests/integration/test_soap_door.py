@@ -3,6 +3,7 @@ as the JSON door (same answers, same state), in XML the XSD accepts, with a requ
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from lending.pnb import operations
 from lending.pnb.soap import codec
 from lending.pnb.soap.envelope import SOAP11, SOAP12
 from lending.pnb.soap.schema import MODEL, NS
-from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_ok, pnb
+from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_body, order_ok, pnb
 
 pytestmark = pytest.mark.usefixtures("aws")
 PATH = "/v2/pnb-numerique/soap"
@@ -149,6 +150,61 @@ def test_a_request_breaking_the_xsd_answers_invalid_arguments_naming_the_field()
     assert got["returnMessage"].startswith("The parameter loanerColl")
     got = soap("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24], "glnContractor": "3012345000061"})
     assert got["returnStatus"] == "INVALID_ARGUMENTS" and "glnContractor" in got["returnMessage"]
+
+
+def twice(request: etree._Element, path: str) -> etree._Element:
+    """The request with the element at `path` (below the operation) given a second time."""
+    node = request.find(path, {"p": NS})
+    node.addnext(copy.deepcopy(node))
+    return request
+
+
+def answered(service: str, request: etree._Element) -> tuple[str, str]:
+    status, answer = post(envelope(request))
+    got = codec.decode(answer, MODEL.elements[f"{service}Response"])
+    assert status == 200 and got["requestId"]
+    return got["returnStatus"], got["returnMessage"]
+
+
+def test_an_element_given_twice_or_out_of_place_is_named_itself() -> None:
+    order = codec.encode("sendOrder", order_body(), MODEL.elements["sendOrder"])
+    assert answered("sendOrder", twice(copy.deepcopy(order), "p:glnColl")) == (
+        "INVALID_ARGUMENTS", "The parameter glnColl is not expected here: duplicated")
+    assert answered("sendOrder", twice(copy.deepcopy(order), "p:orderRequestLine/p:currency")) == (
+        "INVALID_ARGUMENTS", "The parameter orderRequestLine.0.currency is not expected here: duplicated")
+    assert pnb("sendOrder", codec.decode(order, MODEL.elements["sendOrder"]))["returnStatus"] == "OK"  # nothing taken
+    check = codec.encode("checkAvailability", {
+        **RESELLER, "glnColl": demo.COLL, "glnContractor": demo.CONTRACTOR, "resellerCountry": "FR",
+        "collCountry": "FR", "checkAvailabilityLine": [
+            {k: v for k, v in line().items() if k not in ("quantity", "dmdDate")}]},
+        MODEL.elements["checkAvailability"])
+    spelling = etree.Element(f"{{{NS}}}glnContrator")
+    spelling.text = demo.CONTRACTOR
+    check.find(f"{{{NS}}}glnContractor").addnext(spelling)
+    assert answered("checkAvailability", check) == (
+        "INVALID_ARGUMENTS", "The parameter glnContrator is not expected here: glnContractor is already given "
+                             "(only one of glnContractor or glnContrator)")
+
+    # A credential given twice (or out of its place) is a malformed credential: AUTHENTICATION_ERROR, as a
+    # missing one; another field out of place before the password is named and is INVALID_ARGUMENTS.
+    (line_id,) = order_ok()
+    loan = codec.encode("loanBook", loan_body(line_id, "TWICE1"), MODEL.elements["loanBook"])
+    assert answered("loanBook", twice(copy.deepcopy(loan), "p:glnColl")) == (
+        "AUTHENTICATION_ERROR", "Bad credentials")
+    early = copy.deepcopy(loan)
+    contractor = etree.Element(f"{{{NS}}}glnContractor")
+    contractor.text = demo.CONTRACTOR
+    early.find(f"{{{NS}}}glnColl").addnext(contractor)
+    assert answered("loanBook", early) == (
+        "INVALID_ARGUMENTS", "The parameter glnContractor is not expected here: out of order "
+                             "(passwordColl comes first)")
+    assert answered("loanBook", twice(copy.deepcopy(early), "p:glnContractor")) == answered("loanBook", early)
+    assert answered("loanBook", twice(copy.deepcopy(loan), "p:loanId")) == (
+        "INVALID_ARGUMENTS", "The parameter loanId is not expected here: duplicated")
+    missing = copy.deepcopy(loan)
+    missing.remove(missing.find(f"{{{NS}}}passwordColl"))
+    assert answered("loanBook", missing) == ("AUTHENTICATION_ERROR", "Bad credentials")
+    assert soap("loanBook", loan_body(line_id, "TWICE1"))["returnStatus"] == "OK"  # the right one still lends
 
 
 def test_an_internal_fault_is_a_server_fault_naming_the_request(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,8 +139,18 @@ def test_encoding_details() -> None:
                       MODEL.elements["getOffersResponse"])
     # A bare value fills the structure's one field.
     assert el.findtext(f"{P}onixFileUrl/{P}httpLinks") == "https://hub.test/a.xml"
-    assert el.find(f"{P}noNotice") is not None and el.find(f"{P}notInXsd") is None
+    assert el.find(f"{P}notInXsd") is None
+    # A presence flag (the JSON door's "") goes as `true`, which a client built from the WSDL can see,
+    # and comes back as "".
+    assert el.findtext(f"{P}noNotice") == "true"
     assert MODEL.validator.validate(el)
+    assert codec.decode(el, MODEL.elements["getOffersResponse"])["noNotice"] == ""
+    assert MODEL.elements["getOrdersResponse"].by_name["noOrder"].kind == "flag"
+    assert MODEL.elements["getOffers"].by_name["lastConnection"].kind == "str"  # a request's stays empty
+    empty = codec.encode("getOffersResponse", {"requestId": "r", "returnStatus": "OK"},
+                         MODEL.elements["getOffersResponse"])
+    empty.insert(1, etree.Element(f"{P}noNotice"))
+    assert not MODEL.validator.validate(empty)  # the answer never carries an empty flag
     bad = codec.encode("endLoanResponse",
                        {"requestId": "r", "returnStatus": "ERROR", "returnMessage": "a\x00b"},
                        MODEL.elements["endLoanResponse"])
@@ -193,7 +203,59 @@ def test_a_nested_violation_is_named_by_its_path() -> None:
     assert message == "The parameter orderRequestLine.0.currency is mandatory"
     assert check(head + "</sendOrder>")[1] == "The parameter orderRequestLine is mandatory"
     too_many = check(head + good * 100 + "</sendOrder>")[1]
-    assert too_many.startswith("The parameter orderRequestLine.99 is not expected here")
+    assert too_many == "The parameter orderRequestLine.99 is not expected here: at most 99"
+
+
+def test_an_element_given_twice_or_out_of_place_is_named_itself_not_the_next_field() -> None:
+    """libxml2 reports the element it met ("not expected"): that one is named, with why; a required
+    element is called mandatory only when it is really given nowhere."""
+    good = ("<orderRequestLine><ean13>9791000000015</ean13><glnDistributor>3010999000018</glnDistributor>"
+            "<unitPrice>1</unitPrice><unitPriceExcludingTax>1</unitPriceExcludingTax><currency>EUR</currency>"
+            "<dmdDate>2026-01-01T00:00:00Z</dmdDate></orderRequestLine>")
+    coll, order = "<glnColl>3012345000031</glnColl>", "<orderId>O1</orderId><orderIdColl>C1</orderIdColl>"
+    head = ("<sendOrder><glnReseller>3012345000017</glnReseller><passwordReseller>p</passwordReseller>"
+            f"{coll}{order}<resellerCountry>FR</resellerCountry><collCountry>FR</collCountry>")
+
+    def send(start: str = head, *lines: str) -> str:
+        return check(start + "".join(lines or (good,)) + "</sendOrder>")[1]
+
+    assert send(head.replace(coll, coll * 2)) == "The parameter glnColl is not expected here: duplicated"
+    twice = good.replace("<currency>EUR</currency>", "<currency>EUR</currency>" * 2)
+    assert send(head, twice) == "The parameter orderRequestLine.0.currency is not expected here: duplicated"
+    assert send(head, good, twice) == "The parameter orderRequestLine.1.currency is not expected here: duplicated"
+    swapped = head.replace(order, "<orderIdColl>C1</orderIdColl><orderId>O1</orderId>")
+    assert send(swapped) == "The parameter orderIdColl is not expected here: out of order (orderId comes first)"
+    late = good.replace("<currency>EUR</currency>", "").replace("</orderRequestLine>",
+                                                                "<currency>EUR</currency></orderRequestLine>")
+    assert send(head, late) == ("The parameter orderRequestLine.0.dmdDate is not expected here: out of order "
+                                "(currency comes first)")
+    assert send(head.replace(coll, coll + "<foo>1</foo>")) == (
+        "The parameter foo is not expected here: unknown parameter (expected glnContractor or glnDelivery or "
+        "orderId)")
+    # Really absent (given nowhere after), a required element is still the one named, as mandatory.
+    assert send(head.replace("<orderId>O1</orderId>", "")) == "The parameter orderId is mandatory"
+    assert send(head.replace(coll, "")) == "The parameter glnColl is mandatory"
+
+    both = ("<checkAvailability><glnReseller>3012345000017</glnReseller><passwordReseller>pw1</passwordReseller>"
+            "<glnContractor>3012345000062</glnContractor><glnContrator>3012345000062</glnContrator>"
+            "<resellerCountry>FR</resellerCountry><collCountry>FR</collCountry><checkAvailabilityLine>"
+            "<ean13>9791000000015</ean13><glnDistributor>3010999000018</glnDistributor><unitPrice>1</unitPrice>"
+            "<unitPriceExcludingTax>1</unitPriceExcludingTax><currency>EUR</currency></checkAvailabilityLine>"
+            "</checkAvailability>")
+    assert check(both)[1] == ("The parameter glnContrator is not expected here: glnContractor is already given "
+                              "(only one of glnContractor or glnContrator)")
+
+    gln, pw = "<glnColl>3012345000031</glnColl>", "<passwordColl>collDemo2026</passwordColl>"
+    assert check(loan().replace(gln, gln * 2))[1] == "The parameter glnColl is not expected here: duplicated"
+    assert check(loan().replace(pw, pw * 2))[1] == "The parameter passwordColl is not expected here: duplicated"
+    contractor = "<glnContractor>3012345000062</glnContractor>"
+    assert check(loan().replace(pw, contractor + pw))[1] == (
+        "The parameter glnContractor is not expected here: out of order (passwordColl comes first)")
+    assert check(loan().replace(pw, ""))[1] == "The parameter passwordColl is mandatory"
+    end = "<loanEndDate>2026-02-02T00:00:00Z</loanEndDate>"
+    assert check(loan(end=end * 2))[1] == "The parameter loanEndDate is not expected here: duplicated"
+    assert check(loan().replace("<loanId>L1</loanId>", "<loanId>L1</loanId>" * 2))[1] == (
+        "The parameter loanId is not expected here: duplicated")
 
 
 def test_the_wsdl_describes_every_service_document_literal_at_the_callers_address() -> None:

@@ -1,8 +1,9 @@
 """PNB messages between XML and the dicts the core speaks, driven by the XSD model (schema.py).
 
 `decode` gives exactly the body the JSON door would receive (arrays as lists, integers as int, booleans
-as bool, the rest as text); `encode` writes an answer dict in the XSD's element order; `explain` turns
-the first XSD violation into an INVALID_ARGUMENTS message that names the field."""
+as bool, a presence flag as the JSON door's "", the rest as text); `encode` writes an answer dict in the
+XSD's element order (a presence flag as `true`); `explain` turns the first XSD violation into an
+INVALID_ARGUMENTS message that names the field."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def _scalar(text: str, kind: str) -> Any:
         return int(text)
     if kind == "bool":
         return text.strip() in ("true", "1")
+    if kind == "flag":  # present (its only value is true): the JSON door's empty string
+        return ""
     return text
 
 
@@ -72,7 +75,7 @@ def _fill(element: etree._Element, values: dict[str, Any], ctype: ComplexType) -
                 # A bare value where the XSD has a one-field structure fills that field (onixFileUrl).
                 _fill(child, item if isinstance(item, dict) else {f.type.fields[0].name: item}, f.type)
             else:
-                child.text = _text(item)
+                child.text = "true" if f.kind == "flag" else _text(item)
 
 
 def _text(value: Any) -> str:
@@ -87,7 +90,7 @@ def explain(payload: etree._Element, entry: Any, ctype: ComplexType) -> str:
     message = str(entry.message)
     m = _ELEMENT.match(message)
     namespace, name, detail = (m.group(1), m.group(2), m.group(3)) if m else (None, "request", message)
-    at, at_type = _path(payload, entry.path, ctype)  # for a missing child: its parent
+    at, at_type, node = _path(payload, entry.path, ctype)  # for a missing child: its parent
     expected = _EXPECTED.search(detail)
     wanted = [_NAMESPACE.sub("", x).strip() for x in expected.group(1).split(",")] if expected else []
     if "Missing child element" in detail and wanted:
@@ -97,36 +100,66 @@ def explain(payload: etree._Element, entry: Any, ctype: ComplexType) -> str:
         return f"The parameter {at + '.' if at else ''}{missing} is mandatory"
     where = at or name
     if "This element is not expected" in detail:
-        # A known field arriving where a required one should be: the required one is missing.
-        parent, parent_type = _path(payload, (entry.path or "").rpartition("/")[0], ctype)
-        known = parent_type.by_name if parent_type is not None else {}
-        absent = [w for w in wanted if w in known and known[w].required and w != name]
-        if absent and name in known and namespace == NS:
-            return f"The parameter {parent + '.' if parent else ''}{absent[0]} is mandatory"
-        hint = f" (expected {' or '.join(wanted)})" if wanted else ""
-        return f"The parameter {where} is not expected here{hint}"
+        parent, parent_type, _ = _path(payload, (entry.path or "").rpartition("/")[0], ctype)
+        return _unexpected(node, name if namespace == NS else None, where, parent, parent_type, wanted)
     if name in SECRETS:
         return f"The parameter {where} is invalid: alphanumeric, at most 25 characters"
     reason = _LONG_VALUE.sub(r"'\1...'", _NAMESPACE.sub("", detail)).strip()
     return f"The parameter {where} is invalid: {reason}"
 
 
-def _path(payload: etree._Element, path: str | None, ctype: ComplexType) -> tuple[str, ComplexType | None]:
+def _unexpected(node: etree._Element | None, name: str | None, where: str, parent: str,
+                parent_type: ComplexType | None, wanted: list[str]) -> str:
+    """libxml2 met `node` (named `where`; `name` when it is in our namespace) where it wanted one of
+    `wanted`. A wanted required element given nowhere after it is missing: that one is named, as
+    mandatory. Otherwise the element met is the wrong one and is named: a second one of a single field
+    (or of its xs:choice), one too many of a list, one of ours out of its place, or one we do not know."""
+    hint = f" (expected {' or '.join(wanted)})" if wanted else ""
+    known = parent_type.by_name if parent_type is not None else {}
+    f = known.get(name) if name is not None else None
+    if f is None or node is None:
+        unknown = ": unknown parameter" if name is not None and parent_type is not None else ""
+        return f"The parameter {where} is not expected here{unknown}{hint}"
+
+    def ours(nodes: Any) -> list[str]:
+        return [etree.QName(c).localname for c in nodes
+                if isinstance(c.tag, str) and etree.QName(c).namespace == NS]
+
+    before, after = ours(node.itersiblings(preceding=True)), ours(node.itersiblings())
+    if f.name in before:
+        if not f.repeated:
+            return f"The parameter {where} is not expected here: duplicated"
+        if f.max_occurs is not None and before.count(f.name) >= f.max_occurs:
+            return f"The parameter {where} is not expected here: at most {f.max_occurs}"
+    alternative = next((x for x in before if x in f.choice and x != f.name), None)
+    if alternative is not None:
+        return (f"The parameter {where} is not expected here: {alternative} is already given "
+                f"(only one of {' or '.join(f.choice)})")
+    absent = [w for w in wanted if w in known and known[w].required and w != f.name and w not in after]
+    if absent:
+        return f"The parameter {parent + '.' if parent else ''}{absent[0]} is mandatory"
+    later = next((w for w in wanted if w in after), None)
+    return f"The parameter {where} is not expected here: out of order" + (
+        f" ({later} comes first)" if later is not None else hint)
+
+
+def _path(payload: etree._Element, path: str | None,
+          ctype: ComplexType) -> tuple[str, ComplexType | None, etree._Element | None]:
     """libxml2's path of the failing node (`/*/*[3]/*[1]` or `/pnb:op/pnb:x`) as field names ('' for the
-    operation element itself), and that node's type when it has one."""
+    operation element itself), that node's type when it has one, and the node."""
     if not path:
-        return "", None
+        return "", None, None
     node, names = payload, list[str]()
     current: ComplexType | None = ctype
     for step in path.split("/")[2:]:  # '', the operation element, then the steps below it
         m = _STEP.match(step)
         if m is None:
-            return "", None
+            return "", None, None
         tag, index = m.group(1), int(m.group(2) or 1) - 1
         children = [c for c in node
                     if isinstance(c.tag, str) and (tag == "*" or etree.QName(c).localname == tag)]
         if index >= len(children):
-            return "", None
+            return "", None, None
         node = children[index]
         qname = etree.QName(node)
         ours = qname.namespace == NS
@@ -137,4 +170,4 @@ def _path(payload: etree._Element, path: str | None, ctype: ComplexType) -> tupl
         else:  # a foreign element is named with its namespace, to show why it is not ours
             names.append(qname.localname if ours else f"{{{short(qname.namespace)}}}{qname.localname}")
         current = f.type if f is not None else None
-    return ".".join(names), current
+    return ".".join(names), current, node

@@ -78,6 +78,10 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         if any(message.startswith(f"The parameter {name} ") for name in credentials):
             # A missing or malformed credential is a failed authentication, whichever door it came
             # through (CONTRACT 3): the same answer as the JSON door's, and the value never echoed.
+            # `explain` names the element at fault (the missing one, or the one met where it may not
+            # be), so this is a credential's own problem only: absent, invalid, given twice or out of its
+            # place, all a malformed credential. Another field out of place or given twice before the
+            # password is named itself and stays INVALID_ARGUMENTS.
             status, message = Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS
         http, answer = 200, {"requestId": new_request_id(), "returnStatus": status.value, "returnMessage": message}
     else:

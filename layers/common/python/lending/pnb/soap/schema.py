@@ -1,6 +1,7 @@
 """pnb.xsd loaded once per container: the compiled validator (libxml2, in C) and, read from the same
-file, each complex type's fields in order with their kind (text, integer, boolean, nested) and whether
-they repeat. The codec walks this model, so the XSD is the one description of the SOAP messages."""
+file, each complex type's fields in order with their kind (text, integer, boolean, presence flag, nested),
+how often they may occur and which choice they share. The codec walks this model, so the XSD is the one
+description of the SOAP messages."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ _INTEGERS = {"int", "integer", "long", "short", "nonNegativeInteger", "positiveI
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "str", "int", "bool", or "complex"
+    kind: str  # "str", "int", "bool", "flag" (present or absent), or "complex"
     repeated: bool
     required: bool
     type: ComplexType | None = None  # the nested type when kind is "complex"
+    max_occurs: int | None = 1  # None: unbounded
+    choice: tuple[str, ...] = ()  # the elements of its xs:choice, itself included: one of them, not two
 
 
 @dataclass
@@ -57,11 +60,17 @@ def load(path: Path = XSD_PATH) -> Model:
     validator = etree.XMLSchema(root)
     simple_base = {s.get("name"): _local(s.find(f"{{{XS}}}restriction").get("base"))
                    for s in root.iterfind(f"{{{XS}}}simpleType")}
+    # A boolean whose only value is `true` is a presence flag (pnb:Present): the spec's empty element.
+    flags = {s.get("name") for s in root.iterfind(f"{{{XS}}}simpleType")
+             if _local(s.find(f"{{{XS}}}restriction").get("base")) == ("xs", "boolean")
+             and [p.get("value") for p in s.iterfind(f"{{{XS}}}restriction/{{{XS}}}pattern")] == ["true"]}
     complex_nodes = {c.get("name"): c for c in root.iterfind(f"{{{XS}}}complexType")}
     types = {name: ComplexType(name) for name in complex_nodes}
 
     def kind_of(qname: str) -> tuple[str, ComplexType | None]:
         prefix, name = _local(qname)
+        if prefix != "xs" and name in flags:
+            return "flag", None
         while prefix != "xs" and name in simple_base:  # follow restrictions down to a built-in type
             prefix, name = simple_base[name]
         if prefix != "xs":
@@ -72,10 +81,13 @@ def load(path: Path = XSD_PATH) -> Model:
         ctype = types[name]
         for el in node.iter(f"{{{XS}}}element"):  # a sequence, possibly holding a choice
             kind, nested = kind_of(el.get("type"))
-            max_occurs = el.get("maxOccurs", "1")
-            in_choice = el.getparent().tag == f"{{{XS}}}choice"
-            f = Field(el.get("name"), kind, max_occurs == "unbounded" or int(max_occurs) > 1,
-                      el.get("minOccurs", "1") != "0" and not in_choice, nested)
+            max_occurs = None if el.get("maxOccurs") == "unbounded" else int(el.get("maxOccurs", "1"))
+            parent = el.getparent()
+            in_choice = parent.tag == f"{{{XS}}}choice"
+            members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element"))
+            f = Field(el.get("name"), kind, max_occurs is None or max_occurs > 1,
+                      el.get("minOccurs", "1") != "0" and not in_choice, nested, max_occurs,
+                      members if in_choice else ())
             ctype.fields.append(f)
             ctype.by_name[f.name] = f
     elements = {el.get("name"): types[_local(el.get("type"))[1]] for el in root.iterfind(f"{{{XS}}}element")}
