@@ -75,10 +75,18 @@ def resolver(*addresses: str) -> Any:
 @pytest.mark.parametrize("address", [
     "127.0.0.1", "127.9.9.9", "::1", "10.0.0.5", "172.16.3.4", "192.168.1.1", "169.254.169.254", "fe80::1",
     "fd00::1", "100.64.0.1", "0.0.0.0", "::", "224.0.0.1", "::ffff:127.0.0.1", "::ffff:10.0.0.1", "240.0.0.1",
+    # IPv4 inside IPv6: NAT64 (well-known and local-use prefixes), IPv4-compatible, 6to4, Teredo
+    "64:ff9b::a9fe:a9fe", "64:ff9b::7f00:1", "64:ff9b:1::a00:1", "::7f00:1", "::a9fe:a9fe", "2002:a9fe:a9fe::1",
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",
 ])
 def test_private_loopback_link_local_addresses_are_refused(address: str) -> None:
     with pytest.raises(guard.UnsafeUrl):
         guard.check("https://ils.example/returns", loopback=False, resolve=resolver(address))
+
+
+def test_a_public_ipv4_inside_ipv6_passes() -> None:
+    for address in ("64:ff9b::5db8:d822", "::ffff:93.184.216.34", "2002:5db8:d822::1"):
+        assert guard.check("https://ils.example/", loopback=False, resolve=resolver(address)).address == address
 
 
 def test_one_bad_address_among_good_ones_is_enough_to_refuse() -> None:
