@@ -209,6 +209,59 @@ def test_invalid_records_are_reported_with_their_identifier_and_the_rest_applied
     assert store.state(GLN).position == f"feeds/{GLN}/20260105T120000Z-mixed.xml"  # the file is done
 
 
+def test_a_record_that_once_broke_the_reader_is_reported_and_the_feed_moves_on() -> None:
+    """Unicode digits or a non-finite amount used to escape the reader: the distributor's sync failed on
+    that file at every run, for ever. Now it is that record's report, and the cursor moves past it."""
+    unicode_qty = product("9791000000084", terms=BASIC_TERMS.replace(">10</Quantity>", ">²</Quantity>"))
+    snan = product("9791000000077", prices=onix_price(1500, 1422).replace("15.00", "sNaN"))
+    too_big = product("9791000000060", prices=onix_price(1500, 1422).replace("15.00", "1E+40"))
+    publish("20260105T120000Z-a.xml", message(product(NEW), unicode_qty, snan, too_big, product("9791000000053")))
+    report = run()
+    assert (report.error, report.held, report.changed, report.rejected_count) == (None, None, 2, 3)
+    assert [(r.identifier, r.reason.split(" is ")[0]) for r in report.rejected] == [
+        ("9791000000084", "EpubUsageLimit Quantity '²'"),
+        ("9791000000077", "PriceAmount 'sNaN'"),
+        ("9791000000060", "PriceAmount '1E+40'"),
+    ]
+    assert offer_store.get(NEW, GLN) and offer_store.get("9791000000053", GLN)
+    assert all(offer_store.get(e, GLN) is None for e in ("9791000000084", "9791000000077", "9791000000060"))
+    assert store.state(GLN).position == f"feeds/{GLN}/20260105T120000Z-a.xml"
+    publish("20260105T130000Z-b.xml", message(product("9791000000084")))  # the distributor's correction
+    later = run(now=datetime.now(UTC) + timedelta(seconds=5))
+    assert (later.error, later.files, later.changed) == (None, [f"feeds/{GLN}/20260105T130000Z-b.xml"], 1)
+    assert offer_store.get("9791000000084", GLN) is not None
+    assert store.state(GLN).position == f"feeds/{GLN}/20260105T130000Z-b.xml"
+
+
+def test_an_offer_the_table_refuses_does_not_sink_its_batch() -> None:
+    """A title past DynamoDB's 400 KB item: the rest of its chunk (one BatchWriteItem) is stored."""
+    huge = product("9791000000084", title=f"<TitleText>{'x' * 450_000}</TitleText>")
+    publish("20260105T120000Z-a.xml", message(product(NEW), huge, product("9791000000077")))
+    report = run()
+    assert (report.error, report.changed) == (None, 2)
+    assert [(r.identifier, r.reason) for r in report.rejected] == [
+        ("9791000000084", "the table refused the offer: Item size has exceeded the maximum allowed size")
+    ]
+    assert offer_store.get(NEW, GLN) and offer_store.get("9791000000077", GLN)
+    assert offer_store.get("9791000000084", GLN) is None
+    assert sorted(n.ean13 for n in update_file(report.update_files[0])) == ["9791000000077", NEW]
+    assert store.state(GLN).position == f"feeds/{GLN}/20260105T120000Z-a.xml"
+
+
+def test_a_throttled_write_still_fails_the_run_for_a_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a refusal of the item itself is a record's report: any other fault keeps the cursor."""
+    from botocore.exceptions import ClientError
+
+    def throttled(offers: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "BatchWriteItem")
+
+    monkeypatch.setattr(offer_store, "save_many", throttled)
+    publish("20260105T120000Z-a.xml", message(product(NEW)))
+    report = run()
+    assert report.error and "ThrottlingException" in report.error and report.rejected == []
+    assert store.state(GLN).position == f"feeds/{GLN}/{demo.DEMO_FILE}"
+
+
 def test_a_malformed_file_holds_the_feed_until_it_is_replaced() -> None:
     good = message(product(NEW), product("9791000000084"))
     publish("20260105T120000Z-broken.xml", good[: good.index(b"9791000000084") + 30])

@@ -279,6 +279,101 @@ def test_invalid_records_are_reported_and_skipped(record: str, identifier: str, 
     assert reason in rejected[0].reason
 
 
+def _amount(field: str, value: str) -> str:
+    """PRICE with one of its amounts replaced."""
+    old = {"PriceAmount": "15.00", "TaxRatePercent": "5.5", "TaxableAmount": "14.22"}[field]
+    return PRICE.replace(f"<{field}>{old}</{field}>", f"<{field}>{value}</{field}>")
+
+
+def _quantity(value: str) -> str:
+    return BASIC_TERMS.replace("<Quantity>10</Quantity>", f"<Quantity>{value}</Quantity>")
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        # str.isdigit() takes "²" but int() does not; int() takes "٣" (Arabic-Indic 3), no feed means it.
+        (product(terms=_quantity("²")), "EpubUsageLimit Quantity '²' is not a whole number"),
+        (product(terms=_quantity("٣")), "EpubUsageLimit Quantity '٣' is not a whole number"),
+        # Past int()'s 4300 digits: still the terms' own bound, not a ValueError.
+        (product(terms=_quantity("9" * 5000)), "loans must be from 0 to 1000000000"),
+        *[
+            (product(prices=_amount(field, value)), f"{field} {value!r} is not a number")
+            for field in ("PriceAmount", "TaxRatePercent", "TaxableAmount")
+            for value in ("sNaN", "NaN", "Infinity", "-Infinity", "1E+999999", "1E+40", "1_500", "-1", "١٥")
+        ],
+        (product(prices=_amount("PriceAmount", "10000000.01")), "PriceAmount '10000000.01' is above 10000000"),
+        (product(prices=_amount("PriceAmount", "9" * 5000)), "is above 10000000"),
+        (product(prices=_amount("TaxableAmount", "10000000.01")), "TaxableAmount '10000000.01' is above"),
+        (product(prices=_amount("TaxRatePercent", "1000")), "TaxRatePercent '1000' is above 999.99"),
+        (product(prices=_amount("TaxRatePercent", "5.555")), "is not a percentage in hundredths"),
+        (product(prices=_amount("PriceAmount", "1." + "0" * 40 + "1")), "is not an amount in cents"),
+    ],
+)
+def test_malformed_numbers_are_the_record_s_error_never_the_file_s(record: str, reason: str) -> None:
+    notices, rejected = read(
+        message(product("9791000000015", ref="A"), record, product("9791000000022", ref="B"))
+    )
+    assert [n.ean13 for n in notices] == ["9791000000015", "9791000000022"]
+    assert [r.identifier for r in rejected] == ["9791000000091"] and reason in rejected[0].reason, rejected
+
+
+def test_amounts_up_to_the_bounds_of_the_hub_s_requests_are_read() -> None:
+    prices = _amount("PriceAmount", "10000000.00").replace("14.22", "9999999.99").replace("5.5", "999.99")
+    (offer,), rejected = read(message(product(prices=prices)))
+    assert rejected == [] and isinstance(offer, Offer)
+    assert (offer.price_ttc, offer.price_ht, offer.tax_rate) == (10**9, 10**9 - 1, 99_999)
+    (offer,), _ = read(message(product(prices=_amount("PriceAmount", "0015.5000").replace("14.22", ".5"))))
+    assert isinstance(offer, Offer) and (offer.price_ttc, offer.price_ht) == (1550, 50)
+
+
+def test_a_product_identifier_of_unicode_digits_is_the_record_s_error() -> None:
+    notices, rejected = read(message(product("97910000²0091"), product("9791000000022", ref="B")))
+    assert [n.ean13 for n in notices] == ["9791000000022"]
+    assert rejected == [Rejected("97910000²0091", "ProductIdentifier '97910000²0091' is not 13 digits with a "
+                                                  "valid check digit")]
+
+
+def test_a_sequence_number_that_is_not_ascii_digits_is_read_as_absent() -> None:
+    """As any SequenceNumber that is not a number: the record is kept, that contributor comes after the
+    numbered ones; int() never sees "²" nor 5000 digits (capped, so sorted last)."""
+    contributors = "".join(
+        f"<Contributor><SequenceNumber>{seq}</SequenceNumber><PersonName>{name}</PersonName></Contributor>"
+        for seq, name in (("²", "Second"), ("1", "First"), ("9" * 5000, "Huge"))
+    )
+    notices, rejected = read(message(product(extra_desc=contributors), product("9791000000022", ref="B")))
+    assert rejected == [] and [n.ean13 for n in notices] == ["9791000000091", "9791000000022"]
+    assert isinstance(notices[0], Offer) and notices[0].contributors == ("First", "Second", "Huge")
+
+
+def test_an_unexpected_error_costs_its_record_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence: a fault of the reader on one record is that record's report (with its
+    identifier and the exception's type), and the file goes on; a broken file still raises OnixError."""
+    title = onix._title
+
+    def buggy(parts: dict[str, str]) -> str | None:
+        if parts.get("TitleText") == "Bug":
+            raise KeyError("boom")
+        return title(parts)
+
+    monkeypatch.setattr(onix, "_title", buggy)  # raises before the identifier is checked
+    bug = "<TitleText>Bug</TitleText>"
+    whole = message(
+        product("9791000000015", ref="A"),
+        product(title=bug),
+        product(ids="", title=bug, ref="NO-EAN"),
+        product("9791000000022", ref="B"),
+    )
+    notices, rejected = read(whole)
+    assert [n.ean13 for n in notices] == ["9791000000015", "9791000000022"]
+    assert rejected == [
+        Rejected("9791000000091", "record not readable (KeyError: 'boom')"),
+        Rejected("NO-EAN", "record not readable (KeyError: 'boom')"),
+    ]
+    with pytest.raises(OnixError, match="not well-formed"):
+        read(whole[: whole.index(b"9791000000022") + 40])
+
+
 def test_a_record_without_supplier_gln_belongs_to_the_feed() -> None:
     (offer,), _ = read(message(product(supplier="")))
     assert isinstance(offer, Offer) and offer.gln_distributor == GLN

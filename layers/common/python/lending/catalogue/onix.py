@@ -18,7 +18,9 @@ What a product gives (anything else in the record is ignored):
   is the TTC price; HT is its Tax/TaxableAmount, else a tax-exclusive Price (01, 03, 05, ...) in the same
   currency, else TTC / (1 + TaxRatePercent). Tax rate: TaxRatePercent as hundredths (5.5 -> 550, as the
   PNB spec writes taxRate). Currency: CurrencyCode, else the header's DefaultCurrencyCode. Amounts are
-  decimal currency units ("24.00") turned into cents; a fraction of a cent is invalid.
+  plain decimal currency units ("24.00": ASCII digits, an optional point) turned into cents, at most
+  10 000 000.00; a tax rate is at most 999.99 %: the bounds of the hub's own requests. A fraction of a
+  cent (or of a hundredth of a percent) is invalid.
 
 Licence terms (LicenceTerms) from <EpubUsageConstraint> (EpubUsageType list 145, EpubUsageStatus list
 146, EpubUsageLimit = Quantity + EpubUsageUnit list 147). ONIX has no access-mode qualifier on usage
@@ -44,16 +46,17 @@ licence always counts its loans, its days and its places. The same table is what
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
 from lxml import etree
 
 from ..domain.identifiers import is_ean13
-from ..domain.offers import LicenceTerms, Offer
+from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE, LicenceTerms, Offer
 
 NS = "http://ns.editeur.org/onix/3.0/reference"
 _Q = "{" + NS + "}"
@@ -128,25 +131,53 @@ def _leaves(el: Any) -> dict[str, str]:
     return {n[c.tag]: (c.text or "").strip() for c in el}
 
 
+# ONIX writes amounts as plain decimals. Decimal() alone would also take NaN, sNaN, Infinity, exponents
+# ("1E+999999"), signs, "1_000" and other scripts' digits, then fail or overflow in the arithmetic.
+_PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_HUNDREDTH = Decimal("0.01")
+
+
+def _hundredths(value: str, what: str, high: int, unit: str) -> int:
+    """A plain decimal as a whole number of hundredths (24.5 -> 2450), from 0 to `high`: bounded, every
+    number of an accepted record can be stored and ordered."""
+    if not _PLAIN_DECIMAL.fullmatch(value):
+        raise _Bad(f"{what} {value!r} is not a number (ASCII digits and an optional decimal point)")
+    amount = Decimal(value)  # exact: construction never rounds
+    limit = Decimal(high) / 100
+    if amount > limit:
+        raise _Bad(f"{what} {value!r} is above {limit}")
+    whole = amount.quantize(_HUNDREDTH)  # at most 10 digits under the bound, so exact but for the fraction
+    if whole != amount:
+        raise _Bad(f"{what} {value!r} is not {unit}")
+    return int(whole * 100)
+
+
 def _cents(value: str, what: str) -> int:
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise _Bad(f"{what} {value!r} is not a number") from None
-    cents = amount * 100
-    if not amount.is_finite() or amount < 0 or cents != cents.to_integral_value():
-        raise _Bad(f"{what} {value!r} is not an amount in cents")
-    return int(cents)
+    return _hundredths(value, what, MAX_PRICE_CENTS, "an amount in cents")
 
 
-def _hundredths(value: str, what: str) -> int:
-    return _cents(value, what)  # same arithmetic: 5.5 % -> 550
+def _rate(value: str) -> int:
+    return _hundredths(value, "TaxRatePercent", MAX_TAX_RATE, "a percentage in hundredths")  # 5.5 -> 550
+
+
+_MAX_DIGITS = 18
+
+
+def _whole(value: str) -> int | None:
+    """ASCII digits as a number, else None: str.isdigit() alone also takes "²", which int() refuses.
+    Longer numbers are capped (every bound checked on them is far lower): int() is never given more
+    digits than it converts."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0")
+    return int(digits or "0") if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
 
 def _quantity(value: str) -> int:
-    if not value.isdigit():
+    number = _whole(value)
+    if number is None:
         raise _Bad(f"EpubUsageLimit Quantity {value!r} is not a whole number")
-    return int(value)
+    return number
 
 
 @dataclass
@@ -215,7 +246,7 @@ def _price(raw: dict[str, str], defaults: _Defaults) -> _Price | None:
         return None  # a coded price or one without a type cannot be a PNB price
     rate, taxable = raw.get("TaxRatePercent"), raw.get("TaxableAmount")
     return _Price(price_type, _cents(amount, "PriceAmount"), raw.get("CurrencyCode") or defaults.currency,
-                  _hundredths(rate, "TaxRatePercent") if rate else None,
+                  _rate(rate) if rate else None,
                   _cents(taxable, "TaxableAmount") if taxable else None)
 
 
@@ -413,15 +444,15 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
         raise _Bad("no title (TitleDetail with TitleType 01)")
     chosen = _supply(supplies, gln)
     availability = chosen["availability"]
-    if len(availability) != 2 or not availability.isdigit():
+    if len(availability) != 2 or not (availability.isascii() and availability.isdigit()):
         raise _Bad("no ProductAvailability (list 65)")
     ttc, ht, currency, tax_rate = _prices([x for x in (_price(r, defaults) for r in chosen["prices"]) if x])
     publisher = next((x.get("PublisherName", "") for x in publishers if x.get("PublishingRole") == "01"),
                      publishers[0].get("PublisherName", "") if publishers else "")
     names = []
     for _, order, parts in contributors:
-        seq = parts.get("SequenceNumber", "")
-        names.append((int(seq) if seq.isdigit() else 1 << 30, order, _contributor(parts)))
+        seq = _whole(parts.get("SequenceNumber", ""))
+        names.append((1 << 30 if seq is None else seq, order, _contributor(parts)))
     return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
                  publisher=publisher, contributors=tuple(x for _, _, x in sorted(names) if x),
@@ -485,9 +516,11 @@ def read(source: str | IO[bytes], gln_distributor: str,
                 try:
                     notice = _product(el, gln_distributor, defaults, found)
                 except _Bad as bad:
-                    if on_rejected:
-                        ident = found.get("ean") or found.get("ref") or f"record {position}"
-                        on_rejected(Rejected(ident, str(bad)))
+                    _reject(on_rejected, found, position, str(bad))
+                except (etree.XMLSyntaxError, MemoryError):
+                    raise  # the file's fault (it holds the feed) or the process's, not this record's
+                except Exception as e:  # a reader bug costs its record, not the file and every file after it
+                    _reject(on_rejected, found, position, f"record not readable ({type(e).__name__}: {e})")
                 else:
                     yield notice
                 forget(el)
@@ -500,6 +533,12 @@ def read(source: str | IO[bytes], gln_distributor: str,
             raise OnixError("not an ONIX 3.0 message (no ONIXMessage root; short tags are not read)")
     except etree.XMLSyntaxError as e:
         raise OnixError(f"not well-formed XML: {e}") from None
+
+
+def _reject(on_rejected: Callable[[Rejected], None] | None, found: dict[str, str], position: int,
+            reason: str) -> None:
+    if on_rejected:
+        on_rejected(Rejected(found.get("ean") or found.get("ref") or f"record {position}", reason))
 
 
 def forget(el: Any) -> None:

@@ -8,10 +8,11 @@ Per distributor, under a lease (one sync at a time):
    ingest (only offers that really change are written). The cursor moves past a file only once it is
    fully applied: a fault (network, throttling, the time limit) leaves it where it was, and the retry
    re-reads the file, rewriting nothing that was already applied.
-3. Invalid records are reported with their identifier and skipped. A file that is not ONIX at all
-   (not well-formed, wrong root or release) holds the feed at that file: its complete records before
-   the fault are applied, later files wait (order matters for deltas) until the distributor replaces
-   it; the report and the log name the file and the fault.
+3. Invalid records (any the table refuses too) are reported with their identifier and skipped, and the
+   cursor moves on. A file that is not ONIX at all (not well-formed, wrong root or release) holds the
+   feed at that file: its complete records before the fault are applied, later files wait (order
+   matters for deltas) until the distributor replaces it; the report and the log name the file and
+   the fault.
 4. The offers that changed are written, as they change, to an ONIX 3.0 update file (a temporary file,
    bounded memory), published to S3 and indexed at the end of the run (getOffers answers links to them).
 Nothing is ever deleted: an offer absent from a feed stays as it is; only NotificationType 05 marks
@@ -214,7 +215,8 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
                     break
                 try:
                     with source.open() as stream:
-                        for offer in ingest.apply_notices(onix.read(stream, gln, report.reject), now):
+                        notices = onix.read(stream, gln, report.reject)
+                        for offer in ingest.apply_notices(notices, now, report.reject):
                             filing.add(offer)
                             report.changed += 1
                 except onix.OnixError as e:

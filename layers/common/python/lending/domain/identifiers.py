@@ -14,8 +14,10 @@ _ORDER_LINE_ID = re.compile(r"^[0-9]{24}$")
 
 
 def is_gln(value: object) -> bool:
-    """A GLN is 13 digits whose last is the GS1 check digit (same arithmetic as EAN-13)."""
-    return isinstance(value, str) and len(value) == 13 and value.isdigit() and _check(value)
+    """A GLN is 13 digits whose last is the GS1 check digit (same arithmetic as EAN-13). ASCII digits
+    only: str.isdigit() also takes "²", on which the check digit's int() fails."""
+    return (isinstance(value, str) and len(value) == 13 and value.isascii() and value.isdigit()
+            and _check(value))
 
 
 is_ean13 = is_gln

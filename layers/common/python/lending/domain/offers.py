@@ -24,6 +24,10 @@ CANNOT_BE_SOLD = "The product can not be sold"
 # calendar, counts past them out of what the table's numbers hold.
 MAX_DAYS = 36_600
 MAX_COUNT = 10**9
+# Prices in cents and tax rates in hundredths of a percent, as the hub's requests accept them: an offer
+# the catalogue takes can always be ordered at its own price, and its numbers always stored.
+MAX_PRICE_CENTS = 10**9
+MAX_TAX_RATE = 99_999
 
 
 @dataclass(frozen=True)
