@@ -31,6 +31,7 @@ def test_limits_come_from_the_library_settings() -> None:
     assert Limits.of({}) == Limits(None, None, None, 21)
     assert Limits.of({"maxActiveLoans": "2", "maxLoansPerDay": -1, "maxLoansPerMonth": True,
                       "defaultLoanDays": 0}) == Limits(2, None, None, 21)
+    assert Limits.of({"maxActiveLoans": "²", "maxLoansPerDay": "9" * 5000}) == Limits(None, None, None, 21)
 
 
 def test_admit_each_limit_in_turn() -> None:

@@ -69,6 +69,8 @@ def test_expire_at_and_duration_the_earlier_end_wins() -> None:
     ({**IDS, "expire_at": ""}, {"invalid_expiration_date"}),
     ({**IDS, "duration": "0"}, {"duration_parameter_invalid"}),
     ({**IDS, "duration": "-3"}, {"duration_parameter_invalid"}),
+    ({**IDS, "duration": "²"}, {"duration_parameter_invalid"}),  # a digit to str.isdigit(), not to int()
+    ({**IDS, "duration": "٣"}, {"duration_parameter_invalid"}),
     ({**IDS, "duration": "2.5"}, {"duration_parameter_invalid"}),
     ({**IDS, "duration": "60"}, {"loan_duration_over_maximum"}),
     ({**IDS, "medium": ""}, {"medium_parameter_required"}),

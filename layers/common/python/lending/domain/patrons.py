@@ -28,7 +28,7 @@ def _limit(settings: Mapping[str, Any], name: str) -> int | None:
     value = settings.get(name)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
         return int(value)
     return None
 

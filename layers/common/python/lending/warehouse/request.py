@@ -121,7 +121,7 @@ def parse(raw: dict[str, str], now: datetime) -> LoanParams:
     duration = raw.get("duration")
     if duration is not None:
         text = duration.strip()
-        if not text.isdigit() or int(text) < 1 or len(text) > 4:
+        if not (text.isascii() and text.isdigit()) or len(text) > 4 or int(text) < 1:
             err.add(e.DURATION_INVALID)
         elif int(text) > MAX_DAYS:
             err.add(e.LOAN_DURATION_OVER_MAXIMUM)
