@@ -16,6 +16,7 @@ import pytest
 from onixcheck import validate
 
 from lending.catalogue import connectors, ingest, onix, sync
+from lending.domain.dates import iso
 from lending.domain.offers import Offer
 from lending.local import demo, functions, template
 from lending.store import catalogue as store
@@ -118,6 +119,26 @@ def test_new_file_is_taken_once_and_only_changes_are_written() -> None:
     assert (len(resend.files), resend.changed, resend.update_files) == (1, 0, [])
     stamp = offer_store.get(NEW, GLN)
     assert stamp is not None and stamp.updated_at == offer.updated_at
+
+
+def test_an_update_file_is_dated_once_uploaded() -> None:
+    """A slow upload must not date the file before anyone could find it: a lastConnection call made
+    meanwhile would pass it over for ever."""
+    publish("20260105T120000Z-slow.xml", message(product(NEW, ref="N1")))
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    done = t0 + timedelta(minutes=10)  # the upload takes ten minutes
+    client = s3()
+    real = client.upload_fileobj
+    uploaded: list[bool] = []
+
+    def upload(*a: Any, **kw: Any) -> None:
+        real(*a, **kw)
+        uploaded.append(True)
+
+    client.upload_fileobj = upload
+    report = run(now=t0, s3=client, clock=lambda: done if uploaded else t0)
+    (f,) = [x for x in store.update_files_since(iso(t0), GLN) if x.name == report.update_files[0]]
+    assert f.published_at == iso(done)
 
 
 def test_changes_flow_to_check_availability_and_send_order() -> None:

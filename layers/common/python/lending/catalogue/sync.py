@@ -105,18 +105,18 @@ class _Filing:
             self._writer = onix.Writer(self._tmp, None, SENDER_NAME, self.stamp)
         self._writer.add(offer)
 
-    def publish(self, published_at: datetime) -> store.UpdateFile | None:
+    def publish(self, clock: Callable[[], datetime]) -> store.UpdateFile | None:
         if self._writer is None:
             return None
         try:
             self._writer.close()
             self._tmp.seek(0)
             if not self.again:
-                return _upload(self.gln, self.stamp, self._tmp, len(self.changed), self.s3, published_at)
+                return _upload(self.gln, self.stamp, self._tmp, len(self.changed), self.s3, clock)
             with tempfile.TemporaryFile() as final:
                 count = _without_repeats(self._tmp, final, self.again, self.gln, self.stamp)
                 final.seek(0)
-                return _upload(self.gln, self.stamp, final, count, self.s3, published_at)
+                return _upload(self.gln, self.stamp, final, count, self.s3, clock)
         finally:
             self._tmp.close()
 
@@ -149,7 +149,7 @@ def _read_back(gln: str, eans: list[str]) -> Iterator[Offer]:
         yield from (found[(e, gln)] for e in eans[i : i + 100] if (e, gln) in found)
 
 
-def _upload(gln: str, stamp: datetime, data: IO[bytes], count: int, s3: Any, published_at: datetime
+def _upload(gln: str, stamp: datetime, data: IO[bytes], count: int, s3: Any, clock: Callable[[], datetime]
             ) -> store.UpdateFile:
     from boto3.s3.transfer import TransferConfig
 
@@ -158,18 +158,20 @@ def _upload(gln: str, stamp: datetime, data: IO[bytes], count: int, s3: Any, pub
     # Few parts in flight: the upload's buffers stay small next to the sync's own memory.
     s3.upload_fileobj(data, _bucket(), key, ExtraArgs={"ContentType": "application/xml"},
                       Config=TransferConfig(max_concurrency=2))
-    f = store.UpdateFile(gln, iso(published_at), name, key, count)
+    # Dated once uploaded, as it is indexed: a lastConnection call dated between a time taken before the
+    # upload and the index landing would have passed it for ever (only a minute of overlap covers it).
+    f = store.UpdateFile(gln, iso(clock()), name, key, count)
     store.add_update_file(f)
     return f
 
 
-def _publish(gln: str, stamp: datetime, offers: Iterable[Offer], s3: Any, published_at: datetime
+def _publish(gln: str, stamp: datetime, offers: Iterable[Offer], s3: Any, clock: Callable[[], datetime]
              ) -> store.UpdateFile | None:
     """`offers` (each once) as an update file, uploaded and indexed; None when there is none."""
     filing = _Filing(gln, stamp, s3)
     for offer in offers:
         filing.add(offer)
-    return filing.publish(published_at)
+    return filing.publish(clock)
 
 
 def _save(gln: str, st: store.State) -> None:
@@ -195,7 +197,7 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
         st = store.state(gln)
         for stale in list(st.unfiled):
             when = datetime.strptime(stale, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            f = _publish(gln, when, offer_store.stamped(gln, stale), s3, clock())
+            f = _publish(gln, when, offer_store.stamped(gln, stale), s3, clock)
             if f:
                 report.update_files.append(f.name)
             st.unfiled.remove(stale)
@@ -233,7 +235,7 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
                     st.position = batch.position
                     _save(gln, st)
         finally:
-            f = filing.publish(clock())
+            f = filing.publish(clock)
             if f:
                 report.update_files.append(f.name)
             st.unfiled.remove(stamp)
