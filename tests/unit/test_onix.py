@@ -228,6 +228,8 @@ def test_removal_needs_only_the_identifier() -> None:
             "9791000000091",
             "Lend) must be limited",
         ),
+        (product(prices=PRICE.replace(">EUR<", ">eur<")), "9791000000091", "CurrencyCode 'eur' is not an ISO 4217"),
+        (product(prices=PRICE.replace(">EUR<", ">€<")), "9791000000091", "is not an ISO 4217 code"),
         (
             product(
                 terms=BASIC_TERMS

@@ -161,6 +161,7 @@ def _rate(value: str) -> int:
 
 
 _MAX_DIGITS = 18
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def _whole(value: str) -> int | None:
@@ -255,8 +256,10 @@ def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
     ttc = next((p for p in prices if p.type in INCLUSIVE_PRICE_TYPES), None)
     if ttc is None:
         raise _Bad("no Price with a tax-inclusive PriceType (02, 04, ...)")
-    if not ttc.currency or len(ttc.currency) != 3:
+    if not ttc.currency:
         raise _Bad("Price has no CurrencyCode")
+    if not _CURRENCY.match(ttc.currency):  # ONIX list 96 codes, as orders must name them ([A-Z]{3})
+        raise _Bad(f"CurrencyCode {ttc.currency[:8]!r} is not an ISO 4217 code")
     ht = ttc.taxable
     if ht is None:
         excl = next((p for p in prices if p.type in EXCLUSIVE_PRICE_TYPES and p.currency == ttc.currency),
