@@ -529,3 +529,11 @@ def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_pat
     broken = path.read_bytes().replace(b"<ProductForm>ED</ProductForm>", b"", 1)
     (tmp_path / "broken.xml").write_bytes(broken)
     assert validate(str(tmp_path / "broken.xml"))  # the check does fail on a record missing ProductForm
+
+
+def test_the_tag_name_cache_stays_bounded_whatever_the_feed_invents() -> None:
+    from lending.catalogue.onix import _N, _NAMES_KEPT, _local
+
+    for i in range(_NAMES_KEPT + 100):
+        assert _local(f"{{urn:x}}Tag{i}") == f"Tag{i}"
+    assert len(_N) <= _NAMES_KEPT

@@ -104,13 +104,17 @@ class Rejected:
 Notice = Offer | Removal
 
 
+_NAMES_KEPT = 4096
+
+
 class _Names(dict[Any, str]):
     """Local names of tags ("{ns}Price" and "Price" -> "Price"), computed once per distinct tag: the
     reader looks up every element's name, and a dict hit is the cheapest way to do it."""
 
     def __missing__(self, tag: Any) -> str:
         name = tag[tag.rfind("}") + 1:] if isinstance(tag, str) else ""  # "" for processing instructions
-        self[tag] = name
+        if len(self) < _NAMES_KEPT:  # ONIX has a few hundred tags; a hostile feed may invent millions
+            self[tag] = name
         return name
 
 
