@@ -190,3 +190,63 @@ def test_remaining_return_codes_over_http(call: Any) -> None:
         f"The orderLineId {'4' * 24} does not exist",
     )
     assert call("getLoanStatus", {**coll_auth(), "orderLineId": [lid]})["loanResponseLine"][0]["NUS2"] == 0
+
+
+def test_every_return_code_of_consult_book_over_http(call: Any) -> None:
+    """consultBook's own table of codes (spec), each one sent over HTTP."""
+    lid = call("sendOrder", order_body(line()))["orderResponseLine"][0]["orderLineId"]  # 2 dl, 1 on, 1 off
+    now = datetime.now(UTC)
+    ip = "198.51.100.99"
+
+    def consult(loan_id: str, where: str = "EX_SITU", **over: Any) -> dict[str, Any]:
+        body = {**coll_auth(), "orderLineId": lid, "loanId": loan_id, "ean13": "9791000000015",
+                "accessMedium": "STREAMING", "localization": where,
+                "consultEndDate": iso(now + timedelta(hours=2)), "ipAddress": ip, **over}
+        return call("consultBook", body)
+
+    def code(answer: dict[str, Any]) -> tuple[str, str]:
+        return answer["returnStatus"], answer.get("returnMessage", "")
+
+    first = consult("CB1")
+    assert first["returnStatus"] == "OK" and first["link"]["url"]
+    again = consult("CB1")  # identical within the hour: the first answer, nothing taken
+    assert {k: v for k, v in again.items() if k != "requestId"} == {k: v for k, v in first.items() if k != "requestId"}
+    later = iso(now + timedelta(hours=3))
+    assert code(consult("CB1", consultEndDate=later)) == (
+        "DUPLICATED", f"{demo.COLL}: Loan with id 'CB1' already exists")
+    assert code(consult("CB2")) == ("MAX_SIMULTANEOUS_LOAN_REACHED",
+                                    "The maximum number of off-site consultation is reached.")
+    assert code(consult("CB3", where="IN_SITU")) == (
+        "ACCES_DENIED", f"{demo.COLL}: The ip adress '{ip} is not declared in PNB and localization IN_SITU.")
+    assert code(consult("CB3", where="IN_SITU", ipAddress="")) == (
+        "ACCES_DENIED", f"{demo.COLL}: The ip adress is null and localization IN_SITU.")
+    call("declareIp", {**coll_auth(), "ips": [ip]})
+    assert code(consult("CB3", where="IN_SITU"))[0] == "OK"
+    assert code(consult("CB4", where="IN_SITU")) == ("MAX_SIMULTANEOUS_LOAN_REACHED",
+                                                     "The maximum number of on-site consultation is reached.")
+    assert code(consult("CB5", accessMedium="DOWNLOAD"))[0] == "OK"
+    assert code(consult("CB6", accessMedium="DOWNLOAD"))[0] == "OK"
+    assert code(consult("CB7", accessMedium="DOWNLOAD")) == (
+        "MAX_SIMULTANEOUS_LOAN_REACHED", "The maximum number of simultaneous downloads loans is reached.")
+    assert code(consult("CB8", orderLineId="5" * 24)) == ("NOT_FOUND", f"The orderLineId {'5' * 24} does not exist")
+    assert code(consult("CB8", ean13="9791000000022")) == (
+        "NOT_FOUND", f"{demo.COLL} : The ean 9791000000022 is not a part of orderLine '{lid}'!")
+    past = code(consult("CB8", consultEndDate=iso(now - timedelta(hours=1))))
+    assert past[0] == "INVALID_ARGUMENTS" and "expiration date" in past[1]
+    assert code(consult("CB8", consultEndDate=iso(now + timedelta(days=61)))) == (
+        "INVALID_ARGUMENTS", "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit")
+    assert code(consult("CB8", ipAddress=None)) == ("INVALID_ARGUMENTS", "The parameter ipAddress is mandatory")
+    assert code(consult("CB8", passwordColl="nope"))[0] == "AUTHENTICATION_ERROR"
+    # Accesses spent, the licence's window over, a line that is no licence.
+    spent = call("sendOrder", order_body(line("9791000000039")))["orderResponseLine"][0]["orderLineId"]
+    for i in range(3):
+        assert code(consult(f"CN{i}", orderLineId=spent, ean13="9791000000039", accessMedium="DOWNLOAD"))[0] == "OK"
+    assert code(consult("CN9", orderLineId=spent, ean13="9791000000039", accessMedium="DOWNLOAD")) == (
+        "MAX_LOAN_QUANTITY_REACHED", "The loan number limit is reached.")
+    old = call("sendOrder", order_body(line("9791000000039", dmd=now - timedelta(days=400))))
+    old_id = old["orderResponseLine"][0]["orderLineId"]
+    assert code(consult("CO1", orderLineId=old_id, ean13="9791000000039")) == (
+        "LOAN_DURATION_EXPIRED", "The loan duration is expired.")
+    refused = call("sendOrder", order_body(line("9791000000022", ttc=1)))["orderResponseLine"][0]["orderLineId"]
+    assert code(consult("CR1", orderLineId=refused, ean13="9791000000022")) == (
+        "PRODUCT_CANNOT_BE_LOAN", "The product cannot be loan")
