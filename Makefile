@@ -50,6 +50,12 @@ clean:
 drm-report: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.warehouse.billing "$(MONTH)" "$(STACK)"
 
+# The lending systems warehouse loans may bill their DRM fee to (bill_drm_to): register one, or list them.
+#   make lending-system ID=SIGB42 NAME="SIGB Example"   [STACK=lending-hub]; AWS_ENDPOINT_URL=... for local
+.PHONY: lending-system
+lending-system: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.warehouse.systems "$(ID)" "$(NAME)" "$(STACK)"
+
 # Send the early-return callbacks parked in the dead-letter queue back for another series of tries.
 # make redrive ARGS="--stack lending-hub"  |  ARGS="--endpoint http://127.0.0.1:3001"
 .PHONY: redrive

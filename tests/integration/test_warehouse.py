@@ -150,11 +150,17 @@ def test_return_link_refusals() -> None:
 def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> None:
     import boto3
 
-    from lending.warehouse import billing
+    from lending.warehouse import billing, systems
 
     first, second = order_ok(line(), line("9791000000039"))
     pnb("declareIp", {**coll_auth(), "ips": ["10.9.0.1"]})
     a, b = loan_url(first), loan_url(second)
+    # Only a lending system the platform registered can be billed; refused, nothing is taken.
+    assert post(a, borrower_id="A0", transaction_id="A0", bill_drm_to="SYSA") == (
+        400, ["bill_drm_to_parameter_invalid"])
+    assert status(first)["NTA"] == 30
+    assert systems.main(["SYSA", "System A"]) == 0 and systems.main(["SYSB"]) == 0
+    assert systems.main(["not/an/id"]) == 2
     for i in range(2):
         assert post(a, borrower_id=f"A{i}", transaction_id=f"A{i}", bill_drm_to="SYSA")[0] == 201
     assert post(a, borrower_id="A9", transaction_id="A9", bill_drm_to="SYSA", medium="streaming",

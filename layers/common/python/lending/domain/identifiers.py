@@ -49,3 +49,12 @@ def new_order_line_id(now_ms: int) -> str:
 def with_check_digit(twelve: str) -> str:
     """Complete 12 digits into a valid GLN/EAN-13 (demo data and tests)."""
     return twelve + gs1_check_digit(twelve)
+
+
+# A lending system's identifier (warehouse `bill_drm_to`): alphanumeric with the usual separators, never
+# a path (no "/" nor a leading "."), short enough to name a file of the DRM report.
+_LENDING_SYSTEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def is_lending_system_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_LENDING_SYSTEM.match(value))

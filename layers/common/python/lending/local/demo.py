@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..domain.accounts import Account, Role, hash_secret
 from ..domain.offers import Offer
-from ..store import accounts
+from ..store import accounts, lending_systems
 
 RESELLER, RESELLER_PASSWORD = "3012345000017", "resellerDemo2026"
 RESELLER2, RESELLER2_PASSWORD = "3012345000024", "resellerTwo2026"
@@ -16,6 +16,7 @@ COLL, COLL_PASSWORD, COLL_API_KEY, COLL_CALLBACK_SECRET = "3012345000031", "coll
     "cbDemoSecret2026"
 LIBRARY = "3012345000048"
 COLL2, COLL2_PASSWORD, COLL2_API_KEY = "3012345000055", "collTwo2026", "v1TwoKey2026"
+LENDING_SYSTEM = "SIGB42"  # registered with the platform: warehouse loans may bill their DRM fee to it
 CONTRACTOR = "3012345000062"
 DISTRIBUTOR, DISTRIBUTOR_PASSWORD = "3010999000018", "distribDemo2026"
 DISTRIBUTOR2, DISTRIBUTOR2_PASSWORD = "3010999000025", "distribTwo2026"
@@ -109,6 +110,7 @@ def load(now: datetime | None = None) -> None:
         if api_key:
             accounts.save_api_key(api_key, account.gln)
     load_catalogue(now or datetime.now(UTC))
+    lending_systems.register(LENDING_SYSTEM, "Demo lending system", now or datetime.now(UTC))
     from . import epubs, mail
 
     epubs.load(offers())  # library API v1: the books' files, and the sender of its emails

@@ -142,6 +142,7 @@ class Stack:
             f"  distributor   {demo.DISTRIBUTOR} / {demo.DISTRIBUTOR_PASSWORD}   second: {demo.DISTRIBUTOR2} / "
             f"{demo.DISTRIBUTOR2_PASSWORD}",
             f"  contractor    {demo.CONTRACTOR}",
+            f"  lending system {demo.LENDING_SYSTEM} (warehouse bill_drm_to)",
             "",
             "Try:",
             f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "

@@ -12,6 +12,8 @@ Access patterns (item: pk / sk; indexes):
                                                                       GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#...
 - v1 patron record   PATRON#<glnColl>#<memberId> / PATRON             version, active loans, counts, courtesy
 - v1 library's loans V1LOANS#<glnColl> / <createdAt>#<loanId>         (store/patrons.py)
+- v1 email owner     PATRONMAIL#<glnColl>#<keyed digest> / EMAIL      memberId (never the address)
+- lending system     LENDINGSYSTEMS / <id>                            warehouse bill_drm_to register
 - declared IP range   IP#<glnColl> / RANGE#<first[,last]>              (a query of the partition lists them)
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>

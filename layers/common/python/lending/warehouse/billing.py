@@ -122,7 +122,7 @@ def produce(month: str, bucket: str | None = None) -> dict[str, str]:
     return files
 
 
-def _resolve_names(stack: str) -> None:
+def resolve_names(stack: str) -> None:
     """TABLE_NAME / BUCKET_NAME when not given: the local stack's names when AWS_ENDPOINT_URL points
     at the emulator, else the deployed stack's resources (CloudFormation)."""
     if os.environ.get("TABLE_NAME") and os.environ.get("BUCKET_NAME"):
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(err, file=sys.stderr)
         return 2
-    _resolve_names(args[1] if len(args) > 1 and args[1] else "lending-hub")
+    resolve_names(args[1] if len(args) > 1 and args[1] else "lending-hub")
     files = produce(args[0])
     bucket = os.environ["BUCKET_NAME"]
     for k, text in sorted(files.items()):

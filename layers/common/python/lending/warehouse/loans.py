@@ -18,6 +18,7 @@ from ..services import auth
 from ..services import lending as core
 from ..services.context import Ctx
 from ..services.links import sign_loan_link, verify_loan_link
+from ..store import lending_systems
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from . import errors as e
@@ -67,6 +68,8 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
         return _refused(400, e.NO_LOAN_AVAILABLE)
     p = parse(raw, ctx.now)
     errors = set(p.errors)
+    if p.bill_drm_to and not lending_systems.known(p.bill_drm_to):
+        errors.add(e.BILL_DRM_TO_INVALID)  # not an identifier the platform gave
     if p.pool is Pool.ONSITE and p.ip_address and e.IP_INVALID not in errors:
         try:
             core.check_in_situ(coll, Localization.IN_SITU, p.ip_address)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..domain.identifiers import is_lending_system_id
 from ..domain.ips import parse_address
 from ..domain.licences import AccessMedium, Localization, Pool, pool_for
 from ..domain.loans import fingerprint
@@ -21,7 +22,6 @@ MAX_ID = 254  # "less than 255 characters"
 # "A unique alphanumeric identifier": letters and digits, plus the separators lending systems commonly
 # put in their ids (a strict reading would refuse "ABC-123", which no lending system would expect).
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_BILL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")  # an identifier, never a path (no ".." or "/")
 _DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$")
 MEDIUMS = {"download": AccessMedium.DOWNLOAD, "streaming": AccessMedium.STREAMING}
 PLACES = {"on-site": Localization.IN_SITU, "off-site": Localization.EX_SITU}
@@ -165,7 +165,7 @@ def parse(raw: dict[str, str], now: datetime) -> LoanParams:
 
     bill = raw.get("bill_drm_to")
     if bill is not None:
-        if _BILL.match(bill.strip()):
+        if is_lending_system_id(bill.strip()):  # well formed; registered is the store's to say
             p.bill_drm_to = bill.strip()
         else:
             err.add(e.BILL_DRM_TO_INVALID)
