@@ -13,7 +13,7 @@ from lending.pnb.operations import run
 from lending.services import lending
 from lending.services.context import Ctx
 from lending.store import table
-from tests.helpers import coll_auth, iso, line, loan_body, order_body, order_ok, pnb
+from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_body, order_ok, pnb
 
 pytestmark = pytest.mark.usefixtures("aws")
 DIST = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
@@ -346,3 +346,23 @@ def test_get_orders_shows_live_counters() -> None:
     pnb("loanBook", loan_body(lid, "LIVE1"))
     line_ = pnb("getOrders", {**coll_auth(), "orderIdColl": "LIVE1"})["getOrderResponseLine"][0]["orderLine"][0]
     assert (line_["NUS1"], line_["NUS2"], line_["NTA"]) == (1, 2, 29) and line_["beginDate"]
+
+
+def test_a_licence_that_keeps_changing_is_our_fault_not_the_caller_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every attempt's transaction finds the line moved (contention beyond reason): 500 ERROR, nothing
+    taken, and the same request later lends normally."""
+    from lending.store import licences as line_store
+    from lending.store import loans as loan_store
+
+    (lid,) = order_ok()
+    real = loan_store.lend
+
+    def moved(*a: Any, **kw: Any) -> None:
+        raise loan_store.LicenceRefused(line_store.get_line(lid) or {})
+
+    monkeypatch.setattr(loan_store, "lend", moved)
+    status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", loan_body(lid, "BUSY1"))
+    assert (status, answer["returnStatus"], answer["returnMessage"]) == (500, "ERROR", "Internal error")
+    assert status_of(lid)["NTA"] == 30
+    monkeypatch.setattr(loan_store, "lend", real)
+    assert pnb("loanBook", loan_body(lid, "BUSY1"))["returnStatus"] == "OK"

@@ -121,7 +121,9 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
                 if not reclaim_overdue(ctx, req.order_line_id):
                     raise
             # Otherwise the licence changed under us, or the end had to be clamped: try again.
-    raise Refused(Status.ERROR, "Internal error")
+    # Still changing after every attempt: our fault, not the caller's (the doors answer 500, logged; a
+    # retry of the same request is safe, it replays or lends).
+    raise RuntimeError(f"licence {req.order_line_id} kept changing over {LEND_ATTEMPTS} attempts")
 
 
 def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
