@@ -159,6 +159,14 @@ def twice(request: etree._Element, path: str) -> etree._Element:
     return request
 
 
+def added_after(request: etree._Element, after: str, name: str, text: str) -> etree._Element:
+    """The request with a `name` element holding `text` right after its `after` element."""
+    added = etree.Element(f"{{{NS}}}{name}")
+    added.text = text
+    request.find(f"{{{NS}}}{after}").addnext(added)
+    return request
+
+
 def answered(service: str, request: etree._Element) -> tuple[str, str]:
     status, answer = post(envelope(request))
     got = codec.decode(answer, MODEL.elements[f"{service}Response"])
@@ -178,10 +186,7 @@ def test_an_element_given_twice_or_out_of_place_is_named_itself() -> None:
         "collCountry": "FR", "checkAvailabilityLine": [
             {k: v for k, v in line().items() if k not in ("quantity", "dmdDate")}]},
         MODEL.elements["checkAvailability"])
-    spelling = etree.Element(f"{{{NS}}}glnContrator")
-    spelling.text = demo.CONTRACTOR
-    check.find(f"{{{NS}}}glnContractor").addnext(spelling)
-    assert answered("checkAvailability", check) == (
+    assert answered("checkAvailability", added_after(check, "glnContractor", "glnContrator", demo.CONTRACTOR)) == (
         "INVALID_ARGUMENTS", "The parameter glnContrator is not expected here: glnContractor is already given "
                              "(only one of glnContractor or glnContrator)")
 
@@ -191,10 +196,7 @@ def test_an_element_given_twice_or_out_of_place_is_named_itself() -> None:
     loan = codec.encode("loanBook", loan_body(line_id, "TWICE1"), MODEL.elements["loanBook"])
     assert answered("loanBook", twice(copy.deepcopy(loan), "p:glnColl")) == (
         "AUTHENTICATION_ERROR", "Bad credentials")
-    early = copy.deepcopy(loan)
-    contractor = etree.Element(f"{{{NS}}}glnContractor")
-    contractor.text = demo.CONTRACTOR
-    early.find(f"{{{NS}}}glnColl").addnext(contractor)
+    early = added_after(copy.deepcopy(loan), "glnColl", "glnContractor", demo.CONTRACTOR)
     assert answered("loanBook", early) == (
         "INVALID_ARGUMENTS", "The parameter glnContractor is not expected here: out of order "
                              "(passwordColl comes first)")
