@@ -168,7 +168,10 @@ def test_authentication_and_roles() -> None:
             "sinceDate": recent(),
         },
     )
-    assert distributor["returnStatus"] == "AUTHENTICATION_ERROR"
+    # A genuine account without the right to this service (spec, base codes): ACCES_DENIED.
+    assert (distributor["returnStatus"], distributor["returnMessage"]) == ("ACCES_DENIED", "Authorization failure")
+    wrong = pnb("getOffers", {"glnReseller": demo.DISTRIBUTOR, "passwordReseller": "wrong1", "sinceDate": recent()})
+    assert wrong["returnStatus"] == "AUTHENTICATION_ERROR"  # the password first: a role is never revealed
 
 
 def test_a_caller_only_gets_the_distributors_it_may_order_from() -> None:

@@ -160,7 +160,8 @@ def test_request_level_refusals() -> None:
         ({"loanId": "x" * 25}, "INVALID_ARGUMENTS", None),
         ({"loanerColl": demo.COLL2}, "INVALID_ARGUMENTS", f"loanerColl : {demo.COLL2} is not a library of {demo.COLL}"),
         ({"passwordColl": "nope"}, "AUTHENTICATION_ERROR", "Bad credentials"),
-        ({"glnColl": demo.RESELLER, "passwordColl": demo.RESELLER_PASSWORD}, "AUTHENTICATION_ERROR", "Bad credentials"),
+        ({"glnColl": demo.RESELLER, "passwordColl": demo.RESELLER_PASSWORD}, "ACCES_DENIED", "Authorization failure"),
+        ({"glnColl": demo.RESELLER, "passwordColl": "nope"}, "AUTHENTICATION_ERROR", "Bad credentials"),
         ({"callbackUrl": "ftp://x"}, "INVALID_ARGUMENTS", None),
     ]
     for over, status, message in cases:

@@ -119,7 +119,8 @@ def test_duplicate_order_id_is_refused_and_writes_nothing() -> None:
         ),
         ({"passwordReseller": "wrong"}, "AUTHENTICATION_ERROR", "Bad credentials"),
         ({"passwordReseller": None}, "AUTHENTICATION_ERROR", "Bad credentials"),
-        ({"glnReseller": demo.COLL, "passwordReseller": demo.COLL_PASSWORD}, "AUTHENTICATION_ERROR", "Bad credentials"),
+        # a genuine account without the right to the service: the spec's base ACCES_DENIED
+        ({"glnReseller": demo.COLL, "passwordReseller": demo.COLL_PASSWORD}, "ACCES_DENIED", "Authorization failure"),
         ({"orderId": "x" * 17}, "INVALID_ARGUMENTS", None),
         ({"orderId": "a-b"}, "INVALID_ARGUMENTS", None),
         ({"glnColl": "3012345000030"}, "INVALID_ARGUMENTS", None),  # wrong check digit

@@ -131,7 +131,8 @@ class Stack:
             "Routes:",
             *sorted(f"  {r.method:6} {self.url}{r.path}" for r in self.gateway.routes),
             "",
-            "Schedules: " + ", ".join(f"{f.name} {e}" for f in self.functions.values() for e in f.schedules),
+            "Schedules (deployed; here each runs at least once a minute): "
+            + ", ".join(f"{f.name} {e}" for f in self.functions.values() for e in f.schedules),
             "",
             "Demo accounts (CONTRACT section 2):",
             f"  reseller      {demo.RESELLER} / {demo.RESELLER_PASSWORD}   second: {demo.RESELLER2} / "

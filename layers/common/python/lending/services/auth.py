@@ -12,7 +12,7 @@ import secrets
 import time
 
 from ..domain.accounts import Account, Role, verify_secret
-from ..domain.codes import BAD_CREDENTIALS, Refused, Status
+from ..domain.codes import AUTHORIZATION_FAILURE, BAD_CREDENTIALS, Refused, Status
 from ..domain.identifiers import is_alnum, is_gln
 from ..store import accounts as store
 
@@ -27,19 +27,25 @@ def _digest(secret: str) -> str:
 
 
 def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Account:
-    """The account behind (gln, password) if it has one of `roles`; AUTHENTICATION_ERROR otherwise."""
+    """The account behind (gln, password): AUTHENTICATION_ERROR "Bad credentials" when there is none;
+    ACCES_DENIED "Authorization failure" when it has none of `roles` (spec, base codes: "the user has no
+    right of access to the service"), said only once the password is proven, so it reveals nothing."""
     if not is_gln(gln) or not is_alnum(password, 25):
         raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
     assert isinstance(gln, str) and isinstance(password, str)
     now = time.monotonic()
     cache_key = (gln, _digest(password))
     hit = _verified.get(cache_key)
-    if hit and hit[0] > now and hit[1].role in roles:
-        return hit[1]
-    account = store.get(gln)
-    if account is None or account.role not in roles or not verify_secret(password, account.secret_hash):
-        raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
-    _verified[cache_key] = (now + CACHE_SECONDS, account)
+    if hit and hit[0] > now:
+        account = hit[1]
+    else:
+        found = store.get(gln)
+        if found is None or not verify_secret(password, found.secret_hash):
+            raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
+        account = found
+        _verified[cache_key] = (now + CACHE_SECONDS, account)
+    if account.role not in roles:
+        raise Refused(Status.ACCES_DENIED, AUTHORIZATION_FAILURE)
     return account
 
 
