@@ -230,6 +230,11 @@ def test_soap_12_is_answered_in_soap_12() -> None:
     assert answer["returnStatus"] == "WARNING"
     status, payload = invoke("POST", PATH, envelope("", SOAP12), {"content-type": "application/soap+xml"})
     assert status == 400 and f'xmlns:soap="{SOAP12}"' in payload and "soap:Sender" in payload
+    # Not even XML: the version the Content-Type names (1.2 here, 1.1 otherwise).
+    for content_type, version, http in (("application/soap+xml; charset=utf-8", SOAP12, 400),
+                                        ("text/xml", SOAP11, 500)):
+        status, payload = invoke("POST", PATH, "not xml", {"content-type": content_type})
+        assert (status, f'xmlns:soap="{version}"' in payload, "not well-formed" in payload) == (http, True, True)
 
 
 def test_a_body_in_utf16_arrives_base64_encoded_and_is_read() -> None:

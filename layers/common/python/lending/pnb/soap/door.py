@@ -65,7 +65,9 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         version, payload = envelope.read(_body(event))
     except envelope.NotSoap as e:
         logger.info("pnb soap fault", extra={"fault": e.code})
-        return _fault(e.version, e.code, new_request_id(), Status.INVALID_ARGUMENTS.value, e.message)
+        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+        version = e.version or envelope.version_of(headers.get("content-type"))
+        return _fault(version, e.code, new_request_id(), Status.INVALID_ARGUMENTS.value, e.message)
     service = etree.QName(payload).localname
     request_type = MODEL.elements[service]
     with _validating:

@@ -23,8 +23,9 @@ _CODES = {SOAP11: {"sender": "Client", "receiver": "Server"},
 class NotSoap(Exception):
     """A body the door cannot read as one PNB operation: answered with a SOAP Fault."""
 
-    def __init__(self, message: str, version: str = SOAP11, code: str = "sender") -> None:
+    def __init__(self, message: str, version: str | None = None, code: str = "sender") -> None:
         super().__init__(message)
+        # None: the envelope could not tell its version; the door goes by the request's Content-Type.
         self.message, self.version, self.code = message, version, code
 
 
@@ -89,6 +90,11 @@ def _envelope(version: str, content: etree._Element) -> bytes:
 
 def answer(version: str, payload: etree._Element) -> bytes:
     return _envelope(version, payload)
+
+
+def version_of(content_type: str | None) -> str:
+    """The SOAP version a request's Content-Type names: application/soap+xml is 1.2, anything else 1.1."""
+    return SOAP12 if "application/soap+xml" in (content_type or "").lower() else SOAP11
 
 
 def fault(version: str, code: str, message: str, detail: etree._Element | None = None) -> tuple[int, bytes]:
