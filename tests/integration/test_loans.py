@@ -108,6 +108,12 @@ def test_identical_request_within_the_hour_replays_and_takes_nothing() -> None:
         "DUPLICATED",
         f"{demo.COLL}: Loan with id 'SAME1' already exists",
     )
+    # Any other parameter too, the optional ones included; absent and empty are the same.
+    for changed in ({"callbackUrl": "https://ils.example/other"}, {"loanerColl": demo.LIBRARY},
+                    {"glnContractor": demo.CONTRACTOR}, {"ipAddress": "192.0.2.9"}):
+        assert at(now + timedelta(minutes=32), "loanBook", {**body, **changed})["returnStatus"] == "DUPLICATED"
+    empty = at(now + timedelta(minutes=33), "loanBook", {**body, "callbackUrl": None, "ipAddress": ""})
+    assert empty["returnStatus"] == "OK"
     late = at(now + timedelta(minutes=61), "loanBook", body)
     assert late["returnStatus"] == "DUPLICATED"
     assert status_of(lid)["NTA"] == 29

@@ -52,8 +52,12 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
         # Mandatory for consultBook (spec); absent with IN_SITU it is the ACCES_DENIED just above.
         raise Refused(Status.INVALID_ARGUMENTS, "The parameter ipAddress is mandatory")
     pool = pool_for(AccessMedium(req.accessMedium), localization)
+    # "Identical" is every parameter (CONTRACT 3: the same loanId with other parameters is DUPLICATED),
+    # the spec's list and the optional ones: a first answer is never replayed to a request that asked for
+    # another callback, library or address. Absent and empty are the same (SOAP and JSON alike).
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
-                     req.localization, iso(requested_end))
+                     req.localization, iso(requested_end), req.callbackUrl or "", req.loanerColl or "",
+                     req.ipAddress or "", req.glnContractor or "")
     extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
 
     def answer(loan: Loan) -> dict[str, Any]:
