@@ -225,6 +225,21 @@ def test_an_internal_fault_is_a_server_fault_naming_the_request(monkeypatch: pyt
     assert "fire" not in etree.tostring(fault).decode()
 
 
+def test_a_fault_of_the_door_itself_is_a_server_fault_in_the_caller_s_version(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from lending.pnb.soap import door
+
+    def broken(event: Any) -> Any:
+        raise RuntimeError("door on fire")
+
+    monkeypatch.setattr(door, "call", broken)
+    for content_type, version, code in (("application/soap+xml", SOAP12, "soap:Receiver"),
+                                        ("text/xml", SOAP11, "soap:Server")):
+        status, payload = invoke("POST", PATH, "<x/>", {"content-type": content_type})
+        assert status == 500 and f'xmlns:soap="{version}"' in payload and code in payload
+        assert "Internal error" in payload and "fire" not in payload
+
+
 def test_soap_12_is_answered_in_soap_12() -> None:
     answer = soap("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24]}, version=SOAP12)
     assert answer["returnStatus"] == "WARNING"

@@ -108,6 +108,8 @@ def soap_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         except Exception:
             request_id = new_request_id()
             logger.exception("pnb soap door failed", extra={"requestId": request_id})
-            return _fault(envelope.SOAP11, "receiver", request_id, Status.ERROR.value, INTERNAL_ERROR)
+            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+            version = envelope.version_of(headers.get("content-type"))
+            return _fault(version, "receiver", request_id, Status.ERROR.value, INTERNAL_ERROR)
 
     return lambda_handler
