@@ -344,8 +344,31 @@ def test_reconcile_reports_drift() -> None:
         UpdateExpression="SET dlFree = :two",
         ExpressionAttributeValues={":two": {"N": "2"}},
     )
-    _, drifts = lending.reconcile()
+    pauses: list[float] = []
+    _, drifts = lending.reconcile(pause=pauses.append)
     assert [(d.order_line_id, d.what, d.expected, d.found) for d in drifts] == [(lid, "free[dl]", 1, 2)]
+    assert pauses == [lending.RECHECK_PAUSE] * lending.RECHECKS  # it held every time
+
+
+def test_reconcile_does_not_report_a_loan_the_index_shows_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line index is eventually consistent: a new loan may be missing from the first read of the
+    licence's loans. That passing drift is read again and not reported."""
+    from lending.store import loans as loan_store
+
+    (lid,) = order_ok()
+    pnb("loanBook", loan_body(lid, "LAG1"))
+    real = loan_store.of_line
+    reads: list[str] = []
+
+    def lagging(order_line_id: str) -> list[Any]:
+        reads.append(order_line_id)
+        found = real(order_line_id)
+        return [] if order_line_id == lid and reads.count(lid) == 1 else found
+
+    monkeypatch.setattr(loan_store, "of_line", lagging)
+    pauses: list[float] = []
+    _, drifts = lending.reconcile(pause=pauses.append)
+    assert [d for d in drifts if d.order_line_id == lid] == [] and pauses == [lending.RECHECK_PAUSE]
 
 
 def test_get_orders_shows_live_counters() -> None:

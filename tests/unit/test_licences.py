@@ -106,3 +106,21 @@ def test_terms_are_checked() -> None:
         LicenceTerms(loans=-1, downloads=1, onsite_streams=0, offsite_streams=0, licence_days=1, max_loan_days=1)
     with pytest.raises(ValueError):
         LicenceTerms(loans=1, downloads=1, onsite_streams=0, offsite_streams=0, licence_days=0, max_loan_days=1)
+
+
+def test_counters_are_proven_against_the_loans() -> None:
+    from dataclasses import replace
+
+    from lending.domain.loans import Drift, Loan, LoanState, drifts
+
+    def loan(n: int, pool: Pool, state: LoanState = LoanState.ACTIVE) -> Loan:
+        return Loan("c", f"L{n}", "1" * 24, "e", "d", pool, T0, T0 + timedelta(days=7), state=state)
+
+    loans = [loan(1, Pool.DOWNLOAD), loan(2, Pool.ONSITE), loan(3, Pool.DOWNLOAD, LoanState.RETURNED)]
+    lic = licence()
+    lic.free = {Pool.DOWNLOAD: 1, Pool.ONSITE: 0, Pool.OFFSITE: 0}
+    lic.nta = 0
+    assert drifts(lic, loans) == []  # 3 accesses spent, one place taken in each of two pools
+    assert drifts(lic, loans[:2]) == [Drift("1" * 24, "nta", 1, 0)]  # an ended loan still spent its access
+    assert drifts(lic, [*loans[:2], replace(loans[2], state=LoanState.ACTIVE)]) == [
+        Drift("1" * 24, "free[dl]", 0, 1)]

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from .codes import Refused, Status
-from .licences import Pool
+from .licences import Licence, Pool
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
@@ -62,3 +62,27 @@ def return_date(requested: datetime | None, created_at: datetime, now: datetime)
         raise Refused(Status.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
                                                 "start and now")
     return min(requested, now)
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A counter of a licence that its loan records do not explain."""
+
+    order_line_id: str
+    what: str  # "free[dl]", "free[on]", "free[off]" or "nta"
+    expected: int  # what the loan records say
+    found: int  # what the counter holds
+
+
+def drifts(licence: Licence, loans: list[Loan]) -> list[Drift]:
+    """The licence's counters against its loans: each pool's free places are its size less its active
+    loans, NTA is the total less every loan ever made (an ended loan still spent its access)."""
+    out = []
+    for pool in Pool:
+        active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE)
+        if licence.free[pool] != licence.sizes[pool] - active:
+            out.append(Drift(licence.order_line_id, f"free[{pool.value}]", licence.sizes[pool] - active,
+                             licence.free[pool]))
+    if licence.nta != licence.nta_total - len(loans):
+        out.append(Drift(licence.order_line_id, "nta", licence.nta_total - len(loans), licence.nta))
+    return out
