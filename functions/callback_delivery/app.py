@@ -7,13 +7,13 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 
 from lending.notify.batch import ConcurrentBatchProcessor
 from lending.notify.delivery import handle_record
-from lending.observability import logger
+from lending.observability import observed
 from lending.store import table
 
 table.client()  # built once per container, at init
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     # A failing receiver is the normal case here, not an error of the batch: never raise for it.
     processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

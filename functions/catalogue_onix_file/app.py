@@ -3,10 +3,10 @@
 from typing import Any
 
 from lending.catalogue.updates import open_link
-from lending.observability import logger
+from lending.observability import observed
 from lending.services.context import Ctx
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return open_link((event.get("pathParameters") or {}).get("token", ""), Ctx().now)

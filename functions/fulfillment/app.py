@@ -3,7 +3,7 @@ section 4) and records the download."""
 
 from typing import Any
 
-from lending.observability import logger
+from lending.observability import count, observed
 from lending.services import clock
 from lending.services.context import Ctx
 from lending.services.fulfillment import open_link
@@ -12,6 +12,8 @@ from lending.store import table
 table.client()  # built once per container, at init
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return open_link((event.get("pathParameters") or {}).get("token", ""), Ctx(now=clock.now()))
+    answer = open_link((event.get("pathParameters") or {}).get("token", ""), Ctx(now=clock.now()))
+    count(f"fulfillment.{answer['statusCode']}")
+    return answer

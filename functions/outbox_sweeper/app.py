@@ -4,13 +4,14 @@
 from typing import Any
 
 from lending.notify.outbox import sweep
-from lending.observability import logger
+from lending.observability import count, logger, observed
 from lending.services.context import Ctx
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     enqueued = sweep(Ctx().now)
+    count("outbox.swept", enqueued)
     if enqueued:
         logger.info("outbox events enqueued by the sweeper", extra={"enqueued": enqueued})
     return {"enqueued": enqueued}

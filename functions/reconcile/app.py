@@ -3,13 +3,14 @@
 from dataclasses import asdict
 from typing import Any
 
-from lending.observability import logger
+from lending.observability import count, logger, observed
 from lending.services.lending import reconcile
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     checked, drifts = reconcile()
+    count("reconcile.drifts", len(drifts))
     for drift in drifts:
         logger.error("counter drift", extra=asdict(drift))
     return {"licences": checked, "drifts": [asdict(d) for d in drifts]}

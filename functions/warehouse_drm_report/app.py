@@ -3,11 +3,11 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from lending.observability import logger
+from lending.observability import logger, observed
 from lending.warehouse import billing
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     month = (event or {}).get("month") or billing.previous_month(datetime.now(UTC))
     files = billing.produce(month)

@@ -2,12 +2,14 @@
 
 from typing import Any
 
-from lending.observability import logger
+from lending.observability import count, observed
 from lending.warehouse import handlers
 
 handlers.warm()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handlers.lend(event)
+    answer = handlers.lend(event)
+    count(f"warehouse.lend.{answer['statusCode']}")
+    return answer

@@ -1,5 +1,53 @@
-"""Logger, metrics and tracer shared by every function (Powertools). No personal data in logs."""
+"""Logger and metrics shared by every function (Powertools). No personal data in logs or metrics.
 
-from aws_lambda_powertools import Logger
+Metrics are counts of business outcomes (CloudWatch embedded metric format, namespace from
+POWERTOOLS_METRICS_NAMESPACE): `pnb.<service>.<returnStatus>`, `v1.<action>.<http status>`,
+`warehouse.<lend|return>.<http status>`, `fulfillment.<http status>`, `callbacks.<outcome>`,
+`loans.expired`, `outbox.swept`, `reconcile.drifts`, `catalogue.<offers_changed|records_rejected|
+feeds_failed>`. Each handler wears `observed`, which flushes them once per invocation. The local stack
+and the tests run with POWERTOOLS_METRICS_DISABLED: nothing is counted there (the handlers of the local
+stack share one process, and Powertools' metric set is not made for threads)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger(service="lending-hub")
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LendingHub"), service="lending-hub")
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def _enabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
+
+
+def count(name: str, value: int = 1) -> None:
+    """`value` more occurrences of a business outcome, published when the invocation ends."""
+    if value and _enabled():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def flush() -> None:
+    if metrics.metric_set and _enabled():
+        metrics.flush_metrics()
+
+
+def observed(handler: Handler) -> Handler:
+    """What every Lambda handler wears: the logger's Lambda context, and its metrics flushed at the end."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        finally:
+            flush()
+
+    return wrapper  # type: ignore[return-value]

@@ -17,6 +17,7 @@ LOCAL_ENV = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-3",
     "AWS_REGION": "eu-west-3",
+    "POWERTOOLS_METRICS_DISABLED": "true",  # one process runs every handler: see lending.observability
 }
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..domain.dates import iso
-from ..observability import logger
+from ..observability import count, logger
 from ..store import accounts as account_store
 from ..store import callbacks as state_store
 from . import events, guard, queues, sender, signing
@@ -134,14 +134,18 @@ def handle_record(record: Mapping[str, Any], clock: Clock = lambda: datetime.now
         logger.error("poison callback message parked", extra={"messageId": record.get("messageId"),
                                                               "reason": str(e)})
         queues.park(body, f"poison: {e}")
+        count("callbacks.poison")
         return Outcome.REFUSED
     max_receives = queues.redrive().max_receives
     result = deliver(event, clock(), last_try=receives >= max_receives)
+    count(f"callbacks.{result.outcome.value}")
     if result.outcome is Outcome.REFUSED:
         queues.park(body, result.error or "refused", event.event_id)
     elif result.outcome is Outcome.RETRY:
         # The last try's message goes back at once: SQS then moves it to the dead-letter queue.
         delay = 0 if receives >= max_receives else delay_after(receives)
+        if receives >= max_receives:
+            count("callbacks.dead_lettered")
         queues.retry_in(str(record["receiptHandle"]), delay)
         raise RetryLater(f"{event.event_id}: {result.error}")
     return result.outcome

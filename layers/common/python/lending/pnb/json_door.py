@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain.codes import Status
-from ..observability import logger
+from ..observability import logger, observed
 from ..services.context import Ctx
 from ..store import table
 from ..web import base_url
@@ -32,7 +32,7 @@ def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     table.client()  # built once per container, at init
 
-    @logger.inject_lambda_context(clear_state=True)
+    @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raw = request_body(event)
         try:

@@ -17,6 +17,7 @@ from ..domain.dates import iso
 from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, LoanState, fingerprint, return_date
+from ..observability import count
 from ..services import auth, lending, orders
 from ..services.context import Ctx
 from ..store import ips as ip_store
@@ -200,6 +201,7 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
 
         logger.exception("pnb operation failed", extra={"operation": name, "requestId": request_id})
         http, answer = 500, {"returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR}
+    count(f"pnb.{name if op else 'unknown'}.{answer['returnStatus']}")
     return http, {"requestId": request_id, **_drop_none(answer)}
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.codes import Refused
-from ..observability import logger
+from ..observability import count, logger, observed
 from ..services import api_keys, clock
 from ..services.context import Ctx
 from ..store import table
@@ -75,7 +75,7 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
     """The Lambda handler of one v1 route; `root` names the XML root element of its answers."""
     table.client()  # built once per container, at init
 
-    @logger.inject_lambda_context(clear_state=True)
+    @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         fmt, path = split_format(event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -92,6 +92,7 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
         except Exception:
             logger.exception("v1 request failed", extra={"route": event.get("routeKey")})
             answer = errors_answer(V1Error("internal_error"))
+        count(f"v1.{action.__name__}.{answer.status}")
         if answer.status >= 400:
             logger.info("v1 refused", extra={"route": event.get("routeKey"), "status": answer.status,
                                              "errors": answer.body.get("errors")})

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ...domain.codes import BAD_CREDENTIALS, INTERNAL_ERROR, Status
-from ...observability import logger
+from ...observability import logger, observed
 from ...services.context import Ctx
 from ...store import table
 from ...web import base_url
@@ -100,7 +100,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
 def soap_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     table.client()  # built once per container, at init
 
-    @logger.inject_lambda_context(clear_state=True)
+    @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         method = event.get("requestContext", {}).get("http", {}).get("method", "POST")
         try:
