@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ logger = Logger(service="lending-hub")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LendingHub"), service="lending-hub")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+_lock = threading.Lock()  # the callback function delivers a batch's records on threads
 
 
 def _enabled() -> bool:
@@ -31,12 +33,14 @@ def _enabled() -> bool:
 def count(name: str, value: int = 1) -> None:
     """`value` more occurrences of a business outcome, published when the invocation ends."""
     if value and _enabled():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        with _lock:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def flush() -> None:
-    if metrics.metric_set and _enabled():
-        metrics.flush_metrics()
+    with _lock:
+        if metrics.metric_set and _enabled():
+            metrics.flush_metrics()
 
 
 def observed(handler: Handler) -> Handler:
