@@ -15,6 +15,7 @@ import pytest
 from lending.catalogue import onix, updates
 from lending.domain.accounts import Role
 from lending.local import demo
+from lending.pnb.refusals import fields as refusal_fields
 from lending.services import auth
 from lending.services.context import Ctx
 from lending.store import accounts
@@ -201,7 +202,7 @@ def _call(service: str, now: datetime, **fields: Any) -> dict[str, Any]:
     try:
         return fn(Ctx(now=now, base_url="http://hub.test"), caller, req)
     except updates.Refused as r:
-        return {"returnStatus": r.status.value, "returnMessage": r.message}
+        return refusal_fields(r)
 
 
 def test_last_connection_gives_what_was_published_since_the_previous_call_five_times_a_day() -> None:

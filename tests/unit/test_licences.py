@@ -9,6 +9,7 @@ import pytest
 from lending.domain.codes import Refused, Status
 from lending.domain.licences import AccessMedium, Licence, Localization, Pool, check_loan, loan_end, pool_for
 from lending.domain.offers import LicenceTerms
+from lending.pnb.refusals import answer as pnb_answer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 TERMS = LicenceTerms(loans=3, downloads=2, onsite_streams=1, offsite_streams=0, licence_days=365, max_loan_days=21)
@@ -33,7 +34,7 @@ def licence(**over: object) -> Licence:
 def refusal(lic: Licence, pool: Pool, now: datetime) -> tuple[Status, str]:
     with pytest.raises(Refused) as e:
         check_loan(lic, pool, now)
-    return e.value.status, e.value.reason
+    return pnb_answer(e.value)[0], e.value.reason
 
 
 def test_pools_by_medium_and_localization() -> None:
@@ -73,7 +74,7 @@ def test_nothing_left_comes_before_busy() -> None:
     assert (status, reason) == (Status.MAX_SIMULTANEOUS_LOAN_REACHED, "pool_full")
     with pytest.raises(Refused) as e:
         check_loan(licence(free={Pool.DOWNLOAD: 2, Pool.ONSITE: 0, Pool.OFFSITE: 0}), Pool.ONSITE, T0)
-    assert e.value.message == "The maximum number of on-site consultation is reached."
+    assert pnb_answer(e.value)[1] == "The maximum number of on-site consultation is reached."
 
 
 def test_a_pool_the_offer_does_not_grant_cannot_be_loaned() -> None:
@@ -92,10 +93,11 @@ def test_loan_end_rules() -> None:
     assert loan_end(lic, now, now + timedelta(days=21)) == now + timedelta(days=21)
     with pytest.raises(Refused) as e:
         loan_end(lic, now, now + timedelta(days=21, seconds=1))
-    assert e.value.status is Status.INVALID_ARGUMENTS and "over maximum autorized limit" in e.value.message
+    status, message = pnb_answer(e.value)
+    assert status is Status.INVALID_ARGUMENTS and "over maximum autorized limit" in message
     with pytest.raises(Refused) as e:
         loan_end(lic, now, now)
-    assert e.value.message == "invalid expiration date"
+    assert pnb_answer(e.value)[1] == "invalid expiration date"
     # Near the licence's end, a loan ends with the licence.
     late = lic.end_date - timedelta(days=5)
     assert loan_end(lic, late, late + timedelta(days=20)) == lic.end_date

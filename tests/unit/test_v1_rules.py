@@ -16,7 +16,9 @@ from lending.domain.licence_choice import lending_order, none_left
 from lending.domain.licences import Licence, Pool
 from lending.domain.offers import LicenceTerms
 from lending.domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
+from lending.domain.refusals import PARAMS, Reason
 from lending.local.epubs import build
+from lending.pnb.refusals import answer as pnb_answer
 from lending.v1.errors import CODES, REASONS, V1Error, of_refusal
 from lending.v1.render import render
 from lending.v1.requests import CREATE_LOAN, LIST_LOANS, params, validate
@@ -44,7 +46,7 @@ def test_admit_each_limit_in_turn() -> None:
     with pytest.raises(Refused) as r:
         admit(DEMO, today, 1, NOW)
     assert r.value.reason == "patron_daily_limit"
-    assert r.value.message == "This patron has reached the maximum number of loans per day."
+    assert of_refusal(r.value).messages == ["This patron has reached the maximum number of loans per day."]
     month = Patron("c", "m", day="2026-03-30", day_count=3, month="2026-03", month_count=10)
     with pytest.raises(Refused) as r:
         admit(DEMO, month, 0, NOW)
@@ -121,7 +123,7 @@ def test_licence_choice_soonest_end_first_free_places_before_full_ones() -> None
 
 def test_none_left_tells_busy_from_spent() -> None:
     busy = none_left([refused("pool_full"), refused("nta_exhausted")])
-    assert (busy.reason, busy.message) == ("all_on_loan", "All resources are currently on loan.")
+    assert (busy.reason, of_refusal(busy).messages) == ("all_on_loan", ["All resources are currently on loan."])
     spent = none_left([refused("nta_exhausted"), refused("licence_expired")])
     assert spent.reason == "nothing_left"
     assert of_refusal(busy).codes == ["all_copies_on_loan"] and of_refusal(busy).status == 403
@@ -129,7 +131,7 @@ def test_none_left_tells_busy_from_spent() -> None:
 
 
 def refused(reason: str) -> Refused:
-    return Refused(Status.ERROR, reason, reason=reason)
+    return Refused(Reason(reason), **{p: "dl" for p in PARAMS.get(Reason(reason), ())})
 
 
 def test_refusals_of_the_core_map_to_v1_codes() -> None:
@@ -246,7 +248,7 @@ def test_an_email_belongs_to_the_first_patron_who_gave_it() -> None:
     check_email_owner("m1", "m1")  # the same patron again
     with pytest.raises(Refused) as refused:
         check_email_owner("m1", "m2")
-    assert (refused.value.status, refused.value.reason) == (Status.INVALID_ARGUMENTS, "email_in_use")
+    assert (pnb_answer(refused.value)[0], refused.value.reason) == (Status.INVALID_ARGUMENTS, "email_in_use")
     assert of_refusal(refused.value).codes == ["email_in_use"]
     assert of_refusal(refused.value).status == 400
     assert of_refusal(refused.value).messages == ["The email address is already in use"]

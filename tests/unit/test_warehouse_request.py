@@ -11,6 +11,7 @@ import pytest
 from lending.domain.codes import Refused, Status
 from lending.domain.licences import AccessMedium, Localization, Pool, check_loan, loan_refusals
 from lending.domain.offers import LicenceTerms
+from lending.pnb.refusals import answer as pnb_answer
 from lending.warehouse import codec, errors
 from lending.warehouse.request import loan_id, parse, parse_expire_at
 from lending.web import MAX_BODY, BadBody, parameters
@@ -149,7 +150,7 @@ def test_loan_refusals_lists_every_reason_and_check_loan_raises_the_first() -> N
     assert reasons == ["licence_expired", "nta_exhausted", "pool_full"]
     with pytest.raises(Refused) as got:
         check_loan(lic, Pool.DOWNLOAD, NOW)
-    assert got.value.status is Status.LOAN_DURATION_EXPIRED
+    assert pnb_answer(got.value)[0] is Status.LOAN_DURATION_EXPIRED
     assert loan_refusals(lic, Pool.ONSITE, NOW)[0].reason == "cannot_be_loaned"
     fresh = Licence.new(order_line_id="1" * 24, gln_coll="c", gln_reseller="r", order_id="o", ean13="e",
                         gln_distributor="d", terms=terms, dmd_date=NOW - timedelta(days=1))

@@ -32,8 +32,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..domain.accounts import Account, Role
-from ..domain.codes import Refused, Status
+from ..domain.codes import Status
 from ..domain.dates import iso
+from ..domain.refusals import Reason, Refused
 from ..services import auth
 from ..services.context import Ctx
 from ..services.links import signing_key
@@ -46,13 +47,6 @@ LINK_LIFE = timedelta(days=10)
 RATE_WINDOW = timedelta(hours=24)
 RATE_LIMIT = 5
 OVERLAP = timedelta(minutes=1)
-DATE_TOO_OLD = "The date can't be older than 8 days"
-FIRST_TIME = "Not available for the moment, please contact DILICOM. Catalog can be provided by FTP"
-TOO_MANY = "Only 5 last connection requests are allowed within the previous 24 hours"
-NO_ACCESS = "You don't have Access to this Platform"
-UNSUPPORTED = "Unsupported GlnDistributeur"
-ONE_OF = "One of the parameters sinceDate or lastConnection is mandatory"
-NOT_BOTH = "The parameters sinceDate and lastConnection cannot be used together"
 _NAME = re.compile(r"^[0-9]{13}/[0-9A-Za-z.-]{1,80}$")
 
 
@@ -113,19 +107,19 @@ def open_link(token: str, now: datetime, s3: Any = None) -> dict[str, Any]:
 def _since(ctx: Ctx, caller: Account, req: Request, service: str, scope: str) -> datetime:
     """The date the answer starts from, after every rule about sinceDate and lastConnection."""
     if req.sinceDate is None and req.lastConnection is None:
-        raise Refused(Status.INVALID_ARGUMENTS, ONE_OF)
+        raise Refused(Reason.MISSING_SINCE_OR_LAST)
     if req.sinceDate is not None and req.lastConnection is not None:
-        raise Refused(Status.INVALID_ARGUMENTS, NOT_BOTH)
+        raise Refused(Reason.SINCE_AND_LAST)
     if req.sinceDate is not None:
         since: datetime = req.sinceDate
         if since < ctx.now - MAX_AGE:
-            raise Refused(Status.DATE_TOO_OLD, DATE_TOO_OLD)
+            raise Refused(Reason.DATE_TOO_OLD, days=MAX_AGE.days)
         return since
     last = store.last_call(caller.gln, scope)
     if last is None:
-        raise Refused(Status.ACCES_DENIED, FIRST_TIME)
+        raise Refused(Reason.FIRST_CONNECTION)
     if not store.count_call(service, caller.gln, iso(ctx.now), iso(ctx.now - RATE_WINDOW), RATE_LIMIT):
-        raise Refused(Status.ACCES_DENIED, TOO_MANY)
+        raise Refused(Reason.TOO_MANY_CONNECTIONS)
     return datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) - OVERLAP
 
 
@@ -150,9 +144,9 @@ def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[
     check_contractor(req.glnContractor)
     distributor = auth.account(req.glnDistributor)
     if distributor is None or distributor.role is not Role.DISTRIBUTOR:
-        raise Refused(Status.UNKNOWN_GLN, UNSUPPORTED)
+        raise Refused(Reason.UNKNOWN_DISTRIBUTOR)
     if not caller.may_order_from(distributor.gln):
-        raise Refused(Status.ACCES_DENIED, NO_ACCESS)
+        raise Refused(Reason.NO_PLATFORM_ACCESS)
     since = _since(ctx, caller, req, "getOffersForDistributor", distributor.gln)
     files = store.update_files_since(iso(since), distributor.gln)
     store.set_last_call(caller.gln, distributor.gln, iso(ctx.now))

@@ -1,8 +1,14 @@
-"""PNB return codes (returnStatus) and the failure every rule raises to carry one."""
+"""PNB return codes (returnStatus); order lines keep OK / CANCELLED of them as their state.
+
+Refusals are `domain.refusals` (re-exported here for older imports); the PNB door words them."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from .refusals import Reason, Refused
+
+__all__ = ["Reason", "Refused", "Status", "rollup"]
 
 
 class Status(StrEnum):
@@ -24,24 +30,6 @@ class Status(StrEnum):
     MAX_LOAN_QUANTITY_REACHED = "MAX_LOAN_QUANTITY_REACHED"
     MAX_SIMULTANEOUS_LOAN_REACHED = "MAX_SIMULTANEOUS_LOAN_REACHED"
     LOAN_DURATION_EXPIRED = "LOAN_DURATION_EXPIRED"
-
-
-BAD_CREDENTIALS = "Bad credentials"
-AUTHORIZATION_FAILURE = "Authorization failure"
-INTERNAL_ERROR = "Internal error"
-
-
-class Refused(Exception):
-    """A rule said no: carries the PNB code and the spec's message.
-
-    Every door maps it to its own words (PNB returnStatus, v1 HTTP status, warehouse error name)."""
-
-    def __init__(self, status: Status, message: str, *, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        # A protocol-neutral reason ("pool_full", "nta_exhausted", ...) for doors other than PNB.
-        self.reason = reason or status.value.lower()
 
 
 def rollup(service: str, line_statuses: list[str]) -> tuple[Status, str | None]:

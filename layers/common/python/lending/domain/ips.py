@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .codes import Refused, Status
+from .refusals import Reason, Refused
 
 MAX_RANGE = 1000
 
@@ -37,11 +37,11 @@ def parse_declaration(text: str) -> IpRange:
             raise ValueError(text)
         first, last = ipaddress.ip_address(parts[0]), ipaddress.ip_address(parts[1])
     except ValueError:
-        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid [{text}].") from None
+        raise Refused(Reason.INVALID_IP_RANGE, text=text) from None
     if first.version != last.version or int(last) < int(first):
-        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid [{text}].")
+        raise Refused(Reason.INVALID_IP_RANGE, text=text)
     if int(last) - int(first) + 1 > MAX_RANGE:
-        raise Refused(Status.INVALID_ARGUMENTS, f"Ip range is not valid (size > 1000 ips) [{text}].")
+        raise Refused(Reason.IP_RANGE_TOO_LARGE, text=text)
     return IpRange(first, last)
 
 

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .codes import Refused, Status
 from .licences import Licence, Pool, check_loan
-
-ALL_ON_LOAN = "All resources are currently on loan."
-NOTHING_LEFT = "This resource can no longer be lent."
+from .refusals import Reason, Refused
 
 
 def lending_order(licences: list[Licence], pool: Pool, now: datetime) -> tuple[list[Licence], list[Refused]]:
@@ -26,7 +23,7 @@ def lending_order(licences: list[Licence], pool: Pool, now: datetime) -> tuple[l
             check_loan(lic, pool, now)
             free.append(lic)
         except Refused as r:
-            if r.reason == "pool_full":
+            if r.reason is Reason.POOL_FULL:
                 full.append(lic)
             else:
                 out.append(r)
@@ -39,6 +36,6 @@ def lending_order(licences: list[Licence], pool: Pool, now: datetime) -> tuple[l
 
 def none_left(refusals: list[Refused]) -> Refused:
     """Why no licence lent: "busy" when a place may free up, "nothing left" when none ever will."""
-    if any(r.reason == "pool_full" for r in refusals):
-        return Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, ALL_ON_LOAN, reason="all_on_loan")
-    return Refused(Status.MAX_LOAN_QUANTITY_REACHED, NOTHING_LEFT, reason="nothing_left")
+    if any(r.reason is Reason.POOL_FULL for r in refusals):
+        return Refused(Reason.ALL_ON_LOAN)
+    return Refused(Reason.NOTHING_LEFT)

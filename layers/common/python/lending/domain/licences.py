@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .codes import Refused, Status
+from .codes import Status
 from .offers import LicenceTerms
+from .refusals import Reason, Refused
 
 
 class Pool(StrEnum):
@@ -27,18 +28,6 @@ class AccessMedium(StrEnum):
 class Localization(StrEnum):
     IN_SITU = "IN_SITU"
     EX_SITU = "EX_SITU"
-
-
-POOL_FULL_MESSAGES = {
-    Pool.DOWNLOAD: "The maximum number of simultaneous downloads loans is reached.",
-    Pool.ONSITE: "The maximum number of on-site consultation is reached.",
-    Pool.OFFSITE: "The maximum number of off-site consultation is reached.",
-}
-CANNOT_BE_LOAN = "The product cannot be loan"
-NTA_EXHAUSTED = "The loan number limit is reached."
-LICENCE_EXPIRED = "The loan duration is expired."
-INVALID_END = "invalid expiration date"
-OVER_MAX = "The parameter loanEndDate is invalid. The loan duration is over maximum autorized limit"
 
 
 def pool_for(medium: AccessMedium, localization: Localization) -> Pool:
@@ -129,9 +118,9 @@ class Licence:
 def loan_end(licence: Licence, now: datetime, requested_end: datetime) -> datetime:
     """Validate the requested end of a loan; the end is never past the licence's own end."""
     if requested_end <= now:
-        raise Refused(Status.INVALID_ARGUMENTS, INVALID_END, reason="invalid_end")
+        raise Refused(Reason.INVALID_END)
     if requested_end - now > timedelta(days=licence.max_loan_days):
-        raise Refused(Status.INVALID_ARGUMENTS, OVER_MAX, reason="over_max_duration")
+        raise Refused(Reason.OVER_MAX_DURATION)
     return min(requested_end, licence.end_date)
 
 
@@ -149,12 +138,11 @@ def loan_refusals(licence: Licence, pool: Pool, now: datetime) -> list[Refused]:
     (`check_loan` raises the first; the warehouse door lists them all, as its spec asks)."""
     out: list[Refused] = []
     if licence.status != Status.OK or now < licence.dmd_date or licence.sizes[pool] == 0:
-        out.append(Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned"))
+        out.append(Refused(Reason.CANNOT_BE_LOANED))
     if licence.expired(now):
-        out.append(Refused(Status.LOAN_DURATION_EXPIRED, LICENCE_EXPIRED, reason="licence_expired"))
+        out.append(Refused(Reason.LICENCE_EXPIRED))
     if licence.nta <= 0:
-        out.append(Refused(Status.MAX_LOAN_QUANTITY_REACHED, NTA_EXHAUSTED, reason="nta_exhausted"))
+        out.append(Refused(Reason.NTA_EXHAUSTED))
     if licence.free[pool] <= 0:
-        out.append(Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, POOL_FULL_MESSAGES[pool],
-                           reason="pool_full"))
+        out.append(Refused(Reason.POOL_FULL, pool=pool))
     return out

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from .codes import Refused, Status
 from .licences import Licence, Pool
+from .refusals import Reason, Refused
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
@@ -59,8 +59,7 @@ def return_date(requested: datetime | None, created_at: datetime, now: datetime)
     if requested is None:
         return now
     if requested < created_at or requested > now + CLOCK_SKEW:
-        raise Refused(Status.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
-                                                "start and now")
+        raise Refused(Reason.INVALID_RETURN_DATE)
     return min(requested, now)
 
 

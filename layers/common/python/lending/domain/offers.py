@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .codes import Refused, Status
+from .refusals import Reason, Refused
 
 # ONIX code list 65 (ProductAvailability): the codes the PNB spec names, with its own messages.
 UNAVAILABLE_MESSAGES: dict[str, str] = {
@@ -17,7 +17,6 @@ UNAVAILABLE_MESSAGES: dict[str, str] = {
 }
 AVAILABLE_CODES = frozenset({"20", "21", "22", "23"})
 REMOVED_MESSAGE = "Notification type 05: This product is removed"
-CANNOT_BE_SOLD = "The product can not be sold"
 
 
 # Beyond these a term is a feed's typing error: days past them would carry a licence's end out of the
@@ -78,7 +77,7 @@ class Offer:
         if self.availability in AVAILABLE_CODES:
             return None
         if self.availability not in UNAVAILABLE_MESSAGES:
-            raise Refused(Status.PRODUCT_CANNOT_BE_SOLD, CANNOT_BE_SOLD)
+            raise Refused(Reason.CANNOT_BE_SOLD)
         return UNAVAILABLE_MESSAGES[self.availability]
 
 
@@ -89,8 +88,6 @@ def check_price(offer: Offer, unit_price: int, unit_price_ht: int, currency: str
     e-book prices to libraries are set by the publisher (French fixed book price law), so a reseller
     price other than the offer's, or another currency, is INVALID_PRICE."""
     if unit_price_ht > unit_price:
-        raise Refused(
-            Status.INVALID_ARGUMENTS, "unitPriceWithoutTax is invalid : cannot be higher than unitPrice"
-        )
+        raise Refused(Reason.PRICE_HT_ABOVE_TTC)
     if currency != offer.currency or unit_price != offer.price_ttc:
-        raise Refused(Status.INVALID_PRICE, "Invalid price")
+        raise Refused(Reason.INVALID_PRICE)

@@ -14,14 +14,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from .codes import Refused, Status
+from .refusals import Reason, Refused
 
 DEFAULT_LOAN_DAYS = 21
 
-ACTIVE_LIMIT = "You have reached the loan limit authorized by your library."
-DAILY_LIMIT = "This patron has reached the maximum number of loans per day."
-MONTHLY_LIMIT = "This patron has reached the maximum number of loans per month."
-EMAIL_IN_USE = "The email address is already in use"
 
 
 def _limit(settings: Mapping[str, Any], name: str) -> int | None:
@@ -81,16 +77,16 @@ def admit(limits: Limits, patron: Patron, active_now: int, now: datetime) -> boo
     raises the refusal of the first limit reached when there is none."""
     over = None
     if limits.max_active is not None and active_now >= limits.max_active:
-        over = ("patron_active_limit", ACTIVE_LIMIT)
+        over = Reason.PATRON_ACTIVE_LIMIT
     elif limits.per_day is not None and patron.today(now) >= limits.per_day:
-        over = ("patron_daily_limit", DAILY_LIMIT)
+        over = Reason.PATRON_DAILY_LIMIT
     elif limits.per_month is not None and patron.this_month(now) >= limits.per_month:
-        over = ("patron_monthly_limit", MONTHLY_LIMIT)
+        over = Reason.PATRON_MONTHLY_LIMIT
     if over is None:
         return False
     if patron.courtesy > 0:
         return True
-    raise Refused(Status.ACCES_DENIED, over[1], reason=over[0])
+    raise Refused(over)
 
 
 def after_loan(patron: Patron, still_active: Mapping[str, str], loan_id: str, ean13: str, now: datetime,
@@ -113,4 +109,4 @@ def email_digest(key: bytes, email: str) -> str:
 def check_email_owner(owner: str | None, member_id: str) -> None:
     """An address belongs to the first patron who gave it: refused to any other member id."""
     if owner is not None and owner != member_id:
-        raise Refused(Status.INVALID_ARGUMENTS, EMAIL_IN_USE, reason="email_in_use")
+        raise Refused(Reason.EMAIL_IN_USE)

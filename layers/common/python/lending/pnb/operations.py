@@ -12,11 +12,12 @@ from typing import Any
 
 from ..catalogue import updates
 from ..domain.accounts import Account, Role
-from ..domain.codes import INTERNAL_ERROR, Refused, Status
+from ..domain.codes import Status
 from ..domain.dates import iso
 from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, LoanState, fingerprint, return_date
+from ..domain.refusals import Reason, Refused
 from ..observability import count
 from ..services import auth, lending, orders
 from ..services.context import Ctx
@@ -25,6 +26,8 @@ from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..validation import Invalid, Request, Schema
 from . import requests as rq
+from .refusals import INTERNAL_ERROR
+from .refusals import fields as refusal_fields
 
 ENDED_LOANS_DAYS = 60
 COLL = (Role.COLLECTIVITY,)
@@ -40,7 +43,7 @@ class Operation:
 
 def _loaner(coll: Account, loaner: str | None) -> None:
     if loaner is not None and not coll.lends_for(loaner):
-        raise Refused(Status.INVALID_ARGUMENTS, f"loanerColl : {loaner} is not a library of {coll.gln}")
+        raise Refused(Reason.NOT_A_LIBRARY_OF, loaner=loaner, gln_coll=coll.gln)
 
 
 def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, Any]:
@@ -51,7 +54,7 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     lending.check_in_situ(coll, localization, req.ipAddress)
     if end_field == "consultEndDate" and not req.ipAddress:
         # Mandatory for consultBook (spec); absent with IN_SITU it is the ACCES_DENIED just above.
-        raise Refused(Status.INVALID_ARGUMENTS, "The parameter ipAddress is mandatory")
+        raise Refused(Reason.IP_MANDATORY)
     pool = pool_for(AccessMedium(req.accessMedium), localization)
     # "Identical" is every parameter (CONTRACT 3: the same loanId with other parameters is DUPLICATED),
     # the spec's list and the optional ones: a first answer is never replayed to a request that asked for
@@ -108,7 +111,7 @@ def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
                 line.update(orders.licence_state(licence, ctx))
             line["returnStatus"], line["returnMessage"] = item["status"], item.get("message")
         except Refused as r:
-            line["returnStatus"], line["returnMessage"] = r.status.value, r.message
+            line.update(refusal_fields(r))
         out.append({k: v for k, v in line.items() if v is not None})
     status, message = _rollup(out)
     return {"date": iso(ctx.now), "loanResponseLine": out, "returnStatus": status, "returnMessage": message}
@@ -124,9 +127,9 @@ def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
 def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
     if req.date is None and not req.loanId:
-        raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters date or loanId is mandatory")
+        raise Refused(Reason.MISSING_DATE_OR_LOAN_ID)
     if req.date is not None and req.date < ctx.now - timedelta(days=ENDED_LOANS_DAYS):
-        raise Refused(Status.DATE_TOO_OLD, "The date can't be older than 60 days")
+        raise Refused(Reason.DATE_TOO_OLD, days=ENDED_LOANS_DAYS)
     if req.loanId:
         found = [x for x in loan_store.get_many(coll.gln, req.loanId) if x.state is LoanState.RETURNED]
         if req.date is not None:
@@ -149,8 +152,7 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
         raise lending.line_not_found(req.orderLineId)
     loan_item = loan_store.get(item["glnColl"], req.loanId)
     if loan_item is None or loan_item.order_line_id != req.orderLineId:
-        raise Refused(Status.NOT_FOUND, f"No Loan having a line with orderLineId '{req.orderLineId}' and a "
-                                        f"loanId '{req.loanId}' is found")
+        raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.orderLineId, loan_id=req.loanId)
     lending.return_early(ctx, loan_item, return_date(req.date, loan_item.created_at, ctx.now))
     return {"returnStatus": Status.OK.value}
 
@@ -187,15 +189,15 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
     http = 200
     try:
         if op is None:
-            raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} is not implemented")
+            raise Refused(Reason.UNKNOWN_OPERATION, service=name)
         account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
         try:
             req = op.schema.validate(body)
         except Invalid as e:
-            raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
+            raise Refused(Reason.INVALID_PARAMETER, detail=e.message) from None
         answer = op.call(ctx, account, req)
     except Refused as r:
-        answer = {"returnStatus": r.status.value, "returnMessage": r.message}
+        answer = refusal_fields(r)
     except Exception:
         from ..observability import logger
 

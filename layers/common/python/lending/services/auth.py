@@ -12,8 +12,8 @@ import secrets
 import time
 
 from ..domain.accounts import Account, Role, verify_secret
-from ..domain.codes import AUTHORIZATION_FAILURE, BAD_CREDENTIALS, Refused, Status
 from ..domain.identifiers import is_alnum, is_gln
+from ..domain.refusals import Reason, Refused
 from ..store import accounts as store
 
 CACHE_SECONDS = 60.0
@@ -31,7 +31,7 @@ def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Acco
     ACCES_DENIED "Authorization failure" when it has none of `roles` (spec, base codes: "the user has no
     right of access to the service"), said only once the password is proven, so it reveals nothing."""
     if not is_gln(gln) or not is_alnum(password, 25):
-        raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
+        raise Refused(Reason.BAD_CREDENTIALS)
     assert isinstance(gln, str) and isinstance(password, str)
     now = time.monotonic()
     cache_key = (gln, _digest(password))
@@ -41,11 +41,11 @@ def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Acco
     else:
         found = store.get(gln)
         if found is None or not verify_secret(password, found.secret_hash):
-            raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
+            raise Refused(Reason.BAD_CREDENTIALS)
         account = found
         _verified[cache_key] = (now + CACHE_SECONDS, account)
     if account.role not in roles:
-        raise Refused(Status.ACCES_DENIED, AUTHORIZATION_FAILURE)
+        raise Refused(Reason.NOT_AUTHORIZED)
     return account
 
 

@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.accounts import Account
-from ..domain.codes import Refused, Status
 from ..domain.dates import iso
 from ..domain.ips import covers, parse_address
-from ..domain.licences import CANNOT_BE_LOAN, INVALID_END, Licence, Localization, Pool, check_loan, loan_end
+from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
 from ..domain.loans import Drift, Loan, LoanState, drifts
+from ..domain.refusals import Reason, Refused
 from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -24,7 +24,7 @@ LEND_ATTEMPTS = 4
 
 
 def line_not_found(order_line_id: str) -> Refused:
-    return Refused(Status.NOT_FOUND, f"The orderLineId {order_line_id} does not exist", reason="unknown_line")
+    return Refused(Reason.UNKNOWN_LINE, order_line_id=order_line_id)
 
 
 def own_licence(coll: Account, order_line_id: str) -> tuple[dict[str, Any], Licence | None]:
@@ -40,13 +40,10 @@ def check_in_situ(coll: Account, localization: Localization, ip_text: str | None
     if localization is not Localization.IN_SITU:
         return
     if not ip_text:
-        raise Refused(Status.ACCES_DENIED, f"{coll.gln}: The ip adress is null and localization IN_SITU.",
-                      reason="missing_ip")
+        raise Refused(Reason.MISSING_IP, gln_coll=coll.gln)
     ip = parse_address(ip_text)
     if ip is None or not covers(ip_store.declared(coll.gln), ip):
-        raise Refused(Status.ACCES_DENIED,
-                      f"{coll.gln}: The ip adress '{ip_text} is not declared in PNB and localization IN_SITU.",
-                      reason="ip_not_declared")
+        raise Refused(Reason.IP_NOT_DECLARED, gln_coll=coll.gln, ip=ip_text)
 
 
 @dataclass
@@ -88,7 +85,7 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
         end = _checked_end(ctx, req, licence)
     elif end <= ctx.now:
         _replay_or_raise(ctx, req)
-        raise Refused(Status.INVALID_ARGUMENTS, INVALID_END, reason="invalid_end")
+        raise Refused(Reason.INVALID_END)
     reclaimed = False
     for _ in range(LEND_ATTEMPTS):
         loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
@@ -109,13 +106,13 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
             licence = line_store.licence(item) if line_store.is_licence(item) else None
             if licence is None:
                 _replay_or_raise(ctx, req)
-                raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned") from None
+                raise Refused(Reason.CANNOT_BE_LOANED) from None
             end = _checked_end(ctx, req, licence)
             try:
                 check_loan(licence, req.pool, ctx.now)
             except Refused as refusal:
                 _replay_or_raise(ctx, req)
-                if refusal.reason != "pool_full" or reclaimed:
+                if refusal.reason is not Reason.POOL_FULL or reclaimed:
                     raise
                 reclaimed = True
                 if not reclaim_overdue(ctx, req.order_line_id):
@@ -130,9 +127,8 @@ def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
     """The EAN must be the licence's; the end within the rules (clamped to the licence's end)."""
     try:
         if licence.ean13 != req.ean13:
-            raise Refused(Status.NOT_FOUND,
-                          f"{req.coll.gln} : The ean {req.ean13} is not a part of orderLine '{req.order_line_id}'!",
-                          reason="wrong_ean")
+            raise Refused(Reason.WRONG_EAN, gln_coll=req.coll.gln, ean13=req.ean13,
+                          order_line_id=req.order_line_id)
         return loan_end(licence, ctx.now, req.requested_end)
     except Refused:
         _replay_or_raise(ctx, req)
@@ -142,8 +138,7 @@ def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
 def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:
     if existing.replayable(req.fingerprint, ctx.now):
         return existing
-    raise Refused(Status.DUPLICATED, f"{req.coll.gln}: Loan with id '{req.loan_id}' already exists",
-                  reason="duplicated")
+    raise Refused(Reason.DUPLICATED, gln_coll=req.coll.gln, loan_id=req.loan_id)
 
 
 def _replay_or_raise(ctx: Ctx, req: LoanRequest) -> None:
@@ -212,8 +207,7 @@ def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
 
 
 def already_ended(loan: Loan) -> Refused:
-    return Refused(Status.ACCES_DENIED, f"The loan with orderlineId '{loan.order_line_id}' and loanId "
-                   f"'{loan.loan_id}' is already ended", reason="already_ended")
+    return Refused(Reason.ALREADY_ENDED, order_line_id=loan.order_line_id, loan_id=loan.loan_id)
 
 
 def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:

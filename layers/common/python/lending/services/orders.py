@@ -7,11 +7,13 @@ import secrets
 from typing import Any
 
 from ..domain.accounts import Account, Role
-from ..domain.codes import Refused, Status, rollup
+from ..domain.codes import Status, rollup
 from ..domain.dates import iso
 from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
-from ..domain.offers import CANNOT_BE_SOLD, Offer, check_price
+from ..domain.offers import Offer, check_price
+from ..domain.refusals import Reason, Refused
+from ..pnb.refusals import fields as pnb_fields
 from ..pnb.requests import CHECK_AVAILABILITY_LINE, ORDER_REQUEST_LINE
 from ..store import licences as line_store
 from ..store import offers as offer_store
@@ -20,17 +22,13 @@ from ..validation import Invalid, Request
 from . import auth
 from .context import Ctx
 
-UNSUPPORTED_DISTRIBUTOR = "Unsupported GlnDistributeur"
-DISTRIBUTOR_DENIED = "You are not allowed to call service from this GlnDistributeur, please contact DILICOM"
-
 
 def collectivity(gln: str) -> Account:
     coll = auth.account(gln)
     if coll is None:
-        raise Refused(Status.UNKNOWN_GLN,
-                      f"glnColl : {gln} is not referenced in the Customer Relationship Management")
+        raise Refused(Reason.UNKNOWN_COLLECTIVITY, gln=gln)
     if coll.role is not Role.COLLECTIVITY:
-        raise Refused(Status.INVALID_ARGUMENTS, f"glnColl : {gln} is not a local authority")
+        raise Refused(Reason.NOT_A_COLLECTIVITY, gln=gln)
     return coll
 
 
@@ -39,7 +37,7 @@ def check_contractor(gln: str | None) -> None:
         return
     found = auth.account(gln)
     if found is None or found.role is not Role.CONTRACTOR:
-        raise Refused(Status.INVALID_ARGUMENTS, f"glnContractor: {gln} glnContractor is invalid : unknown GLN")
+        raise Refused(Reason.UNKNOWN_CONTRACTOR, gln=gln)
 
 
 def _distributor_known(gln: str) -> bool:
@@ -51,12 +49,11 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
                gln_distributor: str) -> Offer | None:
     """Checks shared by sendOrder and checkAvailability lines; None when the offer is unknown."""
     if not _distributor_known(gln_distributor):
-        raise Refused(Status.UNKNOWN_GLN, UNSUPPORTED_DISTRIBUTOR)
+        raise Refused(Reason.UNKNOWN_DISTRIBUTOR)
     if not reseller.may_order_from(gln_distributor):
-        raise Refused(Status.ACCES_DENIED, DISTRIBUTOR_DENIED)
+        raise Refused(Reason.DISTRIBUTOR_DENIED)
     if coll is not None and not coll.may_order_from(gln_distributor):
-        raise Refused(Status.ACCES_DENIED,
-                      f"{coll.gln} is not set to order for {gln_distributor}, please contact DILICOM")
+        raise Refused(Reason.COLL_DISTRIBUTOR_DENIED, gln_coll=coll.gln, gln_distributor=gln_distributor)
     return offers.get((ean13, gln_distributor))
 
 
@@ -74,8 +71,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     coll = collectivity(req.glnColl)
     check_contractor(req.glnContractor)
     if req.glnDelivery is not None and auth.account(req.glnDelivery) is None:
-        raise Refused(Status.INVALID_ARGUMENTS,
-                      f"glnDelivery : {req.glnDelivery} glnDelivery is invalid : unknown GLN")
+        raise Refused(Reason.UNKNOWN_DELIVERY, gln=req.glnDelivery)
     pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.orderRequestLine]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     now_ms = int(ctx.now.timestamp() * 1000)
@@ -96,22 +92,19 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
             try:
                 line = ORDER_REQUEST_LINE.validate(raw)
             except Invalid as e:
-                raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
+                raise Refused(Reason.INVALID_PARAMETER, detail=e.message) from None
             if line.quantity != 1:
-                raise Refused(Status.INVALID_ARGUMENTS,
-                              "The parameter quantity is invalid. The quantity is limited to 1")
+                raise Refused(Reason.QUANTITY_NOT_ONE)
             pair = (line.ean13, line.glnDistributor)
             if pair in seen:
-                raise Refused(Status.DUPLICATED,
-                              f"The ean {line.ean13} is duplicated for glnDistributeur {line.glnDistributor}")
+                raise Refused(Reason.DUPLICATED_LINE, ean13=line.ean13, gln_distributor=line.glnDistributor)
             seen.add(pair)
             offer = _offer_for(reseller, coll, offers, *pair)
             if offer is None:
-                raise Refused(Status.NOT_FOUND,
-                              f"The EAN13 {line.ean13} does not exist for Distributor GLN {line.glnDistributor}")
+                raise Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.glnDistributor)
             answer["unitPrice"] = offer.price_ttc
             if not offer.available:
-                raise Refused(Status.PRODUCT_CANNOT_BE_SOLD, CANNOT_BE_SOLD)
+                raise Refused(Reason.CANNOT_BE_SOLD)
             check_price(offer, line.unitPrice, line.unitPriceExcludingTax, line.currency)
             licence = Licence.new(order_line_id=line_id, gln_coll=coll.gln, gln_reseller=reseller.gln,
                                   order_id=req.orderId, ean13=line.ean13, gln_distributor=line.glnDistributor,
@@ -123,7 +116,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
             stored["taxRate"] = line.taxRate
             stored["lineReferenceColl"] = line.lineReferenceColl
         except Refused as r:
-            answer["returnStatus"], answer["returnMessage"] = r.status.value, r.message
+            answer.update(pnb_fields(r))
         answers.append({k: v for k, v in answer.items() if v is not None})
         lines.append({
             **stored, "orderLineId": line_id, "glnColl": coll.gln, "glnReseller": reseller.gln,
@@ -141,8 +134,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
         line_store.create_order(order, lines)
     except TransactionFailed as e:
         if 0 in e.failed:
-            raise Refused(Status.DUPLICATED,
-                          f"{reseller.gln} : Order with referenceCommande {req.orderId} already exists") from None
+            raise Refused(Reason.ORDER_EXISTS, gln_reseller=reseller.gln, order_id=req.orderId) from None
         raise
     status, message = rollup("sendOrder", [a["returnStatus"] for a in answers])
     return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
@@ -153,11 +145,11 @@ def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     check_contractor(req.glnContractor)
     order = line_store.get_order(reseller.gln, req.orderId)
     if order is None:
-        raise Refused(Status.NOT_FOUND, f"{reseller.gln} : Order with referenceCommande '{req.orderId}' is not found")
+        raise Refused(Reason.ORDER_NOT_FOUND, gln_reseller=reseller.gln, order_id=req.orderId)
     ids = list(dict.fromkeys(req.orderLineId or order["lineIds"]))
     for line_id in ids:
         if line_id not in order["lineIds"]:
-            raise Refused(Status.NOT_FOUND, f"The orderLineId {line_id} does not exist")
+            raise Refused(Reason.UNKNOWN_LINE, order_line_id=line_id)
     current = line_store.get_lines(ids)
     out = []
     for line_id in ids:
@@ -191,7 +183,7 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
             try:
                 line = CHECK_AVAILABILITY_LINE.validate(raw)
             except Invalid as e:
-                raise Refused(Status.INVALID_ARGUMENTS, e.message) from None
+                raise Refused(Reason.INVALID_PARAMETER, detail=e.message) from None
             offer = _offer_for(reseller, coll, offers, line.ean13, line.glnDistributor)
             if offer is None:
                 answer["returnMessage"] = (f"The EAN13 {line.ean13} does not exist for Distributor GLN "
@@ -205,7 +197,7 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
                 else:
                     answer["returnMessage"] = why
         except Refused as r:
-            answer["returnStatus"], answer["returnMessage"] = r.status.value, r.message
+            answer.update(pnb_fields(r))
         out.append({k: v for k, v in answer.items() if v is not None})
     status, message = rollup("checkAvailability", [a["returnStatus"] for a in out])
     return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
@@ -234,7 +226,7 @@ def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
 def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     check_contractor(req.glnContractor)
     if req.sinceDate is None and req.orderIdColl is None:
-        raise Refused(Status.INVALID_ARGUMENTS, "One of the parameters sinceDate or orderIdColl is mandatory")
+        raise Refused(Reason.MISSING_SINCE_OR_ORDER_ID)
     orders = line_store.orders_of_coll(coll.gln, iso(req.sinceDate) if req.sinceDate else None)
     if req.orderIdColl is not None:
         orders = [o for o in orders if o.get("orderIdColl") == req.orderIdColl]

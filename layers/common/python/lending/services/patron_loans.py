@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.accounts import Account
-from ..domain.codes import Refused, Status
 from ..domain.dates import iso
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
 from ..domain.loans import Loan, LoanState, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
+from ..domain.refusals import Reason, Refused
 from ..store import deliveries
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -32,18 +32,14 @@ from .links import sign_loan_link, signing_key
 ORIGIN = "v1"
 LINK_TTL = timedelta(hours=1)  # the fulfillment document's link; the loan's own link lasts the loan
 PATRON_ATTEMPTS = 8
-MEDIUM_NOT_FOUND = "The media cannot be found."
-LOAN_NOT_FOUND = "Loan not found."
-LOAN_EXPIRED = "The loan has expired."
-LOAN_RETURNED = "This loan's availability period has expired."
 
 
 def medium_not_found() -> Refused:
-    return Refused(Status.NOT_FOUND, MEDIUM_NOT_FOUND, reason="medium_not_found")
+    return Refused(Reason.MEDIUM_NOT_FOUND)
 
 
 def loan_not_found() -> Refused:
-    return Refused(Status.NOT_FOUND, LOAN_NOT_FOUND, reason="loan_not_found")
+    return Refused(Reason.LOAN_NOT_FOUND)
 
 
 def new_loan_id(now: datetime) -> str:
@@ -101,7 +97,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         if patron_store.get(coll.gln, req.member_id).version != patron.version:
             continue  # a racing request of this patron may have taken the last place: it may be theirs
         raise none_left(refusals)
-    raise Refused(Status.ERROR, "Too many simultaneous requests for this patron, try again.", reason="busy")
+    raise Refused(Reason.BUSY)
 
 
 def _still_active(ctx: Ctx, coll: Account, patron: Patron) -> dict[str, Loan]:
@@ -162,12 +158,12 @@ def own_loan(coll: Account, loan_id: str) -> LoanView:
 def check_active(ctx: Ctx, loan: Loan) -> None:
     """403 with the spec's words for a loan that ended; an overdue one is expired on the way."""
     if loan.state is LoanState.RETURNED:
-        raise Refused(Status.ACCES_DENIED, LOAN_RETURNED, reason="loan_returned")
+        raise Refused(Reason.LOAN_RETURNED)
     if loan.state is LoanState.ACTIVE and loan.end_date <= ctx.now:
         lending.expire(ctx, loan)
         loan.state = LoanState.EXPIRED
     if loan.state is not LoanState.ACTIVE:
-        raise Refused(Status.ACCES_DENIED, LOAN_EXPIRED, reason="loan_expired")
+        raise Refused(Reason.LOAN_EXPIRED)
 
 
 def fulfil(ctx: Ctx, coll: Account, loan_id: str) -> tuple[LoanView, str, datetime]:

@@ -1,8 +1,8 @@
-"""The v1 error codes: HTTP status and the spec's message for each, and how core refusals map to them."""
+"""The v1 error codes: HTTP status and the spec's message for each, and the one table of core refusals."""
 
 from __future__ import annotations
 
-from ..domain.codes import Refused
+from ..domain.refusals import Reason, Refused
 
 CODES: dict[str, tuple[int, str]] = {
     # 400: a parameter is missing or malformed
@@ -37,21 +37,72 @@ CODES: dict[str, tuple[int, str]] = {
     "internal_error": (500, "Internal error."),
 }
 
-# Protocol-neutral reasons of the core (Refused.reason) -> v1 codes.
-REASONS = {
-    "patron_active_limit": "loan_limit_reached",
-    "patron_daily_limit": "daily_loan_limit_reached",
-    "patron_monthly_limit": "monthly_loan_limit_reached",
-    "all_on_loan": "all_copies_on_loan",
-    "nothing_left": "no_copies_left",
-    "medium_not_found": "medium_not_found",
-    "email_in_use": "email_in_use",
-    "loan_not_found": "loan_not_found",
-    "loan_expired": "loan_expired",
-    "loan_returned": "loan_returned",
-    "already_ended": "loan_expired",
-    "busy": "try_again",
+# The v1 door's one table: every refusal reason of the core -> its v1 code (status and message above).
+# Reasons of other doors' operations never reach a v1 route (no v1 call orders, declares addresses or
+# reads update files); they are written all the same, as the 500 they would be, so none falls through.
+_UNREACHABLE = "internal_error"
+R = Reason
+TABLE: dict[Reason, str] = {
+    R.BAD_CREDENTIALS: "invalid_api_key",
+    R.NOT_AUTHORIZED: "invalid_api_key",
+    R.UNKNOWN_OPERATION: _UNREACHABLE,
+    R.INVALID_PARAMETER: "invalid_body",
+    R.UNKNOWN_COLLECTIVITY: _UNREACHABLE,
+    R.NOT_A_COLLECTIVITY: _UNREACHABLE,
+    R.UNKNOWN_CONTRACTOR: _UNREACHABLE,
+    R.UNKNOWN_DELIVERY: _UNREACHABLE,
+    R.UNKNOWN_DISTRIBUTOR: _UNREACHABLE,
+    R.DISTRIBUTOR_DENIED: _UNREACHABLE,
+    R.COLL_DISTRIBUTOR_DENIED: _UNREACHABLE,
+    R.NOT_A_LIBRARY_OF: _UNREACHABLE,
+    R.QUANTITY_NOT_ONE: _UNREACHABLE,
+    R.DUPLICATED_LINE: _UNREACHABLE,
+    R.UNKNOWN_OFFER: _UNREACHABLE,
+    R.CANNOT_BE_SOLD: _UNREACHABLE,
+    R.PRICE_HT_ABOVE_TTC: _UNREACHABLE,
+    R.INVALID_PRICE: _UNREACHABLE,
+    R.ORDER_EXISTS: _UNREACHABLE,
+    R.ORDER_NOT_FOUND: _UNREACHABLE,
+    R.UNKNOWN_LINE: "medium_not_found",
+    R.MISSING_SINCE_OR_ORDER_ID: _UNREACHABLE,
+    R.MISSING_SINCE_OR_LAST: _UNREACHABLE,
+    R.SINCE_AND_LAST: _UNREACHABLE,
+    R.DATE_TOO_OLD: _UNREACHABLE,
+    R.FIRST_CONNECTION: _UNREACHABLE,
+    R.TOO_MANY_CONNECTIONS: _UNREACHABLE,
+    R.NO_PLATFORM_ACCESS: _UNREACHABLE,
+    R.INVALID_IP_RANGE: _UNREACHABLE,
+    R.IP_RANGE_TOO_LARGE: _UNREACHABLE,
+    R.MISSING_IP: _UNREACHABLE,
+    R.IP_NOT_DECLARED: _UNREACHABLE,
+    R.IP_MANDATORY: _UNREACHABLE,
+    # A licence's own refusals are gathered into all_on_loan / nothing_left by the use case; a lone one
+    # would say the same.
+    R.WRONG_EAN: "medium_not_found",
+    R.CANNOT_BE_LOANED: "no_copies_left",
+    R.LICENCE_EXPIRED: "no_copies_left",
+    R.NTA_EXHAUSTED: "no_copies_left",
+    R.POOL_FULL: "all_copies_on_loan",
+    R.INVALID_END: "invalid_expires_at",
+    R.OVER_MAX_DURATION: "invalid_expires_at",
+    R.DUPLICATED: "try_again",
+    R.ALREADY_ENDED: "loan_expired",
+    R.INVALID_RETURN_DATE: _UNREACHABLE,
+    R.MISSING_DATE_OR_LOAN_ID: _UNREACHABLE,
+    R.LOAN_NOT_IN_LINE: "loan_not_found",
+    R.PATRON_ACTIVE_LIMIT: "loan_limit_reached",
+    R.PATRON_DAILY_LIMIT: "daily_loan_limit_reached",
+    R.PATRON_MONTHLY_LIMIT: "monthly_loan_limit_reached",
+    R.ALL_ON_LOAN: "all_copies_on_loan",
+    R.NOTHING_LEFT: "no_copies_left",
+    R.MEDIUM_NOT_FOUND: "medium_not_found",
+    R.LOAN_NOT_FOUND: "loan_not_found",
+    R.LOAN_EXPIRED: "loan_expired",
+    R.LOAN_RETURNED: "loan_returned",
+    R.EMAIL_IN_USE: "email_in_use",
+    R.BUSY: "try_again",
 }
+REASONS = TABLE  # the older name
 
 
 class V1Error(Exception):
@@ -71,4 +122,4 @@ class V1Error(Exception):
 
 
 def of_refusal(refusal: Refused) -> V1Error:
-    return V1Error(REASONS.get(refusal.reason, refusal.reason))
+    return V1Error(TABLE[refusal.reason])

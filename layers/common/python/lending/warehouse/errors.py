@@ -6,6 +6,7 @@ spec has no name for get one in its style (EXTENSIONS), so a bad value is never 
 from __future__ import annotations
 
 from ..domain.licences import Pool
+from ..domain.refusals import Reason, Refused
 
 INVALID_EXPIRATION_DATE = "invalid_expiration_date"
 MISSING_BORROWER_ID = "missing_borrower_id"
@@ -45,27 +46,35 @@ ALL = SPEC_ORDER + EXTENSIONS
 
 POOL_FULL = {Pool.DOWNLOAD: MAX_DOWNLOADS, Pool.ONSITE: MAX_ONSITE, Pool.OFFSITE: MAX_OFFSITE}
 
-# Refused.reason (protocol-neutral, from the core) -> the spec's name. pool_full depends on the pool.
-_BY_REASON = {
-    "nta_exhausted": MAXIMUM_LOANS_QTY_REACHED,
-    "licence_expired": LOAN_TERM_LIMIT_REACHED,
-    "over_max_duration": LOAN_DURATION_OVER_MAXIMUM,
-    "invalid_end": INVALID_EXPIRATION_DATE,
-    "missing_ip": IP_REQUIRED,
-    "ip_not_declared": IP_INVALID,
-    "duplicated": NO_LOAN_AVAILABLE,
-    "unknown_line": NO_LOAN_AVAILABLE,
-    "already_ended": NO_LOAN_AVAILABLE,
+# The warehouse door's one table: every refusal reason of the core -> the spec's name. POOL_FULL is
+# the full pool's own name (the refusal names the pool). The spec has no word for most reasons: its
+# `no_loan_available` ("the link is not valid or the book is already on loan") answers them.
+R = Reason
+TABLE: dict[Reason, str] = {
+    **{reason: NO_LOAN_AVAILABLE for reason in Reason},
+    R.NTA_EXHAUSTED: MAXIMUM_LOANS_QTY_REACHED,
+    R.LICENCE_EXPIRED: LOAN_TERM_LIMIT_REACHED,
+    R.OVER_MAX_DURATION: LOAN_DURATION_OVER_MAXIMUM,
+    R.INVALID_END: INVALID_EXPIRATION_DATE,
+    R.MISSING_IP: IP_REQUIRED,
+    R.IP_NOT_DECLARED: IP_INVALID,
+    R.POOL_FULL: MAX_DOWNLOADS,  # the download pool's name; for_refusal names the refusal's own pool
 }
 
 
-def for_reason(reason: str, pool: Pool) -> str:
+def for_refusal(refusal: Refused) -> str:
     """The spec's name for a core refusal. A pool of size 0 ("cannot be loaned" for that medium) is
-    worded as that pool's maximum reached; anything else the spec has no word for is
-    `no_loan_available` ("the link is not valid or the book is already on loan")."""
-    if reason == "pool_full":
+    worded by the door itself (warehouse/loans.licence_errors) as that pool's maximum reached."""
+    if refusal.reason is R.POOL_FULL:
+        return POOL_FULL[Pool(refusal.params["pool"])]
+    return TABLE[refusal.reason]
+
+
+def for_reason(reason: str, pool: Pool) -> str:
+    """The older spelling of `for_refusal`, by a reason's value and the pool asked for."""
+    if reason == R.POOL_FULL:
         return POOL_FULL[pool]
-    return _BY_REASON.get(reason, NO_LOAN_AVAILABLE)
+    return TABLE.get(Reason(reason), NO_LOAN_AVAILABLE) if reason in Reason else NO_LOAN_AVAILABLE
 
 
 def ordered(names: set[str] | list[str]) -> list[str]:

@@ -10,10 +10,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.codes import Refused
 from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
 from ..domain.loans import Loan, LoanState
+from ..domain.refusals import Reason, Refused
 from ..services import auth
 from ..services import lending as core
 from ..services.context import Ctx
@@ -74,7 +74,7 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
         try:
             core.check_in_situ(coll, Localization.IN_SITU, p.ip_address)
         except Refused as r:
-            errors.add(e.for_reason(r.reason, p.pool))
+            errors.add(e.for_refusal(r))
 
     ids_ok = not ({e.MISSING_BORROWER_ID, e.INVALID_BORROWER_ID, e.MISSING_TRANSACTION_ID,
                    e.INVALID_TRANSACTION_ID} & errors)
@@ -102,7 +102,7 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     try:
         loan, replayed = core.lend(ctx, request, lambda _loan: {}, licence=licence)
     except Refused as r:
-        return _refused(400, e.for_reason(r.reason, p.pool))
+        return _refused(400, e.for_refusal(r))
     return _link(ctx, loan, replayed=replayed)
 
 
@@ -111,18 +111,18 @@ def licence_errors(ctx: Ctx, licence: Licence, p: LoanParams) -> set[str]:
     longer than the publisher allows), in the spec's names."""
     out: set[str] = set()
     for r in loan_refusals(licence, p.pool, ctx.now):
-        if r.reason == "cannot_be_loaned":
+        if r.reason is Reason.CANNOT_BE_LOANED:
             if licence.sizes[p.pool] == 0:
                 out.add(e.POOL_FULL[p.pool])  # this medium has no place at all on this licence
             if ctx.now < licence.dmd_date:
                 out.add(e.NO_LOAN_AVAILABLE)  # not yet available
         else:
-            out.add(e.for_reason(r.reason, p.pool))
+            out.add(e.for_refusal(r))
     if not ({e.INVALID_EXPIRATION_DATE, e.LOAN_DURATION_OVER_MAXIMUM, e.DURATION_INVALID} & p.errors):
         try:
             loan_end(licence, ctx.now, p.requested_end(ctx.now, licence.max_loan_days))
         except Refused as r:
-            out.add(e.for_reason(r.reason, p.pool))
+            out.add(e.for_refusal(r))
     return out
 
 

@@ -14,12 +14,13 @@ from typing import Any
 
 from lxml import etree
 
-from ...domain.codes import BAD_CREDENTIALS, INTERNAL_ERROR, Status
+from ...domain.codes import Status
 from ...observability import logger, observed
 from ...services.context import Ctx
 from ...store import table
 from ...web import base_url
 from ..operations import OPERATIONS, new_request_id, run
+from ..refusals import BAD_CREDENTIALS, INTERNAL_ERROR
 from . import codec, envelope
 from .schema import MODEL
 

@@ -1,0 +1,108 @@
+"""The PNB door's one table: every refusal reason -> (returnStatus, the spec's returnMessage).
+
+Shared by the JSON and SOAP bindings. Messages are the spec's (or Dilicom's observed) wording, typos
+included; `{name}` is a parameter of the refusal (domain/refusals.PARAMS)."""
+
+from __future__ import annotations
+
+from ..domain.codes import Status
+from ..domain.refusals import Reason, Refused
+
+R = Reason
+S = Status
+
+_POOL_FULL = {
+    "dl": "The maximum number of simultaneous downloads loans is reached.",
+    "on": "The maximum number of on-site consultation is reached.",
+    "off": "The maximum number of off-site consultation is reached.",
+}
+
+TABLE: dict[Reason, tuple[Status, str]] = {
+    R.BAD_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    R.NOT_AUTHORIZED: (S.ACCES_DENIED, "Authorization failure"),
+    R.UNKNOWN_OPERATION: (S.NOT_IMPLEMENTED, "Service {service} is not implemented"),
+    R.INVALID_PARAMETER: (S.INVALID_ARGUMENTS, "{detail}"),
+    R.UNKNOWN_COLLECTIVITY: (S.UNKNOWN_GLN, "glnColl : {gln} is not referenced in the Customer Relationship "
+                                           "Management"),
+    R.NOT_A_COLLECTIVITY: (S.INVALID_ARGUMENTS, "glnColl : {gln} is not a local authority"),
+    R.UNKNOWN_CONTRACTOR: (S.INVALID_ARGUMENTS, "glnContractor: {gln} glnContractor is invalid : unknown GLN"),
+    R.UNKNOWN_DELIVERY: (S.INVALID_ARGUMENTS, "glnDelivery : {gln} glnDelivery is invalid : unknown GLN"),
+    R.UNKNOWN_DISTRIBUTOR: (S.UNKNOWN_GLN, "Unsupported GlnDistributeur"),
+    R.DISTRIBUTOR_DENIED: (S.ACCES_DENIED, "You are not allowed to call service from this GlnDistributeur, "
+                                           "please contact DILICOM"),
+    R.COLL_DISTRIBUTOR_DENIED: (S.ACCES_DENIED, "{gln_coll} is not set to order for {gln_distributor}, please "
+                                                "contact DILICOM"),
+    R.NOT_A_LIBRARY_OF: (S.INVALID_ARGUMENTS, "loanerColl : {loaner} is not a library of {gln_coll}"),
+    R.QUANTITY_NOT_ONE: (S.INVALID_ARGUMENTS, "The parameter quantity is invalid. The quantity is limited to 1"),
+    R.DUPLICATED_LINE: (S.DUPLICATED, "The ean {ean13} is duplicated for glnDistributeur {gln_distributor}"),
+    R.UNKNOWN_OFFER: (S.NOT_FOUND, "The EAN13 {ean13} does not exist for Distributor GLN {gln_distributor}"),
+    R.CANNOT_BE_SOLD: (S.PRODUCT_CANNOT_BE_SOLD, "The product can not be sold"),
+    R.PRICE_HT_ABOVE_TTC: (S.INVALID_ARGUMENTS, "unitPriceWithoutTax is invalid : cannot be higher than unitPrice"),
+    R.INVALID_PRICE: (S.INVALID_PRICE, "Invalid price"),
+    R.ORDER_EXISTS: (S.DUPLICATED, "{gln_reseller} : Order with referenceCommande {order_id} already exists"),
+    R.ORDER_NOT_FOUND: (S.NOT_FOUND, "{gln_reseller} : Order with referenceCommande '{order_id}' is not found"),
+    R.UNKNOWN_LINE: (S.NOT_FOUND, "The orderLineId {order_line_id} does not exist"),
+    R.MISSING_SINCE_OR_ORDER_ID: (S.INVALID_ARGUMENTS, "One of the parameters sinceDate or orderIdColl is "
+                                                       "mandatory"),
+    R.MISSING_SINCE_OR_LAST: (S.INVALID_ARGUMENTS, "One of the parameters sinceDate or lastConnection is "
+                                                   "mandatory"),
+    R.SINCE_AND_LAST: (S.INVALID_ARGUMENTS, "The parameters sinceDate and lastConnection cannot be used together"),
+    R.DATE_TOO_OLD: (S.DATE_TOO_OLD, "The date can't be older than {days} days"),
+    R.FIRST_CONNECTION: (S.ACCES_DENIED, "Not available for the moment, please contact DILICOM. Catalog can be "
+                                         "provided by FTP"),
+    R.TOO_MANY_CONNECTIONS: (S.ACCES_DENIED, "Only 5 last connection requests are allowed within the previous "
+                                             "24 hours"),
+    R.NO_PLATFORM_ACCESS: (S.ACCES_DENIED, "You don't have Access to this Platform"),
+    R.INVALID_IP_RANGE: (S.INVALID_ARGUMENTS, "Ip range is not valid [{text}]."),
+    R.IP_RANGE_TOO_LARGE: (S.INVALID_ARGUMENTS, "Ip range is not valid (size > 1000 ips) [{text}]."),
+    R.MISSING_IP: (S.ACCES_DENIED, "{gln_coll}: The ip adress is null and localization IN_SITU."),
+    R.IP_NOT_DECLARED: (S.ACCES_DENIED, "{gln_coll}: The ip adress '{ip} is not declared in PNB and "
+                                        "localization IN_SITU."),
+    R.IP_MANDATORY: (S.INVALID_ARGUMENTS, "The parameter ipAddress is mandatory"),
+    R.WRONG_EAN: (S.NOT_FOUND, "{gln_coll} : The ean {ean13} is not a part of orderLine '{order_line_id}'!"),
+    R.CANNOT_BE_LOANED: (S.PRODUCT_CANNOT_BE_LOAN, "The product cannot be loan"),
+    R.LICENCE_EXPIRED: (S.LOAN_DURATION_EXPIRED, "The loan duration is expired."),
+    R.NTA_EXHAUSTED: (S.MAX_LOAN_QUANTITY_REACHED, "The loan number limit is reached."),
+    R.POOL_FULL: (S.MAX_SIMULTANEOUS_LOAN_REACHED, "{pool_full}"),
+    R.INVALID_END: (S.INVALID_ARGUMENTS, "invalid expiration date"),
+    R.OVER_MAX_DURATION: (S.INVALID_ARGUMENTS, "The parameter loanEndDate is invalid. The loan duration is over "
+                                               "maximum autorized limit"),
+    R.DUPLICATED: (S.DUPLICATED, "{gln_coll}: Loan with id '{loan_id}' already exists"),
+    R.ALREADY_ENDED: (S.ACCES_DENIED, "The loan with orderlineId '{order_line_id}' and loanId '{loan_id}' is "
+                                      "already ended"),
+    R.INVALID_RETURN_DATE: (S.INVALID_ARGUMENTS, "The parameter date is invalid: it must lie between the loan's "
+                                                 "start and now"),
+    R.MISSING_DATE_OR_LOAN_ID: (S.INVALID_ARGUMENTS, "One of the parameters date or loanId is mandatory"),
+    R.LOAN_NOT_IN_LINE: (S.NOT_FOUND, "No Loan having a line with orderLineId '{order_line_id}' and a loanId "
+                                      "'{loan_id}' is found"),
+    # The v1 door's reasons: PNB never meets them; worded as the nearest PNB answer all the same.
+    R.PATRON_ACTIVE_LIMIT: (S.ACCES_DENIED, "You have reached the loan limit authorized by your library."),
+    R.PATRON_DAILY_LIMIT: (S.ACCES_DENIED, "This patron has reached the maximum number of loans per day."),
+    R.PATRON_MONTHLY_LIMIT: (S.ACCES_DENIED, "This patron has reached the maximum number of loans per month."),
+    R.ALL_ON_LOAN: (S.MAX_SIMULTANEOUS_LOAN_REACHED, "All resources are currently on loan."),
+    R.NOTHING_LEFT: (S.MAX_LOAN_QUANTITY_REACHED, "This resource can no longer be lent."),
+    R.MEDIUM_NOT_FOUND: (S.NOT_FOUND, "The media cannot be found."),
+    R.LOAN_NOT_FOUND: (S.NOT_FOUND, "Loan not found."),
+    R.LOAN_EXPIRED: (S.ACCES_DENIED, "The loan has expired."),
+    R.LOAN_RETURNED: (S.ACCES_DENIED, "This loan's availability period has expired."),
+    R.EMAIL_IN_USE: (S.INVALID_ARGUMENTS, "The email address is already in use"),
+    R.BUSY: (S.ERROR, "Too many simultaneous requests for this patron, try again."),
+}
+
+BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]
+INTERNAL_ERROR = "Internal error"
+
+
+def answer(refusal: Refused) -> tuple[Status, str]:
+    """The PNB returnStatus and returnMessage of a refusal."""
+    status, text = TABLE[refusal.reason]
+    params = dict(refusal.params)
+    if refusal.reason is R.POOL_FULL:
+        params["pool_full"] = _POOL_FULL[params["pool"]]
+    return status, text.format(**params)
+
+
+def fields(refusal: Refused) -> dict[str, str]:
+    """The refusal as an answer's (or a line's) returnStatus and returnMessage."""
+    status, message = answer(refusal)
+    return {"returnStatus": status.value, "returnMessage": message}

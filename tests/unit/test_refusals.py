@@ -1,0 +1,62 @@
+"""Every refusal reason of the core through every door's one table: none is missing, none falls
+through to a default, every wording has the parameters it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from lending.domain.codes import Status
+from lending.domain.licences import Pool
+from lending.domain.refusals import PARAMS, Reason, Refused
+from lending.pnb import refusals as pnb
+from lending.v1 import errors as v1
+from lending.warehouse import errors as warehouse
+
+
+def sample(reason: Reason, pool: Pool = Pool.DOWNLOAD) -> Refused:
+    return Refused(reason, **{p: (pool if p == "pool" else f"<{p}>") for p in PARAMS.get(reason, ())})
+
+
+@pytest.mark.parametrize("reason", list(Reason))
+def test_every_reason_has_one_answer_in_every_door(reason: Reason) -> None:
+    for pool in Pool:
+        refusal = sample(reason, pool)
+        status, message = pnb.answer(refusal)
+        assert status in Status and status is not Status.OK and message and "{" not in message
+        for name in PARAMS.get(reason, ()):  # the facts it carries are said (the pool through its words)
+            assert name == "pool" or f"<{name}>" in message
+        error = v1.of_refusal(refusal)
+        assert error.codes[0] in v1.CODES and error.status >= 400
+        assert warehouse.for_refusal(refusal) in warehouse.ALL
+    assert set(pnb.TABLE) == set(v1.TABLE) == set(warehouse.TABLE) == set(Reason)
+
+
+def test_a_refusal_takes_exactly_its_parameters() -> None:
+    with pytest.raises(TypeError):
+        Refused(Reason.UNKNOWN_LINE)
+    with pytest.raises(TypeError):
+        Refused(Reason.NTA_EXHAUSTED, order_line_id="1")
+    assert Refused(Reason.UNKNOWN_LINE, order_line_id="9").params == {"order_line_id": "9"}
+
+
+def test_the_pool_words_its_own_refusal() -> None:
+    assert pnb.answer(sample(Reason.POOL_FULL, Pool.ONSITE)) == (
+        Status.MAX_SIMULTANEOUS_LOAN_REACHED, "The maximum number of on-site consultation is reached.")
+    assert warehouse.for_refusal(sample(Reason.POOL_FULL, Pool.OFFSITE)) == warehouse.MAX_OFFSITE
+    assert v1.of_refusal(sample(Reason.POOL_FULL)).codes == ["all_copies_on_loan"]
+
+
+def test_no_door_compares_a_bare_reason_string() -> None:
+    """A reason is compared as Reason.X, never as a literal that a typo would silently turn into a
+    default answer."""
+    import pathlib
+    import re
+
+    import lending
+
+    root = pathlib.Path(lending.__file__).parent
+    values = "|".join(re.escape(r.value) for r in Reason)
+    pattern = re.compile(rf"""reason\s*(==|!=|is|in)\s*["']({values})["']""")
+    found = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if "local" not in p.parts
+             for n, line in enumerate(p.read_text().splitlines(), 1) if pattern.search(line)]
+    assert found == []
