@@ -7,29 +7,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from ..catalogue import updates
 from ..domain.accounts import Account, Role
 from ..domain.codes import Status
 from ..domain.dates import iso
-from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
-from ..domain.loans import Loan, LoanState, fingerprint, return_date
+from ..domain.loans import Loan, fingerprint
 from ..domain.refusals import Reason, Refused
 from ..observability import count
-from ..services import auth, lending, orders
+from ..services import auth, ips, lending, orders
 from ..services.context import Ctx
-from ..store import ips as ip_store
-from ..store import licences as line_store
-from ..store import loans as loan_store
 from ..validation import Invalid, Request, Schema
 from . import requests as rq
 from .refusals import INTERNAL_ERROR
 from .refusals import fields as refusal_fields
 
-ENDED_LOANS_DAYS = 60
+ENDED_LOANS_DAYS = lending.ENDED_LOANS_DAYS
 COLL = (Role.COLLECTIVITY,)
 
 
@@ -76,6 +71,26 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     return {**loan.answer, "returnStatus": Status.OK.value}
 
 
+def _lines(schema: Schema, raws: list[Any]) -> list[orders.Line]:
+    """Each request line through the contract: the line, or its own refusal (the others still go on)."""
+    out: list[orders.Line] = []
+    for raw in raws:
+        try:
+            out.append(schema.validate(raw))
+        except Invalid as e:
+            out.append(Refused(Reason.INVALID_PARAMETER, detail=e.message))
+    return out
+
+
+def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    return orders.send_order(ctx, reseller, req, _lines(rq.ORDER_REQUEST_LINE, req.orderRequestLine))
+
+
+def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    return orders.check_availability(ctx, reseller, req,
+                                     _lines(rq.CHECK_AVAILABILITY_LINE, req.checkAvailabilityLine))
+
+
 def fulfillment_url(ctx: Ctx, loan: Loan) -> str:
     from ..services.links import sign_loan_link
 
@@ -92,11 +107,10 @@ def consult_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
-    ranges = [parse_declaration(t) for t in req.ips]
-    already = already_declared(ip_store.declared(coll.gln), ranges)
-    ip_store.add(coll.gln, ranges)
-    if already:
-        return {"returnStatus": Status.OK.value, "returnMessage": f"Warn : {' '.join(already)} already declared."}
+    declared = ips.declare(coll, ips.DeclareIps(list(req.ips)))
+    if declared.already:
+        warning = f"Warn : {' '.join(declared.already)} already declared."
+        return {"returnStatus": Status.OK.value, "returnMessage": warning}
     return {"returnStatus": Status.OK.value}
 
 
@@ -109,7 +123,8 @@ def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
             item, licence = lending.own_licence(coll, line_id)
             if licence is not None:
                 line.update(orders.licence_state(licence, ctx))
-            line["returnStatus"], line["returnMessage"] = item["status"], item.get("message")
+            state = orders.line_status(item)
+            line.update(refusal_fields(state["refusal"]) if "refusal" in state else state)
         except Refused as r:
             line.update(refusal_fields(r))
         out.append({k: v for k, v in line.items() if v is not None})
@@ -126,18 +141,7 @@ def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
 
 def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)
-    if req.date is None and not req.loanId:
-        raise Refused(Reason.MISSING_DATE_OR_LOAN_ID)
-    if req.date is not None and req.date < ctx.now - timedelta(days=ENDED_LOANS_DAYS):
-        raise Refused(Reason.DATE_TOO_OLD, days=ENDED_LOANS_DAYS)
-    if req.loanId:
-        found = [x for x in loan_store.get_many(coll.gln, req.loanId) if x.state is LoanState.RETURNED]
-        if req.date is not None:
-            found = [x for x in found if x.returned_at and x.returned_at >= req.date]
-    else:
-        assert req.date is not None
-        found = loan_store.ended_since(coll.gln, req.date)
-    found.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
+    found = lending.ended_loans(ctx, coll, lending.EndedLoans(req.date, list(req.loanId or [])))
     lines = [{"orderLineId": x.order_line_id, "loanId": x.loan_id, "ean13": x.ean13,
               "returnDate": iso(x.returned_at or x.created_at)} for x in found]
     answer: dict[str, Any] = {"loanEndedResponseLine": lines, "returnStatus": Status.OK.value}
@@ -147,22 +151,16 @@ def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
-    item = line_store.get_line(req.orderLineId)
-    if item is None or item.get("glnDistributor") != distributor.gln:
-        raise lending.line_not_found(req.orderLineId)
-    loan_item = loan_store.get(item["glnColl"], req.loanId)
-    if loan_item is None or loan_item.order_line_id != req.orderLineId:
-        raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.orderLineId, loan_id=req.loanId)
-    lending.return_early(ctx, loan_item, return_date(req.date, loan_item.created_at, ctx.now))
+    lending.end_loan(ctx, distributor, lending.EndLoan(req.orderLineId, req.loanId, req.date))
     return {"returnStatus": Status.OK.value}
 
 
 RESELLER = ("glnReseller", "passwordReseller")
 COLLECTIVITY = ("glnColl", "passwordColl")
 OPERATIONS: dict[str, Operation] = {
-    "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, orders.send_order),
+    "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, send_order),
     "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, orders.cancel_order),
-    "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, orders.check_availability),
+    "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, check_availability),
     "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
                            updates.get_offers),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
@@ -208,9 +206,19 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
 
 
 def _drop_none(value: Any) -> Any:
-    """Optional fields the spec marks absent are left out, at every depth."""
+    """Optional fields the spec marks absent are left out, at every depth; the refusals a use case
+    leaves in its answer are worded here, in place: "refusal" as returnStatus and returnMessage, a
+    "note" (an OK line with a remark) as returnMessage alone."""
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if isinstance(v, Refused) and k == "refusal":
+                out.update(refusal_fields(v))
+            elif isinstance(v, Refused):
+                out["returnMessage"] = refusal_fields(v)["returnMessage"]
+            elif v is not None:
+                out[k] = _drop_none(v)
+        return out
     if isinstance(value, list):
         return [_drop_none(v) for v in value]
     return value

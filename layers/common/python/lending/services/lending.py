@@ -6,14 +6,14 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
-from ..domain.loans import Drift, Loan, LoanState, drifts
+from ..domain.loans import Drift, Loan, LoanState, drifts, return_date
 from ..domain.refusals import Reason, Refused
 from ..store import ips as ip_store
 from ..store import licences as line_store
@@ -204,6 +204,50 @@ def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
         from ..notify.outbox import enqueue_now
 
         enqueue_now(event, ctx.now)
+
+
+@dataclass(frozen=True)
+class EndLoan:
+    order_line_id: str
+    loan_id: str
+    date: datetime | None = None  # when the reader gave it back, if not now
+
+
+def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
+    """A distributor ends a loan of one of its licences early (PNB endLoan)."""
+    item = line_store.get_line(req.order_line_id)
+    if item is None or item.get("glnDistributor") != distributor.gln:
+        raise line_not_found(req.order_line_id)
+    loan = loan_store.get(item["glnColl"], req.loan_id)
+    if loan is None or loan.order_line_id != req.order_line_id:
+        raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.order_line_id, loan_id=req.loan_id)
+    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now))
+
+
+ENDED_LOANS_DAYS = 60  # how far back getEndedLoans looks
+
+
+@dataclass(frozen=True)
+class EndedLoans:
+    since: datetime | None = None
+    loan_ids: list[str] = field(default_factory=list)
+
+
+def ended_loans(ctx: Ctx, coll: Account, req: EndedLoans) -> list[Loan]:
+    """The collectivity's loans returned early, by date and/or by id, oldest return first."""
+    if req.since is None and not req.loan_ids:
+        raise Refused(Reason.MISSING_DATE_OR_LOAN_ID)
+    if req.since is not None and req.since < ctx.now - timedelta(days=ENDED_LOANS_DAYS):
+        raise Refused(Reason.DATE_TOO_OLD, days=ENDED_LOANS_DAYS)
+    if req.loan_ids:
+        found = [x for x in loan_store.get_many(coll.gln, req.loan_ids) if x.state is LoanState.RETURNED]
+        if req.since is not None:
+            found = [x for x in found if x.returned_at and x.returned_at >= req.since]
+    else:
+        assert req.since is not None
+        found = loan_store.ended_since(coll.gln, req.since)
+    found.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
+    return found
 
 
 def already_ended(loan: Loan) -> Refused:

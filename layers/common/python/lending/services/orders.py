@@ -1,5 +1,8 @@
 """Orders (sendOrder, cancelOrder, checkAvailability, getOrders): resellers buy licences for a
-collectivity; each OK line becomes a licence with the offer's terms."""
+collectivity; each OK line becomes a licence with the offer's terms.
+
+A line's refusal is not worded here: it travels as a `Refused` under "refusal" (the PNB door words it),
+and a refused line is stored as REFUSED with its reason and parameters."""
 
 from __future__ import annotations
 
@@ -13,12 +16,10 @@ from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
 from ..domain.offers import Offer, check_price
 from ..domain.refusals import Reason, Refused
-from ..pnb.refusals import fields as pnb_fields
-from ..pnb.requests import CHECK_AVAILABILITY_LINE, ORDER_REQUEST_LINE
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from ..store.table import TransactionFailed
-from ..validation import Invalid, Request
+from ..validation import Request
 from . import auth
 from .context import Ctx
 
@@ -57,6 +58,18 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
     return offers.get((ean13, gln_distributor))
 
 
+REFUSED = "REFUSED"  # a line refused when ordered; its reason and parameters are stored with it
+Line = Request | Refused  # a request line as the door decoded it, or why it could not
+
+
+def line_refusal(item: dict[str, Any]) -> Refused | None:
+    """Why a stored line was refused when ordered (None for OK / CANCELLED lines and older records,
+    whose status and message were stored worded)."""
+    if item.get("status") != REFUSED or "reason" not in item:
+        return None
+    return Refused(Reason(item["reason"]), **item.get("params", {}))
+
+
 def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
     """A field of a request line as sent, when it is a plain short value of the expected kind."""
     value = raw.get(key)
@@ -67,7 +80,7 @@ def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
-def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+def send_order(ctx: Ctx, reseller: Account, req: Request, decoded: list[Line]) -> dict[str, Any]:
     coll = collectivity(req.glnColl)
     check_contractor(req.glnContractor)
     if req.glnDelivery is not None and auth.account(req.glnDelivery) is None:
@@ -78,7 +91,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     seen: set[tuple[str, str]] = set()
     answers: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
-    for raw in req.orderRequestLine:
+    for raw, decoded_line in zip(req.orderRequestLine, decoded, strict=True):
         line_id = new_order_line_id(now_ms)
         # A line in error echoes what it was sent, as far as it is plain and short (never garbage).
         answer: dict[str, Any] = {
@@ -89,10 +102,9 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
         }
         stored: dict[str, Any] = {}
         try:
-            try:
-                line = ORDER_REQUEST_LINE.validate(raw)
-            except Invalid as e:
-                raise Refused(Reason.INVALID_PARAMETER, detail=e.message) from None
+            if isinstance(decoded_line, Refused):
+                raise decoded_line
+            line = decoded_line
             if line.quantity != 1:
                 raise Refused(Reason.QUANTITY_NOT_ONE)
             pair = (line.ean13, line.glnDistributor)
@@ -116,14 +128,16 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
             stored["taxRate"] = line.taxRate
             stored["lineReferenceColl"] = line.lineReferenceColl
         except Refused as r:
-            answer.update(pnb_fields(r))
+            answer["refusal"] = r
+            stored = {"reason": r.reason.value, "params": r.params}
+        status = Status.OK.value if "refusal" not in answer else REFUSED
         answers.append({k: v for k, v in answer.items() if v is not None})
         lines.append({
             **stored, "orderLineId": line_id, "glnColl": coll.gln, "glnReseller": reseller.gln,
             "orderId": req.orderId, "orderIdColl": req.orderIdColl, "ean13": answer.get("ean13") or "",
             "glnDistributor": answer.get("glnDistributor") or "", "lineReference": answer.get("lineReference"),
             "quantity": answer["quantity"], "unitPrice": answer.get("unitPrice"), "currency": answer.get("currency"),
-            "status": answer["returnStatus"], "message": answer.get("returnMessage"), "createdAt": iso(ctx.now),
+            "status": status, "createdAt": iso(ctx.now),
         })
     order = {"glnReseller": reseller.gln, "orderId": req.orderId, "glnColl": coll.gln,
              "orderIdColl": req.orderIdColl, "glnContractor": req.glnContractor, "glnDelivery": req.glnDelivery,
@@ -136,7 +150,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
         if 0 in e.failed:
             raise Refused(Reason.ORDER_EXISTS, gln_reseller=reseller.gln, order_id=req.orderId) from None
         raise
-    status, message = rollup("sendOrder", [a["returnStatus"] for a in answers])
+    status, message = rollup("sendOrder", [a.get("returnStatus", REFUSED) for a in answers])
     return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
             "returnMessage": message}
 
@@ -169,25 +183,23 @@ def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
             "returnMessage": f"{word} cancelOrder lines are returned with error"}
 
 
-def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+def check_availability(ctx: Ctx, reseller: Account, req: Request, decoded: list[Line]) -> dict[str, Any]:
     coll = collectivity(req.glnColl) if req.glnColl else None
     check_contractor(req.glnContractor or req.glnContrator)
     pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.checkAvailabilityLine]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     out = []
-    for raw in req.checkAvailabilityLine:
+    for raw, decoded_line in zip(req.checkAvailabilityLine, decoded, strict=True):
         answer: dict[str, Any] = {"ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"),
                                   "unitPrice": _echo(raw, "unitPrice", int), "Date": iso(ctx.now),
                                   "checkAvailabilityReturnValue": "UNAVAILABLE", "returnStatus": "OK"}
         try:
-            try:
-                line = CHECK_AVAILABILITY_LINE.validate(raw)
-            except Invalid as e:
-                raise Refused(Reason.INVALID_PARAMETER, detail=e.message) from None
+            if isinstance(decoded_line, Refused):
+                raise decoded_line
+            line = decoded_line
             offer = _offer_for(reseller, coll, offers, line.ean13, line.glnDistributor)
-            if offer is None:
-                answer["returnMessage"] = (f"The EAN13 {line.ean13} does not exist for Distributor GLN "
-                                           f"{line.glnDistributor}")
+            if offer is None:  # said, but the line is OK: the product is merely UNAVAILABLE
+                answer["note"] = Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.glnDistributor)
             else:
                 answer["unitPrice"] = offer.price_ttc
                 why = offer.unavailable_message()
@@ -197,10 +209,19 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
                 else:
                     answer["returnMessage"] = why
         except Refused as r:
-            answer.update(pnb_fields(r))
+            del answer["returnStatus"]
+            answer["refusal"] = r
         out.append({k: v for k, v in answer.items() if v is not None})
-    status, message = rollup("checkAvailability", [a["returnStatus"] for a in out])
+    status, message = rollup("checkAvailability", [a.get("returnStatus", REFUSED) for a in out])
     return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
+
+
+def line_status(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored line's status as getOrders and getLoanStatus show it: its refusal, or its state."""
+    refusal = line_refusal(item)
+    if refusal is not None:
+        return {"refusal": refusal}
+    return {"returnStatus": item["status"], "returnMessage": item.get("message")}
 
 
 def licence_state(licence: Licence, ctx: Ctx) -> dict[str, Any]:
@@ -243,10 +264,9 @@ def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
             line: dict[str, Any] = {"orderLineId": line_id, "ean13": item["ean13"], "quantity": item.get("quantity", 1)}
             if line_store.is_licence(item):
                 line.update(licence_state(line_store.licence(item), ctx))
-            line.update(returnStatus=item["status"], returnMessage=item.get("message"), loanUrl=loan_url(ctx, item))
+            line.update(line_status(item), loanUrl=loan_url(ctx, item))
             out.append({"orderIdColl": order["orderIdColl"], "lineReferenceColl": item.get("lineReferenceColl"),
-                        "orderLine": [{k: v for k, v in line.items() if v is not None}],
-                        "returnStatus": item["status"], "returnMessage": item.get("message")})
+                        "orderLine": [{k: v for k, v in line.items() if v is not None}], **line_status(item)})
     answer: dict[str, Any] = {"date": iso(ctx.now), "getOrderResponseLine": out, "returnStatus": Status.OK.value}
     if not out:
         answer["noOrder"] = ""

@@ -1,0 +1,27 @@
+"""declareIp: a collectivity's reader addresses and ranges (the IN_SITU rule reads them back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..domain.accounts import Account
+from ..domain.ips import already_declared, parse_declaration
+from ..store import ips as ip_store
+
+
+@dataclass(frozen=True)
+class DeclareIps:
+    texts: list[str]  # "address" or "first,last", as the caller wrote them
+
+
+@dataclass(frozen=True)
+class DeclaredIps:
+    already: list[str]  # the entries that were declared before (said back as a warning, not refused)
+
+
+def declare(coll: Account, req: DeclareIps) -> DeclaredIps:
+    """Parse every entry first (one bad entry refuses the whole call), then store them all."""
+    ranges = [parse_declaration(t) for t in req.texts]
+    already = already_declared(ip_store.declared(coll.gln), ranges)
+    ip_store.add(coll.gln, ranges)
+    return DeclaredIps(already)
