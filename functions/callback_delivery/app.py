@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from lending.notify.batch import ConcurrentBatchProcessor
 from lending.notify.delivery import handle_record
 from lending.observability import observed
-from lending.store import table
+from lending.services.context import warm_up
 
-table.client()  # built once per container, at init
+warm_up()  # clients built once per container, at init
 
 
 @observed

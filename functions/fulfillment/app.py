@@ -5,11 +5,10 @@ from typing import Any
 
 from lending.observability import count, observed
 from lending.services import clock
-from lending.services.context import Ctx
+from lending.services.context import Ctx, warm_up
 from lending.services.fulfillment import open_link
-from lending.store import table
 
-table.client()  # built once per container, at init
+warm_up()  # clients built once per container, at init
 
 
 @observed

@@ -1,15 +1,15 @@
 """Scheduled monthly: the DRM billing report of the previous month (or of {"month": "YYYY-MM"})."""
 
-from datetime import UTC, datetime
 from typing import Any
 
+from lending import clock
 from lending.observability import logger, observed
 from lending.warehouse import billing
 
 
 @observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    month = (event or {}).get("month") or billing.previous_month(datetime.now(UTC))
+    month = (event or {}).get("month") or billing.previous_month(clock.now())
     files = billing.produce(month)
     logger.info("drm billing report", extra={"month": month, "files": len(files)})
     return {"month": month, "files": sorted(files)}

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
+from .. import clock as hub_clock
 from ..domain.dates import iso
 from ..domain.offers import Offer
 from ..observability import logger
@@ -186,7 +187,7 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
 
     gln = feed.gln_distributor
     report = FeedReport(gln)
-    clock = clock or (lambda: datetime.now(UTC))
+    clock = clock or hub_clock.now
     owner = uuid.uuid4().hex
     if not store.take_lease(gln, owner, iso(now), iso(now + LEASE)):
         report.busy = True

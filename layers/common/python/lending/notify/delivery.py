@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .. import clock as hub_clock
 from ..domain.dates import iso
 from ..observability import count, logger
 from ..store import accounts as account_store
@@ -114,7 +115,7 @@ def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) 
                                         "X-Delivery-Attempt": str(claim.attempts)})
     if not answer.ok:
         return fail(answer.error or "no answer", Outcome.RETRY, answer.status)
-    state_store.delivered(event.gln_coll, event.loan_id, event.event_id, iso(datetime.now(UTC)),
+    state_store.delivered(event.gln_coll, event.loan_id, event.event_id, iso(hub_clock.now()),
                           answer.status or 200)
     logger.info("callback delivered", extra={**log, "host": target.host, "status": answer.status})
     return Result(Outcome.DELIVERED, claim.attempts)
@@ -124,7 +125,7 @@ class RetryLater(Exception):
     """Raised for the batch processor: the message stays on the queue (partial batch failure)."""
 
 
-def handle_record(record: Mapping[str, Any], clock: Clock = lambda: datetime.now(UTC)) -> Outcome:
+def handle_record(record: Mapping[str, Any], clock: Clock = hub_clock.now) -> Outcome:
     """The BatchProcessor's record handler: returns when the message may be deleted, raises to keep it."""
     body = str(record.get("body") or "")
     receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))

@@ -9,8 +9,7 @@ from typing import Any
 
 from ..domain.codes import Status
 from ..observability import logger, observed
-from ..services.context import Ctx
-from ..store import table
+from ..services.context import Ctx, warm_up
 from ..web import base_url
 from .operations import new_request_id, run
 
@@ -30,7 +29,7 @@ def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    table.client()  # built once per container, at init
+    warm_up()  # clients built once per container, at init
 
     @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,25 +1,5 @@
-"""The time a door gives its use cases (Ctx.now). One seam to set it: tests freeze it (per day and per
-month limits, link and loan expiry) instead of sleeping; handlers read it once per request."""
+"""The clock seam lives in `lending.clock` (below every layer, so jobs and notify read it too)."""
 
-from __future__ import annotations
+from ..clock import frozen, now
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-
-_frozen: datetime | None = None
-
-
-def now() -> datetime:
-    return _frozen or datetime.now(UTC)
-
-
-@contextmanager
-def frozen(at: datetime) -> Iterator[None]:
-    """Every handler of this process sees `at` as the time until the block ends."""
-    global _frozen
-    before, _frozen = _frozen, at
-    try:
-        yield
-    finally:
-        _frozen = before
+__all__ = ["frozen", "now"]

@@ -13,8 +13,7 @@ from ..domain.accounts import Account
 from ..domain.codes import Refused
 from ..observability import count, logger, observed
 from ..services import api_keys, clock
-from ..services.context import Ctx
-from ..store import table
+from ..services.context import Ctx, warm_up
 from .errors import CODES, V1Error, of_refusal
 from .render import render
 from .requests import params
@@ -73,7 +72,7 @@ def errors_answer(error: V1Error) -> Answer:
 
 def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one v1 route; `root` names the XML root element of its answers."""
-    table.client()  # built once per container, at init
+    warm_up()  # clients built once per container, at init
 
     @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -8,8 +8,7 @@ import json
 from typing import Any
 
 from ..observability import logger
-from ..services.context import Ctx
-from ..store import table
+from ..services.context import Ctx, warm_up
 from ..web import BadBody, base_url, parameters
 from . import codec
 from . import errors as e
@@ -54,4 +53,4 @@ def give_back(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
 
 
 def warm() -> None:
-    table.client()  # built once per container, at init
+    warm_up()  # clients built once per container, at init

@@ -9,8 +9,8 @@ AWS_ENDPOINT_URL=http://127.0.0.1:3001."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 
+from .. import clock
 from ..domain.identifiers import is_lending_system_id
 from ..store import lending_systems
 from .billing import resolve_names
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     resolve_names(stack or "lending-hub")
     if system_id:
-        lending_systems.register(system_id, name or system_id, datetime.now(UTC))
+        lending_systems.register(system_id, name or system_id, clock.now())
     for s in lending_systems.listed():
         print(f"{s['id']}\t{s['name']}\t{s['registeredAt']}")
     return 0

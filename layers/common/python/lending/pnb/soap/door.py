@@ -16,8 +16,7 @@ from lxml import etree
 
 from ...domain.codes import Status
 from ...observability import logger, observed
-from ...services.context import Ctx
-from ...store import table
+from ...services.context import Ctx, warm_up
 from ...web import base_url
 from ..operations import OPERATIONS, new_request_id, run
 from ..refusals import BAD_CREDENTIALS, INTERNAL_ERROR
@@ -99,7 +98,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def soap_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    table.client()  # built once per container, at init
+    warm_up()  # clients built once per container, at init
 
     @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -1,0 +1,128 @@
+"""The import contract: imports only go down, domain <- store <- services <- doors <- functions.
+
+Read from the source (AST), not by importing it, so the whole package is checked at once in a few
+milliseconds. KNOWN lists what still crosses a line today, each with why; it may only shrink (a
+test below fails when an entry is no longer needed)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+from collections import defaultdict
+
+import lending
+
+ROOT = pathlib.Path(lending.__file__).parent
+FUNCTIONS = ROOT.parents[3] / "functions"
+
+# What each layer may import (besides itself). "base" modules sit under every layer but the domain:
+# the clock seam, logging/metrics, the request-schema engine, the event helpers of the door framework.
+BASE = {"clock", "observability", "validation"}
+DOORS = {"pnb", "v1", "warehouse", "web"}
+ALLOWED: dict[str, set[str]] = {
+    "domain": set(),
+    "store": {"domain"} | BASE,
+    # The use cases and their adapters (ONIX files and feeds, early-return events) are one layer.
+    "services": {"domain", "store", "notify", "catalogue"} | BASE,
+    "catalogue": {"domain", "store", "services"} | BASE,
+    "notify": {"domain", "store"} | BASE,
+    "pnb": {"domain", "services", "catalogue", "web"} | BASE,
+    "v1": {"domain", "services", "web"} | BASE,
+    "warehouse": {"domain", "services", "web"} | BASE,
+    "web": BASE,
+    "clock": set(),
+    "observability": set(),
+    "validation": {"domain"},
+    "local": set(),  # not shipped: may import anything (checked by nothing here)
+}
+FUNCTIONS_MAY_NOT = {"store", "local"}
+
+# (importer module, imported package): why it is still there. Remove an entry with its cause.
+KNOWN: dict[tuple[str, str], str] = {
+    ("lending.v1.actions", "store"): "renders the store's LoanView (a typed result still to move to services)",
+    ("lending.warehouse.loans", "store"): "the warehouse lending use case, still in its door (issue 11, item 2)",
+    ("lending.warehouse.billing", "store"): "the DRM billing job, still in its door's package",
+    ("lending.warehouse.systems", "store"): "the lending-system registration tool, still in its door's package",
+    ("lending.warehouse.billing", "local"): "resource names of the local stack, looked up lazily when emulated",
+    ("lending.notify.redrive", "local"): "resource names of the local stack, looked up lazily when emulated",
+}
+
+
+def _imports(path: pathlib.Path, module: str) -> set[str]:
+    """Every lending module `path` imports (relative imports resolved)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                names = [f"{target}.{a.name}" for a in node.names] if not node.module else [target]
+            else:
+                names = [node.module or ""]
+            out.update(n for n in names if n.startswith("lending"))
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("lending"))
+    return out
+
+
+def _modules() -> dict[str, pathlib.Path]:
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _layer(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def _crossings() -> set[tuple[str, str]]:
+    out = set()
+    for module, path in _modules().items():
+        layer = _layer(module)
+        if layer is None or layer == "local":
+            continue
+        for target in _imports(path, module):
+            other = _layer(target)
+            if other is not None and other != layer and other not in ALLOWED[layer]:
+                out.add((module, other))
+    return out
+
+
+def test_imports_only_go_down() -> None:
+    crossings = _crossings()
+    assert sorted(crossings - set(KNOWN)) == []  # a new crossing: call a use case instead
+    assert sorted(set(KNOWN) - crossings) == []  # fixed: remove it from KNOWN
+
+
+def test_no_package_cycle() -> None:
+    graph: dict[str, set[str]] = defaultdict(set)
+    for module, path in _modules().items():
+        layer = _layer(module)
+        if layer in (None, "local"):
+            continue
+        for target in _imports(path, module):
+            other = _layer(target)
+            if other not in (None, layer, "local"):
+                graph[layer].add(other)  # type: ignore[index]
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(n == goal or (n not in seen and reaches(n, goal, seen | {n})) for n in graph[start])
+
+    assert sorted(p for p in list(graph) if reaches(p, p, set())) == []
+
+
+def test_every_layer_is_named() -> None:
+    assert {_layer(m) for m in _modules()} - {None} <= set(ALLOWED)
+
+
+def test_functions_only_reach_doors_and_use_cases() -> None:
+    bad = []
+    for app in FUNCTIONS.glob("*/app.py"):
+        for target in _imports(app, f"functions.{app.parent.name}.app"):
+            if _layer(target) in FUNCTIONS_MAY_NOT:
+                bad.append(f"{app.parent.name}: {target}")
+    assert bad == []
