@@ -129,6 +129,22 @@ def test_loan_replay_window() -> None:
     assert not loan.replayable(fingerprint("a", 2), now)
 
 
+def test_one_replay_rule_two_windows() -> None:
+    """PNB replays within the hour; the warehouse (and v1) while the loan is active; never another request."""
+    from lending.domain.loans import WHILE_ACTIVE, WITHIN_THE_HOUR, LoanState
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    loan = Loan(gln_coll="c", loan_id="l", order_line_id="o", ean13="e", gln_distributor="d", pool=Pool.DOWNLOAD,
+                created_at=now, end_date=now + timedelta(days=1), fingerprint=fingerprint("a", 1))
+    later = now + timedelta(hours=2)
+    assert not WITHIN_THE_HOUR.allows(loan, fingerprint("a", 1), later)
+    assert WHILE_ACTIVE.allows(loan, fingerprint("a", 1), later)
+    assert not WHILE_ACTIVE.allows(loan, fingerprint("a", 1), now + timedelta(days=1))  # its end has come
+    assert not WHILE_ACTIVE.allows(loan, fingerprint("a", 2), now)
+    loan.state = LoanState.RETURNED
+    assert not WHILE_ACTIVE.allows(loan, fingerprint("a", 1), now)
+
+
 def test_signed_links() -> None:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     url = sign_loan_link("http://hub", "3012345000031", "L1", now + timedelta(hours=1))

@@ -35,7 +35,7 @@ class Loan:
     state: LoanState = LoanState.ACTIVE
     returned_at: datetime | None = None
     fingerprint: str = ""
-    answer: dict[str, Any] = field(default_factory=dict)  # the first answer, replayed within the hour
+    answer: dict[str, Any] = field(default_factory=dict)  # older records only: answers are rendered from the loan
     callback_url: str | None = None
     origin: str = "pnb"  # pnb | v1 | warehouse
     extra: dict[str, Any] = field(default_factory=dict)  # door-specific: memberId, borrowerId, ...
@@ -45,7 +45,37 @@ class Loan:
 
     def replayable(self, fingerprint: str, now: datetime) -> bool:
         """Same request within the hour: answer it again, take nothing (loanBook/consultBook rule)."""
-        return self.fingerprint == fingerprint and now - self.created_at <= IDEMPOTENCY_WINDOW
+        return WITHIN_THE_HOUR.allows(self, fingerprint, now)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The one replay rule: a lending request whose key (the loan id each door derives from the caller's
+    own key) names an existing loan gets that loan back, and takes nothing, when its fingerprint (the
+    parameters that make two requests "identical") is the loan's and it comes within `window` of the
+    loan (None: while the loan is active). Otherwise the key is taken: DUPLICATED.
+
+    Each door sets the window from its own contract:
+    - PNB loanBook/consultBook (`WITHIN_THE_HOUR`): the spec replays "an identical request within the
+      hour"; after it, the same loanId is a new request and is DUPLICATED, even while the loan runs.
+    - warehouse loanUrl (`WHILE_ACTIVE`): the key is the lending system's transaction_id, which it
+      retries at will; the same transaction gets the same loan (its link) for as long as the loan runs.
+    - library API v1 (`WHILE_ACTIVE`): the loan id is drawn fresh per request, so this rule never
+      replays; v1's idempotency is by member and medium (the patron's active loan of it, returned as
+      is, in services/patron_loans.create), which no fingerprint of a single request could express."""
+
+    window: timedelta | None
+
+    def allows(self, loan: Loan, fingerprint: str, now: datetime) -> bool:
+        if loan.fingerprint != fingerprint:
+            return False
+        if self.window is None:
+            return loan.active(now)
+        return now - loan.created_at <= self.window
+
+
+WITHIN_THE_HOUR = Replay(IDEMPOTENCY_WINDOW)
+WHILE_ACTIVE = Replay(None)
 
 
 def fingerprint(*parts: object) -> str:

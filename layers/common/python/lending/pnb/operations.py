@@ -59,16 +59,14 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
                      req.ipAddress or "", req.glnContractor or "")
     extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
 
-    def answer(loan: Loan) -> dict[str, Any]:
-        return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
-                "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
-                         "ean13": loan.ean13, "mimeType": "application/epub+zip"}}
-
     request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
                                   pool=pool, requested_end=requested_end, fingerprint=fp,
                                   callback_url=req.callbackUrl, extra=extra)
-    loan, _ = lending.lend(ctx, request, answer)
-    return {**loan.answer, "returnStatus": Status.OK.value}
+    loan, _ = lending.lend(ctx, request)  # a replay is answered as the first time: rendered from the loan
+    return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
+            "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
+                     "ean13": loan.ean13, "mimeType": "application/epub+zip"},
+            "returnStatus": Status.OK.value}
 
 
 def _lines(schema: Schema, raws: list[Any]) -> list[orders.Line]:

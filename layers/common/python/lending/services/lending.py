@@ -13,7 +13,7 @@ from ..domain.accounts import Account
 from ..domain.dates import iso
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
-from ..domain.loans import Drift, Loan, LoanState, drifts, return_date
+from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date
 from ..domain.refusals import Reason, Refused
 from ..store import ips as ip_store
 from ..store import licences as line_store
@@ -58,25 +58,25 @@ class LoanRequest:
     callback_url: str | None = None
     origin: str = "pnb"
     extra: dict[str, Any] = field(default_factory=dict)
+    replay: Replay = WITHIN_THE_HOUR  # the door's replay rule (domain/loans.Replay says which and why)
     # A door's own conditional writes (locks, counters) in the loan's transaction; their failure
     # surfaces as loan_store.ExtraRefused, untouched.
     extra_items: list[dict[str, Any]] = field(default_factory=list)
 
 
-def lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
-         licence: Licence | None = None) -> tuple[Loan, bool]:
-    """Take one access and one place for `req`; returns (loan, replayed).
+def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Loan, bool]:
+    """Take one access and one place for `req`; returns (loan, replayed). The door renders its answer
+    from the loan, the same way the first time and on a replay.
 
-    A repeat of the same request within the hour gets the first loan back and takes nothing.
+    A repeat of the same request (req.replay) gets the first loan back and takes nothing.
     Conditions in the store decide races; on refusal the licence as it was explains why."""
     try:
-        return _lend(ctx, req, answer, licence)
+        return _lend(ctx, req, licence)
     except _Replayed as r:
         return r.loan, True
 
 
-def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
-          licence: Licence | None) -> tuple[Loan, bool]:
+def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bool]:
     """Optimistic: one transaction whose conditions carry every rule (tenant, EAN, status, window,
     duration, NTA, pool), so the happy path is a single DynamoDB request. When a condition fails, the
     line as it was (returned by the failed transaction) explains why, through the same domain rules."""
@@ -92,7 +92,6 @@ def _lend(ctx: Ctx, req: LoanRequest, answer: Callable[[Loan], dict[str, Any]],
                     gln_distributor=licence.gln_distributor if licence else "", pool=req.pool, created_at=ctx.now,
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
-        loan.answer = answer(loan)
         try:
             loan_store.lend(loan, ctx.now, req.extra_items)
             return loan, False
@@ -136,14 +135,14 @@ def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
 
 
 def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:
-    if existing.replayable(req.fingerprint, ctx.now):
+    if req.replay.allows(existing, req.fingerprint, ctx.now):
         return existing
     raise Refused(Reason.DUPLICATED, gln_coll=req.coll.gln, loan_id=req.loan_id)
 
 
 def _replay_or_raise(ctx: Ctx, req: LoanRequest) -> None:
-    """Before refusing, a request identical to a loan already given within the hour is answered
-    again (say the pool filled since): look the loan up; return quietly if there is none."""
+    """Before refusing, a request the replay rule says is a repeat of a loan already given is answered
+    with it again (say the pool filled since): look the loan up; return quietly if there is none."""
     existing = loan_store.get(req.coll.gln, req.loan_id)
     if existing is not None:
         _replay(ctx, req, existing)

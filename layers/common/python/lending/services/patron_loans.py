@@ -10,14 +10,13 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
-from ..domain.loans import Loan, LoanState, fingerprint
+from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
 from ..store import deliveries
@@ -120,17 +119,13 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
             callback_url=req.return_url, origin=ORIGIN, extra={"memberId": req.member_id},
-            extra_items=extra)
+            extra_items=extra, replay=WHILE_ACTIVE)
         try:
-            loan, _ = lending.lend(ctx, request, _no_answer, licence=lic)
+            loan, _ = lending.lend(ctx, request, licence=lic)
             return loan
         except Refused as r:  # a race took its last place (or its last access): the next one
             refusals.append(r)
     return None
-
-
-def _no_answer(loan: Loan) -> dict[str, Any]:
-    return {}  # v1 answers are built from the loan itself, never replayed from the record
 
 
 def _backoff(attempt: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
-from ..domain.loans import Loan, LoanState
+from ..domain.loans import WHILE_ACTIVE, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..services import auth
 from ..services import lending as core
@@ -85,8 +85,8 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
             return Outcome(400, errors)
         # The same transaction again: without expire_at, the link of that loan (regeneration); with
         # the very same parameters, a retry. Either way nothing is taken. Otherwise it is on loan.
-        same = p.regeneration or existing.fingerprint == p.fingerprint(order_line_id)
-        if same and existing.active(ctx.now):
+        again = WHILE_ACTIVE.allows(existing, p.fingerprint(order_line_id), ctx.now)
+        if again or (p.regeneration and existing.active(ctx.now)):
             return _link(ctx, existing, replayed=True)
         return _refused(400, e.NO_LOAN_AVAILABLE)
 
@@ -98,9 +98,10 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     request = core.LoanRequest(
         coll=coll, order_line_id=order_line_id, loan_id=the_id,
         ean13=licence.ean13, pool=p.pool, requested_end=p.requested_end(ctx.now, licence.max_loan_days),
-        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=p.extra())
+        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=p.extra(),
+        replay=WHILE_ACTIVE)
     try:
-        loan, replayed = core.lend(ctx, request, lambda _loan: {}, licence=licence)
+        loan, replayed = core.lend(ctx, request, licence=licence)
     except Refused as r:
         return _refused(400, e.for_refusal(r))
     return _link(ctx, loan, replayed=replayed)
