@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from .. import clock as hub_clock
+from ..cache import TtlCache
 from ..domain.dates import iso
 from ..observability import count, logger
 from ..store import accounts as account_store
@@ -45,7 +44,7 @@ def delay_after(tries: int, delays: list[int] | None = None, jitter: float = 0.1
     return max(0, round(base * random.uniform(1 - jitter, 1 + jitter)))
 
 
-class Outcome(StrEnum):
+class DeliveryOutcome(StrEnum):
     DELIVERED = "delivered"  # this try was acknowledged
     ALREADY = "already"  # acknowledged before: nothing sent
     IN_FLIGHT = "in_flight"  # another copy of the message is being sent now: this one is dropped
@@ -55,26 +54,21 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Result:
-    outcome: Outcome
+    outcome: DeliveryOutcome
     attempts: int = 0
     error: str | None = None
 
 
-_secrets: dict[str, tuple[float, str | None]] = {}
-_secrets_lock = threading.Lock()
+_secrets: TtlCache[str, str | None] = TtlCache(SECRET_TTL_S)
 
 
 def callback_secret(gln_coll: str) -> str | None:
     """The collectivity's HMAC key, cached a minute per warm container."""
-    with _secrets_lock:
-        hit = _secrets.get(gln_coll)
-        if hit and time.monotonic() - hit[0] < SECRET_TTL_S:
-            return hit[1]
-    account = account_store.get(gln_coll)
-    secret = account.callback_secret if account else None
-    with _secrets_lock:
-        _secrets[gln_coll] = (time.monotonic(), secret)
-    return secret
+    def load() -> str | None:
+        account = account_store.get(gln_coll)
+        return account.callback_secret if account else None
+
+    return _secrets.get_or_load(gln_coll, load)
 
 
 def forget() -> None:
@@ -86,46 +80,46 @@ def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) 
     lease = now + timedelta(seconds=sender.timeout_s() + 10)
     claim = state_store.claim(event.gln_coll, event.loan_id, event.event_id, iso(now), iso(lease))
     if claim.outcome is state_store.ClaimOutcome.DELIVERED:
-        return Result(Outcome.ALREADY, claim.attempts)
+        return Result(DeliveryOutcome.ALREADY, claim.attempts)
     if claim.outcome is state_store.ClaimOutcome.BUSY:
-        return Result(Outcome.IN_FLIGHT, claim.attempts)
+        return Result(DeliveryOutcome.IN_FLIGHT, claim.attempts)
     if claim.outcome is state_store.ClaimOutcome.UNKNOWN:
-        return Result(Outcome.REFUSED, 0, "no returned loan with this event")
+        return Result(DeliveryOutcome.REFUSED, 0, "no returned loan with this event")
     log = {"eventId": event.event_id, "attempt": claim.attempts}
 
-    def fail(error: str, outcome: Outcome, http_status: int | None = None) -> Result:
-        parked = outcome is Outcome.REFUSED or last_try
-        status = state_store.Status.PARKED if parked else state_store.Status.RETRYING
+    def fail(error: str, outcome: DeliveryOutcome, http_status: int | None = None) -> Result:
+        parked = outcome is DeliveryOutcome.REFUSED or last_try
+        status = state_store.DeliveryState.PARKED if parked else state_store.DeliveryState.RETRYING
         state_store.failed(event.gln_coll, event.loan_id, event.event_id, error, status, http_status)
         logger.warning("callback not delivered", extra={**log, "error": error, "parked": parked})
         return Result(outcome, claim.attempts, error)
 
     secret = callback_secret(event.gln_coll)
     if not secret:
-        return fail("the collectivity has no callback secret", Outcome.REFUSED)
+        return fail("the collectivity has no callback secret", DeliveryOutcome.REFUSED)
     try:
         target = guard.check(event.url)
     except guard.UnsafeUrl as e:
-        return fail(f"callback URL refused: {e}", Outcome.REFUSED)
+        return fail(f"callback URL refused: {e}", DeliveryOutcome.REFUSED)
     except guard.ResolveFailed as e:
-        return fail(str(e), Outcome.RETRY)
+        return fail(str(e), DeliveryOutcome.RETRY)
     body = event.body()
     answer = sender.post(target, body, {"X-Event-Id": event.event_id, "X-Event-Type": events.EVENT_TYPE,
                                         "X-Signature": signing.sign(secret, body),
                                         "X-Delivery-Attempt": str(claim.attempts)})
     if not answer.ok:
-        return fail(answer.error or "no answer", Outcome.RETRY, answer.status)
+        return fail(answer.error or "no answer", DeliveryOutcome.RETRY, answer.status)
     state_store.delivered(event.gln_coll, event.loan_id, event.event_id, iso(hub_clock.now()),
                           answer.status or 200)
     logger.info("callback delivered", extra={**log, "host": target.host, "status": answer.status})
-    return Result(Outcome.DELIVERED, claim.attempts)
+    return Result(DeliveryOutcome.DELIVERED, claim.attempts)
 
 
 class RetryLater(Exception):
     """Raised for the batch processor: the message stays on the queue (partial batch failure)."""
 
 
-def handle_record(record: Mapping[str, Any], clock: Clock = hub_clock.now) -> Outcome:
+def handle_record(record: Mapping[str, Any], clock: Clock = hub_clock.now) -> DeliveryOutcome:
     """The BatchProcessor's record handler: returns when the message may be deleted, raises to keep it."""
     body = str(record.get("body") or "")
     receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
@@ -136,13 +130,13 @@ def handle_record(record: Mapping[str, Any], clock: Clock = hub_clock.now) -> Ou
                                                               "reason": str(e)})
         queues.park(body, f"poison: {e}")
         count("callbacks.poison")
-        return Outcome.REFUSED
+        return DeliveryOutcome.REFUSED
     max_receives = queues.redrive().max_receives
     result = deliver(event, clock(), last_try=receives >= max_receives)
     count(f"callbacks.{result.outcome.value}")
-    if result.outcome is Outcome.REFUSED:
+    if result.outcome is DeliveryOutcome.REFUSED:
         queues.park(body, result.error or "refused", event.event_id)
-    elif result.outcome is Outcome.RETRY:
+    elif result.outcome is DeliveryOutcome.RETRY:
         # The last try's message goes back at once: SQS then moves it to the dead-letter queue.
         delay = 0 if receives >= max_receives else delay_after(receives)
         if receives >= max_receives:

@@ -21,7 +21,7 @@ def timeout_s() -> float:
 
 
 @dataclass(frozen=True)
-class Answer:
+class Reply:
     status: int | None  # None: no HTTP answer (refused, timeout, TLS...)
     error: str | None = None
 
@@ -30,7 +30,7 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(target: Target, body: bytes, headers: dict[str, str], timeout: float | None = None) -> Answer:
+def post(target: Target, body: bytes, headers: dict[str, str], timeout: float | None = None) -> Reply:
     global _tls
     timeout = timeout_s() if timeout is None else timeout
     conn: http.client.HTTPConnection
@@ -50,10 +50,10 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float | 
             "Content-Type": "application/json", "User-Agent": USER_AGENT, "Connection": "close", **headers})
         response = conn.getresponse()
         response.read(4096)
-        return Answer(response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}")
+        return Reply(response.status, None if 200 <= response.status < 300 else f"HTTP {response.status}")
     except TimeoutError:
-        return Answer(None, f"timeout after {timeout:g}s")
+        return Reply(None, f"timeout after {timeout:g}s")
     except (OSError, http.client.HTTPException) as e:
-        return Answer(None, f"{type(e).__name__}: {e}"[:300])
+        return Reply(None, f"{type(e).__name__}: {e}"[:300])
     finally:
         conn.close()

@@ -4,14 +4,14 @@ SHA-256 (long random tokens: no slow hash needed); a success is remembered brief
 from __future__ import annotations
 
 import hashlib
-import time
 
+from ..cache import TtlCache
 from ..domain.accounts import Account, Role
 from ..store import accounts as store
 
 CACHE_SECONDS = 60.0
 MAX_KEY_LENGTH = 200
-_known: dict[str, tuple[float, Account]] = {}
+_known: TtlCache[str, Account] = TtlCache(CACHE_SECONDS)
 
 
 def library(key: object) -> Account | None:
@@ -19,15 +19,13 @@ def library(key: object) -> Account | None:
     if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH:
         return None
     digest = hashlib.sha256(key.encode()).hexdigest()
-    now = time.monotonic()
-    hit = _known.get(digest)
-    if hit and hit[0] > now:
-        return hit[1]
+    found, known = _known.get(digest)
+    if found:
+        return known
     account = store.by_api_key(key)
     if account is None or account.role is not Role.COLLECTIVITY:
         return None
-    _known[digest] = (now + CACHE_SECONDS, account)
-    return account
+    return _known.put(digest, account)
 
 
 def forget() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 
+from ..cache import TtlCache
 from ..domain.accounts import Account, Role, verify_secret
 from ..domain.identifiers import is_alnum, is_gln
 from ..domain.refusals import Reason, Refused
@@ -18,8 +18,8 @@ from ..store import accounts as store
 
 CACHE_SECONDS = 60.0
 _PROCESS_KEY = secrets.token_bytes(32)
-_verified: dict[tuple[str, str], tuple[float, Account]] = {}
-_accounts: dict[str, tuple[float, Account | None]] = {}
+_verified: TtlCache[tuple[str, str], Account] = TtlCache(CACHE_SECONDS)
+_accounts: TtlCache[str, Account | None] = TtlCache(CACHE_SECONDS)
 
 
 def _digest(secret: str) -> str:
@@ -33,17 +33,16 @@ def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Acco
     if not is_gln(gln) or not is_alnum(password, 25):
         raise Refused(Reason.BAD_CREDENTIALS)
     assert isinstance(gln, str) and isinstance(password, str)
-    now = time.monotonic()
     cache_key = (gln, _digest(password))
-    hit = _verified.get(cache_key)
-    if hit and hit[0] > now:
-        account = hit[1]
+    hit, known = _verified.get(cache_key)
+    if hit and known is not None:
+        account = known
     else:
         found = store.get(gln)
         if found is None or not verify_secret(password, found.secret_hash):
             raise Refused(Reason.BAD_CREDENTIALS)
         account = found
-        _verified[cache_key] = (now + CACHE_SECONDS, account)
+        _verified.put(cache_key, account)
     if account.role not in roles:
         raise Refused(Reason.NOT_AUTHORIZED)
     return account
@@ -51,13 +50,7 @@ def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Acco
 
 def account(gln: str) -> Account | None:
     """Another party's account (collectivity, distributor, contractor), cached as briefly."""
-    now = time.monotonic()
-    hit = _accounts.get(gln)
-    if hit and hit[0] > now:
-        return hit[1]
-    found = store.get(gln)
-    _accounts[gln] = (now + CACHE_SECONDS, found)
-    return found
+    return _accounts.get_or_load(gln, lambda: store.get(gln))
 
 
 def forget() -> None:

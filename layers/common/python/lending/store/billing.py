@@ -32,10 +32,4 @@ def loans_created(origin: str, start: datetime, end: datetime) -> list[Loan]:
                                       ":start": table.val(iso(start)), ":end": table.val(iso(end))},
         "ConsistentRead": True,
     }
-    out: list[Loan] = []
-    while True:
-        page = table.client().scan(**args)
-        out.extend(loan(table.de(i) or {}) for i in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return out
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [loan(i) for i in table.pages("scan", args)]

@@ -20,7 +20,7 @@ def loan_key(gln_coll: str, loan_id: str) -> tuple[str, str]:
     return f"LOAN#{gln_coll}#{loan_id}", "LOAN"
 
 
-class Status(StrEnum):
+class DeliveryState(StrEnum):
     SENDING = "SENDING"
     RETRYING = "RETRYING"  # the receiver failed; another try is scheduled
     DELIVERED = "DELIVERED"  # a 2xx was received: never sent again
@@ -66,7 +66,7 @@ def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str
                              "callbackLeaseUntil = :lease, "
                              "callbackAttempts = if_not_exists(callbackAttempts, :zero) + :one",
             ConditionExpression=f"{_FREE} AND {_UNLEASED}",
-            ExpressionAttributeValues={":e": table.val(event_id), ":s": table.val(Status.SENDING.value),
+            ExpressionAttributeValues={":e": table.val(event_id), ":s": table.val(DeliveryState.SENDING.value),
                                        ":now": table.val(now), ":lease": table.val(lease_until),
                                        ":zero": table.val(0), ":one": table.val(1)},
             ReturnValues="ALL_NEW",
@@ -86,11 +86,11 @@ def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str
 def delivered(gln_coll: str, loan_id: str, event_id: str, now: str, http_status: int) -> bool:
     """Record the acknowledgement; False if it was already recorded (a second 2xx changes nothing)."""
     return _finish(gln_coll, loan_id, event_id, {
-        "callbackStatus": Status.DELIVERED.value, "callbackDeliveredAt": now,
+        "callbackStatus": DeliveryState.DELIVERED.value, "callbackDeliveredAt": now,
         "callbackLastStatus": http_status})
 
 
-def failed(gln_coll: str, loan_id: str, event_id: str, error: str, status: Status,
+def failed(gln_coll: str, loan_id: str, event_id: str, error: str, status: DeliveryState,
            http_status: int | None = None) -> bool:
     """Record a failed try and release the lease (the retry may claim at once)."""
     fields: dict[str, Any] = {"callbackStatus": status.value, "callbackLastError": error[:500]}

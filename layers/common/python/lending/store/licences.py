@@ -131,17 +131,10 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
 
 def all_licences() -> list[Licence]:
     """Every licence (reconcile job): a scan, filtered on the licence attributes."""
-    items: list[dict[str, Any]] = []
     args: dict[str, Any] = {
         "TableName": table.table_name(),
         "FilterExpression": "#t = :t AND attribute_exists(ntaTotal)",
         "ExpressionAttributeNames": {"#t": "type"},
         "ExpressionAttributeValues": {":t": {"S": "line"}},
     }
-    while True:
-        out = table.client().scan(**args)
-        items.extend(table.de(i) or {} for i in out.get("Items", []))
-        if "LastEvaluatedKey" not in out:
-            break
-        args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
-    return [licence(i) for i in items]
+    return [licence(i) for i in table.pages("scan", args)]

@@ -100,10 +100,5 @@ def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
         "ExpressionAttributeValues": {":p": table.val(f"DIST#{gln_distributor}"),
                                       ":a": table.val(f"{updated_at}#"), ":b": table.val(f"{updated_at}#~")},
     }
-    while True:
-        out = table.client().query(**args)
-        for raw in out.get("Items", []):
-            yield _offer(table.de(raw) or {})
-        if "LastEvaluatedKey" not in out:
-            return
-        args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+    for item in table.pages("query", args):
+        yield _offer(item)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -151,14 +151,19 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
     args["ExpressionAttributeValues"] = ev
     args["ExpressionAttributeNames"] = en
     items: list[dict[str, Any]] = []
-    while True:
-        out = client().query(**args)
-        items.extend(de(x) or {} for x in out.get("Items", []))
+    for item in pages("query", args):
+        items.append(item)
         if limit is not None and len(items) >= limit:
-            return items[:limit]
-        if "LastEvaluatedKey" not in out:
-            return items
-        args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+            break
+    return items
+
+
+def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item of a query or scan, page after page (boto3's paginator), deserialised. Pages are read
+    as the items are consumed: a caller that stops early reads no further page."""
+    for page in client().get_paginator(operation).paginate(**args):
+        for raw in page.get("Items", []):
+            yield de(raw) or {}
 
 
 class TransactionFailed(Exception):

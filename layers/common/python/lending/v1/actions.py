@@ -9,7 +9,7 @@ from ..domain.dates import iso
 from ..domain.loans import Loan
 from ..services import patron_loans as uses
 from ..store.deliveries import LoanView
-from .door import Answer, Call
+from .door import Call, V1Answer
 from .errors import V1Error
 from .requests import CREATE_LOAN, LIST_LOANS, member_id, validate
 
@@ -33,18 +33,18 @@ def _location(call: Call, loan: Loan) -> dict[str, str]:
     return {"Location": f"{call.ctx.base_url}/v1/loans/{loan.loan_id}"}
 
 
-def list_loans(call: Call) -> Answer:
+def list_loans(call: Call) -> V1Answer:
     """GET /v1/loans.{json|xml}?member_id=&start_at=&end_at=&page=&per_page="""
     req = validate(LIST_LOANS, call.params)
     if req.start_at and req.end_at and req.end_at < req.start_at:
         raise V1Error("invalid_end_at")
     views, more = uses.list_loans(call.ctx, call.library, req.member_id, req.start_at, req.end_at, req.page,
                                   req.per_page)
-    return Answer(200, {"loans": [loan_fields(v) for v in views], "page": req.page, "per_page": req.per_page,
+    return V1Answer(200, {"loans": [loan_fields(v) for v in views], "page": req.page, "per_page": req.per_page,
                         "next_page": req.page + 1 if more else None}, listing="loans")
 
 
-def create_loan(call: Call) -> Answer:
+def create_loan(call: Call) -> V1Answer:
     """POST /v1/media/{medium_id}/loans.{json|xml}: 201 created, 200 the patron's active loan of it."""
     raw = call.params
     wants_mail = str(raw.get("notify", "")).lower() in ("1", "true")
@@ -57,27 +57,27 @@ def create_loan(call: Call) -> Answer:
     if req.notify:
         uses.notify(call.ctx, loan, req.email)
     body = {"url": uses.loan_link(call.ctx, loan), "expires_at": iso(loan.end_date), "id": loan.loan_id}
-    return Answer(201 if created else 200, body, headers=_location(call, loan))
+    return V1Answer(201 if created else 200, body, headers=_location(call, loan))
 
 
-def get_loan(call: Call) -> Answer:
+def get_loan(call: Call) -> V1Answer:
     """GET /v1/loans/{loan_id}: the fulfillment document, with a short-lived signed link to the file."""
     view, url, until = uses.fulfil(call.ctx, call.library, call.path.get("loan_id", ""))
     loan = view.loan
-    return Answer(200, {
+    return V1Answer(200, {
         "id": loan.loan_id, "member_id": loan.extra.get("memberId"), "resource_id": loan.ean13,
         "key": loan.ean13, "key_type": key_type(loan.ean13), "title": uses.title_of(loan),
         "created_at": iso(loan.created_at), "expires_at": iso(loan.end_date), "downloads": view.downloads,
         "url": url, "url_expires_at": iso(until), "format": "epub", "mime_type": "application/epub+zip"})
 
 
-def return_loan(call: Call) -> Answer:
+def return_loan(call: Call) -> V1Answer:
     """DELETE /v1/loans/{loan_id}: early return by the library on the patron's behalf."""
-    return Answer(200, loan_fields(uses.give_back(call.ctx, call.library, call.path.get("loan_id", ""))))
+    return V1Answer(200, loan_fields(uses.give_back(call.ctx, call.library, call.path.get("loan_id", ""))))
 
 
-def grant_courtesy(call: Call) -> Answer:
+def grant_courtesy(call: Call) -> V1Answer:
     """POST /v1/members/{member_id}/courtesy_loans: one loan past the patron's limits."""
     member = member_id(call.path.get("member_id", ""))
     granted = uses.grant_courtesy(call.library, member)
-    return Answer(201, {"member_id": member, "courtesy_loans": granted})
+    return V1Answer(201, {"member_id": member, "courtesy_loans": granted})

@@ -22,7 +22,7 @@ SUFFIXES = (".json", ".xml")
 
 
 @dataclass
-class Answer:
+class V1Answer:
     status: int
     body: dict[str, Any]
     listing: str | None = None  # the key of body that holds a list answer's items
@@ -37,7 +37,7 @@ class Call:
     params: dict[str, Any]
 
 
-Action = Callable[[Call], Answer]
+Action = Callable[[Call], V1Answer]
 
 
 def base_url(event: dict[str, Any]) -> str:
@@ -66,8 +66,8 @@ def split_format(event: dict[str, Any]) -> tuple[str, dict[str, str]]:
     return fmt, out
 
 
-def errors_answer(error: V1Error) -> Answer:
-    return Answer(error.status, {"errors": error.codes, "messages": error.messages})
+def errors_answer(error: V1Error) -> V1Answer:
+    return V1Answer(error.status, {"errors": error.codes, "messages": error.messages})
 
 
 def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -91,21 +91,21 @@ def whole(low: int, high: int) -> Callable[[Any], int]:
 
 
 @dataclass(frozen=True)
-class Field:
+class Param:
     parse: Callable[[Any], Any]  # raises ValueError (or TypeError) when the value will not do
     required: bool = False
     default: Any = None
 
 
-Fields = dict[str, Field]
+ParamSpecs = dict[str, Param]
 
-CREATE_LOAN: Fields = {"member_id": Field(member, required=True), "expires_at": Field(date),
-                       "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url)}
-LIST_LOANS: Fields = {"member_id": Field(member), "start_at": Field(date), "end_at": Field(date),
-                      "page": Field(whole(1, 10_000), default=1), "per_page": Field(whole(1, 100), default=50)}
+CREATE_LOAN: ParamSpecs = {"member_id": Param(member, required=True), "expires_at": Param(date),
+                           "notify": Param(flag, default=False), "email": Param(email), "return_url": Param(url)}
+LIST_LOANS: ParamSpecs = {"member_id": Param(member), "start_at": Param(date), "end_at": Param(date),
+                          "page": Param(whole(1, 10_000), default=1), "per_page": Param(whole(1, 100), default=50)}
 
 
-def validate(fields: Fields, data: dict[str, Any], *more: str) -> Params:
+def validate(fields: ParamSpecs, data: dict[str, Any], *more: str) -> Params:
     """The parsed parameters, or V1Error with the code of every problem (fields in order, then `more`,
     the caller's own cross-field codes)."""
     out = Params()

@@ -29,7 +29,7 @@ _NO_TOKEN = "-" * 32  # compared against when the line has none, so every refusa
 
 
 @dataclass
-class Outcome:
+class WarehouseResult:
     status: int  # 201, or 400 / 403 / 404 with `errors`
     errors: set[str] = field(default_factory=set)
     loan: Loan | None = None
@@ -42,11 +42,11 @@ class Outcome:
         return f"{base}/warehouse/loans/{token}"
 
 
-def _refused(status: int, *names: str) -> Outcome:
-    return Outcome(status, set(names))
+def _refused(status: int, *names: str) -> WarehouseResult:
+    return WarehouseResult(status, set(names))
 
 
-def licence_of_url(order_line_id: str, token: str) -> tuple[Licence | None, Outcome | None]:
+def licence_of_url(order_line_id: str, token: str) -> tuple[Licence | None, WarehouseResult | None]:
     """The licence a loanUrl names, or why the URL is refused. The spec answers only 201 or 400, and its
     `no_loan_available` says "The link is not valid": an unknown line, a token that is not its own and a
     revoked (cancelled) line all answer 400 with it, alike, so the URL reveals nothing."""
@@ -58,7 +58,7 @@ def licence_of_url(order_line_id: str, token: str) -> tuple[Licence | None, Outc
     return line_store.licence(item), None
 
 
-def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -> Outcome:
+def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -> WarehouseResult:
     licence, refusal = licence_of_url(order_line_id, token)
     if refusal is not None:
         return refusal
@@ -82,7 +82,7 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     existing = loan_store.get(coll.gln, the_id) if ids_ok else None
     if existing is not None:
         if errors:
-            return Outcome(400, errors)
+            return WarehouseResult(400, errors)
         # The same transaction again: without expire_at, the link of that loan (regeneration); with
         # the very same parameters, a retry. Either way nothing is taken. Otherwise it is on loan.
         again = WHILE_ACTIVE.allows(existing, p.fingerprint(order_line_id), ctx.now)
@@ -94,7 +94,7 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     # A full pool alone is decided by the store's condition (which may first reclaim overdue loans);
     # alongside other errors, or when the licence has no such place at all, it is reported as read.
     if errors - {e.POOL_FULL[p.pool]} or (errors and licence.sizes[p.pool] == 0):
-        return Outcome(400, errors)
+        return WarehouseResult(400, errors)
     request = core.LoanRequest(
         coll=coll, order_line_id=order_line_id, loan_id=the_id,
         ean13=licence.ean13, pool=p.pool, requested_end=p.requested_end(ctx.now, licence.max_loan_days),
@@ -127,12 +127,12 @@ def licence_errors(ctx: Ctx, licence: Licence, p: LoanParams) -> set[str]:
     return out
 
 
-def _link(ctx: Ctx, loan: Loan, replayed: bool) -> Outcome:
+def _link(ctx: Ctx, loan: Loan, replayed: bool) -> WarehouseResult:
     url = sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.end_date)
-    return Outcome(201, loan=loan, url=url, replayed=replayed)
+    return WarehouseResult(201, loan=loan, url=url, replayed=replayed)
 
 
-def return_by_link(ctx: Ctx, token: str) -> Outcome:
+def return_by_link(ctx: Ctx, token: str) -> WarehouseResult:
     """The reader gives the book back through its fulfillment link: the place is freed and the
     lending system's notify_url told (the core writes the event with the return). Idempotent: a
     loan already returned answers the same; an expired one or a bad link is refused."""
@@ -143,18 +143,18 @@ def return_by_link(ctx: Ctx, token: str) -> Outcome:
     if loan is None or loan.origin != ORIGIN:
         return _refused(404, e.NO_LOAN_AVAILABLE)
     if loan.state is LoanState.RETURNED:
-        return Outcome(204, loan=loan, replayed=True)
+        return WarehouseResult(204, loan=loan, replayed=True)
     try:
         core.return_early(ctx, loan)
     except Refused:
         current = loan_store.get(*found)
         if current is not None and current.state is LoanState.RETURNED:  # a concurrent return won
-            return Outcome(204, loan=current, replayed=True)
+            return WarehouseResult(204, loan=current, replayed=True)
         return _refused(403, e.NO_LOAN_AVAILABLE)
-    return Outcome(204, loan=loan)
+    return WarehouseResult(204, loan=loan)
 
 
-def describe(outcome: Outcome) -> dict[str, Any]:
+def describe(outcome: WarehouseResult) -> dict[str, Any]:
     """What the handler logs: no borrower or transaction ids (personal data stays out of logs)."""
     return {"status": outcome.status, "errors": e.ordered(outcome.errors), "replayed": outcome.replayed,
             "loanId": outcome.loan.loan_id if outcome.loan else None}

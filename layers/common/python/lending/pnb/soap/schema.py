@@ -23,7 +23,7 @@ _INTEGERS = {"int", "integer", "long", "short", "nonNegativeInteger", "positiveI
 
 
 @dataclass(frozen=True)
-class Field:
+class XsdField:
     name: str
     kind: str  # "str", "int", "bool", "flag" (present or absent), or "complex"
     repeated: bool
@@ -36,8 +36,8 @@ class Field:
 @dataclass
 class ComplexType:
     name: str
-    fields: list[Field] = field(default_factory=list)
-    by_name: dict[str, Field] = field(default_factory=dict)
+    fields: list[XsdField] = field(default_factory=list)
+    by_name: dict[str, XsdField] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def load(path: Path = XSD_PATH) -> Model:
             parent = el.getparent()
             in_choice = parent.tag == f"{{{XS}}}choice"
             members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element"))
-            f = Field(el.get("name"), kind, max_occurs is None or max_occurs > 1,
+            f = XsdField(el.get("name"), kind, max_occurs is None or max_occurs > 1,
                       el.get("minOccurs", "1") != "0" and not in_choice, nested, max_occurs,
                       members if in_choice else ())
             ctype.fields.append(f)
