@@ -16,8 +16,8 @@ ROOT = pathlib.Path(lending.__file__).parent
 FUNCTIONS = ROOT.parents[3] / "functions"
 
 # What each layer may import (besides itself). "base" modules sit under every layer but the domain:
-# the warm-container cache, the clock seam, logging/metrics, the request-schema engine.
-BASE = {"cache", "clock", "observability", "validation"}
+# the AWS client factory, the warm-container cache, the clock seam, logging/metrics, the request-schema engine.
+BASE = {"aws", "cache", "clock", "observability", "validation"}
 DOORS = {"pnb", "v1", "warehouse", "web"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "v1": {"domain", "services", "web"} | BASE,
     "warehouse": {"domain", "services", "web"} | BASE,
     "web": BASE,
+    "aws": set(),
     "cache": set(),
     "clock": set(),
     "observability": set(),

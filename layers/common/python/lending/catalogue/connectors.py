@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any, Protocol
 
+from .. import aws
 from ..domain.dates import iso, parse_iso
 from ..store.catalogue import Feed
 
@@ -57,9 +58,7 @@ class Connector(Protocol):
 
 
 def _s3() -> Any:
-    import boto3
-
-    return boto3.client("s3")
+    return aws.client("s3")
 
 
 class S3Prefix:
@@ -194,9 +193,8 @@ def _url_opener(url: str) -> Callable[[], AbstractContextManager[IO[bytes]]]:
 
 
 def _password(parameter: str) -> str:
-    import boto3
 
-    return str(boto3.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
+    return str(aws.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"])
 
 
 def build(feed: Feed) -> Connector:

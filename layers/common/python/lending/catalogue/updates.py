@@ -31,6 +31,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .. import aws
 from ..domain.accounts import Account, Role
 from ..domain.codes import Status
 from ..domain.dates import iso
@@ -94,9 +95,7 @@ def open_link(token: str, now: datetime, s3: Any = None) -> dict[str, Any]:
         return {"statusCode": 403, "headers": {"Content-Type": "application/json"},
                 "body": '{"errors": ["This link is invalid or has expired."]}'}
     if s3 is None:
-        import boto3
-
-        s3 = boto3.client("s3")
+        s3 = aws.client("s3")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": os.environ["BUCKET_NAME"], "Key": key},
                                     ExpiresIn=300)
     return {"statusCode": 302, "headers": {"Location": url, "Cache-Control": "no-store"}, "body": ""}

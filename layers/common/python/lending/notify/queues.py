@@ -8,22 +8,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.config import Config
+from .. import aws
 
 DEFAULT_MAX_RECEIVES = 6
-_clients: dict[str | None, Any] = {}
 _policies: dict[str, Redrive] = {}
 
 
 def client() -> Any:
     """One SQS client per endpoint (the tests and the local stack point AWS_ENDPOINT_URL elsewhere).
     Short timeouts: an enqueue right after a return must never hold the return up for long."""
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint not in _clients:
-        _clients[endpoint] = boto3.client("sqs", config=Config(
-            connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}))
-    return _clients[endpoint]
+    return aws.client("sqs", "quick")
 
 
 def queue_url() -> str:

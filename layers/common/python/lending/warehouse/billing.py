@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .. import aws
 from ..domain.licences import Pool
 from ..domain.loans import Loan
 from ..store import billing as store
@@ -111,11 +112,9 @@ def build(loans: list[Loan], month: str) -> dict[str, str]:
 
 def produce(month: str, bucket: str | None = None) -> dict[str, str]:
     """Write the month's report to the bucket; returns what was written (key -> CSV)."""
-    import boto3
-
     start, end = month_range(month)
     files = build(store.loans_created("warehouse", start, end), month)
-    s3 = boto3.client("s3")
+    s3 = aws.client("s3")
     for k, text in files.items():
         s3.put_object(Bucket=bucket or os.environ["BUCKET_NAME"], Key=k, Body=text.encode(),
                       ContentType="text/csv; charset=utf-8")
@@ -136,9 +135,7 @@ def resolve_names(stack: str) -> None:
         os.environ.setdefault("TABLE_NAME", physical_name("Table"))
         os.environ.setdefault("BUCKET_NAME", physical_name("Bucket"))
         return
-    import boto3
-
-    cfn = boto3.client("cloudformation")
+    cfn = aws.client("cloudformation")
     for env, logical in (("TABLE_NAME", "Table"), ("BUCKET_NAME", "Bucket")):
         if not os.environ.get(env):
             found = cfn.describe_stack_resource(StackName=stack, LogicalResourceId=logical)
