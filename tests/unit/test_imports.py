@@ -128,3 +128,16 @@ def test_functions_only_reach_doors_and_use_cases() -> None:
             if _layer(target) in FUNCTIONS_MAY_NOT:
                 bad.append(f"{app.parent.name}: {target}")
     assert bad == []
+
+
+def test_one_clock_seam() -> None:
+    """Wall time is read in lending/clock.py only: every door and job gets `now` through it (Ctx),
+    so a test can freeze it for all of them."""
+    import re
+
+    wall = re.compile(r"datetime\.now\(|datetime\.utcnow\(|time\.time\(\)")
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in ROOT.rglob("*.py") if "local" not in p.parts
+             and p.name != "clock.py" for n, line in enumerate(p.read_text().splitlines(), 1) if wall.search(line)]
+    found += [f"functions/{p.parent.name}:{n}" for p in FUNCTIONS.glob("*/app.py")
+              for n, line in enumerate(p.read_text().splitlines(), 1) if wall.search(line)]
+    assert found == []
