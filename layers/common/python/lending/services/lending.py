@@ -212,8 +212,9 @@ def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
 
 
 def already_ended(loan: Loan) -> Refused:
-    return Refused(Status.ACCES_DENIED, f"The loan with orderlineId '{loan.order_line_id}' and loanId "
-                   f"'{loan.loan_id}' is already ended", reason="already_ended")
+    from ..domain.renewals import ended
+
+    return ended(loan)
 
 
 def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
