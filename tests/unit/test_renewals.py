@@ -44,6 +44,7 @@ def test_a_running_loan_gets_a_later_end_up_to_the_offer_maximum_from_its_start(
     assert check_renewal(lo, licence(), lo.end_date + timedelta(seconds=1), now) == lo.end_date + timedelta(seconds=1)
     longest = lo.created_at + timedelta(days=60)  # the whole loan, from its start: exactly the maximum
     assert check_renewal(lo, licence(), longest, now) == longest
+    assert refusal(lo, licence(), longest + timedelta(microseconds=1), now)[1] == "over_max_duration"
     status, reason, message = refusal(lo, licence(), longest + timedelta(seconds=1), now)
     assert (status, reason) == (Status.INVALID_ARGUMENTS, "over_max_duration")
     assert message.startswith("The parameter date is invalid. The loan duration is over maximum autorized limit")
@@ -91,9 +92,10 @@ def test_refusals_come_most_fundamental_first() -> None:
     assert refusal(late, licence(), T0 + timedelta(days=150), now)[1] == "over_max_duration"
 
 
-def test_loan_days_round_up_at_the_microsecond() -> None:
+def test_loan_days_are_exact_to_the_microsecond() -> None:
     assert loan_days(T0, T0 + timedelta(days=60)) == 60
     assert loan_days(T0, T0 + timedelta(days=60, microseconds=1)) > 60
+    assert loan_days(T0, T0 + timedelta(days=59, hours=23, minutes=59, seconds=59, microseconds=999_999)) < 60
 
 
 def test_user_agents_name_their_drm_and_include_the_no_drm_case() -> None:

@@ -7,8 +7,7 @@ renewal racing a return, an expiry or another renewal is decided there, never ha
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from .codes import Refused, Status
@@ -40,9 +39,10 @@ def licence_ends_first(licence: Licence) -> Refused:
 
 
 def loan_days(start: datetime, end: datetime) -> Decimal:
-    """Days a loan lasts, rounded up at the microsecond: what the licence's maxLoanDays is compared with
-    (the same measure as a new loan's, in the store's condition)."""
-    return Decimal(math.ceil((end - start).total_seconds() * 1e6)) / Decimal(86_400_000_000)
+    """Days a loan lasts, exactly (to the microsecond, no float): what the licence's maxLoanDays is compared
+    with, here and in the store's condition, so the two never disagree."""
+    span = end - start
+    return Decimal((span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds) / Decimal(86_400_000_000)
 
 
 def check_renewal(loan: Loan, licence: Licence, new_end: datetime, now: datetime) -> datetime:
@@ -55,7 +55,7 @@ def check_renewal(loan: Loan, licence: Licence, new_end: datetime, now: datetime
         raise Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned")
     if new_end <= loan.end_date:
         raise not_later(loan.end_date)
-    if new_end - loan.created_at > timedelta(days=licence.max_loan_days):
+    if loan_days(loan.created_at, new_end) > licence.max_loan_days:
         raise over_maximum(licence)
     if new_end > licence.end_date:
         raise licence_ends_first(licence)

@@ -27,6 +27,7 @@ def renew(ctx: Ctx, loan: Loan, new_end: datetime) -> Loan:
     Takes no access and no place. Refusals (domain.renewals): ACCES_DENIED when the loan is over (an
     overdue loan is expired on the way), INVALID_ARGUMENTS when the date is not later than the current
     end, the whole loan would pass the offer's maximum loan days, or the licence ends first."""
+    new_end = new_end.replace(microsecond=0)  # ends are kept to the second (answers and the table alike)
     for _ in range(ATTEMPTS):
         item = line_store.get_line(loan.order_line_id)
         if item is None or not line_store.is_licence(item):
