@@ -269,3 +269,27 @@ def _ids(link: str) -> tuple[str, str]:
     found = verify_loan_link(link, datetime.now(UTC))
     assert found is not None
     return found
+
+
+def test_the_soap_door_answers_them_as_the_json_door() -> None:
+    from tests.integration.test_soap_door import comparable, soap
+
+    (lid,) = order_ok()
+    now = datetime.now(UTC).replace(microsecond=0)
+    for loan_id in ("SOAPX1", "SOAPX2"):
+        pnb("loanBook", loan_body(lid, loan_id, days=10))
+    ext = {**PMB, "orderLineId": lid, "loanId": "SOAPX1", "date": iso(now + timedelta(days=20))}
+    by_soap = soap("extendLoan", ext)
+    assert comparable(by_soap) == {"orderLineId": lid, "loanId": "SOAPX1",
+                                   "loanEndDate": iso(now + timedelta(days=20)), "returnStatus": "OK"}
+    assert comparable(soap("extendLoan", ext)) == comparable(pnb("extendLoan", ext))  # both: not later
+    ret = {**LOGIN, "orderLineId": lid, "loanId": "SOAPX2"}
+    assert comparable(soap("returnLoan", ret)) == {"returnStatus": "OK"}
+    assert comparable(soap("returnLoan", ret)) == comparable(pnb("returnLoan", ret))  # both: already ended
+    assert comparable(soap("getUserAgent", LOGIN)) == comparable(pnb("getUserAgent", LOGIN))
+    # The XSD's own refusals: a missing credential is a failed authentication, a missing date names it.
+    no_login = soap("returnLoan", {k: v for k, v in ret.items() if k != "login"})
+    assert (no_login["returnStatus"], no_login["returnMessage"]) == ("AUTHENTICATION_ERROR", "Bad credentials")
+    no_date = soap("extendLoan", {k: v for k, v in ext.items() if k != "date"})
+    assert (no_date["returnStatus"], no_date["returnMessage"]) == ("INVALID_ARGUMENTS",
+                                                                   "The parameter date is mandatory")

@@ -205,7 +205,7 @@ def renew(ctx: Ctx, coll: Account, loan_id: str, expires_at: datetime) -> LoanVi
     found = own_loan(coll, loan_id)
     check_active(ctx, found.loan)
     try:
-        renewals.renew(ctx, found.loan, expires_at)
+        found.loan = renewals.renew(ctx, found.loan, expires_at)
     except Refused as r:
         if r.reason == "already_ended":  # ended meanwhile by someone else: say how
             check_active(ctx, own_loan(coll, loan_id).loan)
