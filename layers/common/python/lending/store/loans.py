@@ -12,6 +12,7 @@ from typing import Any
 from ..domain.dates import from_store, iso
 from ..domain.licences import Pool
 from ..domain.loans import Loan, LoanState
+from ..domain.renewals import loan_days
 from . import table
 from .licences import POOL_ATTRS, line_key
 
@@ -214,8 +215,6 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
     An expiry requires the end to have passed and a return requires the loan active (`end`): whichever
     lands first, the other's condition fails, so no loan is both renewed and returned or expired.
     Raises LoanChanged (with the loan as it is) or LicenceRefused (with the licence as it is)."""
-    from ..domain.renewals import loan_days
-
     pk, sk = loan_key(current.gln_coll, current.loan_id)
     sets: dict[str, Any] = {"endDate": iso(new_end), "gsi2sk": f"{iso(new_end)}#{current.gln_coll}#{current.loan_id}"}
     expr = table.update_expr(sets)
