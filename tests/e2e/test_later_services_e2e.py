@@ -20,6 +20,8 @@ from lxml import etree
 from zeep.plugins import Plugin
 
 from lending.local import demo
+from lending.local.receiver import Receiver
+from lending.notify.signing import verify
 from lending.pnb.soap.schema import MODEL
 from lending.services import lending
 from lending.services.context import Ctx
@@ -60,10 +62,15 @@ def clean(lid: str) -> None:
 
 
 def test_pmb_returns_and_renews_over_json(stack: Any) -> None:
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        _pmb_returns_and_renews(stack, rx)
+
+
+def _pmb_returns_and_renews(stack: Any, rx: Receiver) -> None:
     lid = order(stack)
     now = datetime.now(UTC).replace(microsecond=0)
-    for loan_id in ("PMB1", "PMB2"):
-        got = post(stack, "loanBook", loan_body(lid, loan_id, days=14, callbackUrl="http://127.0.0.1:9/pmb"))
+    for loan_id in ("PMB1", "PMB2"):  # PMB's callbackUrl is its own return URL for the loan
+        got = post(stack, "loanBook", loan_body(lid, loan_id, days=14, callbackUrl=f"{rx.url}/pmb/{loan_id}"))
         assert got["returnStatus"] == "OK"
     assert nus1_nta(stack, lid) == (0, 28)
 
@@ -90,6 +97,14 @@ def test_pmb_returns_and_renews_over_json(stack: Any) -> None:
     assert late["returnStatus"] == "ACCES_DENIED"
     wrong = post(stack, "returnLoan", {**PMB, "password": "nope1", "orderLineId": lid, "loanId": "PMB1"})
     assert (wrong["returnStatus"], wrong["returnMessage"]) == ("AUTHENTICATION_ERROR", "Bad credentials")
+
+    # The return's callback reached the library system, signed, once (the second return sent nothing).
+    rx.wait_for(lambda r: len(r) >= 1, timeout=15)
+    got = rx.wait_for(lambda r: len(r) >= 2, timeout=1)  # room for a wrong second delivery to show
+    assert [r.path for r in got] == ["/pmb/PMB2"]
+    assert got[0].signed and verify(demo.COLL_CALLBACK_SECRET, got[0].body, got[0].headers["x-signature"])
+    body = got[0].json()
+    assert (body["event"], body["loanId"], body["orderLineId"]) == ("loan.returned", "PMB2", lid)
     clean(lid)
 
 
