@@ -25,6 +25,7 @@ CREDENTIALS = {
     ("glnReseller", "passwordReseller"): (demo.RESELLER, demo.RESELLER_PASSWORD),
     ("glnColl", "passwordColl"): (demo.COLL, demo.COLL_PASSWORD),
     ("glnDistributor", "passwordDistributor"): (demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD),
+    ("login", "password"): (demo.COLL, demo.COLL_PASSWORD),  # returnLoan, extendLoan, getUserAgent
 }
 
 

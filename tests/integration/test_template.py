@@ -57,6 +57,9 @@ def test_every_pnb_service_has_its_own_function_and_route() -> None:
         "getLoanStatus",
         "getEndedLoans",
         "endLoan",
+        "returnLoan",
+        "extendLoan",
+        "getUserAgent",
     ):
         assert ("POST", f"/v2/pnb-numerique/{service}") in routes
     assert len(set(routes.values())) == len({r.function for f in FNS.values() for r in f.routes})

@@ -66,6 +66,10 @@ class Reason(StrEnum):
     INVALID_RETURN_DATE = "invalid_return_date"
     MISSING_DATE_OR_LOAN_ID = "missing_date_or_loan_id"
     LOAN_NOT_IN_LINE = "loan_not_in_line"
+    # Renewing loans (extendLoan, v1 PUT, LCP renew)
+    END_NOT_LATER = "end_not_later"  # the new end is not after the current one
+    RENEWAL_TOO_LONG = "renewal_too_long"  # the whole loan would pass the offer's maximum loan days
+    LICENCE_ENDS_FIRST = "licence_ends_first"
     # A library's patrons (v1)
     PATRON_ACTIVE_LIMIT = "patron_active_limit"
     PATRON_DAILY_LIMIT = "patron_daily_limit"
@@ -105,6 +109,9 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.DUPLICATED: ("gln_coll", "loan_id"),
     Reason.ALREADY_ENDED: ("order_line_id", "loan_id"),
     Reason.LOAN_NOT_IN_LINE: ("order_line_id", "loan_id"),
+    Reason.END_NOT_LATER: ("current",),
+    Reason.RENEWAL_TOO_LONG: ("days",),
+    Reason.LICENCE_ENDS_FIRST: ("end",),
 }
 
 

@@ -1,1 +1,1 @@
-"""The PNB protocol: request models, the twelve operations, the JSON and SOAP doors."""
+"""The PNB protocol: request models, the operations, the JSON and SOAP doors."""

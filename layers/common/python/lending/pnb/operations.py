@@ -1,4 +1,5 @@
-"""The twelve PNB operations: who may call, which model validates, which use case answers.
+"""The PNB operations (the spec's twelve, then returnLoan, extendLoan, getUserAgent): who may call, which
+model validates, which use case answers.
 
 Both doors (JSON and SOAP) call `run(name, body, ctx)` and only encode what it returns."""
 
@@ -17,7 +18,7 @@ from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, fingerprint
 from ..domain.refusals import Reason, Refused
 from ..observability import count
-from ..services import auth, ips, lending, orders
+from ..services import auth, collectivity_loans, ips, lending, orders
 from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
 from . import requests as rq
@@ -92,7 +93,7 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
 def fulfillment_url(ctx: Ctx, loan: Loan) -> str:
     from ..services.links import sign_loan_link
 
-    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.end_date)
+    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.created_at, follows_loan=True)
 
 
 def loan_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
@@ -153,7 +154,34 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
     return {"returnStatus": Status.OK.value}
 
 
+def _contractor(caller: Account, gln: str | None) -> None:
+    """PMB sends its own login as glnContractor (CONTRACT 3: the caller's own GLN is accepted)."""
+    if gln != caller.gln:
+        orders.check_contractor(gln)
+
+
+def return_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
+    _contractor(coll, req.glnContractor)
+    collectivity_loans.give_back(ctx, coll, req.orderLineId, req.loanId)
+    return {"returnStatus": Status.OK.value}
+
+
+def extend_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
+    _contractor(coll, req.glnContractor)
+    loan = collectivity_loans.extend(ctx, coll, req.orderLineId, req.loanId, req.date)
+    return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, "loanEndDate": iso(loan.end_date),
+            "returnStatus": Status.OK.value}
+
+
+def get_user_agent(ctx: Ctx, account: Account, req: Request) -> dict[str, Any]:
+    from ..domain.user_agents import listing
+
+    _contractor(account, req.glnContractor)
+    return {"listUserAgent": listing(), "returnStatus": Status.OK.value}
+
+
 RESELLER = ("glnReseller", "passwordReseller")
+LOGIN = ("login", "password")  # the later services' credentials, as PMB sends them
 COLLECTIVITY = ("glnColl", "passwordColl")
 OPERATIONS: dict[str, Operation] = {
     "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, send_order),
@@ -170,6 +198,9 @@ OPERATIONS: dict[str, Operation] = {
     "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status),
     "getEndedLoans": Operation(rq.GET_ENDED_LOANS, COLL, COLLECTIVITY, get_ended_loans),
     "endLoan": Operation(rq.END_LOAN, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan),
+    "returnLoan": Operation(rq.RETURN_LOAN, COLL, LOGIN, return_loan),
+    "extendLoan": Operation(rq.EXTEND_LOAN, COLL, LOGIN, extend_loan),
+    "getUserAgent": Operation(rq.GET_USER_AGENT, (Role.COLLECTIVITY, Role.RESELLER), LOGIN, get_user_agent),
 }
 
 

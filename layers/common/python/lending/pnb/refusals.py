@@ -75,6 +75,11 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.MISSING_DATE_OR_LOAN_ID: (S.INVALID_ARGUMENTS, "One of the parameters date or loanId is mandatory"),
     R.LOAN_NOT_IN_LINE: (S.NOT_FOUND, "No Loan having a line with orderLineId '{order_line_id}' and a loanId "
                                       "'{loan_id}' is found"),
+    R.END_NOT_LATER: (S.INVALID_ARGUMENTS, "The parameter date is invalid: the new loan end date must be after the "
+                                           "current one ({current})"),
+    R.RENEWAL_TOO_LONG: (S.INVALID_ARGUMENTS, "The parameter date is invalid. The loan duration is over maximum "
+                                              "autorized limit ({days} days from the loan's start)"),
+    R.LICENCE_ENDS_FIRST: (S.INVALID_ARGUMENTS, "The parameter date is invalid: the licence ends on {end}, before it"),
     # The v1 door's reasons: PNB never meets them; worded as the nearest PNB answer all the same.
     R.PATRON_ACTIVE_LIMIT: (S.ACCES_DENIED, "You have reached the loan limit authorized by your library."),
     R.PATRON_DAILY_LIMIT: (S.ACCES_DENIED, "This patron has reached the maximum number of loans per day."),

@@ -73,3 +73,10 @@ GET_OFFERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "lastConnection": te
 GET_OFFERS_FOR_DISTRIBUTOR = Schema(
     {**CONTRACTOR, "glnDistributor": gln(), "sinceDate": iso_date(), "lastConnection": text(min_length=0)},
     optional=("glnContractor", "sinceDate", "lastConnection"))
+
+# The later services, as library systems call them (PMB: `login`/`password`, glnContractor = login).
+RETURN_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": ALNUM24},
+                     optional=("glnContractor",))
+EXTEND_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": ALNUM24, "date": iso_date()},
+                     optional=("glnContractor",))
+GET_USER_AGENT = Schema({**CONTRACTOR}, optional=("glnContractor",))

@@ -20,22 +20,33 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def sign_loan_link(base_url: str, gln_coll: str, loan_id: str, expires: datetime) -> str:
+FOLLOWS_LOAN = "L"  # marks a link that lasts as long as its loan, renewals included
+
+
+def sign_loan_link(base_url: str, gln_coll: str, loan_id: str, expires: datetime, follows_loan: bool = False) -> str:
+    """A link to the loan's file. `expires` bounds a short-lived link (a fulfillment document's hour). A
+    link given as the loan's own (`follows_loan`: loanBook's link.url, the warehouse URL, v1's url) lives
+    as long as the loan does: its end is read from the loan when it is opened, so a renewal carries it on
+    and a return or an expiry ends it at once. Such a link is given the loan's start as `expires`: a fixed
+    instant of the loan, so the link a renewal or a replay answers is the one first given."""
     payload = f"{gln_coll}.{loan_id}.{int(expires.timestamp())}"
+    if follows_loan:
+        payload += f".{FOLLOWS_LOAN}"
     sig = hmac.new(signing_key(), payload.encode(), hashlib.sha256).digest()[:20]
     return f"{base_url}/fulfillment/{_b64(payload.encode())}.{_b64(sig)}"
 
 
 def verify_loan_link(token: str, now: datetime) -> tuple[str, str] | None:
-    """(gln_coll, loan_id) of a genuine, unexpired link; None otherwise."""
+    """(gln_coll, loan_id) of a genuine link that is not past its own end; None otherwise. A link that
+    follows its loan has no end of its own: the caller checks the loan (active, end not passed)."""
     try:
         raw, sig = token.split(".")
         payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        gln_coll, loan_id, exp = payload.split(".")
+        gln_coll, loan_id, exp, *flag = payload.split(".")
         good = hmac.new(signing_key(), payload.encode(), hashlib.sha256).digest()[:20]
-        if not hmac.compare_digest(_b64(good), sig):
+        if not hmac.compare_digest(_b64(good), sig) or flag not in ([], [FOLLOWS_LOAN]):
             return None
-        if datetime.fromtimestamp(int(exp), UTC) <= now:
+        if not flag and datetime.fromtimestamp(int(exp), UTC) <= now:
             return None
     except (ValueError, UnicodeDecodeError):
         return None

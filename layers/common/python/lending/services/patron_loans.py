@@ -48,8 +48,11 @@ def new_loan_id(now: datetime) -> str:
 
 
 def loan_link(ctx: Ctx, loan: Loan, until: datetime | None = None) -> str:
-    """The signed link to the loan's file, valid until `until` (default: the loan's end)."""
-    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, until or loan.end_date)
+    """The signed link to the loan's file, valid until `until`; without it, the loan's own link, valid as
+    long as the loan (a renewal carries it on)."""
+    if until is not None:
+        return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, until)
+    return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.created_at, follows_loan=True)
 
 
 @dataclass
@@ -181,6 +184,22 @@ def give_back(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
         lending.return_early(ctx, found.loan)
     except Refused:  # ended meanwhile by someone else: say how
         check_active(ctx, own_loan(coll, loan_id).loan)
+        raise
+    return found
+
+
+def renew(ctx: Ctx, coll: Account, loan_id: str, expires_at: datetime) -> LoanView:
+    """Renewal on the patron's behalf: the loan's new end is `expires_at` (services.renewals.renew: no
+    access taken; refused past the offer's maximum loan days from the loan's start or the licence's end)."""
+    from . import renewals
+
+    found = own_loan(coll, loan_id)
+    check_active(ctx, found.loan)
+    try:
+        found.loan = renewals.renew(ctx, found.loan, expires_at)
+    except Refused as r:
+        if r.reason is Reason.ALREADY_ENDED:  # ended meanwhile by someone else: say how
+            check_active(ctx, own_loan(coll, loan_id).loan)
         raise
     return found
 

@@ -12,6 +12,7 @@ from typing import Any
 from ..domain.dates import from_store, iso
 from ..domain.licences import Pool
 from ..domain.loans import Loan, LoanState
+from ..domain.renewals import loan_days
 from . import table
 from .licences import POOL_ATTRS, line_key
 
@@ -196,6 +197,52 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     except table.TransactionFailed as e:
         raise AlreadyEnded(e.failed.get(0) or {}) from None
     return False
+
+
+class LoanChanged(Exception):
+    """The loan is no longer as it was read (returned, expired or renewed meanwhile): `item` is how it is."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("loan changed")
+        self.item = item
+
+
+def renew(current: Loan, new_end: datetime, now: datetime) -> None:
+    """Move an active loan's end to `new_end` in one transaction: the loan must still be active, not past
+    its end, and still end when it did when read (so the rules were judged on the loan as it is); the
+    licence must still be OK, end no earlier, and allow the whole loan's length. Nothing is taken.
+
+    An expiry requires the end to have passed and a return requires the loan active (`end`): whichever
+    lands first, the other's condition fails, so no loan is both renewed and returned or expired.
+    Raises LoanChanged (with the loan as it is) or LicenceRefused (with the licence as it is)."""
+    pk, sk = loan_key(current.gln_coll, current.loan_id)
+    sets: dict[str, Any] = {"endDate": iso(new_end), "gsi2sk": f"{iso(new_end)}#{current.gln_coll}#{current.loan_id}"}
+    expr = table.update_expr(sets)
+    names, values = expr["ExpressionAttributeNames"], expr["ExpressionAttributeValues"]
+    end_field = next((k for k in ("loanEndDate", "consultEndDate") if k in current.answer), None)
+    if end_field:  # a loanBook replay within the hour answers the end as it now is
+        expr["UpdateExpression"] += ", #answer.#endField = :endDate"
+        names.update({"#answer": "answer", "#endField": end_field})
+    names["#state"] = "state"
+    values.update({":active": table.val(LoanState.ACTIVE.value), ":old": table.val(iso(current.end_date)),
+                   ":now": table.val(iso(now))})
+    loan_update = {"Update": {"Key": table.key(pk, sk), **expr,
+                              "ConditionExpression": "#state = :active AND #endDate = :old AND #endDate > :now"}}
+    lpk, lsk = line_key(current.order_line_id)
+    line_check = {"ConditionCheck": {
+        "Key": table.key(lpk, lsk),
+        "ConditionExpression": "glnColl = :coll AND #s = :ok AND endDate >= :end AND maxLoanDays >= :need",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":coll": table.val(current.gln_coll), ":ok": table.val("OK"),
+                                      ":end": table.val(iso(new_end)),
+                                      ":need": table.val(loan_days(current.created_at, new_end))},
+    }}
+    try:
+        table.transact([loan_update, line_check])
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            raise LoanChanged(e.failed[0] or {}) from None
+        raise LicenceRefused(e.failed.get(1) or {}) from None
 
 
 def get(gln_coll: str, loan_id: str) -> Loan | None:

@@ -1,4 +1,4 @@
-"""The five v1 routes: decode the request, call the use case (services.patron_loans), shape the answer
+"""The v1 routes: decode the request, call the use case (services.patron_loans), shape the answer
 with the spec's field names."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from ..services import patron_loans as uses
 from ..store.deliveries import LoanView
 from .door import Call, V1Answer
 from .errors import V1Error
-from .requests import CREATE_LOAN, LIST_LOANS, member_id, validate
+from .requests import CREATE_LOAN, LIST_LOANS, RENEW_LOAN, member_id, validate
 
 
 def key_type(ean13: str) -> str:
@@ -74,6 +74,12 @@ def get_loan(call: Call) -> V1Answer:
 def return_loan(call: Call) -> V1Answer:
     """DELETE /v1/loans/{loan_id}: early return by the library on the patron's behalf."""
     return V1Answer(200, loan_fields(uses.give_back(call.ctx, call.library, call.path.get("loan_id", ""))))
+
+
+def renew_loan(call: Call) -> V1Answer:
+    """PUT /v1/loans/{loan_id} with `expires_at`: renewal, the loan's new end (the loan as listed)."""
+    req = validate(RENEW_LOAN, call.params)
+    return V1Answer(200, loan_fields(uses.renew(call.ctx, call.library, call.path.get("loan_id", ""), req.expires_at)))
 
 
 def grant_courtesy(call: Call) -> V1Answer:

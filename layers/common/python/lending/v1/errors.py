@@ -13,6 +13,8 @@ CODES: dict[str, tuple[int, str]] = {
     "email_in_use": (400, "The email address is already in use"),
     "invalid_notify": (400, "notify must be 0 or 1."),
     "invalid_expires_at": (400, "expires_at must be a future ISO 8601 date."),
+    "missing_expires_at": (400, "expires_at is required: the loan's new end."),
+    "expires_at_not_later": (400, "expires_at must be after the loan's current end."),
     "invalid_return_url": (400, "return_url must be an http(s) URL."),
     "invalid_start_at": (400, "start_at must be an ISO 8601 date."),
     "invalid_end_at": (400, "end_at must be an ISO 8601 date, not before start_at."),
@@ -29,6 +31,8 @@ CODES: dict[str, tuple[int, str]] = {
     "no_copies_left": (403, "This resource can no longer be lent by your library."),
     "loan_expired": (403, "The loan has expired."),
     "loan_returned": (403, "This loan's availability period has expired."),
+    "loan_duration_over_maximum": (403, "The loan would last longer than the publisher allows."),
+    "licence_ends_first": (403, "Your library's licence of this resource ends before that date."),
     # 404
     "medium_not_found": (404, "The media cannot be found."),
     "loan_not_found": (404, "Loan not found."),
@@ -101,6 +105,9 @@ TABLE: dict[Reason, str] = {
     R.LOAN_RETURNED: "loan_returned",
     R.EMAIL_IN_USE: "email_in_use",
     R.BUSY: "try_again",
+    R.END_NOT_LATER: "expires_at_not_later",
+    R.RENEWAL_TOO_LONG: "loan_duration_over_maximum",
+    R.LICENCE_ENDS_FIRST: "licence_ends_first",
 }
 REASONS = TABLE  # the older name
 

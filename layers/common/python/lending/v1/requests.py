@@ -99,6 +99,7 @@ class Param:
 
 ParamSpecs = dict[str, Param]
 
+RENEW_LOAN: ParamSpecs = {"expires_at": Param(date, required=True)}
 CREATE_LOAN: ParamSpecs = {"member_id": Param(member, required=True), "expires_at": Param(date),
                            "notify": Param(flag, default=False), "email": Param(email), "return_url": Param(url)}
 LIST_LOANS: ParamSpecs = {"member_id": Param(member), "start_at": Param(date), "end_at": Param(date),

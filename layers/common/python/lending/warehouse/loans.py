@@ -128,7 +128,7 @@ def licence_errors(ctx: Ctx, licence: Licence, p: LoanParams) -> set[str]:
 
 
 def _link(ctx: Ctx, loan: Loan, replayed: bool) -> WarehouseResult:
-    url = sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.end_date)
+    url = sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.created_at, follows_loan=True)  # renewals too
     return WarehouseResult(201, loan=loan, url=url, replayed=replayed)
 
 

@@ -14,9 +14,10 @@ NS = "urn:lending-hub:pnb-numerique:v2"
 XS = "http://www.w3.org/2001/XMLSchema"
 XSD_PATH = Path(__file__).with_name("pnb.xsd")
 
-# The twelve services, in the spec's order (the WSDL lists them so).
+# The twelve services in the spec's order (the WSDL lists them so), then the later ones library systems call.
 SERVICES = ("sendOrder", "cancelOrder", "checkAvailability", "getOffers", "getOffersForDistributor",
-            "getOrders", "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan")
+            "getOrders", "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan",
+            "returnLoan", "extendLoan", "getUserAgent")
 FAULT = "pnbFault"
 
 _INTEGERS = {"int", "integer", "long", "short", "nonNegativeInteger", "positiveInteger", "unsignedInt"}

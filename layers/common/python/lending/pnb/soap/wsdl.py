@@ -54,8 +54,9 @@ def document(base_url: str) -> bytes:
     text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <wsdl:definitions name="PnbNumerique" targetNamespace="{NS}" xmlns:pnb="{NS}" xmlns:wsdl="{WSDL}"
                   xmlns:soap="{SOAP11_BINDING}" xmlns:soap12="{SOAP12_BINDING}">
-  <wsdl:documentation>PNB hub API v2 over SOAP: the twelve services, the same fields and return codes as
-    POST /v2/pnb-numerique/{{service}} (JSON). Every answer carries a requestId.</wsdl:documentation>
+  <wsdl:documentation>PNB hub API v2 over SOAP: the twelve services and the later returnLoan, extendLoan and
+    getUserAgent, the same fields and return codes as POST /v2/pnb-numerique/{{service}} (JSON). Every answer
+    carries a requestId.</wsdl:documentation>
   <wsdl:types>
   {_inline_schema()}
   </wsdl:types>{messages}

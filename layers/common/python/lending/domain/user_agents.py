@@ -1,0 +1,47 @@
+"""getUserAgent: the reading applications the hub's DRM serves, per DRM.
+
+A library system (PMB) offers this list to its patrons and sends the chosen `userAgentId` back in
+loanBook's `DRMinfo.userAgent`. The hub is becoming a Readium LCP server, so the list is the LCP
+reading applications, and one entry for files without DRM (the hub's EPUBs today: CONTRACT 3,
+`protection` NONE), which any EPUB reader opens. The ids are stable: patrons' choices are stored by them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Drm:
+    id: str
+    label: str
+
+
+LCP = Drm("LCP", "Readium LCP")
+NONE = Drm("NONE", "Sans DRM / No DRM")
+
+
+@dataclass(frozen=True)
+class UserAgent:
+    id: str  # userAgentId
+    name: str  # appName, what a patron picks from
+    drm: Drm
+    platforms: tuple[str, ...]
+
+
+USER_AGENTS: tuple[UserAgent, ...] = (
+    UserAgent("lcp-thorium-reader", "Thorium Reader", LCP, ("Windows", "macOS", "Linux")),
+    UserAgent("lcp-aldiko-next", "Aldiko Next", LCP, ("iOS", "Android")),
+    UserAgent("lcp-palace", "Palace", LCP, ("iOS", "Android")),
+    UserAgent("none-epub-reader", "Any EPUB reader (no DRM)", NONE, ("Windows", "macOS", "Linux", "iOS", "Android")),
+)
+
+
+def listing() -> list[dict[str, object]]:
+    """The answer's `listUserAgent`, in the spec's names (PMB reads userAgentId and appName), sorted by
+    name as PMB shows it."""
+    return [{"userAgentId": u.id, "appName": u.name, "drmId": u.drm.id, "drmLabel": u.drm.label,
+             "platforms": list(u.platforms)} for u in sorted(USER_AGENTS, key=lambda u: u.name.lower())]
+
+
+def known(user_agent_id: str) -> bool:
+    return any(u.id == user_agent_id for u in USER_AGENTS)
