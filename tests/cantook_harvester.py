@@ -1,6 +1,6 @@
 """A Cantook-family harvester as rero-ebooks runs one (rero_ebooks/cantook/api.py, ApiCantook): the
 same URLs (`{base}/v1/resources.json?start_at=...&page=N`, `&available=1` for the available ids), no
-header of its own (a key in the base URL, `http://<key>@host`, becomes HTTP Basic through requests),
+header of its own (a key in the base URL, `http://<key>:@host`, becomes HTTP Basic through requests),
 and the same loop: read X-Total-Pages, X-Total-Items and X-Current-Page from the first answer, then ask
 page current+1 while the answer is 200 and current <= total pages, current being the X-Current-Page
 the last answer named. Written from that description, for the tests."""

@@ -1,6 +1,7 @@
 """The catalogue door: the library's key (the v1 header X-Api-Key, or HTTP Basic with the key as user
-name, which harvesters configured with a bare URL `https://<key>@hub/` and OPDS apps send), the format
-from the path's suffix, v1's error answers (`{"errors": [...]}`), paging headers. No rule lives here."""
+name: what OPDS apps send, and what a requests-based harvester sends when given the base URL
+`https://<key>:@hub`), the format from the path's suffix, v1's error answers (`{"errors": [...]}`),
+paging headers. No rule lives here."""
 
 from __future__ import annotations
 
