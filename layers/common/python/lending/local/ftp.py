@@ -116,6 +116,7 @@ class BucketFS(AbstractedFS):
         self.s3 = cmd_channel.s3
         self.bucket = cmd_channel.bucket
         self._listings: dict[str, tuple[float, dict[str, _Entry]]] = {}
+        self._since = time.time()  # the directories' own date (S3 has none)
 
     # --- paths -------------------------------------------------------------------------------------
     def ftp2fs(self, ftppath: str) -> str:
@@ -143,7 +144,7 @@ class BucketFS(AbstractedFS):
         names = {entry[len(base):].split("/")[0] for entry, _ in self.access.tree if entry.startswith(base)}
         if not names:
             return None
-        return {n: _Entry(True) for n in names}
+        return {n: _Entry(True, mtime=self._since) for n in names}
 
     def _listing(self, path: str) -> dict[str, _Entry] | None:
         hit = self._listings.get(path)
@@ -158,7 +159,7 @@ class BucketFS(AbstractedFS):
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix,
                                                                         Delimiter="/"):
             for sub in page.get("CommonPrefixes", []):
-                found[sub["Prefix"][len(prefix):].rstrip("/")] = _Entry(True)
+                found[sub["Prefix"][len(prefix):].rstrip("/")] = _Entry(True, mtime=self._since)
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(prefix):]
                 if name:
@@ -171,10 +172,10 @@ class BucketFS(AbstractedFS):
     def _entry(self, path: str) -> _Entry | None:
         path = posixpath.normpath(path)
         if path == "/" or self._virtual_children(path) is not None:
-            return _Entry(True)
+            return _Entry(True, mtime=self._since)
         mapped = self._mapped(path)
         if mapped is not None and not mapped[1]:
-            return _Entry(True)
+            return _Entry(True, mtime=self._since)
         parent, name = posixpath.split(path)
         listing = self._listing(parent)
         return None if listing is None else listing.get(name)
