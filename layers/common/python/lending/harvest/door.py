@@ -121,7 +121,7 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
             logger.exception("catalogue request failed", extra={"route": event.get("routeKey")})
             error = V1Error("internal_error")
             answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
-        count(f"catalogue.{action.__name__}.{answer.status}")
+        count(f"harvest.{action.__name__}.{answer.status}")
         if fmt == "xml":
             content_type, text = XML, xml(answer)
         else:

@@ -16,7 +16,8 @@ Every collectivity and reseller has a folder of offer/order files in the shape P
 Each distributor's whole catalogue (every offer not removed) is written once a day as ONIX 3.0
 (`full_onix_<gln>_<D>.xml`): the spec's "Catalog can be provided by FTP" for a first getOffers.
 
-A file is uploaded before the state that records it, so a crash at worst writes a file twice.
+A file is uploaded before the state that records it, so a crash at worst writes a file twice; two runs
+that overlap both read an account's state, and the one that saves second (version check) leaves it be.
 """
 
 from __future__ import annotations
