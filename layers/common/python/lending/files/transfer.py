@@ -10,6 +10,8 @@ from typing import Any
 from ..services import ftp_files
 
 PROTOCOLS = ("FTP", "FTPS", "SFTP")
+# Deployed, the template sets the role; `make invoke` (no Transfer Family there) shows a placeholder.
+LOCAL_ROLE = "arn:aws:iam::000000000000:role/lending-local-ftp-read"
 
 
 def answer(event: dict[str, Any]) -> dict[str, Any]:
@@ -20,5 +22,5 @@ def answer(event: dict[str, Any]) -> dict[str, Any]:
         return {}
     from .layout import transfer_home_directory
 
-    return {"Role": os.environ["FTP_ACCESS_ROLE_ARN"], "HomeDirectoryType": "LOGICAL",
+    return {"Role": os.environ.get("FTP_ACCESS_ROLE_ARN") or LOCAL_ROLE, "HomeDirectoryType": "LOGICAL",
             "HomeDirectoryDetails": transfer_home_directory(os.environ["BUCKET_NAME"], access.tree)}
