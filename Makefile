@@ -7,6 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.13*/bin/python3 python3.13 p
   command -v $$p >/dev/null 2>&1 && { echo $$p; break; }; done)
 PORT ?= 3000
 EMULATOR_PORT ?= 3001
+FTP_PORT ?= 2121
 
 .PHONY: run test lint build bench invoke reconcile clean
 
@@ -17,7 +18,7 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@touch $@
 
 run: $(VENV)/.installed
-	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
+	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) FTP_PORT=$(FTP_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

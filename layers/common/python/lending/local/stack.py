@@ -33,8 +33,9 @@ POLLING.set()
 
 class Stack:
     def __init__(self, port: int = 3000, emulator_port: int = 0, with_demo: bool = True,
-                 schedules: bool = True) -> None:
+                 schedules: bool = True, ftp_port: int | None = 0) -> None:
         self.port, self.emulator_port = port, emulator_port
+        self.ftp_port = ftp_port  # None: no FTP server; 0: a free port
         self.with_demo, self.with_schedules = with_demo, schedules
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -57,6 +58,11 @@ class Stack:
         if self.with_demo:
             demo.load()
         self.gateway.start()
+        self.ftp = None
+        if self.ftp_port is not None:
+            from .ftp import FtpServer
+
+            self.ftp = FtpServer(self.ftp_port).start()  # the FTP files of the bucket (docs/ftp.md)
         if self.with_schedules:
             for fn in self.functions.values():
                 for expression in fn.schedules:
@@ -122,6 +128,8 @@ class Stack:
     def stop(self) -> None:
         self.stopping.set()
         self.gateway.stop()
+        if self.ftp is not None:
+            self.ftp.stop()
         self.emulator.stop()
 
     def summary(self) -> str:
@@ -151,6 +159,11 @@ class Stack:
                                      "sinceDate": "2020-01-01T00:00:00Z"})),
             f"  curl -s -H 'X-Api-Key: {demo.COLL_API_KEY}' {self.url}/v1/loans.json",
             "",
+            *([f"FTP files (PMB's /HUB/O/, the ONIX catalogues in /HUB/ONIX/): {self.ftp.url}, passive mode, "
+               "login = a collectivity's or reseller's GLN and PNB password (FTP_PORT moves it); written "
+               "by FtpFilesFunction within a minute of a change",
+               f"  curl -s --user {demo.COLL}:{demo.COLL_PASSWORD} {self.ftp.url}/HUB/O/", ""]
+              if self.ftp else []),
             "Emails sent (library API v1, notify=1) are printed here and saved under .local/mail/.",
             "",
             "Ctrl-C stops it.",
@@ -162,7 +175,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "found credentials/endpoint" noise
     stack = Stack(port=int(os.environ.get("PORT", "3000")),
-                  emulator_port=int(os.environ.get("EMULATOR_PORT", "3001"))).start()
+                  emulator_port=int(os.environ.get("EMULATOR_PORT", "3001")),
+                  ftp_port=int(os.environ.get("FTP_PORT", "2121"))).start()
     print(stack.summary(), flush=True)
     from .mail import watch
 

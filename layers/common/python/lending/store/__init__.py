@@ -1,10 +1,11 @@
 """DynamoDB: the only code that talks to the table. One table, overloaded keys, sparse GSIs.
 
 Access patterns (item: pk / sk; indexes):
-- account            ACCOUNT#<gln> / ACCOUNT
+- account            ACCOUNT#<gln> / ACCOUNT                          GSI1 ACCOUNTS#<role> / <gln>
 - v1 api key         APIKEY#<sha256(key)> / APIKEY                     -> the collectivity's GLN
 - offer              OFFER#<ean13> / DIST#<glnDistributor>            GSI1 DIST#<gln> / <updatedAt>#<ean13>
 - order              ORDER#<glnReseller>#<orderId> / ORDER            GSI1 COLL#<glnColl> / <createdAt>#...
+                                                                      GSI3 RESELLER#<glnReseller> / <createdAt>#...
 - order line/licence LINE#<orderLineId> / LINE                        GSI2 COLLEAN#<glnColl>#<ean13> / <endDate>
 - loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
                                                                       GSI2 DUE#<shard> / <endDate>#... (ACTIVE only)
@@ -17,5 +18,6 @@ Access patterns (item: pk / sk; indexes):
 - declared IP range   IP#<glnColl> / RANGE#<first[,last]>              (a query of the partition lists them)
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>
+- FTP files state    FTPFILES#<gln> / STATE, FTPFILES#ONIX#<glnDistributor> / STATE  (store/ftp_files.py)
 - catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)
 """

@@ -23,6 +23,9 @@ def _item(a: Account) -> dict[str, Any]:
         "distributors": None if a.distributors is None else list(a.distributors),
         "callbackSecret": a.callback_secret,
         "settings": a.settings or None,
+        # Every account by role (the FTP files job lists collectivities and resellers).
+        "gsi1pk": f"ACCOUNTS#{a.role.value}",
+        "gsi1sk": a.gln,
     }
 
 

@@ -71,7 +71,10 @@ def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
     """One transaction: the order (unique per reseller) and all its lines, or nothing at all."""
     pk, sk = order_key(order["glnReseller"], order["orderId"])
     items: list[dict[str, Any]] = [
-        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order}),
+        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order,
+                                    # a reseller's orders by creation time (its FTP files)
+                                    "gsi3pk": f"RESELLER#{order['glnReseller']}",
+                                    "gsi3sk": f"{order['createdAt']}#{order['orderId']}"}),
                  "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
     for line in lines:

@@ -21,6 +21,8 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_page": (400, "page must be a whole number from 1."),
     "invalid_per_page": (400, "per_page must be a whole number from 1 to 100."),
     "invalid_body": (400, "The request body is neither JSON nor form fields."),
+    "invalid_available": (400, "available must be 0 or 1."),  # catalogue (harvest/)
+    "invalid_sort": (400, "sort must be title or added."),
     # 401
     "invalid_api_key": (401, "The X-Api-Key header is missing or names no library."),
     # 403: limits and availability

@@ -1,0 +1,132 @@
+"""The catalogue door: the library's key (the v1 header X-Api-Key, or HTTP Basic with the key as user
+name: what OPDS apps send, and what a requests-based harvester sends when given the base URL
+`https://<key>:@hub`), the format from the path's suffix, v1's error answers (`{"errors": [...]}`),
+paging headers. No rule lives here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from ..domain.codes import Refused
+from ..observability import count, logger, observed
+from ..services import api_keys, clock
+from ..services.context import Ctx
+from ..store import table
+from ..v1.door import base_url, split_format
+from ..v1.errors import V1Error, of_refusal
+from ..v1.requests import params
+
+JSON = "application/json; charset=utf-8"
+XML = "application/xml; charset=utf-8"
+REALM = 'Basic realm="Lending hub catalogue", charset="UTF-8"'
+SINGULAR = {"resources": "resource", "media": "medium", "contributors": "contributor", "languages": "language",
+            "tags": "tag", "classifications": "classification", "errors": "error", "messages": "message"}
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    root: str = "resource"  # the XML root element
+    listing: str | None = None  # the key of body holding a list answer's items (XML: children of root)
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str | None = None  # a JSON answer's own media type (OPDS)
+
+
+@dataclass
+class Call:
+    ctx: Ctx
+    library: Any
+    path: dict[str, str]
+    params: dict[str, Any]
+    fmt: str
+
+
+Action = Callable[[Call], Answer]
+
+
+def api_key(headers: dict[str, str]) -> str | None:
+    if headers.get("x-api-key"):
+        return headers["x-api-key"]
+    auth = headers.get("authorization", "")
+    if auth[:6].lower() != "basic ":
+        return None
+    try:
+        user = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[0]
+    except (binascii.Error, ValueError):
+        return None
+    return user or None
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def element(name: str, value: Any) -> str:
+    if value is None or value == [] or value == {}:
+        return f"<{name}/>"
+    if isinstance(value, list):
+        child = SINGULAR.get(name, "item")
+        return f"<{name}>{''.join(element(child, v) for v in value)}</{name}>"
+    if isinstance(value, dict):
+        return f"<{name}>{''.join(element(k, v) for k, v in value.items())}</{name}>"
+    return f"<{name}>{escape(_plain(value))}</{name}>"
+
+
+def xml(answer: Answer) -> str:
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    if answer.listing is None:
+        return head + element(answer.root, answer.body)
+    attrs = "".join(f" {k}={quoteattr(_plain(v))}" for k, v in answer.body.items()
+                    if k != answer.listing and v is not None and not isinstance(v, dict | list))
+    child = SINGULAR.get(answer.listing, "item")
+    items = "".join(element(child, v) for v in answer.body[answer.listing])
+    return head + f"<{answer.root}{attrs}>{items}</{answer.root}>"
+
+
+def paging_headers(total_items: int, total_pages: int, per_page: int, current: int) -> dict[str, str]:
+    """What Cantook-family harvesters page by (rero-ebooks reads X-Current-Page and X-Total-Pages)."""
+    return {"X-Total-Items": str(total_items), "X-Total-Pages": str(total_pages), "X-Per-Page": str(per_page),
+            "X-Current-Page": str(current)}
+
+
+def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler of one catalogue route; `root` names the XML root of its error answers."""
+    table.client()  # built once per container, at init
+
+    @observed
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        fmt, path = split_format(event)
+        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+        try:
+            library = api_keys.library(api_key(headers))
+            if library is None:
+                raise V1Error("invalid_api_key")
+            answer = action(Call(Ctx(now=clock.now(), base_url=base_url(event)), library, path, params(event),
+                                 fmt))
+        except (V1Error, Refused) as e:
+            error = e if isinstance(e, V1Error) else of_refusal(e)
+            answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
+            if error.status == 401:
+                answer.headers["WWW-Authenticate"] = REALM
+        except Exception:
+            logger.exception("catalogue request failed", extra={"route": event.get("routeKey")})
+            error = V1Error("internal_error")
+            answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
+        count(f"harvest.{action.__name__}.{answer.status}")
+        if fmt == "xml":
+            content_type, text = XML, xml(answer)
+        else:
+            content_type, text = answer.content_type or JSON, json.dumps(answer.body, ensure_ascii=False)
+        return {"statusCode": answer.status, "body": text,
+                "headers": {"Content-Type": content_type, "Cache-Control": "private, no-store", **answer.headers}}
+
+    return lambda_handler
