@@ -4,9 +4,9 @@ each distributor's full ONIX catalogue, in the bucket under ftp/."""
 import time
 from typing import Any
 
+from lending.files.ftp import publish
 from lending.observability import count, logger, observed
 from lending.services import clock
-from lending.services.ftp_files import publish
 
 SAFETY_MS = 60_000  # stop starting new accounts when less than this is left: the next run goes on
 

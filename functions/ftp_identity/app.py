@@ -4,9 +4,9 @@ from typing import Any
 
 from lending.files.transfer import answer
 from lending.observability import count, logger, observed
-from lending.store import table
+from lending.services.context import warm_up
 
-table.client()  # built once per container, at init
+warm_up()  # clients built once per container, at init
 
 
 @observed

@@ -13,10 +13,10 @@ import boto3
 import pytest
 
 from lending.catalogue import onix
+from lending.files import ftp as ftp_files
 from lending.files import layout, pmb, transfer
 from lending.local import demo
 from lending.pnb.operations import run
-from lending.services import ftp_files
 from lending.services.context import Ctx
 from tests.helpers import iso, line, loan_body, order_body
 from tests.pmb_reader import files_to_process, read_file

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..services import ftp_files
+from . import ftp as ftp_files
 
 PROTOCOLS = ("FTP", "FTPS", "SFTP")
 # Deployed, the template sets the role; `make invoke` (no Transfer Family there) shows a placeholder.

@@ -9,7 +9,7 @@
 A resource: `id` (the EAN-13), title, contributors, publisher, `media` (one medium: `id`/`key` the EAN,
 `key_type`, `nature` the format; it is the medium_id of `POST /v1/media/{id}/loans`), `link`,
 `created_at`, `updated_at`, and the library's own `available`, `copies`, `copies_available`,
-`loans_left`, `lendable_until`. Fields of the family the hub has no data for are null or empty."""
+`loans_left`, `lendable_until`. ParamSpecs of the family the hub has no data for are null or empty."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from ..domain.dates import iso
 from ..services import holdings
 from ..services.holdings import Title
 from ..v1.errors import V1Error
-from ..v1.requests import Field, date, flag, validate, whole
+from ..v1.requests import Param, date, flag, validate, whole
 from .door import Answer, Call, paging_headers
 
-LIST: dict[str, Field] = {"start_at": Field(date), "page": Field(whole(1, 100_000), default=1),
-                          "per_page": Field(whole(1, 100), default=50), "available": Field(flag, default=False)}
+LIST: dict[str, Param] = {"start_at": Param(date), "page": Param(whole(1, 100_000), default=1),
+                          "per_page": Param(whole(1, 100), default=50), "available": Param(flag, default=False)}
 
 
 def key_type(ean13: str) -> str:

@@ -16,8 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..domain.codes import Refused
 from ..observability import count, logger, observed
 from ..services import api_keys, clock
-from ..services.context import Ctx
-from ..store import table
+from ..services.context import Ctx, warm_up
 from ..v1.door import base_url, split_format
 from ..v1.errors import V1Error, of_refusal
 from ..v1.requests import params
@@ -100,7 +99,7 @@ def paging_headers(total_items: int, total_pages: int, per_page: int, current: i
 
 def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one catalogue route; `root` names the XML root of its error answers."""
-    table.client()  # built once per container, at init
+    warm_up()  # clients built once per container, at init
 
     @observed
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

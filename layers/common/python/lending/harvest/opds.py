@@ -21,7 +21,7 @@ from ..domain.dates import iso
 from ..services import holdings
 from ..services.holdings import Title
 from ..v1.errors import V1Error
-from ..v1.requests import Field, flag, validate, whole
+from ..v1.requests import Param, flag, validate, whole
 from .cantook import resource_url
 from .door import Answer, Call
 
@@ -36,8 +36,8 @@ def _sort(value: Any) -> str:
     return str(value)
 
 
-FEED: dict[str, Field] = {"page": Field(whole(1, 100_000), default=1), "per_page": Field(whole(1, 100), default=50),
-                          "available": Field(flag, default=False), "sort": Field(_sort, default="title")}
+FEED: dict[str, Param] = {"page": Param(whole(1, 100_000), default=1), "per_page": Param(whole(1, 100), default=50),
+                          "available": Param(flag, default=False), "sort": Param(_sort, default="title")}
 
 
 def free_now(t: Title) -> bool:

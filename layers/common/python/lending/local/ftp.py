@@ -1,6 +1,6 @@
 """`make run`'s FTP server: the files of the emulated bucket, as AWS Transfer Family serves them deployed.
 
-pyftpdlib, read-only. A login is the hub's own account and password (services.ftp_files.login: the
+pyftpdlib, read-only. A login is the hub's own account and password (files.ftp.login: the
 same check the deployed identity provider makes); the account then sees only its tree (files/layout.py):
 /HUB/O/ (its own files) and /HUB/ONIX/<glnDistributor>/ (the catalogues it may order from), each
 directory a prefix of the bucket. Passive mode (what PMB uses) on ephemeral ports of 127.0.0.1.
@@ -30,7 +30,7 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from ..services.ftp_files import Access, login
+from ..files.ftp import Access, login
 
 DEFAULT_PORT = 2121
 SPOOL_BYTES = 8 * 1024 * 1024

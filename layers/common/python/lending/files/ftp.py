@@ -36,13 +36,13 @@ from ..domain.accounts import Account, Role
 from ..domain.codes import Refused
 from ..domain.dates import iso
 from ..domain.offers import Offer
-from ..files import layout, pmb
 from ..observability import logger
+from ..services import auth
 from ..store import catalogue as feeds
 from ..store import ftp_files as store
 from ..store import licences as line_store
 from ..store import offers as offer_store
-from . import auth
+from . import layout, pmb
 
 ROLES = (Role.COLLECTIVITY, Role.RESELLER)  # the accounts with a folder (getOffers callers too)
 SPOOL_BYTES = 8 * 1024 * 1024  # files beyond this are spooled to /tmp before their upload
