@@ -22,6 +22,15 @@ DISTRIBUTOR, DISTRIBUTOR_PASSWORD = "3010999000018", "distribDemo2026"
 DISTRIBUTOR2, DISTRIBUTOR2_PASSWORD = "3010999000025", "distribTwo2026"
 UNKNOWN_EAN = "9791000000077"
 
+# Library console: the network admin of each demo collectivity (TOTP secrets known, for trying it out
+# and for the browser tests; any RFC 6238 app takes them) and a staff member of the member library.
+CONSOLE_PASSWORD = "consoleDemo2026"
+STAFF = [  # email, collectivity, role, member library, TOTP secret (base32)
+    ("admin@mediatheques-demo.example", COLL, "admin", None, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    ("staff@mediatheques-demo.example", COLL, "staff", LIBRARY, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
+    ("admin@bibliotheques-deux.example", COLL2, "admin", None, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+]
+
 V1_SETTINGS = {"maxActiveLoans": 5, "maxLoansPerDay": 3, "maxLoansPerMonth": 10, "defaultLoanDays": 21}
 
 # The catalogue of CONTRACT section 2, as the table states it. The hub loads it from the ONIX files of
@@ -104,11 +113,31 @@ def load_catalogue(now: datetime) -> None:
             raise RuntimeError(f"demo catalogue of {gln} did not load: {report.summary()}")
 
 
+@cache
+def _console_hash() -> str:
+    from ..services.staff import hash_password
+
+    return hash_password(CONSOLE_PASSWORD)
+
+
+def load_staff() -> None:
+    from ..domain.staff import Staff, StaffRole, StaffState
+    from ..store import staff
+
+    for email, coll, role, library, secret in STAFF:
+        staff.save(Staff(email=email, gln_coll=coll, role=StaffRole(role), state=StaffState.ACTIVE, library=library,
+                         password_hash=_console_hash(), totp_secret=secret))
+
+
 def load(now: datetime | None = None) -> None:
+    from ..store import settings
+
     for account, api_key in accounts_list():
         accounts.save(account)
         if api_key:
             accounts.save_api_key(api_key, account.gln)
+            settings.record_api_key(account.gln, api_key)
+    load_staff()
     load_catalogue(now or datetime.now(UTC))
     lending_systems.register(LENDING_SYSTEM, "Demo lending system", now or datetime.now(UTC))
     from . import epubs, mail
