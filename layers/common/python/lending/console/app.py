@@ -19,7 +19,7 @@ from ..services import staff as auth
 from ..services.context import Ctx
 from ..store import table
 from .http import Request, Response, new_nonce, redirect, request_of, url
-from .i18n import pick, translator
+from .i18n import MESSAGES, pick, translator
 from .render import qr_svg, render
 
 SESSION = "lh_session"
@@ -71,8 +71,12 @@ class Page:
                              error=self.t("throttled", minutes=r.message), **values)
         status = 404 if r.reason in ("not_found", "loan_not_found", "invalid_link") else status
         status = 403 if r.reason == "forbidden" else status
-        return self.html(template, heading or self.t("error_title"), status, error=self.t(r.reason),
+        return self.html(template, heading or self.t("error_title"), status, error=self.explain(r),
                          back=url("dashboard"), **values)
+
+    def explain(self, r: Refused) -> str:
+        """The refusal in the reader's words; a rule's own message (the spec's English) when we have none."""
+        return self.t(r.reason) if r.reason in MESSAGES else self.t("refused", detail=r.message)
 
 
 Handler = Callable[[Page], Response]
@@ -251,17 +255,22 @@ def settings(page: Page) -> Response:
     rest = page.req.path[1:]
     shown, shown_label = None, None
     notice, error = None, None
+    status = 200
     if page.req.method == "POST":
         form = page.req.form
-        if rest == ["limits"]:
-            uses.set_limits(page.ctx, page.staff, form)
-            return redirect(url("settings", done="saved"))
-        if rest == ["ips"]:
-            already = uses.declare_ips(page.ctx, page.staff, form.get("ips", "").splitlines())
-            if already:
+        try:
+            if rest == ["limits"]:
+                uses.set_limits(page.ctx, page.staff, form)
+                return redirect(url("settings", done="saved"))
+            if rest == ["ips"]:
+                already = uses.declare_ips(page.ctx, page.staff, form.get("ips", "").splitlines())
+                if not already:
+                    return redirect(url("settings", done="declared"))
                 notice = page.t("declared") + " " + page.t("already_declared", entries=" ".join(already))
-            else:
-                return redirect(url("settings", done="declared"))
+        except Refused as r:  # shown above the form, to be corrected
+            error, status = page.explain(r), 400
+        if rest in (["limits"], ["ips"]):
+            pass
         elif rest == ["api-key"]:
             shown, shown_label = uses.rotate_api_key(page.ctx, page.staff), page.t("new_api_key")
         elif rest == ["callback-secret"]:
@@ -272,7 +281,7 @@ def settings(page: Page) -> Response:
         return not_found(page)
     done = page.req.query.get("done")
     notice = notice or (page.t(done) if done in DONE else None)
-    return page.html("settings.html", page.t("settings"), current="settings", s=uses.settings(page.staff),
+    return page.html("settings.html", page.t("settings"), status, current="settings", s=uses.settings(page.staff),
                      shown=shown, shown_label=shown_label, notice=notice, error=error)
 
 

@@ -41,7 +41,7 @@ class Request:
         """A state-changing request must come from the console's own pages (when the browser says where
         from; CSRF tokens hold the line for the others)."""
         origin = self.headers.get("origin")
-        return origin is None or origin.rstrip("/") == self.base
+        return origin is None or origin == "null" or origin.rstrip("/") == self.base
 
 
 def request_of(event: dict[str, Any]) -> Request:
@@ -92,7 +92,9 @@ class Response:
             "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
                                         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
             "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",  # invitation and reset links carry their token in the path
+            # Invitation and reset links carry their token in the path: never sent to another site. (With
+            # no-referrer, browsers send `Origin: null` on the console's own forms.)
+            "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY",
             **self.headers,
         }

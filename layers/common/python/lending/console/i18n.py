@@ -82,6 +82,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "invalid_limit": ("Limits are whole numbers (empty: no limit); the loan length 1 to 365 days.",
                       "Les limites sont des nombres entiers (vide : aucune) ; la durée de prêt de 1 à 365 jours."),
     "invalid_ip": ("Enter at least one address or range.", "Saisissez au moins une adresse ou plage."),
+    "refused": ("Refused: {detail}", "Refusé : {detail}"),
     "page_not_found": ("Page not found.", "Page introuvable."),
     # dashboard
     "active_loans": ("Active loans", "Prêts en cours"),
