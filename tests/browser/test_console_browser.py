@@ -123,7 +123,6 @@ def test_sign_in_shows_the_dashboard(stack: Any, admin: Page) -> None:
         "aria-current", "page")
     cookies = {c["name"]: c for c in admin.context.cookies()}
     assert cookies["lh_session"]["httpOnly"] and cookies["lh_session"]["sameSite"] == "Lax"
-    shot(admin, "dashboard")
 
 
 def test_return_the_loan_from_the_loans_tab(stack: Any, admin: Page) -> None:
@@ -303,3 +302,31 @@ def test_an_invited_librarian_sets_a_password_and_enrols_totp(stack: Any, admin:
     finally:
         context.close()
     assert iso(datetime.now(UTC))  # clock sanity for the audit entries above
+
+
+def test_dashboard_counts_the_loans_and_works_on_a_phone(stack: Any, admin: Page, browser: Browser) -> None:
+    admin.goto(f"{stack.url}/console/dashboard")
+    active = int(admin.locator("#active-loans").inner_text())
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    lent_today = int(admin.get_by_role("row", name=re.compile(today)).locator(".count").inner_text())
+    assert active >= 5 and lent_today >= 6  # the loans the tests above made and kept (more from others)
+    shot(admin, "dashboard")
+    admin.goto(f"{stack.url}/console/licences")
+    expect(admin.get_by_role("table").get_by_role("rowheader", name="Atlas des bibliotheques").first).to_be_visible()
+    shot(admin, "licences")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-GB")
+    try:
+        context.add_cookies(admin.context.cookies())
+        phone = context.new_page()
+        phone.goto(f"{stack.url}/console/dashboard")
+        phone.keyboard.press("Tab")  # the first stop is the skip link
+        expect(phone.get_by_role("link", name="Skip to content")).to_be_focused()
+        phone.keyboard.press("Enter")
+        expect(phone.locator("main")).to_be_focused()
+        phone.goto(f"{stack.url}/console/patrons")
+        expect(phone.get_by_role("heading", level=1)).to_have_text("Find a patron")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the screen: no sideways scrolling
+        shot(phone, "patrons-phone")
+    finally:
+        context.close()

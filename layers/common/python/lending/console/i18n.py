@@ -91,6 +91,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ending": ("Licences ending within 30 days", "Licences qui finissent dans les 30 jours"),
     "loans_per_day": ("Loans per day this month", "Prêts par jour ce mois-ci"),
     "day": ("Day", "Jour"),
+    "total": ("Total", "Total"),
     "loans": ("Loans", "Prêts"),
     "none": ("None.", "Aucune."),
     # licences
