@@ -69,3 +69,8 @@ lending-system: $(VENV)/.installed
 .PHONY: redrive
 redrive: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)
+
+# The demo console staff's current TOTP codes (against `make run`: their secrets are printed there).
+.PHONY: console-codes
+console-codes: $(VENV)/.installed
+	@PYTHONPATH=layers/common/python $(PY) -c "from lending.local import demo; demo.print_codes()"

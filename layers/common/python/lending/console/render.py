@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ..domain.dates import iso
 from .i18n import translator
@@ -16,8 +14,14 @@ from .i18n import translator
 TEMPLATES = Path(__file__).with_name("templates")
 
 
+if TYPE_CHECKING:
+    import jinja2
+
+
 @cache
 def _env() -> jinja2.Environment:
+    import jinja2  # on the first page, not at import: the handler module stays light
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["date"] = lambda d: iso(d)[:10] if isinstance(d, datetime) else "—"

@@ -129,6 +129,43 @@ def load_staff() -> None:
                          password_hash=_console_hash(), totp_secret=secret))
 
 
+DEMO_PATRON, DEMO_PATRON_EMAIL = "jsmith", "jsmith@example.org"
+
+
+def lend_demo_patron(base_url: str) -> list[str]:
+    """`make run` only: licences of two titles for the demo collectivity and a v1 loan of each to patron
+    jsmith, through the hub's own doors, so the console has a patron to find. Returns the loan ids."""
+    import json
+    import urllib.request
+    from datetime import timedelta
+
+    def post(path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+        request = urllib.request.Request(base_url + path, json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return dict(json.loads(response.read()))
+
+    dmd = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    prices = {o.ean13: (o.price_ttc, o.price_ht) for o in offers()}
+    eans = ("9791000000015", "9791000000039")
+    post("/v2/pnb-numerique/sendOrder", {
+        "glnReseller": RESELLER, "passwordReseller": RESELLER_PASSWORD, "glnColl": COLL, "orderId": "DEMOCONSOLE1",
+        "orderIdColl": "DEMOCONSOLE", "resellerCountry": "FR", "collCountry": "FR",
+        "orderRequestLine": [{"ean13": e, "glnDistributor": DISTRIBUTOR, "unitPrice": prices[e][0],
+                              "unitPriceExcludingTax": prices[e][1], "currency": "EUR", "quantity": 1,
+                              "dmdDate": dmd} for e in eans]})
+    return [str(post(f"/v1/media/{e}/loans.json", {"member_id": DEMO_PATRON, "email": DEMO_PATRON_EMAIL},
+                     {"X-Api-Key": COLL_API_KEY})["id"]) for e in eans]
+
+
+def print_codes() -> None:
+    """The demo staff's current TOTP codes (what their authenticator app would show)."""
+    import pyotp
+
+    for email, _, _, _, secret in STAFF:
+        print(f"{email:40} {pyotp.TOTP(secret).now()}")
+
+
 def load(now: datetime | None = None) -> None:
     from ..store import settings
 
