@@ -178,8 +178,8 @@ def test_another_collectivity_is_unknown_to_every_use_case() -> None:
     assert [v.loan.loan_id for v in record.active] == [loan.loan_id]
     assert uses.return_loan(Ctx(now=now), mine, "jsmith", loan.loan_id).loan.state.value == "RETURNED"
     assert reason(lambda: uses.return_loan(Ctx(now=now), mine, "jsmith", loan.loan_id)) == "loan_returned"
-    (entry,) = [e for e in uses.audit_log(mine) if e["action"] == "loan.return"]
-    assert (entry["actor"], entry["target"]) == (ADMIN, "jsmith")
+    (entry,) = [e for e in uses.audit_log(mine) if e.action == "loan.return"]
+    assert (entry.actor, entry.target, entry.detail) == (ADMIN, "jsmith", f"{loan.loan_id} 9791000000015")
     assert uses.audit_log(theirs) == []
     key = uses.patron_api_key(mine, "jsmith")
     assert uses.patron_api_key(theirs, "jsmith") != key  # derived per collectivity

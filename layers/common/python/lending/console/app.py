@@ -113,6 +113,8 @@ def code(page: Page) -> Response:
                                     page.req.address)
     except Refused as r:
         return page.refusal(r, "code.html", page.t("code_title"), 401)
+    assert page.staff
+    uses.audit(page.ctx, page.staff, "staff.sign_in", page.staff.email)
     response = redirect(url("dashboard"))
     response.set_cookie(page.req, SESSION, token)
     return response
@@ -220,7 +222,9 @@ def patrons(page: Page) -> Response:
     if page.req.method != "POST":
         return not_found(page)
     if rest == ["key"]:
-        return patron_page(page, member, api_key=uses.patron_api_key(page.staff, member))
+        key = uses.patron_api_key(page.staff, member)
+        uses.audit(page.ctx, page.staff, "patron.api_key.view", member)
+        return patron_page(page, member, api_key=key)
     if rest == ["key", "regenerate"]:
         key = uses.regenerate_patron_api_key(page.ctx, page.staff, member)
         return patron_page(page, member, api_key=key, notice=page.t("key_regenerated"))

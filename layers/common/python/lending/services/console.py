@@ -11,7 +11,6 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.codes import Refused, Status
@@ -302,9 +301,20 @@ def _forget_cached_accounts() -> None:
     auth.forget()
 
 
-def audit_log(staff: Staff) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class AuditEntry:
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: str = ""
+
+
+def audit_log(staff: Staff) -> list[AuditEntry]:
+    """The collectivity's staff actions, newest first (the network admin's page)."""
     _admin(staff)
-    return staff_store.audit_log(staff.gln_coll)
+    return [AuditEntry(str(i["at"]), str(i["actor"]), str(i["action"]), str(i["target"]), str(i.get("detail") or ""))
+            for i in staff_store.audit_log(staff.gln_coll)]
 
 
 def loan_state(view: LoanView) -> str:
