@@ -30,6 +30,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "continue": ("Continue", "Continuer"),
     "code_title": ("Authentication code", "Code d'authentification"),
     "code": ("6-digit code or recovery code", "Code à 6 chiffres ou code de secours"),
+    "code_enrol": ("6-digit code the app shows", "Code à 6 chiffres affiché par l'application"),
     "code_hint": ("From your authenticator app.", "Celui de votre application d'authentification."),
     "verify": ("Verify", "Vérifier"),
     "forgot": ("Forgot your password?", "Mot de passe oublié ?"),
