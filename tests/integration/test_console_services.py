@@ -136,8 +136,8 @@ def test_invitations_stay_in_the_inviters_collectivity() -> None:
 
 def test_password_reset_needs_the_code_and_closes_every_session() -> None:
     token = signed_in()
-    assert auth.request_reset(ctx(), "nobody@x.example") is None
-    found = auth.request_reset(ctx(), ADMIN)
+    assert auth.request_reset(ctx(), "nobody@x.example", "192.0.2.1") is None
+    found = auth.request_reset(ctx(), ADMIN, "192.0.2.1")
     assert found is not None
     _, reset = found
     later = T0 + timedelta(minutes=2)
@@ -149,11 +149,15 @@ def test_password_reset_needs_the_code_and_closes_every_session() -> None:
                                               "192.0.2.1")) == "invalid_link"
     assert reason(lambda: auth.sign_in(ctx(later), ADMIN, demo.CONSOLE_PASSWORD, "192.0.2.1")) == "bad_credentials"
     assert auth.sign_in(ctx(later), ADMIN, "a brand new password", "192.0.2.1")
-    stale = auth.request_reset(ctx(later), ADMIN)
+    stale = auth.request_reset(ctx(later), ADMIN, "192.0.2.1")
     assert stale is not None
     expired = later + timedelta(hours=1, seconds=1)
     assert reason(lambda: auth.reset_password(ctx(expired), stale[1], "yet another password",
                                               code(SECRET, expired), "192.0.2.1")) == "invalid_link"
+    # Reset requests count against their address: no flood of emails from one place.
+    for _ in range(20):
+        auth.request_reset(ctx(later), "nobody@x.example", "198.51.100.9")
+    assert reason(lambda: auth.request_reset(ctx(later), ADMIN, "198.51.100.9")) == "throttled"
 
 
 def test_another_collectivity_is_unknown_to_every_use_case() -> None:

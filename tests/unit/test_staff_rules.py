@@ -77,3 +77,21 @@ def test_language_from_the_cookie_then_the_browser() -> None:
     assert pick(None, "de-DE") == pick(None, None) == pick(None, "fr;q=bad") == "en"
     assert pick("en", "fr") == "en" and pick("xx", "fr") == "fr"
     assert all(len(pair) == 2 and all(pair) for pair in MESSAGES.values())
+
+
+def test_every_refusal_of_the_console_has_its_words_in_both_languages() -> None:
+    """Each reason the console's use cases raise (and the v1 return's) is in the console's one table of
+    words; a status other than 400 is in its one table of statuses."""
+    import re
+    from pathlib import Path
+
+    from lending.console.app import STATUS
+
+    root = Path(__file__).resolve().parents[2] / "layers/common/python/lending"
+    sources = [root / "services/staff.py", root / "services/console.py", root / "domain/staff.py"]
+    reasons = {m for p in sources for m in re.findall(r'(?:reason=|refused\()"([a-z_]+)"', p.read_text())}
+    reasons |= {"bad_credentials", "code_already_used", "loan_returned", "loan_expired", "loan_not_found",
+                "already_ended", "csrf"}
+    assert len(reasons) > 20
+    assert sorted(r for r in reasons if r not in MESSAGES) == []
+    assert set(STATUS) <= set(MESSAGES)

@@ -64,14 +64,14 @@ class Page:
             response.set_cookie(self.req, PRE, self.pre)
         return response
 
-    def refusal(self, r: Refused, template: str = "message.html", heading: str = "", status: int = 400,
+    def refusal(self, r: Refused, template: str = "message.html", heading: str = "", status: int | None = None,
                 **values: Any) -> Response:
+        """A refusal as a page: its status from STATUS (the page's own when given), its message in words."""
+        code = status or STATUS.get(r.reason, 400)
         if r.reason == "throttled":
             return self.html(template, heading or self.t("error_title"), 429,
                              error=self.t("throttled", minutes=r.message), **values)
-        status = 404 if r.reason in ("not_found", "loan_not_found", "invalid_link") else status
-        status = 403 if r.reason == "forbidden" else status
-        return self.html(template, heading or self.t("error_title"), status, error=self.explain(r),
+        return self.html(template, heading or self.t("error_title"), code, error=self.explain(r),
                          back=url("dashboard"), **values)
 
     def explain(self, r: Refused) -> str:
@@ -80,6 +80,14 @@ class Page:
 
 
 Handler = Callable[[Page], Response]
+
+# The console's one table from refusal reason to HTTP status (its words are i18n.MESSAGES[reason]; a
+# reason without words of ours shows the rule's own message). 400 for any other.
+STATUS: dict[str, int] = {
+    "throttled": 429, "bad_credentials": 401, "bad_code": 401, "code_already_used": 401,
+    "no_pending_sign_in": 401, "forbidden": 403, "not_found": 404, "loan_not_found": 404, "invalid_link": 404,
+    "email_taken": 409, "loan_returned": 409, "loan_expired": 409, "already_ended": 409,
+}
 
 
 def _csrf_ok(page: Page) -> bool:
@@ -97,7 +105,7 @@ def sign_in(page: Page) -> Response:
     try:
         token, _ = auth.sign_in(page.ctx, email, page.req.form.get("password", ""), page.req.address)
     except Refused as r:
-        return page.refusal(r, "sign_in.html", page.t("sign_in"), 401, email=email)
+        return page.refusal(r, "sign_in.html", page.t("sign_in"), email=email)
     response = redirect(url("sign-in", "code"))
     response.set_cookie(page.req, SESSION, token)
     return response
@@ -112,7 +120,7 @@ def code(page: Page) -> Response:
         token, _ = auth.verify_code(page.ctx, page.req.cookie(SESSION), page.req.form.get("code", ""),
                                     page.req.address)
     except Refused as r:
-        return page.refusal(r, "code.html", page.t("code_title"), 401)
+        return page.refusal(r, "code.html", page.t("code_title"))
     assert page.staff
     uses.audit(page.ctx, page.staff, "staff.sign_in", page.staff.email)
     response = redirect(url("dashboard"))
@@ -130,7 +138,10 @@ def sign_out(page: Page) -> Response:
 def forgot(page: Page) -> Response:
     if page.req.method == "GET":
         return page.html("forgot.html", page.t("forgot_title"))
-    found = auth.request_reset(page.ctx, page.req.form.get("email", ""))
+    try:
+        found = auth.request_reset(page.ctx, page.req.form.get("email", ""), page.req.address)
+    except Refused as r:
+        return page.refusal(r, "forgot.html", page.t("forgot_title"))
     if found is not None:
         staff, token = found
         link = page.req.base + url("reset", token)

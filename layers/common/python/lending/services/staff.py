@@ -249,8 +249,13 @@ def accept_invite(ctx: Ctx, token: str, password: str, code: str) -> tuple[list[
     return codes, session_token, session
 
 
-def request_reset(ctx: Ctx, email_text: str) -> tuple[Staff, str] | None:
-    """A reset token for an active staff member (None otherwise: the page says the same either way)."""
+def request_reset(ctx: Ctx, email_text: str, address: str) -> tuple[Staff, str] | None:
+    """A reset token for an active staff member (None otherwise: the page says the same either way).
+    Each request counts as a failure of the address (so no one floods mailboxes from one place)."""
+    w = window(ctx.now)
+    if throttled(0, store.failures(f"address#{address}", w)):
+        raise Refused(Status.ACCES_DENIED, str(window_left(ctx.now)), reason="throttled")
+    store.add_failure(f"address#{address}", w, int((ctx.now + 2 * THROTTLE_WINDOW).timestamp()))
     email = normal_email(email_text)
     staff = store.get(email) if email else None
     if staff is None or staff.state is not StaffState.ACTIVE:
