@@ -350,3 +350,19 @@ def test_dashboard_counts_the_loans_and_works_on_a_phone(stack: Any, admin: Page
         shot(phone, "patrons-phone")
     finally:
         context.close()
+
+
+def test_every_page_in_french_then_back_to_english(stack: Any, admin: Page) -> None:
+    admin.goto(f"{stack.url}/console/dashboard")
+    admin.get_by_role("link", name="Lire en français").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Tableau de bord")
+    assert admin.locator("html").get_attribute("lang") == "fr"
+    for path, heading in (("licences", "Licences"), ("patrons", "Rechercher un usager"),
+                          ("settings", "Paramètres"), ("staff", "Équipe"), ("audit", "Journal d'audit")):
+        response = admin.goto(f"{stack.url}/console/{path}")
+        assert response is not None and response.status == 200
+        expect(admin.get_by_role("heading", level=1)).to_have_text(heading)
+    admin.goto(f"{stack.url}/console/patrons?q={demo.COLL}-nobody")
+    expect(admin.get_by_role("alert")).to_have_text("Aucun usager avec cet identifiant ou cette adresse.")
+    admin.get_by_role("link", name="Read in English").click()
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Find a patron")

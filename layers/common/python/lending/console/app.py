@@ -99,6 +99,8 @@ def _csrf_ok(page: Page) -> bool:
 # --- sign-in, first sign-in, reset ---
 
 def sign_in(page: Page) -> Response:
+    if page.req.method == "GET" and page.session is not None and page.session.mfa:
+        return redirect(url("dashboard"))
     if page.req.method == "GET":
         return page.html("sign_in.html", page.t("sign_in"), email="")
     email = page.req.form.get("email", "")

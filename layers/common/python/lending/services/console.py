@@ -144,8 +144,10 @@ def find_patron(staff: Staff, query: str) -> str | None:
     if not query:
         return None
     if "@" in query:
-        return patron_store.email_owner(staff.gln_coll, email_digest(signing_key(), query))
-    try:
+        owner = patron_store.email_owner(staff.gln_coll, email_digest(signing_key(), query))
+        if owner is not None:
+            return owner
+    try:  # an identifier (which may hold an @ too)
         member = _member(query)
     except Refused:
         return None
@@ -206,10 +208,11 @@ def regenerate_patron_api_key(ctx: Ctx, staff: Staff, member_id: str) -> str:
 def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanView:
     """Return the patron's loan on their behalf: the library API v1 early return itself."""
     member = _member(member_id)
-    found = patron_loans.own_loan(collectivity(staff), loan_id)
+    coll = collectivity(staff)
+    found = patron_loans.own_loan(coll, loan_id)
     if found.loan.extra.get("memberId") != member:
         raise not_found()
-    view = patron_loans.give_back(ctx, collectivity(staff), loan_id)
+    view = patron_loans.give_back(ctx, coll, loan_id)
     audit(ctx, staff, "loan.return", member, f"{loan_id} {view.loan.ean13}")
     return view
 
