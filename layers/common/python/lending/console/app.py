@@ -25,7 +25,6 @@ from .render import qr_svg, render
 SESSION = "lh_session"
 PRE = "lh_pre"  # double-submit CSRF token of the forms shown before sign-in
 LANG = "lh_lang"
-PUBLIC = {"sign-in", "forgot", "reset", "welcome", "lang"}
 
 
 @dataclass

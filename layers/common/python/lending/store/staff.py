@@ -8,8 +8,10 @@ audit log, and the generation of each patron's API key. Access patterns:
 - audit entry     AUDIT#<glnColl> / <at>#<random>       actor, action, target (newest first)
 - patron API key  PATRONKEY#<glnColl>#<memberId> / KEY  generation (the key is derived, never stored)
 
-Sessions and tokens carry `ttl` (epoch seconds) past which nothing reads them as valid: the rules are in
-domain.staff; `ttl` only lets a table TTL clean them up."""
+Sessions, tokens and counters carry `ttl` (epoch seconds), a moment past which nothing reads them as valid
+(the rules are in domain.staff, never the attribute). The table has no TTL (a project rule); a dead session
+is deleted when it is next presented, a used token when it is used; the rest is inert (a clean-up job, or
+a TTL on `ttl` alone, could sweep them)."""
 
 from __future__ import annotations
 
