@@ -220,6 +220,26 @@ def test_another_collectivity_cannot_reach_these_patrons(stack: Any, admin2: Pag
     expect(admin2.locator("#declared-ips")).to_have_count(0)
 
 
+def test_rotating_the_v1_api_key_and_the_callback_secret(stack: Any, admin2: Page) -> None:
+    """(The second collectivity's: the tests that use its demo key ran before the browser tests.)"""
+    def v1_list(key: str) -> int:
+        return requests.get(f"{stack.url}/v1/loans.json", headers={"X-Api-Key": key}, timeout=30).status_code
+
+    assert v1_list(demo.COLL2_API_KEY) == 200
+    admin2.goto(f"{stack.url}/console/settings")
+    admin2.get_by_role("button", name="Rotate the v1 API key").click()
+    expect(admin2.get_by_role("status")).to_contain_text("New v1 API key")
+    new_key = admin2.locator("#shown-value").inner_text()
+    assert v1_list(new_key) == 200 and v1_list(demo.COLL2_API_KEY) == 401
+    admin2.get_by_role("button", name="Rotate the callback secret").click()
+    expect(admin2.get_by_role("status")).to_contain_text("New callback secret")
+    assert len(admin2.locator("#shown-value").inner_text()) >= 40
+    admin2.goto(f"{stack.url}/console/settings")  # shown once
+    expect(admin2.locator("#shown-value")).to_have_count(0)
+    admin2.goto(f"{stack.url}/console/audit")
+    expect(admin2.get_by_role("cell", name="settings.api_key")).to_be_visible()
+
+
 def test_a_form_without_its_csrf_token_is_refused(stack: Any, admin: Page) -> None:
     before = admin.context.request.get(f"{stack.url}/console/settings").text()
     url = f"{stack.url}/console/settings/ips"
