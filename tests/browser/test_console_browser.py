@@ -23,7 +23,7 @@ from lending.local.receiver import Receiver
 from lending.store import loans as loan_store
 from tests.helpers import coll_auth, line, order_body
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
