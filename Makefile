@@ -20,8 +20,16 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 run: $(VENV)/.installed
 	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) FTP_PORT=$(FTP_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed chromium
 	$(PY) -m pytest
+
+# The console's browser tests drive Debian's chromium (Playwright's own browser download cannot work
+# offline); installed when missing (as root, or through sudo).
+CHROMIUM := /usr/bin/chromium
+.PHONY: chromium
+chromium:
+	@test -x $(CHROMIUM) || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check layers functions tests tools
@@ -62,3 +70,8 @@ lending-system: $(VENV)/.installed
 .PHONY: redrive
 redrive: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)
+
+# The demo console staff's current TOTP codes (against `make run`: their secrets are printed there).
+.PHONY: console-codes
+console-codes: $(VENV)/.installed
+	@PYTHONPATH=layers/common/python $(PY) -c "from lending.local import demo; demo.print_codes()"

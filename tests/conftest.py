@@ -59,7 +59,7 @@ def stack() -> Iterator[Any]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Unit, then integration, then end-to-end: the session's local stack (and its queue pollers and
+    """Unit, then integration, then end-to-end, then browser: the session's local stack (and its queue pollers and
     timers) starts with the first end-to-end test and is never alive while moto's in-process mock is."""
-    order = {"unit": 0, "integration": 1, "e2e": 2}
+    order = {"unit": 0, "integration": 1, "e2e": 2, "browser": 3}
     items.sort(key=lambda item: order.get(item.path.parent.name, 1))

@@ -33,6 +33,8 @@ ALLOWED: dict[str, set[str]] = {
     # The library's catalogue for harvesters (Cantook v1 resources, OPDS 2): a v1-family door, it shares
     # v1's key check, paging parameters and error table.
     "harvest": {"domain", "services", "v1", "web"} | BASE,
+    # The web console for library staff (server-rendered pages over the same use cases).
+    "console": {"domain", "services", "web"} | BASE,
     # PMB-shaped FTP files: the writers, the job that publishes them and Transfer Family's login (an
     # adapter beside the catalogue: it reads licences and offers through the store, as the ONIX sync does).
     "files": {"domain", "store", "catalogue", "services"} | BASE,

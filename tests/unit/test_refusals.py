@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from lending.console import app as console
+from lending.console.i18n import LANGS, translator
 from lending.domain.codes import Status
 from lending.domain.licences import Pool
 from lending.domain.refusals import PARAMS, Reason, Refused
@@ -28,6 +30,10 @@ def test_every_reason_has_one_answer_in_every_door(reason: Reason) -> None:
         error = v1.of_refusal(refusal)
         assert error.codes[0] in v1.CODES and error.status >= 400
         assert warehouse.for_refusal(refusal) in warehouse.ALL
+        for lang in LANGS:  # the console's words, in every language, with their facts filled in
+            said = console.words(translator(lang), refusal)
+            assert said and "{" not in said
+        assert 400 <= console.STATUS.get(reason, 400) < 500
     assert set(pnb.TABLE) == set(v1.TABLE) == set(warehouse.TABLE) == set(Reason)
 
 

@@ -82,6 +82,22 @@ class Reason(StrEnum):
     LOAN_RETURNED = "loan_returned"
     EMAIL_IN_USE = "email_in_use"
     BUSY = "busy"  # too many simultaneous requests for one patron: try again
+    # Staff of the web console (sign-in with MFA, settings)
+    FORBIDDEN = "forbidden"  # a staff member acting beyond their role or collectivity
+    NOT_FOUND = "not_found"  # a console record (patron, staff member) absent, or another tenant's
+    BAD_CODE = "bad_code"
+    CODE_ALREADY_USED = "code_already_used"  # a TOTP code is good once
+    NO_PENDING_SIGN_IN = "no_pending_sign_in"  # the code step without the password step
+    INVALID_EMAIL = "invalid_email"
+    UNKNOWN_LIBRARY = "unknown_library"
+    EMAIL_TAKEN = "email_taken"
+    INVALID_LINK = "invalid_link"  # an invitation or reset link unknown, used or past
+    PASSWORD_TOO_SHORT = "password_too_short"
+    PASSWORD_TOO_LONG = "password_too_long"
+    PASSWORD_IS_EMAIL = "password_is_email"
+    INVALID_LIMIT = "invalid_limit"
+    NO_IP_ENTRY = "invalid_ip"  # a declaration with no entry
+    THROTTLED = "throttled"  # too many failed sign-ins: wait the window out
 
 
 # The facts each reason carries (names a door's wording may use); a reason not listed carries none.
@@ -109,6 +125,8 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.DUPLICATED: ("gln_coll", "loan_id"),
     Reason.ALREADY_ENDED: ("order_line_id", "loan_id"),
     Reason.LOAN_NOT_IN_LINE: ("order_line_id", "loan_id"),
+    Reason.INVALID_LIMIT: ("name",),
+    Reason.THROTTLED: ("minutes",),
     Reason.END_NOT_LATER: ("current",),
     Reason.RENEWAL_TOO_LONG: ("days",),
     Reason.LICENCE_ENDS_FIRST: ("end",),

@@ -22,6 +22,15 @@ DISTRIBUTOR, DISTRIBUTOR_PASSWORD = "3010999000018", "distribDemo2026"
 DISTRIBUTOR2, DISTRIBUTOR2_PASSWORD = "3010999000025", "distribTwo2026"
 UNKNOWN_EAN = "9791000000077"
 
+# Library console: the network admin of each demo collectivity (TOTP secrets known, for trying it out
+# and for the browser tests; any RFC 6238 app takes them) and a staff member of the member library.
+CONSOLE_PASSWORD = "consoleDemo2026"
+STAFF = [  # email, collectivity, role, member library, TOTP secret (base32)
+    ("admin@mediatheques-demo.example", COLL, "admin", None, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+    ("staff@mediatheques-demo.example", COLL, "staff", LIBRARY, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
+    ("admin@bibliotheques-deux.example", COLL2, "admin", None, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+]
+
 V1_SETTINGS = {"maxActiveLoans": 5, "maxLoansPerDay": 3, "maxLoansPerMonth": 10, "defaultLoanDays": 21}
 
 # The catalogue of CONTRACT section 2, as the table states it. The hub loads it from the ONIX files of
@@ -104,11 +113,68 @@ def load_catalogue(now: datetime) -> None:
             raise RuntimeError(f"demo catalogue of {gln} did not load: {report.summary()}")
 
 
+@cache
+def _console_hash() -> str:
+    from ..services.staff import hash_password
+
+    return hash_password(CONSOLE_PASSWORD)
+
+
+def load_staff() -> None:
+    from ..domain.staff import Staff, StaffRole, StaffState
+    from ..store import staff
+
+    for email, coll, role, library, secret in STAFF:
+        staff.save(Staff(email=email, gln_coll=coll, role=StaffRole(role), state=StaffState.ACTIVE, library=library,
+                         password_hash=_console_hash(), totp_secret=secret))
+
+
+DEMO_PATRON, DEMO_PATRON_EMAIL = "jsmith", "jsmith@example.org"
+
+
+def lend_demo_patron(base_url: str) -> list[str]:
+    """`make run` only: licences of two titles for the demo collectivity and a v1 loan of each to patron
+    jsmith, through the hub's own doors, so the console has a patron to find. Returns the loan ids."""
+    import json
+    import urllib.request
+    from datetime import timedelta
+
+    def post(path: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+        request = urllib.request.Request(base_url + path, json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return dict(json.loads(response.read()))
+
+    dmd = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    prices = {o.ean13: (o.price_ttc, o.price_ht) for o in offers()}
+    eans = ("9791000000015", "9791000000039")
+    post("/v2/pnb-numerique/sendOrder", {
+        "glnReseller": RESELLER, "passwordReseller": RESELLER_PASSWORD, "glnColl": COLL, "orderId": "DEMOCONSOLE1",
+        "orderIdColl": "DEMOCONSOLE", "resellerCountry": "FR", "collCountry": "FR",
+        "orderRequestLine": [{"ean13": e, "glnDistributor": DISTRIBUTOR, "unitPrice": prices[e][0],
+                              "unitPriceExcludingTax": prices[e][1], "currency": "EUR", "quantity": 1,
+                              "dmdDate": dmd} for e in eans]})
+    return [str(post(f"/v1/media/{e}/loans.json", {"member_id": DEMO_PATRON, "email": DEMO_PATRON_EMAIL},
+                     {"X-Api-Key": COLL_API_KEY})["id"]) for e in eans]
+
+
+def print_codes() -> None:
+    """The demo staff's current TOTP codes (what their authenticator app would show)."""
+    import pyotp
+
+    for email, _, _, _, secret in STAFF:
+        print(f"{email:40} {pyotp.TOTP(secret).now()}")
+
+
 def load(now: datetime | None = None) -> None:
+    from ..store import settings
+
     for account, api_key in accounts_list():
         accounts.save(account)
         if api_key:
             accounts.save_api_key(api_key, account.gln)
+            settings.record_api_key(account.gln, api_key)
+    load_staff()
     load_catalogue(now or datetime.now(UTC))
     lending_systems.register(LENDING_SYSTEM, "Demo lending system", now or datetime.now(UTC))
     from . import epubs, mail

@@ -26,7 +26,11 @@ def build_event(method: str, raw_path: str, query: str, headers: dict[str, str],
     except UnicodeDecodeError:
         text, encoded = base64.b64encode(body).decode(), True
     qs = dict(parse_qsl(query, keep_blank_values=True))
-    return {
+    # Payload 2.0 moves the Cookie header into `cookies`, one entry per cookie.
+    headers = dict(headers)
+    cookie_header = headers.pop("cookie", "")
+    cookies = [c.strip() for c in cookie_header.split(";") if c.strip()]
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{route.method} {route.path}",
         "rawPath": raw_path,
@@ -48,6 +52,9 @@ def build_event(method: str, raw_path: str, query: str, headers: dict[str, str],
         "body": text if body else None,
         "isBase64Encoded": encoded,
     }
+    if cookies:
+        event["cookies"] = cookies
+    return event
 
 
 class Gateway:
@@ -115,7 +122,8 @@ class Gateway:
                         json.dumps({"message": "Internal Server Error", "error": type(e).__name__}).encode())
             return
         status, out_headers, payload = self.translate(result)
-        self._write(req, status, out_headers, payload)
+        cookies = result.get("cookies") if isinstance(result, dict) else None
+        self._write(req, status, out_headers, payload, [str(c) for c in cookies or []])
 
     @staticmethod
     def translate(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -129,11 +137,14 @@ class Gateway:
         return int(result["statusCode"]), headers, payload
 
     @staticmethod
-    def _write(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes) -> None:
+    def _write(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes,
+               cookies: list[str] | None = None) -> None:
         req.send_response(status)
         for k, v in headers.items():
             if k.lower() != "content-length":
                 req.send_header(k, v)
+        for cookie in cookies or ():  # payload 2.0 `cookies`: one Set-Cookie header each
+            req.send_header("Set-Cookie", cookie)
         req.send_header("Content-Length", str(len(payload)))
         req.end_headers()
         if req.command != "HEAD":

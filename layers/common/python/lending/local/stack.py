@@ -153,6 +153,12 @@ class Stack:
             f"  contractor    {demo.CONTRACTOR}",
             f"  lending system {demo.LENDING_SYSTEM} (warehouse bill_drm_to)",
             "",
+            f"Library console: {self.url}/console   (password {demo.CONSOLE_PASSWORD} for each; the code is "
+            "the TOTP of the secret, `make console-codes` prints the current ones)",
+            *(f"  {role:5} {email:36} {'member library ' + library if library else coll:30} TOTP secret {secret}"
+              for email, coll, role, library, secret in demo.STAFF),
+            f"  demo patron {demo.DEMO_PATRON} ({demo.DEMO_PATRON_EMAIL}) has two loans: find them under Patrons",
+            "",
             "Try:",
             f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
             + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
@@ -177,6 +183,10 @@ def main() -> None:
     stack = Stack(port=int(os.environ.get("PORT", "3000")),
                   emulator_port=int(os.environ.get("EMULATOR_PORT", "3001")),
                   ftp_port=int(os.environ.get("FTP_PORT", "2121"))).start()
+    try:
+        demo.lend_demo_patron(stack.url)  # a patron for the console to find
+    except Exception:
+        log.exception("the console's demo patron could not be lent to")
     print(stack.summary(), flush=True)
     from .mail import watch
 

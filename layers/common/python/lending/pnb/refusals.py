@@ -92,6 +92,22 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.LOAN_RETURNED: (S.ACCES_DENIED, "This loan's availability period has expired."),
     R.EMAIL_IN_USE: (S.INVALID_ARGUMENTS, "The email address is already in use"),
     R.BUSY: (S.ERROR, "Too many simultaneous requests for this patron, try again."),
+    # The console's reasons: PNB never meets them; worded as the nearest PNB answer all the same.
+    R.FORBIDDEN: (S.ACCES_DENIED, "Authorization failure"),
+    R.NOT_FOUND: (S.NOT_FOUND, "Not found"),
+    R.BAD_CODE: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    R.CODE_ALREADY_USED: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    R.NO_PENDING_SIGN_IN: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    R.INVALID_EMAIL: (S.INVALID_ARGUMENTS, "Invalid email"),
+    R.UNKNOWN_LIBRARY: (S.UNKNOWN_GLN, "Unknown library"),
+    R.EMAIL_TAKEN: (S.DUPLICATED, "Email already in use"),
+    R.INVALID_LINK: (S.NOT_FOUND, "Invalid link"),
+    R.PASSWORD_TOO_SHORT: (S.INVALID_ARGUMENTS, "Password too short"),
+    R.PASSWORD_TOO_LONG: (S.INVALID_ARGUMENTS, "Password too long"),
+    R.PASSWORD_IS_EMAIL: (S.INVALID_ARGUMENTS, "Password is the email"),
+    R.INVALID_LIMIT: (S.INVALID_ARGUMENTS, "The parameter {name} is invalid"),
+    R.NO_IP_ENTRY: (S.INVALID_ARGUMENTS, "The parameter ips is mandatory"),
+    R.THROTTLED: (S.AUTHENTICATION_ERROR, "Too many failed sign-ins, try again in {minutes} minutes"),
 }
 
 BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]

@@ -25,3 +25,8 @@ def declare(coll: Account, req: DeclareIps) -> DeclaredIps:
     already = already_declared(ip_store.declared(coll.gln), ranges)
     ip_store.add(coll.gln, ranges)
     return DeclaredIps(already)
+
+
+def declared(gln_coll: str) -> list[str]:
+    """The collectivity's declared entries, as written (the console's settings page)."""
+    return sorted(r.text for r in ip_store.declared(gln_coll))

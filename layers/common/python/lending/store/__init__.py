@@ -20,4 +20,8 @@ Access patterns (item: pk / sk; indexes):
 - rate counter       RATE#<name>#<gln> / <window>
 - FTP files state    FTPFILES#<gln> / STATE, FTPFILES#ONIX#<glnDistributor> / STATE  (store/ftp_files.py)
 - catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)
+- console            staff STAFF#<email> (GSI1 STAFFOF#<glnColl>), sessions SESSION#<sha256>, one-time tokens
+                     STAFFTOKEN#<sha256>, sign-in failures RATE#signin#..., audit AUDIT#<glnColl>, patron API key
+                     generation PATRONKEY#<glnColl>#<memberId> (store/staff.py); the current v1 key's id
+                     `apiKeyId` on the account (store/settings.py)
 """

@@ -1,0 +1,122 @@
+"""What the console reads from an API Gateway (HTTP API, payload 2.0) event and how it answers: form
+bodies, cookies (the event's `cookies`, answered through `cookies` as Set-Cookie headers), the
+client's address and language, and the security headers of every page."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+
+from ..web import BadBody, base_url, parameters
+
+PREFIX = "/console"
+MAX_FORM = 16 * 1024
+
+
+@dataclass
+class Request:
+    method: str
+    path: list[str]  # the segments after /console, decoded
+    query: dict[str, str]
+    form: dict[str, str]
+    cookies: dict[str, str]
+    headers: dict[str, str]
+    address: str
+    base: str  # the hub's address as the caller reached it
+
+    @property
+    def secure(self) -> bool:
+        return self.base.startswith("https://")
+
+    def cookie_name(self, name: str) -> str:
+        """`__Host-` cookies (Secure, Path=/, no Domain) when deployed; plain names on the http local stack."""
+        return f"__Host-{name}" if self.secure else name
+
+    def cookie(self, name: str) -> str | None:
+        return self.cookies.get(self.cookie_name(name))
+
+    def same_origin(self) -> bool:
+        """A state-changing request must come from the console's own pages (when the browser says where
+        from; CSRF tokens hold the line for the others)."""
+        origin = self.headers.get("origin")
+        return origin is None or origin == "null" or origin.rstrip("/") == self.base
+
+
+def request_of(event: dict[str, Any]) -> Request:
+    raw_path = str(event.get("rawPath") or "")
+    rest = raw_path[len(PREFIX):] if raw_path.startswith(PREFIX) else raw_path
+    segments = [unquote(s) for s in rest.split("/") if s]
+    method = str(event.get("requestContext", {}).get("http", {}).get("method") or "GET").upper()
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    cookies: dict[str, str] = {}
+    raw_cookies = list(event.get("cookies") or []) or headers.get("cookie", "").split(";")
+    for c in raw_cookies:
+        name, _, value = str(c).strip().partition("=")
+        if name:
+            cookies.setdefault(name, value)
+    query = dict(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True))
+    form: dict[str, str] = {}
+    if method == "POST":
+        try:
+            form = {k: v for k, v in parameters({**event, "rawQueryString": ""}, MAX_FORM).items()}
+        except BadBody:
+            form = {}
+    address = str(event.get("requestContext", {}).get("http", {}).get("sourceIp") or "unknown")
+    return Request(method, segments, query, form, cookies, headers, address, base_url(event))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)
+
+    def set_cookie(self, req: Request, name: str, value: str, max_age: int | None = None) -> None:
+        parts = [f"{req.cookie_name(name)}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+        if max_age is not None:
+            parts.append(f"Max-Age={max_age}")
+        if req.secure:
+            parts.append("Secure")
+        self.cookies.append("; ".join(parts))
+
+    def clear_cookie(self, req: Request, name: str) -> None:
+        self.set_cookie(req, name, "", max_age=0)
+
+    def to_event(self, nonce: str) -> dict[str, Any]:
+        headers = {
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+                                        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+            "X-Content-Type-Options": "nosniff",
+            # Invitation and reset links carry their token in the path: never sent to another site. (With
+            # no-referrer, browsers send `Origin: null` on the console's own forms.)
+            "Referrer-Policy": "same-origin",
+            "X-Frame-Options": "DENY",
+            **self.headers,
+        }
+        out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}
+        if self.cookies:
+            out["cookies"] = self.cookies
+        return out
+
+
+def redirect(location: str, status: int = 303) -> Response:
+    return Response(status, "", {"Location": location})
+
+
+def url(*segments: str, **query: str) -> str:
+    """A console path: each segment escaped (member ids may hold any printable character)."""
+    path = PREFIX + "".join("/" + quote(s, safe="") for s in segments)
+    if query:
+        from urllib.parse import urlencode
+
+        path += "?" + urlencode(query)
+    return path
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(16)
