@@ -17,8 +17,9 @@ from ..domain.dates import iso
 from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, LoanState, fingerprint, return_date
+from ..lcp.licence import LICENCE_TYPE
 from ..observability import count
-from ..services import auth, lending, orders
+from ..services import auth, lcp, lending, orders
 from ..services.context import Ctx
 from ..store import ips as ip_store
 from ..store import licences as line_store
@@ -59,17 +60,27 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end), req.callbackUrl or "", req.loanerColl or "",
                      req.ipAddress or "", req.glnContractor or "")
-    extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    extra: dict[str, Any] = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    drm = req.DRMinfo or {}
+    passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
+    protected = passphrase is not None and lcp.is_protected(req.ean13)
+    if protected:
+        extra["protection"] = lcp.PROTECTION
 
     def answer(loan: Loan) -> dict[str, Any]:
+        link = {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
+                "ean13": loan.ean13, "mimeType": LICENCE_TYPE if protected else "application/epub+zip"}
+        if protected:  # the link answers the loan's LCP licence
+            link["protection"] = lcp.PROTECTION
         return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
-                "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
-                         "ean13": loan.ean13, "mimeType": "application/epub+zip"}}
+                "link": link}
 
     request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
                                   pool=pool, requested_end=requested_end, fingerprint=fp,
                                   callback_url=req.callbackUrl, extra=extra)
     loan, _ = lending.lend(ctx, request, answer)
+    if passphrase is not None and loan.extra.get("protection") == lcp.PROTECTION:
+        lcp.issue(ctx, loan, passphrase)  # once per loan: a replay finds it (or issues it, after a crash)
     return {**loan.answer, "returnStatus": Status.OK.value}
 
 

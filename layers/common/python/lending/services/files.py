@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .aws_clients import client
 
@@ -50,5 +51,9 @@ def open_epub(ean13: str) -> File | None:
     return File(name, got["Body"].read())
 
 
-def save_epub(ean13: str, content: bytes) -> None:
+def save_epub(ean13: str, content: bytes, now: datetime | None = None) -> None:
+    """A book's file enters the hub: kept as it is, and protected for LCP once (services.lcp)."""
     client("s3").put_object(Bucket=bucket(), Key=epub_key(ean13), Body=content, ContentType=EPUB_TYPE)
+    from . import lcp  # the crypto is loaded only where files are ingested
+
+    lcp.protect_publication(ean13, content, now or datetime.now(UTC))

@@ -14,6 +14,8 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_notify": (400, "notify must be 0 or 1."),
     "invalid_expires_at": (400, "expires_at must be a future ISO 8601 date."),
     "invalid_return_url": (400, "return_url must be an http(s) URL."),
+    "invalid_passphrase": (400, "passphrase must be a text of 1 to 256 characters."),
+    "invalid_passphrase_hint": (400, "passphrase_hint must be a text of at most 200 characters."),
     "invalid_start_at": (400, "start_at must be an ISO 8601 date."),
     "invalid_end_at": (400, "end_at must be an ISO 8601 date, not before start_at."),
     "invalid_page": (400, "page must be a whole number from 1."),

@@ -70,6 +70,18 @@ def date(value: Any) -> datetime:
     return parsed
 
 
+def passphrase(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
+        raise ValueError("passphrase")
+    return value
+
+
+def hint(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValueError("hint")
+    return value
+
+
 def flag(value: Any) -> bool:
     if value in (True, 1, "1", "true"):
         return True
@@ -100,7 +112,9 @@ class Field:
 Fields = dict[str, Field]
 
 CREATE_LOAN: Fields = {"member_id": Field(member, required=True), "expires_at": Field(date),
-                       "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url)}
+                       "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url),
+                       # Readium LCP: the patron's passphrase (never stored) and its hint; LCP loans when given
+                       "passphrase": Field(passphrase), "passphrase_hint": Field(hint)}
 LIST_LOANS: Fields = {"member_id": Field(member), "start_at": Field(date), "end_at": Field(date),
                       "page": Field(whole(1, 10_000), default=1), "per_page": Field(whole(1, 100), default=50)}
 

@@ -14,7 +14,7 @@ from ..domain.codes import Refused
 from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
 from ..domain.loans import Loan, LoanState
-from ..services import auth
+from ..services import auth, lcp
 from ..services import lending as core
 from ..services.context import Ctx
 from ..services.links import sign_loan_link, verify_loan_link
@@ -95,14 +95,21 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     # alongside other errors, or when the licence has no such place at all, it is reported as read.
     if errors - {e.POOL_FULL[p.pool]} or (errors and licence.sizes[p.pool] == 0):
         return Outcome(400, errors)
+    # Readium LCP: a passphrase given by the lending system makes the link answer the loan's licence.
+    passphrase = lcp.Passphrase.of(raw.get("passphrase"), raw.get("passphrase_hint"))
+    extra = p.extra()
+    if passphrase is not None and lcp.is_protected(licence.ean13):
+        extra["protection"] = lcp.PROTECTION
     request = core.LoanRequest(
         coll=coll, order_line_id=order_line_id, loan_id=the_id,
         ean13=licence.ean13, pool=p.pool, requested_end=p.requested_end(ctx.now, licence.max_loan_days),
-        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=p.extra())
+        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=extra)
     try:
         loan, replayed = core.lend(ctx, request, lambda _loan: {}, licence=licence)
     except Refused as r:
         return _refused(400, e.for_reason(r.reason, p.pool))
+    if passphrase is not None and loan.extra.get("protection") == lcp.PROTECTION:
+        lcp.issue(ctx, loan, passphrase)
     return _link(ctx, loan, replayed=replayed)
 
 
