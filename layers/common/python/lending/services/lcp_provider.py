@@ -2,7 +2,7 @@
 
 Deployed: a Secrets Manager secret (LCP_PROVIDER_SECRET_ARN) holding {"certificate": PEM,
 "private_key": PEM}, the certificate issued by EDRLab (docs/lcp.md). Without one (`make run`, tests),
-a test authority is generated once per process: its root is `test_authority().root_pem`."""
+a test authority is generated once per process: its root is `local_authority().root_pem`."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class NoProviderCertificate(RuntimeError):
     """The deployment has no provider certificate: licences cannot be signed."""
 
 
-def test_authority() -> TestAuthority:
+def local_authority() -> TestAuthority:
     with _lock:
         if not _authority:
             _authority.append(generate(now()))
@@ -46,7 +46,7 @@ def signer() -> Signer:
     elif os.environ.get("LCP_KMS_KEY_ID"):  # deployed (KMS in use): never sign with a throwaway authority
         raise NoProviderCertificate("LCP_PROVIDER_SECRET_ARN is not set")
     else:
-        ta = test_authority()
+        ta = local_authority()
         found = Signer.from_pem(ta.provider_pem, ta.provider_key_pem)
     _signer[arn] = found
     return found
