@@ -28,7 +28,9 @@ AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"
 SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 HINT_MAX = 200
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters and the line separators Go's encoder escapes: a hint without them has one canonical
+# form for every implementation (ours, Readium's Go server, the reading apps).
+_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
