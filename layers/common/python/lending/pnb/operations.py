@@ -63,6 +63,8 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     extra: dict[str, Any] = {"loanerColl": req.loanerColl} if req.loanerColl else {}
     drm = req.DRMinfo or {}
     passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
+    if passphrase is None and drm.get("readerPass") is not None:  # asked for protection: never a silent plain loan
+        raise Refused(Status.INVALID_ARGUMENTS, "The parameter DRMinfo.readerPass is invalid")
     protected = passphrase is not None and lcp.is_protected(req.ean13)
     if protected:
         extra["protection"] = lcp.PROTECTION
