@@ -37,6 +37,14 @@ def open_with_r2(script: Path, licence: dict[str, Any], epub: bytes, passphrase:
     return json.loads(out.stdout)
 
 
+def lsd_with_r2(script: Path, action: str, status_url: str, device: str, name: str, end: str = "") -> dict[str, Any]:
+    """One LSD interaction made by r2-lcp-js's own client (lsd/register, renew, return)."""
+    args = ["node", str(script.parent / "lsd_client.js"), action, status_url, device, name, *([end] if end else [])]
+    out = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=NODE_DIR)
+    assert out.returncode == 0, out.stderr
+    return dict(json.loads(out.stdout))
+
+
 def _registry() -> Registry:
     resources = []
     for path in SCHEMAS.glob("*.schema.json"):

@@ -27,7 +27,7 @@ from lending.local.receiver import Receiver
 from lending.services import clock
 from lending.services.lcp_provider import local_authority
 from tests.helpers import coll_auth, line, loan_body, order_body
-from tests.lcp.conftest import open_with_r2, validate
+from tests.lcp.conftest import lsd_with_r2, open_with_r2, validate
 from tests.v1_helpers import KEY
 
 pytestmark = pytest.mark.e2e
@@ -260,3 +260,24 @@ def test_unknown_licences_and_bad_requests_are_problems_not_faults(stack: Any) -
         assert r.status_code in (400, 404), (path, r.status_code, r.text)
         assert r.headers["Content-Type"] == "application/problem+json"
     assert requests.get(f"{stack.url}/lcp/hint", timeout=20).status_code == 200
+
+
+def test_r2_lcp_js_registers_renews_and_returns_through_our_status_document(stack: Any, r2_lcp: Path) -> None:
+    """Readium's own LSD client (what Thorium runs) against the hub's status documents."""
+    line_id = new_line(stack)
+    _, answer = lend_pnb(stack, line_id, days=7)
+    doc = fetch_licence(answer["link"]["url"])
+    url = link(doc, "status")["href"]
+    got = lsd_with_r2(r2_lcp, "register", url, "r2-device", "Readium test device")
+    assert got["status"]["status"] == "active" and got["status"]["events"][0]["name"] == "Readium test device"
+    end = (datetime.fromisoformat(doc["rights"]["end"]) + timedelta(days=5)).isoformat()
+    got = lsd_with_r2(r2_lcp, "renew", url, "r2-device", "Readium test device", end)
+    assert "renew" in [e["type"] for e in got["status"]["events"]]
+    assert datetime.fromisoformat(fetch_licence(link(doc, "status")["href"].replace("/status/", "/licences/"))
+                                  ["rights"]["end"]) == datetime.fromisoformat(end)
+    too_far = (datetime.fromisoformat(doc["rights"]["start"]) + timedelta(days=90)).isoformat()
+    assert "error" in lsd_with_r2(r2_lcp, "renew", url, "r2-device", "Readium test device", too_far)
+    got = lsd_with_r2(r2_lcp, "return", url, "r2-device", "Readium test device")
+    assert got["status"]["status"] == "returned"
+    assert counters(stack, line_id)[0] == 2
+    assert "error" in lsd_with_r2(r2_lcp, "return", url, "r2-device", "Readium test device")  # no return link left
