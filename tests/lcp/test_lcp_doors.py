@@ -54,3 +54,27 @@ def test_v1_loan_with_a_passphrase_answers_its_licence_file() -> None:
     validate(doc, "license")
     status, again = invoke("GET", f"/v1/loans/{made['id']}.xml", None, KEY)
     assert status == 200 and json.dumps(again) == json.dumps(doc)  # the file, whatever the suffix
+
+
+def test_a_return_interrupted_after_its_record_is_finished_by_the_same_device() -> None:
+    from datetime import UTC, datetime
+
+    from lending.lcp.status import Event, EventType
+    from lending.services import lcp
+    from lending.services.context import Ctx
+    from lending.store import lcp as lcp_store
+    from lending.store import loans as loan_store
+
+    (lid,) = order_ok(line())
+    answer = pnb("loanBook", loan_body(lid, "CRASH1", DRMinfo=DRM))
+    doc = licence_of(answer["link"]["url"])
+    now = datetime.now(UTC)
+    # The device's return was recorded, then the function died before the loan ended.
+    assert lcp_store.mark_returned(str(doc["id"]), Event(EventType.RETURN, "dev", "App", now))
+    from lending.local import demo
+    assert loan_store.get(demo.COLL, "CRASH1").state.value == "ACTIVE"  # type: ignore[union-attr]
+    with pytest.raises(lcp.LsdRefused):
+        lcp.give_back(Ctx(now=now), str(doc["id"]), "other", "Other")
+    lsd = lcp.give_back(Ctx(now=now, base_url="http://hub.test"), str(doc["id"]), "dev", "App")
+    assert lsd["status"] == "returned"
+    assert loan_store.get(demo.COLL, "CRASH1").state.value == "RETURNED"  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ store's conditions, never by reading first."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -218,21 +219,28 @@ def give_back(ctx: Ctx, licence_id: str, device_id: str | None, name: str | None
     dev, dev_name = _device(device_id, name)
     rec, loan = _load(licence_id)
     if rec.returned_by is not None:
-        if rec.returned_by == dev:
-            return _document(ctx, rec, loan)
-        raise LsdRefused("returned_by_another")
+        if rec.returned_by != dev:
+            raise LsdRefused("returned_by_another")
+        if loan.active(ctx.now):  # recorded, then interrupted before the loan ended: finish it
+            _end(ctx, loan)
+            rec, loan = _load(licence_id)
+        return _document(ctx, rec, loan)
     if not loan.active(ctx.now):
         raise LsdRefused("loan_ended")
     # The device's return is recorded first (its condition admits one return only), then the loan ends:
     # if the loan ended meanwhile by another path, the status still reads from the loan's state.
     if not store.mark_returned(rec.licence_id, Event(EventType.RETURN, dev, dev_name, ctx.now)):
         return give_back(ctx, licence_id, device_id, name)  # a racing return recorded first: decide again
-    try:
-        lending.return_early(ctx, loan)
-    except Refused:
-        pass  # ended meanwhile (returned by the library, expired): the status document says which
+    _end(ctx, loan)
     rec, loan = _load(licence_id)
     return _document(ctx, rec, loan)
+
+
+def _end(ctx: Ctx, loan: Loan) -> None:
+    """The core's one early return; a loan ended meanwhile (by the library, or expired) stays as it is
+    and the status document says which."""
+    with contextlib.suppress(Refused):
+        lending.return_early(ctx, loan)
 
 
 def renew(ctx: Ctx, licence_id: str, end: datetime | None, device_id: str | None,
