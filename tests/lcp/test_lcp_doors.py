@@ -78,3 +78,24 @@ def test_a_return_interrupted_after_its_record_is_finished_by_the_same_device() 
     lsd = lcp.give_back(Ctx(now=now, base_url="http://hub.test"), str(doc["id"]), "dev", "App")
     assert lsd["status"] == "returned"
     assert loan_store.get(demo.COLL, "CRASH1").state.value == "RETURNED"  # type: ignore[union-attr]
+
+
+def test_warehouse_refuses_a_passphrase_that_will_not_do() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.helpers import coll_auth
+
+    (lid,) = order_ok(line())
+    orders = pnb("getOrders", {**coll_auth(), "orderIdColl": "COLL1"})
+    url = next(x["orderLine"][0]["loanUrl"] for x in orders["getOrderResponseLine"]
+               if x["orderLine"][0]["orderLineId"] == lid)
+    expire = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y%m%dT%H%M%S")
+    base = {"borrower_id": "wlcp1", "transaction_id": "wlcptx1", "expire_at": expire}
+    path = url.removeprefix("http://hub.test")
+    status, body = invoke("POST", path, {**base, "passphrase": "x" * 257})
+    assert status == 400 and body == ["passphrase_parameter_invalid"]
+    status, body = invoke("POST", path, {**base, "passphrase": "ok words", "passphrase_hint": "h" * 201})
+    assert status == 400 and body == ["passphrase_parameter_invalid"]
+    status, body = invoke("POST", path, {**base, "passphrase": "ok words"})
+    assert status == 201, body
+    assert licence_of(str(body))["encryption"]["user_key"]["algorithm"]  # type: ignore[index]

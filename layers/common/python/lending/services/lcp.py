@@ -32,6 +32,7 @@ from .lcp_provider import provider_uri, signer
 PRINT_PAGES = 10
 COPY_CHARACTERS = 2000
 PASSPHRASE_MAX = 256
+HINT_MAX = lcpl.HINT_MAX
 
 
 class LsdRefused(Exception):

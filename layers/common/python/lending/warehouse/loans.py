@@ -68,6 +68,10 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
         return _refused(400, e.NO_LOAN_AVAILABLE)
     p = parse(raw, ctx.now)
     errors = set(p.errors)
+    # Readium LCP: a passphrase given by the lending system makes the link answer the loan's licence.
+    passphrase = lcp.Passphrase.of(raw.get("passphrase"), raw.get("passphrase_hint"))
+    if ("passphrase" in raw and passphrase is None) or len(raw.get("passphrase_hint") or "") > lcp.HINT_MAX:
+        errors.add(e.PASSPHRASE_INVALID)  # asked for protection: never a silent plain loan
     if p.bill_drm_to and not lending_systems.known(p.bill_drm_to):
         errors.add(e.BILL_DRM_TO_INVALID)  # not an identifier the platform gave
     if p.pool is Pool.ONSITE and p.ip_address and e.IP_INVALID not in errors:
@@ -95,8 +99,6 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     # alongside other errors, or when the licence has no such place at all, it is reported as read.
     if errors - {e.POOL_FULL[p.pool]} or (errors and licence.sizes[p.pool] == 0):
         return Outcome(400, errors)
-    # Readium LCP: a passphrase given by the lending system makes the link answer the loan's licence.
-    passphrase = lcp.Passphrase.of(raw.get("passphrase"), raw.get("passphrase_hint"))
     extra = p.extra()
     if passphrase is not None and lcp.is_protected(licence.ean13):
         extra["protection"] = lcp.PROTECTION
