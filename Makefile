@@ -70,3 +70,9 @@ lending-system: $(VENV)/.installed
 .PHONY: redrive
 redrive: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)
+
+# A book's EPUB enters the hub: stored and protected for Readium LCP once (docs/lcp.md).
+#   make epub-file EAN=9791000000015 FILE=book.epub [STACK=lending-hub]; AWS_ENDPOINT_URL=... for local
+.PHONY: epub-file
+epub-file: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.catalogue.epub_files "$(EAN)" "$(FILE)" "$(STACK)"

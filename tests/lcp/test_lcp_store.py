@@ -4,6 +4,7 @@ a loan gets one licence (asked again: the same), and the content key at rest is 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -51,3 +52,26 @@ def test_one_licence_per_loan_and_it_opens_with_the_passphrase() -> None:
     unknown = loan("STORE2")
     unknown.ean13 = "9791000000077"
     assert lcp.issue(ctx, unknown, lcp.Passphrase("x")) is None  # no protected file: no licence
+
+
+def test_an_epub_file_enters_the_hub_protected_under_kms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from lending.catalogue import epub_files
+    from tests.lcp import books
+
+    key_id = client("kms").create_key(Description="LcpKey")["KeyMetadata"]["KeyId"]
+    monkeypatch.setenv("LCP_KMS_KEY_ID", key_id)
+    book = tmp_path / "book.epub"
+    book.write_bytes(books.build())
+    assert epub_files.main(["9791000000077", str(book), ""]) == 0
+    rec = store.publication("9791000000077")
+    assert rec is not None and rec.wrapped_key.startswith("kms:")
+    assert len(vault().unwrap(rec.wrapped_key, "9791000000077")) == 32
+    with pytest.raises(Exception, match="InvalidCiphertext"):  # the encryption context is the EAN
+        vault().unwrap(rec.wrapped_key, EAN)
+    assert epub_files.main(["9791000000077", str(book), ""]) == 0
+    assert "already protected: kept" in capsys.readouterr().out and store.publication("9791000000077") == rec
+    (tmp_path / "bad.epub").write_bytes(b"not an epub")
+    assert epub_files.main(["9791000000084", str(tmp_path / "bad.epub"), ""]) == 2
+    assert store.publication("9791000000084") is None
+    assert epub_files.main(["123", str(book), ""]) == 2
