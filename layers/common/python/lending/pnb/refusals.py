@@ -92,6 +92,10 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.LOAN_RETURNED: (S.ACCES_DENIED, "This loan's availability period has expired."),
     R.EMAIL_IN_USE: (S.INVALID_ARGUMENTS, "The email address is already in use"),
     R.BUSY: (S.ERROR, "Too many simultaneous requests for this patron, try again."),
+    # The LCP status documents' reasons (a reading app's calls): PNB never meets them.
+    R.LICENCE_NOT_FOUND: (S.NOT_FOUND, "This licence does not exist."),
+    R.INVALID_DEVICE: (S.INVALID_ARGUMENTS, "The device id and name are invalid."),
+    R.RETURNED_BY_ANOTHER_DEVICE: (S.ACCES_DENIED, "The publication was already returned from another device."),
 }
 
 BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]

@@ -17,5 +17,8 @@ Access patterns (item: pk / sk; indexes):
 - declared IP range   IP#<glnColl> / RANGE#<first[,last]>              (a query of the partition lists them)
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>
+- LCP publication    LCPPUB#<ean13> / LCPPUB                          wrapped content key, protected EPUB (store/lcp)
+- LCP licence        LCPL#<licenceId> / LCPL                          the signed document, device events
+- loan's licence     LOAN#<glnColl>#<loanId> / LCPL                   -> licenceId (one licence per loan)
 - catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)
 """
