@@ -20,7 +20,16 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 run: $(VENV)/.installed
 	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) FTP_PORT=$(FTP_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
 
-test: $(VENV)/.installed chromium
+# Readium's r2-lcp-js, which the LCP tests use to open the hub's licences: from the npm registry, pinned by
+# tests/lcp/node/package-lock.json, into a git-ignored folder. Node.js and npm from Debian when missing.
+LCP_NODE := tests/lcp/node/node_modules/.installed
+$(LCP_NODE): tests/lcp/node/package.json tests/lcp/node/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { sudo -n true 2>/dev/null && SUDO=sudo; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q nodejs npm; }
+	cd tests/lcp/node && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test: $(VENV)/.installed chromium $(LCP_NODE)
 	$(PY) -m pytest
 
 # The console's browser tests drive Debian's chromium (Playwright's own browser download cannot work
@@ -75,3 +84,9 @@ redrive: $(VENV)/.installed
 .PHONY: console-codes
 console-codes: $(VENV)/.installed
 	@PYTHONPATH=layers/common/python $(PY) -c "from lending.local import demo; demo.print_codes()"
+
+# A book's EPUB enters the hub: stored and protected for Readium LCP once (docs/lcp.md).
+#   make epub-file EAN=9791000000015 FILE=book.epub [STACK=lending-hub]; AWS_ENDPOINT_URL=... for local
+.PHONY: epub-file
+epub-file: $(VENV)/.installed
+	PYTHONPATH=layers/common/python $(PY) -m lending.catalogue.epub_files "$(EAN)" "$(FILE)" "$(STACK)"

@@ -62,4 +62,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Unit, then integration, then end-to-end, then browser: the session's local stack (and its queue pollers and
     timers) starts with the first end-to-end test and is never alive while moto's in-process mock is."""
     order = {"unit": 0, "integration": 1, "e2e": 2, "browser": 3}
-    items.sort(key=lambda item: order.get(item.path.parent.name, 1))
+    # An end-to-end test outside tests/e2e (tests/lcp) says so by its marker.
+    items.sort(key=lambda item: 2 if item.get_closest_marker("e2e") and item.path.parent.name != "browser"
+               else order.get(item.path.parent.name, 1))

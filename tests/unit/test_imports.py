@@ -18,17 +18,21 @@ FUNCTIONS = ROOT.parents[3] / "functions"
 # What each layer may import (besides itself). "base" modules sit under every layer but the domain:
 # the AWS client factory, the warm-container cache, the clock seam, logging/metrics, the request-schema engine.
 BASE = {"aws", "cache", "clock", "observability", "validation"}
-DOORS = {"pnb", "v1", "warehouse", "web"}
+DOORS = {"pnb", "v1", "warehouse", "web", "lsd"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
-    "store": {"domain"} | BASE,
+    # Readium LCP's pure parts (licences, canonical form, EPUB encryption, status documents): a second
+    # core beside the domain, no AWS and no clock of its own.
+    "lcp": {"domain"},
+    "store": {"domain", "lcp"} | BASE,
     # The use cases and their adapters (ONIX files and feeds, early-return events) are one layer.
-    "services": {"domain", "store", "notify", "catalogue"} | BASE,
-    "catalogue": {"domain", "store", "services"} | BASE,
+    "services": {"domain", "lcp", "store", "notify", "catalogue"} | BASE,
+    "catalogue": {"domain", "lcp", "store", "services"} | BASE,
     "notify": {"domain", "store"} | BASE,
     "pnb": {"domain", "services", "catalogue", "web"} | BASE,
     "v1": {"domain", "services", "web"} | BASE,
     "warehouse": {"domain", "services", "web"} | BASE,
+    "lsd": {"domain", "services", "web"} | BASE,  # LCP licence status documents (reading apps)
     "web": BASE,
     # The library's catalogue for harvesters (Cantook v1 resources, OPDS 2): a v1-family door, it shares
     # v1's key check, paging parameters and error table.
@@ -55,6 +59,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("lending.warehouse.systems", "store"): "the lending-system registration tool, still in its door's package",
     ("lending.warehouse.billing", "local"): "resource names of the local stack, looked up lazily when emulated",
     ("lending.notify.redrive", "local"): "resource names of the local stack, looked up lazily when emulated",
+    ("lending.catalogue.epub_files", "warehouse"): "make epub-file finds the stack's resources by the billing "
+                                                   "tool's resolver (warehouse.billing.resolve_names)",
 }
 
 

@@ -10,6 +10,7 @@ from lending.console.i18n import LANGS, translator
 from lending.domain.codes import Status
 from lending.domain.licences import Pool
 from lending.domain.refusals import PARAMS, Reason, Refused
+from lending.lsd import errors as lsd
 from lending.pnb import refusals as pnb
 from lending.v1 import errors as v1
 from lending.warehouse import errors as warehouse
@@ -34,7 +35,22 @@ def test_every_reason_has_one_answer_in_every_door(reason: Reason) -> None:
             said = console.words(translator(lang), refusal)
             assert said and "{" not in said
         assert 400 <= console.STATUS.get(reason, 400) < 500
-    assert set(pnb.TABLE) == set(v1.TABLE) == set(warehouse.TABLE) == set(Reason)
+        for interaction in lsd.KIND:  # a Problem Details answer with one of the LSD spec's error types
+            code, body = lsd.problem(refusal, interaction)
+            assert code >= 400 and body["status"] == code and "{" not in body["title"]
+            assert body["type"].removeprefix(lsd.LSD_ERRORS) in set(lsd.KIND.values())
+    assert set(pnb.TABLE) == set(v1.TABLE) == set(warehouse.TABLE) == set(lsd.TABLE) == set(Reason)
+
+
+def test_the_lsd_door_words_the_renewal_reasons_as_renew_errors() -> None:
+    for reason in (Reason.CANNOT_BE_LOANED, Reason.END_NOT_LATER, Reason.RENEWAL_TOO_LONG,
+                   Reason.LICENCE_ENDS_FIRST, Reason.ALREADY_ENDED):
+        code, body = lsd.problem(sample(reason), "renew")
+        assert code in (400, 403) and body["type"] == lsd.LSD_ERRORS + "renew"
+        if reason is not Reason.ALREADY_ENDED:  # the reading app knows its loan: the facts of the rule are said
+            assert all(f"<{name}>" in body["title"] for name in PARAMS.get(reason, ()))
+    assert lsd.problem(sample(Reason.ALREADY_ENDED), "register")[1]["type"] == lsd.LSD_ERRORS + "registration"
+    assert lsd.problem(sample(Reason.LICENCE_NOT_FOUND), "renew")[0] == 404
 
 
 def test_a_refusal_takes_exactly_its_parameters() -> None:

@@ -12,7 +12,7 @@ from lending.domain.licences import Licence, Pool
 from lending.domain.loans import Loan, LoanState
 from lending.domain.offers import LicenceTerms
 from lending.domain.refusals import Refused
-from lending.domain.renewals import check_renewal, loan_days
+from lending.domain.renewals import check_renewal, latest_end, loan_days
 from lending.pnb.refusals import answer
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -110,3 +110,15 @@ def test_user_agents_name_their_drm_and_include_the_no_drm_case() -> None:
     assert {x["drmId"] for x in listed} == {"LCP", "NONE"}
     assert all(x["platforms"] for x in listed)
     assert user_agents.known("lcp-thorium-reader") and not user_agents.known("adobe-ade")
+
+
+def test_the_latest_end_is_the_offer_maximum_or_the_licence_end_and_the_rules_accept_it() -> None:
+    """LSD's potential_rights: what a renewal without a date asks for, never refused for its length."""
+    lo, now = loan(), T0 + timedelta(days=12)
+    assert latest_end(lo, licence()) == lo.created_at + timedelta(days=60)
+    short = licence(end_date=T0 + timedelta(days=30))
+    assert latest_end(lo, short) == T0 + timedelta(days=30)
+    for lic in (licence(), short):
+        assert check_renewal(lo, lic, latest_end(lo, lic), now) == latest_end(lo, lic)
+        assert refusal(lo, lic, latest_end(lo, lic) + timedelta(seconds=1), now)[1] in (
+            "renewal_too_long", "licence_ends_first")

@@ -3,7 +3,8 @@
 A rule raises `Refused(Reason.X, **params)`; the parameters are the facts a door may need to word it
 (an orderLineId, a GLN, a pool). Each door words every reason exactly once, in its own table:
 PNB (status + the spec's text) in `pnb/refusals.py`, library API v1 (HTTP status + error code) in
-`v1/errors.py`, warehouse (error name) in `warehouse/errors.py`. `tests/unit/test_refusals.py` walks
+`v1/errors.py`, warehouse (error name) in `warehouse/errors.py`, LCP status documents (Problem Details
+type and status) in `lsd/errors.py`. `tests/unit/test_refusals.py` walks
 every reason through every table, so adding a reason here without wording it in a door fails a test.
 
 To add a reason: a member below, its parameters in PARAMS, a line in each door's table."""
@@ -98,6 +99,10 @@ class Reason(StrEnum):
     INVALID_LIMIT = "invalid_limit"
     NO_IP_ENTRY = "invalid_ip"  # a declaration with no entry
     THROTTLED = "throttled"  # too many failed sign-ins: wait the window out
+    # Readium LCP licence status documents (LSD: register, return, renew)
+    LICENCE_NOT_FOUND = "licence_not_found"
+    INVALID_DEVICE = "invalid_device"  # the device's id and name are required, printable, at most 255
+    RETURNED_BY_ANOTHER_DEVICE = "returned_by_another_device"
 
 
 # The facts each reason carries (names a door's wording may use); a reason not listed carries none.

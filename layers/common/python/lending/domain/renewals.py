@@ -7,7 +7,7 @@ renewal racing a return, an expiry or another renewal is decided there, never ha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from .codes import Status
@@ -56,3 +56,9 @@ def check_renewal(loan: Loan, licence: Licence, new_end: datetime, now: datetime
     if new_end > licence.end_date:
         raise licence_ends_first(licence)
     return new_end
+
+
+def latest_end(loan: Loan, licence: Licence) -> datetime:
+    """The latest end a renewal may give (LSD's `potential_rights`): the offer's maximum loan days from
+    the loan's start, or the licence's own end if sooner. `check_renewal` accepts it, and nothing later."""
+    return min(loan.created_at + timedelta(days=licence.max_loan_days), licence.end_date)

@@ -18,7 +18,7 @@ from ..domain.licences import AccessMedium, Localization, pool_for
 from ..domain.loans import Loan, fingerprint
 from ..domain.refusals import Reason, Refused
 from ..observability import count
-from ..services import auth, collectivity_loans, ips, lending, orders
+from ..services import auth, collectivity_loans, ips, lcp, lending, orders
 from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
 from . import requests as rq
@@ -58,16 +58,27 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end), req.callbackUrl or "", req.loanerColl or "",
                      req.ipAddress or "", req.glnContractor or "")
-    extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    extra: dict[str, Any] = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    drm = req.DRMinfo or {}
+    passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
+    if passphrase is None and drm.get("readerPass") is not None:  # asked for protection: never a silent plain loan
+        raise Refused(Reason.INVALID_PARAMETER, detail="The parameter DRMinfo.readerPass is invalid")
+    if passphrase is not None and lcp.is_protected(req.ean13):
+        extra["protection"] = lcp.PROTECTION
 
     request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
                                   pool=pool, requested_end=requested_end, fingerprint=fp,
                                   callback_url=req.callbackUrl, extra=extra)
     loan, _ = lending.lend(ctx, request)  # a replay is answered as the first time: rendered from the loan
+    protected = loan.extra.get("protection") == lcp.PROTECTION
+    if passphrase is not None and protected:
+        lcp.issue(ctx, loan, passphrase)  # once per loan: a replay finds it (or issues it, after a crash)
+    link = {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
+            "ean13": loan.ean13, "mimeType": lcp.LICENCE_TYPE if protected else "application/epub+zip"}
+    if protected:  # the link answers the loan's LCP licence
+        link["protection"] = lcp.PROTECTION
     return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
-            "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
-                     "ean13": loan.ean13, "mimeType": "application/epub+zip"},
-            "returnStatus": Status.OK.value}
+            "link": link, "returnStatus": Status.OK.value}
 
 
 def _lines(schema: Schema, raws: list[Any]) -> list[orders.Line]:

@@ -52,13 +52,15 @@ GET_ORDERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "orderIdColl": ALNUM
 DECLARE_IP = Schema({**CONTRACTOR, "ips": listof(text(max_length=100), min_length=1, max_length=100)},
                     optional=("glnContractor",))
 
+# DRMinfo: readerPass / readerHint make the loan a Readium LCP one (services.lcp).
 _LOAN = {**CONTRACTOR, "loanerColl": gln(), "orderLineId": ORDER_LINE_ID, "loanId": ALNUM24, "ean13": gln(),
-         "accessMedium": MEDIUM, "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL}
+         "accessMedium": MEDIUM, "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL,
+         "DRMinfo": any_dict()}
 LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()},
-                   optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl"))
+                   optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl", "DRMinfo"))
 # ipAddress is mandatory for consultBook, checked by the operation: its absence with IN_SITU has its own code.
 CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()},
-                      optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl"))
+                      optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl", "DRMinfo"))
 
 GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100)},
                          optional=("glnContractor",))

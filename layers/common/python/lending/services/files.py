@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
+from .. import clock
 from .aws_clients import client
 
 EPUB_TYPE = "application/epub+zip"
@@ -50,5 +52,9 @@ def open_epub(ean13: str) -> File | None:
     return File(name, got["Body"].read())
 
 
-def save_epub(ean13: str, content: bytes) -> None:
+def save_epub(ean13: str, content: bytes, now: datetime | None = None) -> None:
+    """A book's file enters the hub: kept as it is, and protected for LCP once (services.lcp)."""
     client("s3").put_object(Bucket=bucket(), Key=epub_key(ean13), Body=content, ContentType=EPUB_TYPE)
+    from . import lcp  # the crypto is loaded only where files are ingested
+
+    lcp.protect_publication(ean13, content, now or clock.now())

@@ -31,6 +31,15 @@ def _error(status: int, code: str) -> dict[str, Any]:
             "body": json.dumps({"errors": [code], "messages": [ERRORS[code]]})}
 
 
+def licence_answer(doc: dict[str, Any]) -> dict[str, Any]:
+    """A licence file (`.lcpl`): what the fulfillment link, v1 and the LSD `license` link answer."""
+    from .lcp import LICENCE_TYPE
+
+    return {"statusCode": 200, "body": json.dumps(doc, ensure_ascii=False),
+            "headers": {"Content-Type": LICENCE_TYPE, "Content-Disposition": 'attachment; filename="loan.lcpl"',
+                        "Cache-Control": "private, no-store"}}
+
+
 def open_link(token: str, ctx: Ctx | None = None) -> dict[str, Any]:
     ctx = ctx or Ctx()
     found = verify_loan_link(token, ctx.now)
@@ -43,6 +52,14 @@ def open_link(token: str, ctx: Ctx | None = None) -> dict[str, Any]:
         return _error(403, "loan_returned")
     if loan.state is not LoanState.ACTIVE or loan.end_date <= ctx.now:
         return _error(403, "loan_expired")
+    from . import lcp
+
+    licence = lcp.licence_of(ctx, loan)
+    if licence is not None:  # an LCP loan: its link answers the licence, never the file in clear
+        deliveries.record_download(loan.gln_coll, loan.loan_id, ctx.now)
+        return licence_answer(licence.doc)
+    if loan.extra.get("protection") == lcp.PROTECTION:  # its licence could not be issued: never the clear file
+        return _error(404, "file_not_found")
     file = files.open_epub(loan.ean13)
     if file is None:
         return _error(404, "file_not_found")

@@ -10,6 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
@@ -24,7 +25,7 @@ from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import patrons as patron_store
 from ..store.deliveries import LoanView
-from . import lending
+from . import lcp, lending
 from .context import Ctx
 from .links import sign_loan_link, signing_key
 
@@ -62,6 +63,8 @@ class NewLoan:
     expires_at: datetime | None = None
     return_url: str | None = None
     email: str | None = None
+    passphrase: str | None = None  # Readium LCP: given, the loan's file is its licence (never stored)
+    passphrase_hint: str | None = None
 
 
 def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
@@ -121,7 +124,7 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
             coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=Pool.DOWNLOAD,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
-            callback_url=req.return_url, origin=ORIGIN, extra={"memberId": req.member_id},
+            callback_url=req.return_url, origin=ORIGIN, extra=_extra(req),
             extra_items=extra, replay=WHILE_ACTIVE)
         try:
             loan, _ = lending.lend(ctx, request, licence=lic)
@@ -129,6 +132,29 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
         except Refused as r:  # a race took its last place (or its last access): the next one
             refusals.append(r)
     return None
+
+
+def _extra(req: NewLoan) -> dict[str, Any]:
+    out: dict[str, Any] = {"memberId": req.member_id}
+    if lcp.Passphrase.of(req.passphrase) is not None and lcp.is_protected(req.ean13):
+        out["protection"] = lcp.PROTECTION
+    return out
+
+
+def with_licence(ctx: Ctx, loan: Loan, req: NewLoan) -> None:
+    """An LCP loan's licence, issued once (the patron's active loan asked for again finds it)."""
+    passphrase = lcp.Passphrase.of(req.passphrase, req.passphrase_hint)
+    if passphrase is not None and loan.extra.get("protection") == lcp.PROTECTION:
+        lcp.issue(ctx, loan, passphrase)
+
+
+LICENCE_TYPE = lcp.LICENCE_TYPE  # what GET /v1/loans/{id} answers for an LCP loan
+
+
+def licence_file(ctx: Ctx, loan: Loan) -> dict[str, Any] | None:
+    """The loan's LCP licence document, when it has one (GET /v1/loans/{id} answers it), its end the loan's."""
+    found = lcp.licence_of(ctx, loan)
+    return found.doc if found else None
 
 
 def _backoff(attempt: int) -> None:

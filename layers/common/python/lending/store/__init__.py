@@ -19,6 +19,9 @@ Access patterns (item: pk / sk; indexes):
 - outbox event       OUTBOX#<eventId> / OUTBOX                        GSI2 OUTBOX / <createdAt> (until enqueued)
 - rate counter       RATE#<name>#<gln> / <window>
 - FTP files state    FTPFILES#<gln> / STATE, FTPFILES#ONIX#<glnDistributor> / STATE  (store/ftp_files.py)
+- LCP publication    LCPPUB#<ean13> / LCPPUB                          wrapped content key, protected EPUB (store/lcp)
+- LCP licence        LCPL#<licenceId> / LCPL                          the signed document, device events
+- loan's licence     LOAN#<glnColl>#<loanId> / LCPL                   -> licenceId (one licence per loan)
 - catalogue          feeds, sync cursors and leases, ONIX update files, getOffers callers (store/catalogue.py)
 - console            staff STAFF#<email> (GSI1 STAFFOF#<glnColl>), sessions SESSION#<sha256>, one-time tokens
                      STAFFTOKEN#<sha256>, sign-in failures RATE#signin#..., audit AUDIT#<glnColl>, patron API key

@@ -3,6 +3,7 @@ with the spec's field names."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..domain.dates import iso
@@ -52,8 +53,10 @@ def create_loan(call: Call) -> V1Answer:
     if req.expires_at is not None and req.expires_at <= call.ctx.now:
         raise V1Error("invalid_expires_at")
     new = uses.NewLoan(member_id=req.member_id, ean13=call.path.get("medium_id", ""),
-                       expires_at=req.expires_at, return_url=req.return_url, email=req.email)
+                       expires_at=req.expires_at, return_url=req.return_url, email=req.email,
+                       passphrase=req.passphrase, passphrase_hint=req.passphrase_hint)
     loan, created = uses.create(call.ctx, call.library, new)
+    uses.with_licence(call.ctx, loan, new)
     if req.notify:
         uses.notify(call.ctx, loan, req.email)
     body = {"url": uses.loan_link(call.ctx, loan), "expires_at": iso(loan.end_date), "id": loan.loan_id}
@@ -64,6 +67,10 @@ def get_loan(call: Call) -> V1Answer:
     """GET /v1/loans/{loan_id}: the fulfillment document, with a short-lived signed link to the file."""
     view, url, until = uses.fulfil(call.ctx, call.library, call.path.get("loan_id", ""))
     loan = view.loan
+    licence = uses.licence_file(call.ctx, loan)
+    if licence is not None:  # an LCP loan: the fulfilment file is its licence
+        return V1Answer(200, {}, raw=(uses.LICENCE_TYPE, json.dumps(licence, ensure_ascii=False)),
+                        headers={"Content-Disposition": 'attachment; filename="loan.lcpl"'})
     return V1Answer(200, {
         "id": loan.loan_id, "member_id": loan.extra.get("memberId"), "resource_id": loan.ean13,
         "key": loan.ean13, "key_type": key_type(loan.ean13), "title": uses.title_of(loan),

@@ -27,6 +27,7 @@ class V1Answer:
     body: dict[str, Any]
     listing: str | None = None  # the key of body that holds a list answer's items
     headers: dict[str, str] = field(default_factory=dict)
+    raw: tuple[str, str] | None = None  # (content type, body): a file answered as it is (an LCP licence)
 
 
 @dataclass
@@ -95,6 +96,9 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
         if answer.status >= 400:
             logger.info("v1 refused", extra={"route": event.get("routeKey"), "status": answer.status,
                                              "errors": answer.body.get("errors")})
+        if answer.raw is not None:
+            return {"statusCode": answer.status, "body": answer.raw[1],
+                    "headers": {"Content-Type": answer.raw[0], "Cache-Control": "private, no-store", **answer.headers}}
         content_type, text = render(fmt, "loans" if answer.listing else root, answer.body, answer.listing)
         extra = {"Retry-After": "1"} if answer.status == CODES["try_again"][0] else {}
         return {"statusCode": answer.status, "body": text,

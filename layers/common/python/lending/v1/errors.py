@@ -16,6 +16,8 @@ CODES: dict[str, tuple[int, str]] = {
     "missing_expires_at": (400, "expires_at is required: the loan's new end."),
     "expires_at_not_later": (400, "expires_at must be after the loan's current end."),
     "invalid_return_url": (400, "return_url must be an http(s) URL."),
+    "invalid_passphrase": (400, "passphrase must be a text of 1 to 256 characters."),
+    "invalid_passphrase_hint": (400, "passphrase_hint must be a text of at most 200 characters."),
     "invalid_start_at": (400, "start_at must be an ISO 8601 date."),
     "invalid_end_at": (400, "end_at must be an ISO 8601 date, not before start_at."),
     "invalid_page": (400, "page must be a whole number from 1."),
@@ -125,6 +127,10 @@ TABLE: dict[Reason, str] = {
     R.END_NOT_LATER: "expires_at_not_later",
     R.RENEWAL_TOO_LONG: "loan_duration_over_maximum",
     R.LICENCE_ENDS_FIRST: "licence_ends_first",
+    # The LCP status documents' reasons (a reading app's calls, never a v1 route's)
+    R.LICENCE_NOT_FOUND: _UNREACHABLE,
+    R.INVALID_DEVICE: _UNREACHABLE,
+    R.RETURNED_BY_ANOTHER_DEVICE: _UNREACHABLE,
 }
 REASONS = TABLE  # the older name
 

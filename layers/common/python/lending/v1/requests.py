@@ -70,6 +70,18 @@ def date(value: Any) -> datetime:
     return parsed
 
 
+def passphrase(value: Any) -> str:
+    if not isinstance(value, str) or not 0 < len(value) <= 256:
+        raise ValueError("passphrase")
+    return value
+
+
+def hint(value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValueError("hint")
+    return value
+
+
 def flag(value: Any) -> bool:
     if value in (True, 1, "1", "true"):
         return True
@@ -101,7 +113,9 @@ ParamSpecs = dict[str, Param]
 
 RENEW_LOAN: ParamSpecs = {"expires_at": Param(date, required=True)}
 CREATE_LOAN: ParamSpecs = {"member_id": Param(member, required=True), "expires_at": Param(date),
-                           "notify": Param(flag, default=False), "email": Param(email), "return_url": Param(url)}
+                           "notify": Param(flag, default=False), "email": Param(email), "return_url": Param(url),
+                           # Readium LCP: the patron's passphrase (never stored) and its hint; LCP loans when given
+                           "passphrase": Param(passphrase), "passphrase_hint": Param(hint)}
 LIST_LOANS: ParamSpecs = {"member_id": Param(member), "start_at": Param(date), "end_at": Param(date),
                           "page": Param(whole(1, 10_000), default=1), "per_page": Param(whole(1, 100), default=50)}
 

@@ -14,7 +14,7 @@ from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
 from ..domain.loans import WHILE_ACTIVE, Loan, LoanState
 from ..domain.refusals import Reason, Refused
-from ..services import auth
+from ..services import auth, lcp
 from ..services import lending as core
 from ..services.context import Ctx
 from ..services.links import sign_loan_link, verify_loan_link
@@ -68,6 +68,10 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
         return _refused(400, e.NO_LOAN_AVAILABLE)
     p = parse(raw, ctx.now)
     errors = set(p.errors)
+    # Readium LCP: a passphrase given by the lending system makes the link answer the loan's licence.
+    passphrase = lcp.Passphrase.of(raw.get("passphrase"), raw.get("passphrase_hint"))
+    if ("passphrase" in raw and passphrase is None) or len(raw.get("passphrase_hint") or "") > lcp.HINT_MAX:
+        errors.add(e.PASSPHRASE_INVALID)  # asked for protection: never a silent plain loan
     if p.bill_drm_to and not lending_systems.known(p.bill_drm_to):
         errors.add(e.BILL_DRM_TO_INVALID)  # not an identifier the platform gave
     if p.pool is Pool.ONSITE and p.ip_address and e.IP_INVALID not in errors:
@@ -95,15 +99,20 @@ def lend_by_url(ctx: Ctx, order_line_id: str, token: str, raw: dict[str, str]) -
     # alongside other errors, or when the licence has no such place at all, it is reported as read.
     if errors - {e.POOL_FULL[p.pool]} or (errors and licence.sizes[p.pool] == 0):
         return WarehouseResult(400, errors)
+    extra = p.extra()
+    if passphrase is not None and lcp.is_protected(licence.ean13):
+        extra["protection"] = lcp.PROTECTION
     request = core.LoanRequest(
         coll=coll, order_line_id=order_line_id, loan_id=the_id,
         ean13=licence.ean13, pool=p.pool, requested_end=p.requested_end(ctx.now, licence.max_loan_days),
-        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=p.extra(),
+        fingerprint=p.fingerprint(order_line_id), callback_url=p.notify_url, origin=ORIGIN, extra=extra,
         replay=WHILE_ACTIVE)
     try:
         loan, replayed = core.lend(ctx, request, licence=licence)
     except Refused as r:
         return _refused(400, e.for_refusal(r))
+    if passphrase is not None and loan.extra.get("protection") == lcp.PROTECTION:
+        lcp.issue(ctx, loan, passphrase)
     return _link(ctx, loan, replayed=replayed)
 
 

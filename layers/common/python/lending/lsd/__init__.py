@@ -1,0 +1,1 @@
+"""The LCP door: licences, licence status documents (Readium LSD) and protected publications."""
