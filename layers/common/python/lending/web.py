@@ -4,8 +4,10 @@ imported by every function at cold start."""
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import os
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +30,92 @@ class BadBody(Exception):
     """The body cannot be read as parameters at all."""
 
 
+class BadText(BadBody):
+    """A parameter is not text any field accepts: `field` names it (`orderRequestLine.0.ean13`, or
+    `body` when the body itself cannot be decoded in its declared charset)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"The parameter {field} is invalid: {reason}")
+        self.field, self.reason = field, reason
+
+
+# Lone surrogates are valid JSON escapes but not Unicode (nothing can encode them back); C0 controls other
+# than tab, LF and CR, DEL and the noncharacters U+FFFE/U+FFFF belong to no field of any door (XML 1.0
+# cannot even carry most of them, so JSON and SOAP agree).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+NOT_UNICODE = "not valid Unicode text"
+CONTROLS = "control characters are not allowed"
+
+
+def text_problem(text: str) -> str | None:
+    if _SURROGATE.search(text):
+        return NOT_UNICODE
+    if _CONTROL.search(text):
+        return CONTROLS
+    return None
+
+
+def check_text(value: Any) -> None:
+    """Every string of a decoded request (keys included, at any depth) is valid Unicode without control
+    characters, or BadText names the first that is not. The one text check of every door (PNB JSON and
+    SOAP, v1, warehouse), run before anything else reads the values. Iterative: a deeply nested value
+    cannot exhaust the stack."""
+    todo: list[tuple[str, Any]] = [("", value)]
+    while todo:
+        path, item = todo.pop()
+        if isinstance(item, str):
+            problem = text_problem(item)
+            if problem:
+                raise BadText(path or "body", problem)
+        elif isinstance(item, dict):
+            children: list[tuple[str, Any]] = []
+            for k, v in item.items():
+                key = str(k)
+                problem = text_problem(key)
+                if problem:  # a name that cannot be shown: named by where it is
+                    raise BadText(f"{path + '.' if path else ''}(a parameter name)", problem)
+                children.append((f"{path}.{key}" if path else key, v))
+            todo.extend(reversed(children))
+        elif isinstance(item, list):
+            todo.extend(reversed([(f"{path}.{i}" if path else str(i), v) for i, v in enumerate(item)]))
+
+
+def safe_text(text: str) -> str:
+    """Text the hub answers with, always encodable: a lone surrogate (only a caller can have put one in a
+    value the hub echoes) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def dumps(value: Any) -> str:
+    """JSON of an answer, always encodable in UTF-8."""
+    return safe_text(json.dumps(value, ensure_ascii=False))
+
+
+def charset(event: dict[str, Any]) -> str:
+    """The body's declared charset (Content-Type's `charset=`), UTF-8 when none is declared."""
+    for part in _headers(event).get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"') or "utf-8"
+    return "utf-8"
+
+
+def body_text(event: dict[str, Any], max_body: int) -> str:
+    """The body as text, decoded in its declared charset: BadText `body` when it cannot be (an unknown
+    charset, or bytes that are not of it), BadBody when it is too large."""
+    raw = _body(event, max_body)
+    name = charset(event)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise BadText("body", f"unknown charset {name[:40]!r}") from None
+    try:
+        return raw.decode(name)
+    except (UnicodeDecodeError, ValueError):
+        raise BadText("body", f"not valid {name[:40]}") from None
+
+
 def _headers(event: dict[str, Any]) -> dict[str, str]:
     return {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
 
@@ -35,7 +123,8 @@ def _headers(event: dict[str, Any]) -> dict[str, str]:
 def _body(event: dict[str, Any], max_body: int) -> bytes:
     body = event.get("body") or ""
     try:
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode()
+        # surrogatepass: an event's text with a lone surrogate is still bytes, refused when decoded
+        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogatepass")
     except ValueError:
         raise BadBody("not base64") from None
     if len(raw) > max_body:
@@ -58,37 +147,39 @@ def _scalar(value: Any) -> str | None:
 def parameters(event: dict[str, Any], max_body: int = MAX_BODY) -> dict[str, str]:
     """Every parameter of a form-style door (library API v1, warehouse lending URL) as text: the query
     string, then the body over it (JSON object, form-encoded or multipart); a repeated form key keeps
-    its first value. Raises BadBody when the body is not what its Content-Type says."""
+    its first value. Raises BadBody when the body is not what its Content-Type says, BadText (naming the
+    parameter) when a value is not valid text."""
     out: dict[str, str] = {}
     for k, v in parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True):
         out.setdefault(k, v)
+    check_text(out)
     raw = _body(event, max_body)
     if not raw.strip():
         return out
     ctype = _headers(event).get("content-type", "").split(";")[0].strip().lower()
     found: dict[str, str] = {}
     if ctype == "application/json" or ctype.endswith("+json") or (not ctype and raw.lstrip()[:1] == b"{"):
+        text = body_text(event, max_body)
         try:
-            data = json.loads(raw)
+            data = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise BadBody("not JSON") from None
         if not isinstance(data, dict):
             raise BadBody("not a JSON object")
+        check_text(data)
         for k, v in data.items():
             if v is None:
                 continue  # null: as if absent
-            text = _scalar(v)
+            value = _scalar(v)
             # A value of the wrong type is kept as an impossible one, so its own check names it.
-            found[str(k)] = text if text is not None else "\x00"
+            found[str(k)] = value if value is not None else "\x00"
     elif ctype == "multipart/form-data":
         found = _multipart(raw, _headers(event).get("content-type", ""))
+        check_text(found)
     elif ctype in ("", "application/x-www-form-urlencoded"):
-        try:
-            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError:
-            raise BadBody("not UTF-8") from None
-        for k, v in pairs:
+        for k, v in parse_qsl(body_text(event, max_body), keep_blank_values=True, strict_parsing=False):
             found.setdefault(k, v)
+        check_text(found)
     else:
         raise BadBody(f"unsupported content type {ctype}")
     out.update(found)

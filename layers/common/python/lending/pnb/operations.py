@@ -12,7 +12,7 @@ from typing import Any
 
 from ..catalogue import updates
 from ..domain.accounts import Account, Role
-from ..domain.codes import INTERNAL_ERROR, Refused, Status
+from ..domain.codes import BAD_CREDENTIALS, INTERNAL_ERROR, Refused, Status
 from ..domain.dates import iso
 from ..domain.ips import already_declared, parse_declaration
 from ..domain.licences import AccessMedium, Localization, pool_for
@@ -24,6 +24,7 @@ from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..validation import Invalid, Request, Schema
+from ..web import BadText
 from . import requests as rq
 
 ENDED_LOANS_DAYS = 60
@@ -177,6 +178,17 @@ OPERATIONS: dict[str, Operation] = {
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def refuse_text(name: str, bad: BadText) -> tuple[int, dict[str, Any]]:
+    """A parameter that is not valid text (web.check_text, before anything else): INVALID_ARGUMENTS naming
+    it, or a malformed credential's AUTHENTICATION_ERROR (CONTRACT 3, as for any malformed credential)."""
+    op = OPERATIONS.get(name)
+    status, message = Status.INVALID_ARGUMENTS, str(bad)
+    if op is not None and bad.field in op.credentials:
+        status, message = Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS
+    count(f"pnb.{name if op else 'unknown'}.{status.value}")
+    return 200, {"requestId": new_request_id(), "returnStatus": status.value, "returnMessage": message}
 
 
 def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]:

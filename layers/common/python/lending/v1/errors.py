@@ -19,6 +19,7 @@ CODES: dict[str, tuple[int, str]] = {
     "invalid_page": (400, "page must be a whole number from 1."),
     "invalid_per_page": (400, "per_page must be a whole number from 1 to 100."),
     "invalid_body": (400, "The request body is neither JSON nor form fields."),
+    "invalid_text": (400, "A parameter is not valid text."),
     # 401
     "invalid_api_key": (401, "The X-Api-Key header is missing or names no library."),
     # 403: limits and availability
@@ -57,9 +58,10 @@ REASONS = {
 class V1Error(Exception):
     """An answer of error codes; they share one HTTP status (the first code's)."""
 
-    def __init__(self, *codes: str) -> None:
+    def __init__(self, *codes: str, message: str | None = None) -> None:
         super().__init__(", ".join(codes))
         self.codes = list(codes)
+        self.message = message  # says more than the code's fixed message (which parameter)
 
     @property
     def status(self) -> int:
@@ -67,6 +69,8 @@ class V1Error(Exception):
 
     @property
     def messages(self) -> list[str]:
+        if self.message is not None:
+            return [self.message]
         return [CODES.get(c, (403, c))[1] for c in self.codes]
 
 

@@ -32,6 +32,11 @@ DURATION_INVALID = "duration_parameter_invalid"
 NOTIFY_URL_INVALID = "notify_url_parameter_invalid"
 BILL_DRM_TO_INVALID = "bill_drm_to_parameter_invalid"
 INVALID_REQUEST_BODY = "invalid_request_body"
+# A parameter that is not valid text (lone surrogate, control character): its own invalid name.
+INVALID_TEXT = {"borrower_id": INVALID_BORROWER_ID, "transaction_id": INVALID_TRANSACTION_ID,
+                "expire_at": INVALID_EXPIRATION_DATE, "duration": DURATION_INVALID, "medium": MEDIUM_INVALID,
+                "localisation": LOCALISATION_INVALID, "localization": LOCALISATION_INVALID,
+                "ip_address": IP_INVALID, "notify_url": NOTIFY_URL_INVALID, "bill_drm_to": BILL_DRM_TO_INVALID}
 
 SPEC_ORDER = (
     INVALID_EXPIRATION_DATE, MISSING_BORROWER_ID, MISSING_TRANSACTION_ID, NO_LOAN_AVAILABLE,

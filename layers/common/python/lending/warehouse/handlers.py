@@ -10,7 +10,7 @@ from typing import Any
 from ..observability import logger
 from ..services.context import Ctx
 from ..store import table
-from ..web import BadBody, base_url, parameters
+from ..web import BadBody, BadText, base_url, parameters
 from . import codec
 from . import errors as e
 from .loans import describe, lend_by_url, return_by_link
@@ -29,6 +29,8 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
         ctx = ctx or Ctx(base_url=base_url(event))
         try:
             raw = parameters(event)
+        except BadText as t:  # the parameter's own error name when it has one
+            return codec.refused(400, {e.INVALID_TEXT.get(t.field, e.INVALID_REQUEST_BODY)})
         except BadBody:
             return codec.refused(400, {e.INVALID_REQUEST_BODY})
         outcome = lend_by_url(ctx, str(path.get("orderLineId", "")), str(path.get("token", "")), raw)
