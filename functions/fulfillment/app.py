@@ -1,6 +1,7 @@
 """GET /fulfillment/{token}: a loan's signed, time-limited link serves its file (CONTRACT 3 link.url,
 section 4) and records the download."""
 
+import json
 from typing import Any
 
 from lending.observability import count, observed
@@ -8,11 +9,19 @@ from lending.services import clock
 from lending.services.context import Ctx
 from lending.services.fulfillment import open_link
 from lending.store import table
+from lending.web import guarded
+
+
+def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return {"statusCode": 500, "headers": {"Content-Type": "application/json", "X-Request-Id": request_id},
+            "body": json.dumps({"errors": ["internal_error"], "messages": ["Internal error."]})}
+
 
 table.client()  # built once per container, at init
 
 
 @observed
+@guarded(_fault)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     answer = open_link((event.get("pathParameters") or {}).get("token", ""), Ctx(now=clock.now()))
     count(f"fulfillment.{answer['statusCode']}")

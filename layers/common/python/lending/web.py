@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import codecs
+import functools
 import json
 import os
 import re
+import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,6 +27,42 @@ def base_url(event: dict[str, Any]) -> str:
     host = headers.get("host") or event.get("requestContext", {}).get("domainName", "localhost")
     proto = headers.get("x-forwarded-proto", "https")
     return f"{proto}://{host}"
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def request_id(event: dict[str, Any]) -> str:
+    """The id API Gateway gave the request (its access log's), else a new one."""
+    value = (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
+    return str(value) if value else uuid.uuid4().hex
+
+
+def guarded(fault: Callable[[dict[str, Any], str], dict[str, Any]]) -> Callable[[Handler], Handler]:
+    """The last net of a door: an exception nothing else caught is logged once, with the request's id, and
+    answered by `fault(event, request_id)` in the door's own shape (never API Gateway's bare 500)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def door(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return handler(event, context)
+            except Exception:
+                from .observability import logger
+
+                rid = request_id(event)
+                logger.exception("door failed", extra={"requestId": rid, "route": event.get("routeKey")})
+                return fault(event, rid)
+
+        return door
+
+    return wrap
+
+
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (not a header the caller can write)."""
+    value = event.get("requestContext", {}).get("http", {}).get("sourceIp")
+    return str(value) if value else None
 
 
 class BadBody(Exception):

@@ -6,11 +6,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..domain.codes import Status
+from ..domain.codes import INTERNAL_ERROR, Status
 from ..observability import logger, observed
 from ..services.context import Ctx
 from ..store import table
-from ..web import BadBody, BadText, base_url, body_text, check_text, dumps
+from ..web import BadBody, BadText, base_url, body_text, check_text, dumps, guarded, source_ip
 from .operations import new_request_id, refuse_text, run
 
 MAX_BODY = 1_000_000
@@ -20,10 +20,15 @@ def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": dumps(answer)}
 
 
+def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return respond(500, {"requestId": request_id, "returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR})
+
+
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     table.client()  # built once per container, at init
 
     @observed
+    @guarded(_fault)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             data = json.loads(body_text(event, MAX_BODY))
@@ -38,7 +43,7 @@ def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
         except (ValueError, RecursionError, BadBody) as e:  # RecursionError: absurdly nested JSON
             return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
                                  "returnMessage": f"The request body is not a JSON object ({e})"})
-        status, answer = run(service, data, Ctx(base_url=base_url(event)))
+        status, answer = run(service, data, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
         logger.info("pnb", extra={"operation": service, "returnStatus": answer["returnStatus"],
                                   "requestId": answer["requestId"]})
         return respond(status, answer)

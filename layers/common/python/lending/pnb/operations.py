@@ -200,7 +200,8 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
     try:
         if op is None:
             raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} is not implemented")
-        account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
+        account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles,
+                                    now=ctx.now, source=ctx.source_ip)
         try:
             req = op.schema.validate(body)
         except Invalid as e:

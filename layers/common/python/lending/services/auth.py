@@ -2,7 +2,12 @@
 
 PNB sends the password with every request; a slow hash per call would dominate latency, so a
 success is remembered for CACHE_SECONDS, keyed by an HMAC of the password under a per-process key
-(the plain password is never kept)."""
+(the plain password is never kept).
+
+Guessing is made slow and silent: an unknown account costs the same hash as a wrong password (which
+accounts exist does not show by timing), and failed sign-ins are counted per account and per source
+address in fixed windows (store.signins): past the limit, every sign-in of that account or from that
+address is refused for the rest of the window, the right password included, without hashing anything."""
 
 from __future__ import annotations
 
@@ -10,11 +15,18 @@ import hashlib
 import hmac
 import secrets
 import time
+from datetime import UTC, datetime
 
 from ..domain.accounts import Account, Role, verify_secret
 from ..domain.codes import AUTHORIZATION_FAILURE, BAD_CREDENTIALS, Refused, Status
+from ..domain.dates import iso
 from ..domain.identifiers import is_alnum, is_gln
 from ..store import accounts as store
+from ..store import signins
+
+WINDOW_SECONDS = 15 * 60
+FAILURES_PER_ACCOUNT = 10  # a person mistyping does not get there; a guesser gets 10 tries a quarter hour
+FAILURES_PER_SOURCE = 100  # one address trying many accounts (several libraries may share a NAT)
 
 CACHE_SECONDS = 60.0
 _PROCESS_KEY = secrets.token_bytes(32)
@@ -26,27 +38,47 @@ def _digest(secret: str) -> str:
     return hmac.new(_PROCESS_KEY, secret.encode(), hashlib.sha256).hexdigest()
 
 
-def authenticate(gln: object, password: object, roles: tuple[Role, ...]) -> Account:
+def authenticate(gln: object, password: object, roles: tuple[Role, ...], *, now: datetime | None = None,
+                 source: str | None = None) -> Account:
     """The account behind (gln, password): AUTHENTICATION_ERROR "Bad credentials" when there is none;
     ACCES_DENIED "Authorization failure" when it has none of `roles` (spec, base codes: "the user has no
-    right of access to the service"), said only once the password is proven, so it reveals nothing."""
+    right of access to the service"), said only once the password is proven, so it reveals nothing.
+    AUTHENTICATION_ERROR "Too many failed sign-ins..." (reason `throttled`) past the limits of failures
+    of the account or of the `source` address in the current window of `now`."""
     if not is_gln(gln) or not is_alnum(password, 25):
         raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
     assert isinstance(gln, str) and isinstance(password, str)
-    now = time.monotonic()
+    tick = time.monotonic()
     cache_key = (gln, _digest(password))
     hit = _verified.get(cache_key)
-    if hit and hit[0] > now:
+    if hit and hit[0] > tick:
         account = hit[1]
     else:
-        found = store.get(gln)
-        if found is None or not verify_secret(password, found.secret_hash):
-            raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
-        account = found
-        _verified[cache_key] = (now + CACHE_SECONDS, account)
+        account = _sign_in(gln, password, now or datetime.now(UTC), source)
+        _verified[cache_key] = (tick + CACHE_SECONDS, account)
     if account.role not in roles:
         raise Refused(Status.ACCES_DENIED, AUTHORIZATION_FAILURE)
     return account
+
+
+def _sign_in(gln: str, password: str, now: datetime, source: str | None) -> Account:
+    epoch = int(now.timestamp())
+    window = epoch - epoch % WINDOW_SECONDS
+    subjects = [("account", gln)] + ([("source", source)] if source else [])
+    failed = signins.failures(subjects, window)
+    if failed[("account", gln)] >= FAILURES_PER_ACCOUNT or (
+            source and failed[("source", source)] >= FAILURES_PER_SOURCE):
+        retry = datetime.fromtimestamp(window + WINDOW_SECONDS, UTC)
+        raise Refused(Status.AUTHENTICATION_ERROR,
+                      f"Too many failed sign-ins for this account or from this address: try again after {iso(retry)}",
+                      reason="throttled")
+    found = store.get(gln)
+    # An unknown account is hashed as much as a wrong password is (verify_secret with no hash still hashes).
+    proven = verify_secret(password, found.secret_hash if found else None)
+    if found is None or not proven:
+        signins.record_failure(subjects, window, WINDOW_SECONDS)
+        raise Refused(Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS)
+    return found
 
 
 def account(gln: str) -> Account | None:

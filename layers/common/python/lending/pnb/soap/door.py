@@ -18,7 +18,7 @@ from ...domain.codes import BAD_CREDENTIALS, INTERNAL_ERROR, Status
 from ...observability import logger, observed
 from ...services.context import Ctx
 from ...store import table
-from ...web import BadText, base_url, check_text
+from ...web import BadText, base_url, check_text, source_ip
 from ..operations import OPERATIONS, new_request_id, refuse_text, run
 from . import codec, envelope
 from .schema import MODEL
@@ -95,7 +95,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         except codec.Malformed as m:
             http, answer = refuse_text(service, BadText(m.field, "not a value of its type"))
         else:
-            http, answer = run(service, body, Ctx(base_url=base_url(event)))
+            http, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
     logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
                                    "requestId": answer["requestId"]})
     if http >= 500:  # our fault, not the caller's: a Server fault that still names the request
