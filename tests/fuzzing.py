@@ -147,6 +147,8 @@ def pnb_body(draw: Any, service: str, target: Target) -> tuple[dict[str, Any], b
         else:
             body[name] = draw(VALUES)
     if service in ("loanBook", "consultBook") and draw(st.booleans()):  # often a loan that can succeed
+        if draw(st.booleans()):  # and then often nothing else
+            body = {k: v for k, v in body.items() if k in op.credentials}
         body.update({"orderLineId": draw(st.sampled_from(target.lines)), "loanId": f"FZ{draw(st.integers(0, 10**9))}",
                      "ean13": "9791000000015", "accessMedium": "DOWNLOAD", "localization": "EX_SITU"})
         body.setdefault("loanEndDate", "2027-01-01T00:00:00Z")
@@ -288,6 +290,8 @@ def warehouse(draw: Any, target: Target) -> Req:
         url_path = url_path[:-12] + _segment(draw, ["abc"]) + "/loans"
     params: dict[str, Any] = {"borrower_id": draw(st.sampled_from([f"b{draw(st.integers(0, 10**6))}"]) | texts()),
                               "transaction_id": draw(st.sampled_from([f"t{draw(st.integers(0, 10**6))}"]) | texts())}
+    if draw(st.integers(0, 2)) == 0:  # a loan that can be made
+        params = {"borrower_id": f"b{draw(st.integers(0, 10**6))}", "transaction_id": f"t{draw(st.integers(0, 10**6))}"}
     for name in draw(st.lists(st.sampled_from(["expire_at", "duration", "medium", "localisation", "ip_address",
                                                "notify_url", "bill_drm_to", "x"]), max_size=4, unique=True)):
         params[name] = draw(VALUES)
