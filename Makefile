@@ -50,6 +50,13 @@ build: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m tools.bench
 
+# The long hostile run (tests/fuzzing.py) against a local stack of its own; prints its figures, the
+# stack's peak memory included, and fails on any 5xx, dropped connection or answer over 5 s.
+#   make fuzz [REQUESTS=10000] [CLIENTS=4]
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	REQUESTS=$(or $(REQUESTS),10000) CLIENTS=$(or $(CLIENTS),4) PYTHONPATH=layers/common/python $(PY) -m tools.fuzz
+
 # make invoke FN=PnbSendOrderFunction EVENT=events/pnb_send_order.json
 invoke: $(VENV)/.installed
 	$(PY) -m tools.invoke $(FN) $(EVENT)

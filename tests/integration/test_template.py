@@ -37,9 +37,27 @@ def test_runtime_layer_and_resources() -> None:
     } <= kinds
     table = TPL["Resources"]["Table"]["Properties"]
     assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2", "gsi3", "gsi4"]
-    assert "TimeToLiveSpecification" not in table  # business deadlines are never left to TTL
+    # Business deadlines are never left to TTL: only sign-in counters carry its attribute.
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "purgeAt", "Enabled": True}
+    lending = ROOT / "layers/common/python/lending"
+    carriers = sorted(str(p.relative_to(lending)) for p in lending.rglob("*.py") if "purgeAt" in p.read_text())
+    assert carriers == ["store/signins.py"]
     queue = TPL["Resources"]["CallbackQueue"]["Properties"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["CallbackDeadLetterQueue", "Arn"]}
+
+
+def test_public_doors_are_throttled_per_route_and_have_reserved_concurrency() -> None:
+    api = TPL["Resources"]["HttpApi"]["Properties"]
+    assert api["DefaultRouteSettings"] == {"ThrottlingRateLimit": {"Ref": "DoorRateLimit"},
+                                           "ThrottlingBurstLimit": {"Ref": "DoorBurstLimit"}}
+    public = [name for name, r in TPL["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+              and any(e["Type"] == "HttpApi" for e in (r["Properties"].get("Events") or {}).values())]
+    assert len(public) >= 20
+    for name in public:
+        reserved = TPL["Resources"][name]["Properties"].get("ReservedConcurrentExecutions")
+        assert reserved == {"Fn::If": ["ReserveDoorConcurrency", {"Ref": "DoorConcurrency"},
+                                       {"Ref": "AWS::NoValue"}]}, name
+    assert 100 + len(public) * int(TPL["Parameters"]["DoorConcurrency"]["Default"]) <= 1000  # default account pool
 
 
 def test_every_pnb_service_has_its_own_function_and_route() -> None:

@@ -16,8 +16,9 @@ ROOT = pathlib.Path(lending.__file__).parent
 FUNCTIONS = ROOT.parents[3] / "functions"
 
 # What each layer may import (besides itself). "base" modules sit under every layer but the domain:
-# the AWS client factory, the warm-container cache, the clock seam, logging/metrics, the request-schema engine.
-BASE = {"aws", "cache", "clock", "observability", "validation"}
+# the AWS client factory, the warm-container cache, the clock seam, logging/metrics, the request-schema engine,
+# what counts as text.
+BASE = {"aws", "cache", "clock", "observability", "text", "validation"}
 DOORS = {"pnb", "v1", "warehouse", "web", "lsd"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
@@ -46,6 +47,7 @@ ALLOWED: dict[str, set[str]] = {
     "cache": set(),
     "clock": set(),
     "observability": set(),
+    "text": set(),
     "validation": {"domain"},
     "local": set(),  # not shipped: may import anything (checked by nothing here)
 }

@@ -542,3 +542,12 @@ def test_the_tag_name_cache_stays_bounded_whatever_the_feed_invents() -> None:
     finally:  # the real names for the tests that follow
         _N.clear()
         _N.update(kept)
+
+
+def test_text_that_xml_lets_through_but_no_field_takes_is_the_record_s_error() -> None:
+    # XML 1.0 carries DEL and the C1 controls; the hub's one text check (lending.web) refuses them, as
+    # every door does: the record is rejected naming the field, the next one is read.
+    notices, rejected = read(message(product(title="<TitleText>Un&#x7f;titre</TitleText>"),
+                                     product("9791000000022", ref="B")))
+    assert [n.ean13 for n in notices] == ["9791000000022"]
+    assert rejected == [Rejected("9791000000091", "title is invalid: control characters are not allowed")]

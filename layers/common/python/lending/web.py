@@ -4,10 +4,16 @@ imported by every function at cold start."""
 from __future__ import annotations
 
 import base64
+import codecs
+import functools
 import json
 import os
+import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
+
+from .text import first_bad_text, safe_text
 
 MAX_BODY = 64 * 1024  # a loan request is a few hundred bytes
 
@@ -24,8 +30,91 @@ def base_url(event: dict[str, Any]) -> str:
     return f"{proto}://{host}"
 
 
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def request_id(event: dict[str, Any]) -> str:
+    """The id API Gateway gave the request (its access log's), else a new one."""
+    value = (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
+    return str(value) if value else uuid.uuid4().hex
+
+
+def guarded(fault: Callable[[dict[str, Any], str], dict[str, Any]]) -> Callable[[Handler], Handler]:
+    """The last net of a door: an exception nothing else caught is logged once, with the request's id, and
+    answered by `fault(event, request_id)` in the door's own shape (never API Gateway's bare 500)."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def door(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            try:
+                return handler(event, context)
+            except Exception:
+                from .observability import logger
+
+                rid = request_id(event)
+                logger.exception("door failed", extra={"requestId": rid, "route": event.get("routeKey")})
+                return fault(event, rid)
+
+        return door
+
+    return wrap
+
+
+def source_ip(event: dict[str, Any]) -> str | None:
+    """The caller's address as API Gateway saw it (not a header the caller can write)."""
+    value = event.get("requestContext", {}).get("http", {}).get("sourceIp")
+    return str(value) if value else None
+
+
 class BadBody(Exception):
     """The body cannot be read as parameters at all."""
+
+
+class BadText(BadBody):
+    """A parameter is not text any field accepts: `field` names it (`orderRequestLine.0.ean13`, or
+    `body` when the body itself cannot be decoded in its declared charset)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"The parameter {field} is invalid: {reason}")
+        self.field, self.reason = field, reason
+
+
+def check_text(value: Any) -> None:
+    """Every string of a decoded request (keys included, at any depth) is valid Unicode without control
+    characters (lending/text.py), or BadText names the first that is not. The one text check of every
+    door (PNB JSON and SOAP, v1, warehouse), run before anything else reads the values."""
+    bad = first_bad_text(value)
+    if bad is not None:
+        raise BadText(bad[0] or "body", bad[1])
+
+
+def dumps(value: Any) -> str:
+    """JSON of an answer, always encodable in UTF-8."""
+    return safe_text(json.dumps(value, ensure_ascii=False))
+
+
+def charset(event: dict[str, Any]) -> str:
+    """The body's declared charset (Content-Type's `charset=`), UTF-8 when none is declared."""
+    for part in _headers(event).get("content-type", "").split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"') or "utf-8"
+    return "utf-8"
+
+
+def body_text(event: dict[str, Any], max_body: int) -> str:
+    """The body as text, decoded in its declared charset: BadText `body` when it cannot be (an unknown
+    charset, or bytes that are not of it), BadBody when it is too large."""
+    raw = _body(event, max_body)
+    name = charset(event)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise BadText("body", f"unknown charset {name[:40]!r}") from None
+    try:
+        return raw.decode(name)
+    except (UnicodeDecodeError, ValueError):
+        raise BadText("body", f"not valid {name[:40]}") from None
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:
@@ -35,7 +124,8 @@ def _headers(event: dict[str, Any]) -> dict[str, str]:
 def _body(event: dict[str, Any], max_body: int) -> bytes:
     body = event.get("body") or ""
     try:
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode()
+        # surrogatepass: an event's text with a lone surrogate is still bytes, refused when decoded
+        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogatepass")
     except ValueError:
         raise BadBody("not base64") from None
     if len(raw) > max_body:
@@ -58,37 +148,39 @@ def _scalar(value: Any) -> str | None:
 def parameters(event: dict[str, Any], max_body: int = MAX_BODY) -> dict[str, str]:
     """Every parameter of a form-style door (library API v1, warehouse lending URL) as text: the query
     string, then the body over it (JSON object, form-encoded or multipart); a repeated form key keeps
-    its first value. Raises BadBody when the body is not what its Content-Type says."""
+    its first value. Raises BadBody when the body is not what its Content-Type says, BadText (naming the
+    parameter) when a value is not valid text."""
     out: dict[str, str] = {}
     for k, v in parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True):
         out.setdefault(k, v)
+    check_text(out)
     raw = _body(event, max_body)
     if not raw.strip():
         return out
     ctype = _headers(event).get("content-type", "").split(";")[0].strip().lower()
     found: dict[str, str] = {}
     if ctype == "application/json" or ctype.endswith("+json") or (not ctype and raw.lstrip()[:1] == b"{"):
+        text = body_text(event, max_body)
         try:
-            data = json.loads(raw)
+            data = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise BadBody("not JSON") from None
         if not isinstance(data, dict):
             raise BadBody("not a JSON object")
+        check_text(data)
         for k, v in data.items():
             if v is None:
                 continue  # null: as if absent
-            text = _scalar(v)
+            value = _scalar(v)
             # A value of the wrong type is kept as an impossible one, so its own check names it.
-            found[str(k)] = text if text is not None else "\x00"
+            found[str(k)] = value if value is not None else "\x00"
     elif ctype == "multipart/form-data":
         found = _multipart(raw, _headers(event).get("content-type", ""))
+        check_text(found)
     elif ctype in ("", "application/x-www-form-urlencoded"):
-        try:
-            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-        except UnicodeDecodeError:
-            raise BadBody("not UTF-8") from None
-        for k, v in pairs:
+        for k, v in parse_qsl(body_text(event, max_body), keep_blank_values=True, strict_parsing=False):
             found.setdefault(k, v)
+        check_text(found)
     else:
         raise BadBody(f"unsupported content type {ctype}")
     out.update(found)

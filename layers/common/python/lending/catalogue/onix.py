@@ -57,6 +57,7 @@ from lxml import etree
 
 from ..domain.identifiers import is_ean13
 from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE, LicenceTerms, Offer
+from ..text import text_problem
 
 NS = "http://ns.editeur.org/onix/3.0/reference"
 _Q = "{" + NS + "}"
@@ -460,9 +461,15 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     for _, order, parts in contributors:
         seq = _whole(parts.get("SequenceNumber", ""))
         names.append((1 << 30 if seq is None else seq, order, _contributor(parts)))
+    contributor_names = [x for _, _, x in sorted(names) if x]
+    for what, value in (("title", title), ("PublisherName", publisher),
+                        *(("Contributor", x) for x in contributor_names)):
+        problem = text_problem(value)  # the doors' own text check: what XML 1.0 lets through (DEL) too
+        if problem:
+            raise _Bad(f"{what} is invalid: {problem}")
     return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
-                 publisher=publisher, contributors=tuple(x for _, _, x in sorted(names) if x),
+                 publisher=publisher, contributors=tuple(contributor_names),
                  formats=tuple(dict.fromkeys(formats)))
 
 

@@ -47,17 +47,23 @@ def hash_secret(secret: str, salt: bytes | None = None) -> str:
     return f"pbkdf2_sha256${_ITERATIONS}${salt.hex()}${digest.hex()}"
 
 
+# What an account without a usable hash (or no account at all) is checked against: the same work as a
+# real check, so that a wrong password and an unknown account take the same time. Nothing matches it.
+_DECOY = f"pbkdf2_sha256${_ITERATIONS}${'00' * 16}$"
+
+
 def verify_secret(secret: str, stored: str | None) -> bool:
-    if not stored:
-        return False
+    """Always one PBKDF2 of `secret` (a missing or malformed `stored` is checked against a decoy)."""
     try:
-        algo, iterations, salt, digest = stored.split("$")
+        algo, iterations, salt, digest = (stored or _DECOY).split("$")
+        rounds, salt_bytes = int(iterations), bytes.fromhex(salt)
+        if algo != "pbkdf2_sha256" or not 1 <= rounds <= 10 * _ITERATIONS:
+            raise ValueError(algo)
     except ValueError:
-        return False
-    if algo != "pbkdf2_sha256":
-        return False
-    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
-    return hmac.compare_digest(got.hex(), digest)
+        algo, iterations, salt, digest = _DECOY.split("$")
+        rounds, salt_bytes = _ITERATIONS, bytes.fromhex(salt)
+    got = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt_bytes, rounds)
+    return bool(digest) and hmac.compare_digest(got.hex(), digest)
 
 
 def api_key_id(key: str) -> str:

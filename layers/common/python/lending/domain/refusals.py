@@ -18,6 +18,7 @@ class Reason(StrEnum):
     # Who is calling
     BAD_CREDENTIALS = "bad_credentials"
     NOT_AUTHORIZED = "not_authorized"  # authenticated, but not a role this operation serves
+    TOO_MANY_SIGNINS = "too_many_signins"  # failed sign-ins of the account or the address: wait for the window's end
     UNKNOWN_OPERATION = "unknown_operation"
     INVALID_PARAMETER = "invalid_parameter"  # the request contract's own words in `detail`
     # Parties of an order or a loan
@@ -107,6 +108,7 @@ class Reason(StrEnum):
 
 # The facts each reason carries (names a door's wording may use); a reason not listed carries none.
 PARAMS: dict[Reason, tuple[str, ...]] = {
+    Reason.TOO_MANY_SIGNINS: ("retry_after",),
     Reason.UNKNOWN_OPERATION: ("service",),
     Reason.INVALID_PARAMETER: ("detail",),
     Reason.UNKNOWN_COLLECTIVITY: ("gln",),

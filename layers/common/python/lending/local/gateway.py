@@ -8,15 +8,14 @@ import json
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import functions as fns
-from .server import BurstServer
+from .server import MAX_BODY, BurstServer, FramedHandler
 from .template import Function, Route
 
-MAX_BODY = 10 * 1024 * 1024  # API Gateway's own limit
+__all__ = ["MAX_BODY", "Gateway", "build_event"]
 
 
 def build_event(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes, route: Route,
@@ -63,16 +62,9 @@ class Gateway:
         self.routes = [r for f in functions.values() for r in f.routes]
         gateway = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
+        class Handler(FramedHandler):
+            def serve(self) -> None:
                 gateway.serve(self)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
         self.server = BurstServer((host, port), Handler)
         self.port = self.server.server_port
@@ -96,34 +88,32 @@ class Gateway:
                     return route, m.groupdict(), True
         return None, {}, path_known
 
-    def serve(self, req: BaseHTTPRequestHandler) -> None:
+    def serve(self, req: FramedHandler) -> None:
         url = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._write(req, 413, {"Content-Type": "application/json"}, b'{"message":"Request Entity Too Large"}')
+        body = req.read_body()
+        if body is None:  # refused and answered: the connection is closed
             return
-        body = req.rfile.read(length) if length else b""
         route, params, path_known = self.match(req.command, url.path)
         if route is None:
             status = 405 if path_known else 404
-            self._write(req, status, {"Content-Type": "application/json"},
-                        b'{"message":"Not Found"}' if status == 404 else b'{"message":"Method Not Allowed"}')
+            req.answer(status, {"Content-Type": "application/json"},
+                       b'{"message":"Not Found"}' if status == 404 else b'{"message":"Method Not Allowed"}')
             return
         headers = {k.lower(): v for k, v in req.headers.items()}
         headers.setdefault("x-forwarded-proto", "http")
         event = build_event(req.command, url.path, url.query, headers, body, route, params, req.client_address[0])
         try:
             result = fns.invoke(self.functions[route.function], event)
-        except Exception as e:  # what API Gateway does when the function itself fails
+            status, out_headers, payload = self.translate(result)
+        except Exception as e:  # what API Gateway does when the function itself fails (or its answer is unusable)
             import traceback
 
             traceback.print_exc()
-            self._write(req, 500, {"Content-Type": "application/json"},
-                        json.dumps({"message": "Internal Server Error", "error": type(e).__name__}).encode())
+            req.answer(500, {"Content-Type": "application/json"},
+                       json.dumps({"message": "Internal Server Error", "error": type(e).__name__}).encode())
             return
-        status, out_headers, payload = self.translate(result)
         cookies = result.get("cookies") if isinstance(result, dict) else None
-        self._write(req, status, out_headers, payload, [str(c) for c in cookies or []])
+        req.answer(status, out_headers, payload, [str(c) for c in cookies or []])
 
     @staticmethod
     def translate(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -135,17 +125,3 @@ class Gateway:
         for k, values in (result.get("multiValueHeaders") or {}).items():
             headers[k] = ", ".join(values)
         return int(result["statusCode"]), headers, payload
-
-    @staticmethod
-    def _write(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], payload: bytes,
-               cookies: list[str] | None = None) -> None:
-        req.send_response(status)
-        for k, v in headers.items():
-            if k.lower() != "content-length":
-                req.send_header(k, v)
-        for cookie in cookies or ():  # payload 2.0 `cookies`: one Set-Cookie header each
-            req.send_header("Set-Cookie", cookie)
-        req.send_header("Content-Length", str(len(payload)))
-        req.end_headers()
-        if req.command != "HEAD":
-            req.wfile.write(payload)

@@ -27,6 +27,8 @@ def create_all(tpl: dict[str, Any]) -> dict[str, str]:
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
         try:
             ddb.create_table(TableName=name, **args)
+            if props.get("TimeToLiveSpecification"):
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
         except ddb.exceptions.ResourceInUseException:
             pass
         refs[logical] = name

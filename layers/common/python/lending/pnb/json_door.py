@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -10,40 +9,41 @@ from typing import Any
 from ..domain.codes import Status
 from ..observability import logger, observed
 from ..services.context import Ctx, warm_up
-from ..web import base_url
-from .operations import new_request_id, run
+from ..web import BadBody, BadText, base_url, body_text, check_text, dumps, guarded, source_ip
+from .operations import new_request_id, refuse_text, run
+from .refusals import INTERNAL_ERROR
 
 MAX_BODY = 1_000_000
 
 
-def request_body(event: dict[str, Any]) -> str:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8", errors="replace")
-    return str(body)
-
-
 def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(answer, ensure_ascii=False)}
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": dumps(answer)}
+
+
+def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    return respond(500, {"requestId": request_id, "returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR})
 
 
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     warm_up()  # clients built once per container, at init
 
     @observed
+    @guarded(_fault)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        raw = request_body(event)
         try:
-            if len(raw) > MAX_BODY:
-                raise ValueError("body too large")
-            data = json.loads(raw)
+            data = json.loads(body_text(event, MAX_BODY))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-        except (ValueError, RecursionError) as e:  # RecursionError: absurdly nested JSON
+            check_text(data)
+        except BadText as t:
+            if t.field == "body":  # not text in its charset: as unreadable as a body that is not JSON
+                return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
+                                     "returnMessage": f"The request body is not a JSON object ({t.reason})"})
+            return respond(*refuse_text(service, t))
+        except (ValueError, RecursionError, BadBody) as e:  # RecursionError: absurdly nested JSON
             return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
                                  "returnMessage": f"The request body is not a JSON object ({e})"})
-        status, answer = run(service, data, Ctx(base_url=base_url(event)))
+        status, answer = run(service, data, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
         logger.info("pnb", extra={"operation": service, "returnStatus": answer["returnStatus"],
                                   "requestId": answer["requestId"]})
         return respond(status, answer)

@@ -21,6 +21,7 @@ from ..observability import count
 from ..services import auth, collectivity_loans, ips, lcp, lending, orders
 from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
+from ..web import BadText
 from . import requests as rq
 from .refusals import INTERNAL_ERROR
 from .refusals import fields as refusal_fields
@@ -219,6 +220,17 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def refuse_text(name: str, bad: BadText) -> tuple[int, dict[str, Any]]:
+    """A parameter that is not valid text (web.check_text, before anything else): INVALID_ARGUMENTS naming
+    it, or a malformed credential's AUTHENTICATION_ERROR (CONTRACT 3, as for any malformed credential)."""
+    op = OPERATIONS.get(name)
+    bad_credential = op is not None and bad.field in op.credentials
+    answer = refusal_fields(Refused(Reason.BAD_CREDENTIALS) if bad_credential
+                            else Refused(Reason.INVALID_PARAMETER, detail=str(bad)))
+    count(f"pnb.{name if op else 'unknown'}.{answer['returnStatus']}")
+    return 200, {"requestId": new_request_id(), **answer}
+
+
 def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]:
     """Authenticate, validate, call. Returns (HTTP status, answer); the answer always has a requestId
     and a returnStatus, and None fields are dropped."""
@@ -228,7 +240,8 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
     try:
         if op is None:
             raise Refused(Reason.UNKNOWN_OPERATION, service=name)
-        account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
+        account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles,
+                                    now=ctx.now, source=ctx.source_ip)
         try:
             req = op.schema.validate(body)
         except Invalid as e:

@@ -20,6 +20,8 @@ _POOL_FULL = {
 TABLE: dict[Reason, tuple[Status, str]] = {
     R.BAD_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Bad credentials"),
     R.NOT_AUTHORIZED: (S.ACCES_DENIED, "Authorization failure"),
+    R.TOO_MANY_SIGNINS: (S.AUTHENTICATION_ERROR, "Too many failed sign-ins for this account or from this address: "
+                                                 "try again after {retry_after}"),
     R.UNKNOWN_OPERATION: (S.NOT_IMPLEMENTED, "Service {service} is not implemented"),
     R.INVALID_PARAMETER: (S.INVALID_ARGUMENTS, "{detail}"),
     R.UNKNOWN_COLLECTIVITY: (S.UNKNOWN_GLN, "glnColl : {gln} is not referenced in the Customer Relationship "

@@ -13,6 +13,7 @@ from .. import clock
 class Ctx:
     now: datetime = field(default_factory=clock.now)  # the seam, read once per request
     base_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:3000"))
+    source_ip: str | None = None  # the caller's address as API Gateway saw it (sign-in throttling)
 
 
 def warm_up() -> None:

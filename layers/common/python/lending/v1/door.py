@@ -14,6 +14,7 @@ from ..domain.codes import Refused
 from ..observability import count, logger, observed
 from ..services import api_keys, clock
 from ..services.context import Ctx, warm_up
+from ..web import guarded, request_id
 from .errors import CODES, V1Error, of_refusal
 from .render import render
 from .requests import params
@@ -71,11 +72,19 @@ def errors_answer(error: V1Error) -> V1Answer:
     return V1Answer(error.status, {"errors": error.codes, "messages": error.messages})
 
 
+def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+    error = V1Error("internal_error")
+    fmt, _ = split_format(event)
+    content_type, text = render(fmt, "errors", {"errors": error.codes, "messages": error.messages})
+    return {"statusCode": 500, "body": text, "headers": {"Content-Type": content_type, "X-Request-Id": request_id}}
+
+
 def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda handler of one v1 route; `root` names the XML root element of its answers."""
     warm_up()  # clients built once per container, at init
 
     @observed
+    @guarded(_fault)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         fmt, path = split_format(event)
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
@@ -90,7 +99,8 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
         except Refused as r:
             answer = errors_answer(of_refusal(r))
         except Exception:
-            logger.exception("v1 request failed", extra={"route": event.get("routeKey")})
+            logger.exception("v1 request failed", extra={"route": event.get("routeKey"),
+                                                         "requestId": request_id(event)})
             answer = errors_answer(V1Error("internal_error"))
         count(f"v1.{action.__name__}.{answer.status}")
         if answer.status >= 400:

@@ -3,9 +3,11 @@ singular elements: <downloads><download>...</download></downloads>, null as an e
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from ..text import safe_text
+from ..web import dumps
 
 SINGULAR = {"downloads": "download", "shippings": "shipping", "errors": "error", "messages": "message",
             "loans": "loan"}
@@ -47,5 +49,5 @@ def xml(root: str, body: dict[str, Any], listing: str | None = None) -> str:
 def render(fmt: str, root: str, body: dict[str, Any], listing: str | None = None) -> tuple[str, str]:
     """(content type, text) of an answer."""
     if fmt == "xml":
-        return CONTENT_TYPES["xml"], xml(root, body, listing)
-    return CONTENT_TYPES["json"], json.dumps(body, ensure_ascii=False)
+        return CONTENT_TYPES["xml"], safe_text(xml(root, body, listing))
+    return CONTENT_TYPES["json"], dumps(body)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import in_range, parse_iso
-from ..web import BadBody, parameters
-from .errors import V1Error
+from ..web import BadBody, BadText, parameters
+from .errors import CODES, V1Error
 
 MAX_BODY = 100_000
 MEMBER_ID = re.compile(r"^[A-Za-z0-9._@+:-]{1,100}$")
@@ -154,6 +154,9 @@ def params(event: dict[str, Any]) -> dict[str, Any]:
     values are absent values (`member_id=` is a missing member id)."""
     try:
         out = parameters(event, MAX_BODY)
+    except BadText as t:  # named: its own invalid_<name> when it has one
+        code = f"invalid_{t.field}"
+        raise V1Error(code if code in CODES else "invalid_text", message=str(t)) from None
     except BadBody:
         raise V1Error("invalid_body") from None
     return {k: v for k, v in out.items() if v != ""}

@@ -34,6 +34,11 @@ NOTIFY_URL_INVALID = "notify_url_parameter_invalid"
 BILL_DRM_TO_INVALID = "bill_drm_to_parameter_invalid"
 INVALID_REQUEST_BODY = "invalid_request_body"
 PASSPHRASE_INVALID = "passphrase_parameter_invalid"  # Readium LCP: 1 to 256 characters, hint at most 200
+# A parameter that is not valid text (lone surrogate, control character): its own invalid name.
+INVALID_TEXT = {"borrower_id": INVALID_BORROWER_ID, "transaction_id": INVALID_TRANSACTION_ID,
+                "expire_at": INVALID_EXPIRATION_DATE, "duration": DURATION_INVALID, "medium": MEDIUM_INVALID,
+                "localisation": LOCALISATION_INVALID, "localization": LOCALISATION_INVALID,
+                "ip_address": IP_INVALID, "notify_url": NOTIFY_URL_INVALID, "bill_drm_to": BILL_DRM_TO_INVALID}
 
 SPEC_ORDER = (
     INVALID_EXPIRATION_DATE, MISSING_BORROWER_ID, MISSING_TRANSACTION_ID, NO_LOAN_AVAILABLE,
@@ -53,6 +58,9 @@ POOL_FULL = {Pool.DOWNLOAD: MAX_DOWNLOADS, Pool.ONSITE: MAX_ONSITE, Pool.OFFSITE
 R = Reason
 TABLE: dict[Reason, str] = {
     **{reason: NO_LOAN_AVAILABLE for reason in Reason},
+    # The lending URL carries no password (its token is the credential): a sign-in refusal never reaches
+    # it; said as a bad credential would be.
+    R.TOO_MANY_SIGNINS: NO_LOAN_AVAILABLE,
     R.NTA_EXHAUSTED: MAXIMUM_LOANS_QTY_REACHED,
     R.LICENCE_EXPIRED: LOAN_TERM_LIMIT_REACHED,
     R.OVER_MAX_DURATION: LOAN_DURATION_OVER_MAXIMUM,

@@ -9,15 +9,16 @@ from typing import Any
 
 from ..observability import logger
 from ..services.context import Ctx, warm_up
-from ..web import BadBody, base_url, parameters
+from ..web import BadBody, BadText, base_url, parameters, request_id
 from . import codec
 from . import errors as e
 from .loans import describe, lend_by_url, return_by_link
 
 
-def _fault(kind: str) -> dict[str, Any]:
-    logger.exception("warehouse request failed", extra={"operation": kind})
-    return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+def _fault(kind: str, event: dict[str, Any]) -> dict[str, Any]:
+    rid = request_id(event)
+    logger.exception("warehouse request failed", extra={"operation": kind, "requestId": rid})
+    return {"statusCode": 500, "headers": {"Content-Type": "application/json", "X-Request-Id": rid},
             "body": json.dumps(["internal_error"])}
 
 
@@ -28,11 +29,13 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
         ctx = ctx or Ctx(base_url=base_url(event))
         try:
             raw = parameters(event)
+        except BadText as t:  # the parameter's own error name when it has one
+            return codec.refused(400, {e.INVALID_TEXT.get(t.field, e.INVALID_REQUEST_BODY)})
         except BadBody:
             return codec.refused(400, {e.INVALID_REQUEST_BODY})
         outcome = lend_by_url(ctx, str(path.get("orderLineId", "")), str(path.get("token", "")), raw)
     except Exception:
-        return _fault("lend")
+        return _fault("lend", event)
     logger.info("warehouse loan", extra=describe(outcome))
     if outcome.status == 201:
         return codec.created(outcome.url, outcome.return_url)
@@ -45,7 +48,7 @@ def give_back(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
         ctx = ctx or Ctx(base_url=base_url(event))
         outcome = return_by_link(ctx, str((event.get("pathParameters") or {}).get("token", "")))
     except Exception:
-        return _fault("return")
+        return _fault("return", event)
     logger.info("warehouse return", extra=describe(outcome))
     if outcome.status == 204:
         return codec.no_content()

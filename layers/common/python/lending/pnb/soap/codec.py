@@ -24,17 +24,30 @@ _STEP = re.compile(r"^(?:[^:\[\]]*:)?([^\[\]]+)(?:\[(\d+)\])?$")
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot carry
 
 
-def decode(element: etree._Element, ctype: ComplexType) -> dict[str, Any]:
-    """A validated element as the JSON door's body: only call it after the XSD said yes."""
+class Malformed(ValueError):
+    """A scalar the XSD let through that is still no value of its type: INVALID_ARGUMENTS naming it."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"The parameter {field} is invalid: not a value of its type")
+        self.field = field
+
+
+def decode(element: etree._Element, ctype: ComplexType, path: str = "") -> dict[str, Any]:
+    """A validated element as the JSON door's body: only call it after the XSD said yes. An element
+    given empty takes the XSD's default (`<quantity/>` is 1); Malformed names one that is still no value."""
     out: dict[str, Any] = {}
     for child in element:
         if not isinstance(child.tag, str):
             continue
         f = ctype.by_name[etree.QName(child).localname]
+        where = f"{path}{f.name}" + (f".{len(out.get(f.name, []))}" if f.repeated else "")
         if f.type is not None:
-            value: Any = decode(child, f.type)
+            value: Any = decode(child, f.type, where + ".")
         else:
-            value = _scalar(child.text or "", f.kind)
+            text = child.text or ""
+            if not text.strip() and f.default is not None:
+                text = f.default
+            value = _scalar(text, f.kind, where)
         if f.repeated:
             out.setdefault(f.name, []).append(value)
         else:
@@ -42,11 +55,17 @@ def decode(element: etree._Element, ctype: ComplexType) -> dict[str, Any]:
     return out
 
 
-def _scalar(text: str, kind: str) -> Any:
+def _scalar(text: str, kind: str, where: str) -> Any:
     if kind == "int":
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise Malformed(where) from None
     if kind == "bool":
-        return text.strip() in ("true", "1")
+        value = text.strip()
+        if value not in ("true", "1", "false", "0"):
+            raise Malformed(where)
+        return value in ("true", "1")
     if kind == "flag":  # present (its only value is true): the JSON door's empty string
         return ""
     return text

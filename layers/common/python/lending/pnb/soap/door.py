@@ -17,8 +17,8 @@ from lxml import etree
 from ...domain.codes import Status
 from ...observability import logger, observed
 from ...services.context import Ctx, warm_up
-from ...web import base_url
-from ..operations import OPERATIONS, new_request_id, run
+from ...web import BadText, base_url, check_text, source_ip
+from ..operations import OPERATIONS, new_request_id, refuse_text, run
 from ..refusals import BAD_CREDENTIALS, INTERNAL_ERROR
 from . import codec, envelope
 from .schema import MODEL
@@ -41,7 +41,7 @@ def _body(event: dict[str, Any]) -> bytes:
             return base64.b64decode(body, validate=True)
         except ValueError:
             raise envelope.NotSoap("The request body is not valid base64") from None
-    return str(body).encode("utf-8")
+    return str(body).encode("utf-8", "surrogatepass")  # a lone surrogate: bytes libxml2 refuses
 
 
 def describe(event: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +87,15 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
             status, message = Status.AUTHENTICATION_ERROR, BAD_CREDENTIALS
         http, answer = 200, {"requestId": new_request_id(), "returnStatus": status.value, "returnMessage": message}
     else:
-        http, answer = run(service, codec.decode(payload, request_type), Ctx(base_url=base_url(event)))
+        try:
+            body = codec.decode(payload, request_type)
+            check_text(body)  # the same text check as every door's (XML 1.0 lets DEL and U+0080-9F through)
+        except BadText as t:
+            http, answer = refuse_text(service, t)
+        except codec.Malformed as m:
+            http, answer = refuse_text(service, BadText(m.field, "not a value of its type"))
+        else:
+            http, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
     logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
                                    "requestId": answer["requestId"]})
     if http >= 500:  # our fault, not the caller's: a Server fault that still names the request

@@ -32,6 +32,7 @@ class XsdField:
     type: ComplexType | None = None  # the nested type when kind is "complex"
     max_occurs: int | None = 1  # None: unbounded
     choice: tuple[str, ...] = ()  # the elements of its xs:choice, itself included: one of them, not two
+    default: str | None = None  # the XSD's default: the value of the element given empty (<quantity/>)
 
 
 @dataclass
@@ -88,7 +89,7 @@ def load(path: Path = XSD_PATH) -> Model:
             members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element"))
             f = XsdField(el.get("name"), kind, max_occurs is None or max_occurs > 1,
                       el.get("minOccurs", "1") != "0" and not in_choice, nested, max_occurs,
-                      members if in_choice else ())
+                      members if in_choice else (), el.get("default"))
             ctype.fields.append(f)
             ctype.by_name[f.name] = f
     elements = {el.get("name"): types[_local(el.get("type"))[1]] for el in root.iterfind(f"{{{XS}}}element")}
