@@ -37,13 +37,13 @@ def send_order(ctx: Ctx, *eans: str, order_id: str = "ORD1", dmd: datetime | Non
                coll: str = demo.COLL, **line_over: Any) -> dict[str, Any]:
     """sendOrder of one line per EAN (demo prices), as the PNB door validates it."""
     prices = {ean: (ttc, ht) for ean, _, _, ttc, ht, *_ in demo.CATALOGUE}
-    raw = [{"ean13": e, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": prices[e][0],
-            "unitPriceExcludingTax": prices[e][1], "currency": "EUR", "quantity": 1,
+    raw = [{"ean13": e, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": prices.get(e, (2400, 2275))[0],
+            "unitPriceExcludingTax": prices.get(e, (2400, 2275))[1], "currency": "EUR", "quantity": 1,
             "dmdDate": iso(dmd or ctx.now - timedelta(days=1)), **line_over} for e in eans]
     req = rq.SEND_ORDER.validate({"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
                                   "glnColl": coll, "orderId": order_id, "orderIdColl": "COLL1",
                                   "resellerCountry": "FR", "collCountry": "FR", "orderRequestLine": raw})
-    lines = [rq.ORDER_REQUEST_LINE.validate(x) for x in req.orderRequestLine]
+    lines: list[orders.Line] = [rq.ORDER_REQUEST_LINE.validate(x) for x in req.orderRequestLine]
     return orders.send_order(ctx, account(demo.RESELLER), req, lines)
 
 

@@ -220,7 +220,8 @@ class MemoryStore:
         line_op = Op(licences.line_key(current.order_line_id),
                      lambda line: line is not None and _cmp(line.get(free), "<", line.get(size)),
                      lambda line: {**(line or {}), free: (line or {})[free] + 1})
-        tail = [{"Put": {"Item": table.ser(outbox), "ConditionExpression": "attribute_not_exists(pk)"}}] if outbox else []
+        put = {"Put": {"Item": table.ser(outbox or {}), "ConditionExpression": "attribute_not_exists(pk)"}}
+        tail = [put] if outbox else []
         try:
             self.transact([loan_op, line_op, *tail])
             return True
@@ -327,14 +328,7 @@ class MemoryStore:
 
     def replaces(self) -> list[tuple[Any, str, Callable[..., Any]]]:
         """(module, name, fake) of every store function this fake stands in for."""
-        return [
-            (table, "get", self.get), (table, "put", self.put), (table, "batch_get", self.batch_get),
-            (table, "batch_put", self.batch_put), (table, "query", self.query), (table, "transact", self.transact),
-            (loans, "lend", self.lend), (loans, "end", self.end), (loans, "renew", self.renew),
-            (licences, "cancel_line", self.cancel_line), (patrons, "grant_courtesy", self.grant_courtesy),
-            (outbox, "mark_enqueued", self.mark_enqueued), (deliveries, "record_download", self.record_download),
-            (deliveries, "record_shipping", self.record_shipping), (queues, "send_batch", self.send_batch),
-        ]
+        return [(module, name, getattr(self, name)) for module, name in REPLACED]
 
     def install(self, mp: pytest.MonkeyPatch) -> MemoryStore:
         """Swap the fake in for the store modules the use cases import (they call `loan_store.lend`,
@@ -349,6 +343,17 @@ class MemoryStore:
         return self
 
 
+# The store functions the fake stands in for (each by its method of the same name), and the real ones,
+# taken when this module is first imported (before any test installs the fake).
+REPLACED: list[tuple[Any, str]] = [
+    (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
+    (table, "transact"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
+    (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
+    (deliveries, "record_shipping"), (queues, "send_batch"),
+]
+REAL: dict[tuple[str, str], Callable[..., Any]] = {(m.__name__, n): getattr(m, n) for m, n in REPLACED}
+
+
 def _refuse(what: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kw: Any) -> Any:
         raise NotFaked(f"{what} reached: the use case left the fake store")
@@ -360,7 +365,7 @@ def signature_mismatches(store: MemoryStore) -> list[str]:
     """Fakes whose parameters differ from the real function's (the interface must stay the same)."""
     out = []
     for module, name, fake in store.replaces():
-        real, mine = inspect.signature(getattr(module, name)), inspect.signature(fake)
+        real, mine = inspect.signature(REAL[(module.__name__, name)]), inspect.signature(fake)
         if list(real.parameters) != list(mine.parameters) or [p.kind for p in real.parameters.values()] != [
                 p.kind for p in mine.parameters.values()]:
             out.append(f"{module.__name__}.{name}{real} != {mine}")

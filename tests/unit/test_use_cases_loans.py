@@ -15,7 +15,7 @@ from lending.domain.refusals import Reason, Refused
 from lending.local import demo
 from lending.services import collectivity_loans, lending, renewals
 from lending.store import loans as loan_store
-from tests.usecase_helpers import EAN, ONE, THREE, T0, account, at, counters, licence_of, loan_request
+from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, counters, licence_of, loan_request
 
 pytestmark = pytest.mark.usefixtures("memory")
 CALLBACK = "https://sigb.example/returns"
