@@ -33,6 +33,7 @@ def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     seed.load()
     yield store
     auth.forget()
+    assert not store.racers, "a racer was queued but no transaction came to run it: the race was not tested"
 
 
 @pytest.fixture

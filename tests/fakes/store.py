@@ -94,6 +94,9 @@ class MemoryStore:
         self.items: dict[Key, Item] = {}
         self.queue: list[dict[str, str]] = []  # {"eventId", "body"} of each message sent
         self.transactions = 0  # transactions landed (loanBook's happy path is one)
+        # Writes to land just before the next transactions, one each: a race made deterministic (the
+        # request under test read the store before the racer wrote, and its transaction lands after).
+        self.racers: list[Callable[[], object]] = []
 
     # -- table primitives -------------------------------------------------------------------------
 
@@ -136,8 +139,11 @@ class MemoryStore:
         return copy.deepcopy(rows[:limit] if limit is not None else rows)
 
     def transact(self, items: Sequence[Mapping[str, Any] | Op]) -> None:
-        """All or nothing: every condition is judged on the items as they are, then every write lands.
+        """All or nothing: every condition is judged on the items as they are, then every write lands
+        (after the next racer's, if any).
         Raises the real `table.TransactionFailed` with the failed indexes and the items as they were."""
+        if self.racers:
+            self.racers.pop(0)()
         ops = [x if isinstance(x, Op) else self._put_op(x) for x in items]
         failed = {n: self.get(*op.key) for n, op in enumerate(ops) if not op.check(self.items.get(op.key))}
         if failed:

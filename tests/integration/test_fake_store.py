@@ -6,11 +6,12 @@ shows here, not in a use-case test that trusts it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from lending.domain.licences import Pool
-from lending.domain.loans import Loan
+from lending.domain.loans import Loan, LoanState
 from lending.domain.refusals import Refused
 from lending.local import demo
 from lending.services import collectivity_loans, ips, lending, patron_loans, renewals
@@ -44,11 +45,12 @@ def scenario() -> list[tuple[str, Any]]:
     one, three, ean = licence_of(ctx, ONE, THREE, EAN)
     (old,) = licence_of(ctx, THREE, order_id="OLD", dmd=T0 - timedelta(days=360))  # ends at T0 + 5 days
     lend = lending.lend
-    first = attempt("lend", lend, ctx, loan_request(ctx, one, "L1", ean13=ONE, days=21, callback_url="https://x.example/"))
+    cb = "https://x.example/"
+    first = attempt("lend", lend, ctx, loan_request(ctx, one, "L1", ean13=ONE, days=14, callback_url=cb))
     attempt("full", lend, ctx, loan_request(ctx, one, "L2", ean13=ONE))
     attempt("replay", lend, at(T0 + timedelta(minutes=30)),
-            loan_request(ctx, one, "L1", ean13=ONE, days=21, callback_url="https://x.example/"))
-    attempt("duplicated", lend, ctx, loan_request(ctx, one, "L1", ean13=ONE, days=20))
+            loan_request(ctx, one, "L1", ean13=ONE, days=14, callback_url=cb))
+    attempt("duplicated", lend, ctx, loan_request(ctx, one, "L1", ean13=ONE, days=13))
     attempt("too long", lend, ctx, loan_request(ctx, ean, "L3", days=60, end=T0 + timedelta(days=60, seconds=1)))
     attempt("longest", lend, ctx, loan_request(ctx, ean, "L4", end=T0 + timedelta(days=60)))
     attempt("wrong ean", lend, ctx, loan_request(ctx, three, "L5", ean13=ONE))
@@ -79,7 +81,11 @@ def scenario() -> list[tuple[str, Any]]:
     # Early return, expiry, ended loans.
     attempt("return", collectivity_loans.give_back, later, coll, one, "L1")
     attempt("return again", collectivity_loans.give_back, later, coll, one, "L1")
-    attempt("store end again", loan_store.end, l1, l1.state.__class__("RETURNED"), T0)
+    attempt("store end again", loan_store.end, l1, LoanState.RETURNED, T0)
+    # A place given back to a pool already whole (a drift) is dropped: the counter stays at its size.
+    dl, _ = lend(ctx, loan_request(ctx, ean, "D1", days=3))
+    attempt("store end clamped", loan_store.end, replace(dl, pool=Pool.OFFSITE), LoanState.RETURNED, T0)
+    seen.append(("clamped counters", counters(ean)))
     seen.append(("outbox pending", outbox_store.pending(iso(T0 + timedelta(days=9)))))
     attempt("expire early", lending.expire_due, at(T0 + timedelta(days=4)))
     attempt("expire at end", lending.expire_due, at(T0 + timedelta(days=5)))
@@ -88,10 +94,13 @@ def scenario() -> list[tuple[str, Any]]:
         at(T0 + timedelta(days=6)), coll, lending.EndedLoans(since=T0))])
     seen.append(("counters after", [counters(x) for x in (one, three, ean, old)]))
     # Orders, IPs, v1 patrons.
-    answer = attempt("cancel", cancel_order, ctx, "ORD1")
-    seen.append(("cancel lines", [x["returnStatus"] for x in answer["cancelResponseLine"]]))
+    licence_of(ctx, EAN, ONE, order_id="UNUSED")
+    for order_id in ("ORD1", "UNUSED"):
+        answer = attempt(f"cancel {order_id}", cancel_order, ctx, order_id)
+        seen.append((f"cancel lines {order_id}", [x["returnStatus"] for x in answer["cancelResponseLine"]]))
     seen.append(("cancel missing", line_store.cancel_line("8" * 24, iso(T0), require_unused=True)))
-    seen.append(("ips", ips.declare(coll, ips.DeclareIps(["192.0.2.1", "192.0.2.0,192.0.2.9"])).already))
+    seen.append(("ips", ips.declare(coll, ips.DeclareIps(["192.0.2.0,192.0.2.9", "192.0.2.1"])).already))
+    seen.append(("ips again", ips.declare(coll, ips.DeclareIps(["192.0.2.5", "10.0.0.1"])).already))
     (v1line,) = licence_of(ctx, ONE, order_id="V1")
     made = attempt("v1", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", ONE))[1])
     attempt("v1 again", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", ONE))[1])
