@@ -3,12 +3,14 @@ They run on whichever store is installed: the fake (`memory` fixture) or moto (`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lending.domain.accounts import Account
 from lending.domain.licences import Licence, Pool
 from lending.domain.loans import WITHIN_THE_HOUR, Replay, fingerprint
+from lending.domain.refusals import Refused
 from lending.local import demo
 from lending.pnb import requests as rq
 from lending.services import auth, lending, orders
@@ -82,3 +84,12 @@ def counters(line_id: str) -> tuple[int, int, int, int]:
     """(free downloads, free on-site, free off-site, accesses left) of a licence."""
     lic = licence(line_id)
     return lic.free[Pool.DOWNLOAD], lic.free[Pool.ONSITE], lic.free[Pool.OFFSITE], lic.nta
+
+
+def refused(call: Callable[..., Any], *args: Any, **kw: Any) -> Refused:
+    """The refusal `call` raises (the test fails if it raises none)."""
+    try:
+        call(*args, **kw)
+    except Refused as r:
+        return r
+    raise AssertionError(f"{getattr(call, '__name__', call)} was not refused")

@@ -11,20 +11,15 @@ import pytest
 
 from lending.domain.licences import Localization, Pool
 from lending.domain.loans import LoanState
-from lending.domain.refusals import Reason, Refused
+from lending.domain.refusals import Reason
 from lending.local import demo
 from lending.services import collectivity_loans, lending, renewals
 from lending.store import loans as loan_store
-from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, counters, licence_of, loan_request
+from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, counters, licence_of, loan_request, refused
 
 pytestmark = pytest.mark.usefixtures("memory")
 CALLBACK = "https://sigb.example/returns"
 
-
-def refused(call: object, *args: object, **kw: object) -> Refused:
-    with pytest.raises(Refused) as e:
-        call(*args, **kw)  # type: ignore[operator]
-    return e.value
 
 
 def test_a_loan_takes_one_access_and_one_place_in_a_single_transaction(memory) -> None:

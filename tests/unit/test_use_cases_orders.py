@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from lending.domain.refusals import Reason, Refused
+from lending.domain.refusals import Reason
 from lending.local import demo
 from lending.services import ips, lending, patron_loans
 from lending.services.context import Ctx
@@ -27,16 +27,12 @@ from tests.usecase_helpers import (
     counters,
     licence_of,
     loan_request,
+    refused,
     send_order,
 )
 
 pytestmark = pytest.mark.usefixtures("memory")
 
-
-def refused(call: object, *args: object, **kw: object) -> Refused:
-    with pytest.raises(Refused) as e:
-        call(*args, **kw)  # type: ignore[operator]
-    return e.value
 
 
 def test_the_fake_keeps_the_interface_of_the_store_it_replaces() -> None:
