@@ -74,3 +74,9 @@ redrive: $(VENV)/.installed
 .PHONY: console-codes
 console-codes: $(VENV)/.installed
 	@PYTHONPATH=layers/common/python $(PY) -c "from lending.local import demo; demo.print_codes()"
+
+# The patron space's reader (epub.js from npm, pinned in tools/reader/package-lock.json): fetch the
+# pinned version and copy its dist file and licence into the layer's static files (committed).
+.PHONY: reader
+reader:
+	tools/reader/vendor.sh
