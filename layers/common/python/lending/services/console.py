@@ -189,10 +189,10 @@ def patron_api_key(staff: Staff, member_id: str) -> str:
     generation) voids the old one."""
     member = _member(member_id)
     generation = staff_store.patron_key_generation(staff.gln_coll, member)
-    return _derive(staff.gln_coll, member, generation)
+    return derive_patron_key(staff.gln_coll, member, generation)
 
 
-def _derive(gln_coll: str, member: str, generation: int) -> str:
+def derive_patron_key(gln_coll: str, member: str, generation: int) -> str:
     raw = hmac.new(signing_key(), f"patron-key\0{gln_coll}\0{member}\0{generation}".encode(), hashlib.sha256)
     return raw.hexdigest()[:32]
 
@@ -202,7 +202,7 @@ def regenerate_patron_api_key(ctx: Ctx, staff: Staff, member_id: str) -> str:
     patron(ctx, staff, member)  # an unknown patron gets no key
     generation = staff_store.next_patron_key_generation(staff.gln_coll, member)
     audit(ctx, staff, "patron.api_key", member)
-    return _derive(staff.gln_coll, member, generation)
+    return derive_patron_key(staff.gln_coll, member, generation)
 
 
 def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanView:

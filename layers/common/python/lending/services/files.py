@@ -52,3 +52,22 @@ def open_epub(ean13: str) -> File | None:
 
 def save_epub(ean13: str, content: bytes) -> None:
     client("s3").put_object(Bucket=bucket(), Key=epub_key(ean13), Body=content, ContentType=EPUB_TYPE)
+
+
+_recent: dict[str, bytes] = {}  # the last books read in this container: a page's resources come in bursts
+_RECENT_MAX = 4
+
+
+def read_epub(ean13: str) -> bytes | None:
+    """The whole EPUB of `ean13`, for the reader to serve one resource of it (never handed over whole)."""
+    if ean13 in _recent:
+        return _recent[ean13]
+    s3 = client("s3")
+    try:
+        content = bytes(s3.get_object(Bucket=bucket(), Key=epub_key(ean13))["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    if len(_recent) >= _RECENT_MAX:
+        _recent.pop(next(iter(_recent)))
+    _recent[ean13] = content
+    return content

@@ -82,13 +82,13 @@ class Attempt:
     address: str
 
 
-def _check_throttle(ctx: Ctx, attempt: Attempt) -> None:
+def check_throttle(ctx: Ctx, attempt: Attempt) -> None:
     w = window(ctx.now)
     if throttled(store.failures(f"account#{attempt.email}", w), store.failures(f"address#{attempt.address}", w)):
         raise Refused(Status.ACCES_DENIED, str(window_left(ctx.now)), reason="throttled")
 
 
-def _fail(ctx: Ctx, attempt: Attempt, reason: str) -> Refused:
+def fail(ctx: Ctx, attempt: Attempt, reason: str) -> Refused:
     w, ttl = window(ctx.now), int((ctx.now + 2 * THROTTLE_WINDOW).timestamp())
     store.add_failure(f"account#{attempt.email}", w, ttl)
     store.add_failure(f"address#{attempt.address}", w, ttl)
@@ -168,11 +168,11 @@ def sign_in(ctx: Ctx, email_text: str, password: str, address: str) -> tuple[str
     """Step one: the password. Returns a pending session's token (the code is asked next)."""
     email = normal_email(email_text) or email_text.strip().lower()[:254]
     attempt = Attempt(email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     staff = store.get(email) if normal_email(email) else None
     ok = _verify_password(staff.password_hash if staff else None, password[:500])
     if not ok or staff is None or staff.state is not StaffState.ACTIVE:
-        raise _fail(ctx, attempt, "bad_credentials")
+        raise fail(ctx, attempt, "bad_credentials")
     return _open_session(ctx, staff, mfa=False)
 
 
@@ -184,13 +184,13 @@ def verify_code(ctx: Ctx, token: str | None, code: str, address: str) -> tuple[s
         raise refused("no_pending_sign_in")
     staff, pending = found
     attempt = Attempt(staff.email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     step = _totp_step(staff.totp_secret or "", code, ctx) if staff.totp_secret else None
     if step is not None:
         if not store.take_step(staff.email, step):
-            raise _fail(ctx, attempt, "code_already_used")
+            raise fail(ctx, attempt, "code_already_used")
     elif not store.use_recovery(staff.email, digest(code.strip().lower())):
-        raise _fail(ctx, attempt, "bad_code")
+        raise fail(ctx, attempt, "bad_code")
     store.delete_session(pending.token_id)
     return _open_session(ctx, staff, mfa=True)
 
@@ -276,12 +276,12 @@ def reset_password(ctx: Ctx, token: str, password: str, code: str, address: str)
     if staff is None or staff.state is not StaffState.ACTIVE:
         raise refused("invalid_link", Status.NOT_FOUND)
     attempt = Attempt(staff.email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     check_password(password, staff.email)
     step = _totp_step(staff.totp_secret or "", code, ctx)
     took = step is not None and store.take_step(staff.email, step)
     if not took and not store.use_recovery(staff.email, digest(code.strip().lower())):
-        raise _fail(ctx, attempt, "bad_code")
+        raise fail(ctx, attempt, "bad_code")
     if store.consume_token(digest(token)) is None:
         raise refused("invalid_link", Status.NOT_FOUND)
     fresh = store.get(staff.email) or staff
