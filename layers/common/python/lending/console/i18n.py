@@ -194,6 +194,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_audit": ("Nothing yet.", "Rien pour l'instant."),
     # the patron space (lending.patron)
     "patron_app": ("My library", "Ma bibliothèque"),
+    "patron_password": ("Patron space password", "Mot de passe de l'espace usager"),
+    "patron_password_set_hint": ("At least 12 characters. Replaces the API key as the patron's password at /sign_in.",
+                                 "Au moins 12 caractères. Remplace la clé API comme mot de passe sur /sign_in."),
+    "set_password": ("Set the password", "Définir le mot de passe"),
+    "password_set": ("Password set: the patron signs in with it from now on.",
+                     "Mot de passe défini : l'usager se connecte désormais avec lui."),
     "my_loans": ("My loans", "Mes prêts"),
     "my_history": ("My history", "Mon historique"),
     "patron_library": ("Library", "Bibliothèque"),

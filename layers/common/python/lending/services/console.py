@@ -17,7 +17,7 @@ from ..domain.codes import Refused, Status
 from ..domain.licences import Pool
 from ..domain.loans import Loan, LoanState
 from ..domain.patrons import Limits, Patron, email_digest
-from ..domain.staff import Staff
+from ..domain.staff import Staff, check_password
 from ..store import accounts as account_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -203,6 +203,18 @@ def regenerate_patron_api_key(ctx: Ctx, staff: Staff, member_id: str) -> str:
     generation = staff_store.next_patron_key_generation(staff.gln_coll, member)
     audit(ctx, staff, "patron.api_key", member)
     return derive_patron_key(staff.gln_coll, member, generation)
+
+
+def set_patron_password(ctx: Ctx, staff: Staff, member_id: str, password: str) -> None:
+    """A patron space password of the library's choosing, in place of the API key from now on (the
+    staff password policy; open patron sessions end)."""
+    from .staff import hash_password
+
+    member = _member(member_id)
+    patron(ctx, staff, member)
+    check_password(password, member)
+    staff_store.set_patron_password(staff.gln_coll, member, hash_password(password))
+    audit(ctx, staff, "patron.password", member)
 
 
 def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanView:

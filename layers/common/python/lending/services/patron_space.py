@@ -31,7 +31,7 @@ from . import files, patron_loans
 from .console import derive_patron_key
 from .context import Ctx
 from .links import sign_resource, verify_resource
-from .staff import Attempt, check_throttle, fail
+from .staff import Attempt, check_throttle, fail, verify_password
 
 MAX_FIELD = 64
 RESOURCE_TTL = timedelta(minutes=10)  # a reader page's signed URLs; reopening the page signs anew
@@ -58,17 +58,22 @@ def _digest(token: str) -> str:
 # --- signing in ---
 
 def sign_in(ctx: Ctx, library: str, member_id: str, password: str, address: str) -> tuple[str, sessions.PatronSession]:
-    """The patron's library (its GLN), identifier and password (their API key, as the console shows it).
+    """The patron's library (its GLN), identifier and password: their API key, as the console shows it,
+    or the password the library set for them in its place.
     Failures count per patron and per address, as the console's (services.staff), and a patron the
     library never lent to has no account."""
     gln, member = _field(library), _field(member_id)
     attempt = Attempt(f"patron#{gln}#{member}", address)
     check_throttle(ctx, attempt)
     coll = account_store.get(gln) if gln else None
-    generation = staff_store.patron_key_generation(gln, member) if coll and member else 0
-    expected = derive_patron_key(gln, member, generation) if coll and member else secrets.token_hex(16)
+    generation, password_hash = staff_store.patron_credentials(gln, member) if coll and member else (0, None)
+    if password_hash:  # the library set a password: it replaces the API key
+        good = verify_password(password_hash, password[:500])
+    else:
+        expected = derive_patron_key(gln, member, generation) if coll and member else secrets.token_hex(16)
+        good = secrets.compare_digest(expected, password.strip()[:200])
     known = coll is not None and coll.role is Role.COLLECTIVITY and _known(gln, member)
-    if not (secrets.compare_digest(expected, password.strip()[:200]) and known):
+    if not (good and known):
         raise fail(ctx, attempt, "bad_patron_credentials")
     token = secrets.token_urlsafe(32)
     session = sessions.PatronSession(_digest(token), gln, member, secrets.token_urlsafe(24), generation, ctx.now,

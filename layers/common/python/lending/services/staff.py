@@ -53,7 +53,7 @@ def hash_password(password: str) -> str:
     return str(_ph().hash(password))
 
 
-def _verify_password(stored: str | None, password: str) -> bool:
+def verify_password(stored: str | None, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     if not stored:
@@ -170,7 +170,7 @@ def sign_in(ctx: Ctx, email_text: str, password: str, address: str) -> tuple[str
     attempt = Attempt(email, address)
     check_throttle(ctx, attempt)
     staff = store.get(email) if normal_email(email) else None
-    ok = _verify_password(staff.password_hash if staff else None, password[:500])
+    ok = verify_password(staff.password_hash if staff else None, password[:500])
     if not ok or staff is None or staff.state is not StaffState.ACTIVE:
         raise fail(ctx, attempt, "bad_credentials")
     return _open_session(ctx, staff, mfa=False)
