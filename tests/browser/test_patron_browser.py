@@ -81,6 +81,10 @@ def test_a_patron_reads_online_and_returns(stack: Any, browser: Browser) -> None
         expect(page.get_by_role("row", name=OFFSITE_TITLE)).to_contain_text("streaming")
         expect(page.get_by_role("button", name="Download Le Chant des rivieres")).to_be_visible()
         shot(page, "patron-my-loans")
+        # Download: the v1 loan's fulfilment file.
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Download Le Chant des rivieres").click()
+        assert got.value.suggested_filename == "9791000000015.epub"
         # Read online: the reader shows the book, and its pages turn.
         page.get_by_role("link", name=f"Read {OFFSITE_TITLE} online").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(OFFSITE_TITLE)
