@@ -89,6 +89,7 @@ def test_a_patron_reads_online_and_returns(stack: Any, browser: Browser) -> None
         page.get_by_role("link", name=f"Read {OFFSITE_TITLE} online").click()
         expect(page.get_by_role("heading", level=1)).to_have_text(OFFSITE_TITLE)
         expect(page.frame_locator("#viewer iframe").locator("h1")).to_have_text(OFFSITE_TITLE)
+        expect(page.locator("#viewer iframe")).to_have_attribute("title", "Book pages")
         first = book_text(page)
         page.get_by_role("button", name="Next page").click()
         expect(page.frame_locator("#viewer iframe").locator("h2")).to_have_text("Chapitre 2")

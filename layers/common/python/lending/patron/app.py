@@ -150,7 +150,7 @@ def loan_action(page: Page, loan_id: str, action: str) -> Response:
     if action == "read" and page.req.method == "GET":
         reading = uses.open_reader(page.ctx, page.session, loan_id, page.req.address)
         base = f"{page.req.base}/patron/read/{quote(page.session.gln_coll, safe='')}/{quote(loan_id, safe='')}/"
-        data = {"base": base, "signed": reading.signed, "messages": {
+        data = {"base": base, "signed": reading.signed, "label": page.t("reader_label"), "messages": {
             k: page.t(k) for k in ("loan_returned", "loan_expired", "invalid_link", "not_on_site", "reader_failed")}}
         response = page.html("reader.html", reading.title, current="my_loans", reading=reading,
                              data=data)

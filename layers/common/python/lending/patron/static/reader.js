@@ -44,6 +44,9 @@
   var book = ePub(data.base, { requestMethod: request, replacements: "blobUrl", openAs: "directory" });
   var rendition = book.renderTo("viewer", { width: "100%", height: "100%", flow: "paginated",
                                             spread: "none", allowScriptedContent: false });
+  rendition.on("rendered", function (section, view) {  // a frame is named for screen readers
+    if (view && view.iframe) { view.iframe.setAttribute("title", data.label); }
+  });
   rendition.on("relocated", function (location) {
     where.textContent = location.start.href + (location.start.displayed ?
       " · " + location.start.displayed.page + "/" + location.start.displayed.total : "");
