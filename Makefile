@@ -97,3 +97,9 @@ console-codes: $(VENV)/.installed
 .PHONY: epub-file
 epub-file: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.catalogue.epub_files "$(EAN)" "$(FILE)" "$(STACK)"
+
+# The patron space's reader (epub.js from npm, pinned in tools/reader/package-lock.json): fetch the
+# pinned version and copy its dist file and licence into the layer's static files (committed).
+.PHONY: reader
+reader:
+	tools/reader/vendor.sh

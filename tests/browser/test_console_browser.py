@@ -16,7 +16,7 @@ from typing import Any
 import pyotp
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lending.local import demo, mail
 from lending.local.receiver import Receiver
@@ -25,22 +25,11 @@ from tests.helpers import coll_auth, line, order_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
 ADMIN, _, _, _, ADMIN_SECRET = demo.STAFF[0]
 STAFF, _, _, _, STAFF_SECRET = demo.STAFF[1]
 ADMIN2, _, _, _, ADMIN2_SECRET = demo.STAFF[2]
 TIMEOUT_MS = 15_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True, timeout=60_000)
-        yield b
-        b.close()
 
 
 def new_page(browser: Browser, locale: str = "en-GB") -> tuple[BrowserContext, Page]:

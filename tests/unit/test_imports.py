@@ -40,6 +40,9 @@ ALLOWED: dict[str, set[str]] = {
     "harvest": {"domain", "services", "v1", "web"} | BASE,
     # The web console for library staff (server-rendered pages over the same use cases).
     "console": {"domain", "services", "web"} | BASE,
+    # The patron space (patrons' own pages and online reader): a door over the same use cases that
+    # renders with the console's templates, words, HTTP helpers and refusal statuses.
+    "patron": {"domain", "services", "web", "console"} | BASE,
     # PMB-shaped FTP files: the writers, the job that publishes them and Transfer Family's login (an
     # adapter beside the catalogue: it reads licences and offers through the store, as the ONIX sync does).
     "files": {"domain", "store", "catalogue", "services"} | BASE,

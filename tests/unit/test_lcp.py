@@ -89,7 +89,8 @@ def test_demo_epub_protection_leaves_the_required_files_clear() -> None:
     plain = epubs.build("9791000000015", "Titre")
     key = crypto.new_content_key()
     protected = epub.protect(plain, key)
-    assert protected.encrypted == ("OEBPS/text.xhtml",)  # the package and the navigation document stay clear
+    # the content documents are encrypted; the package and the navigation document stay clear
+    assert protected.encrypted == ("OEBPS/text.xhtml", "OEBPS/chapter2.xhtml", "OEBPS/chapter3.xhtml")
     with zipfile.ZipFile(io.BytesIO(protected.content)) as z:
         first = z.infolist()[0]
         assert (first.filename, first.compress_type, z.read("mimetype")) == ("mimetype", zipfile.ZIP_STORED,

@@ -231,7 +231,7 @@ def test_demo_epub_is_a_valid_epub_container() -> None:
         assert opf.find("o:metadata/dc:identifier", ns).text == "urn:isbn:9791000000015"  # type: ignore[union-attr]
         for item in opf.findall("o:manifest/o:item", ns):
             ET.fromstring(z.read(f"OEBPS/{item.attrib['href']}"))  # every listed file is there, well-formed
-        assert [i.attrib["idref"] for i in opf.findall("o:spine/o:itemref", ns)] == ["text"]
+        assert [i.attrib["idref"] for i in opf.findall("o:spine/o:itemref", ns)] == ["text", "ch2", "ch3"]
 
 
 def test_an_email_is_kept_as_a_keyed_digest_that_ignores_case_and_blanks() -> None:

@@ -85,6 +85,9 @@ STATUS: dict[Reason, int] = {
     Reason.NO_PENDING_SIGN_IN: 401, Reason.FORBIDDEN: 403, Reason.NOT_FOUND: 404, Reason.LOAN_NOT_FOUND: 404,
     Reason.INVALID_LINK: 404, Reason.EMAIL_TAKEN: 409, Reason.LOAN_RETURNED: 409, Reason.LOAN_EXPIRED: 409,
     Reason.ALREADY_ENDED: 409,
+    # the patron space's (lending.patron, which answers its reader's resources with a few of its own)
+    Reason.BAD_PATRON_CREDENTIALS: 401, Reason.NOT_ON_SITE: 403, Reason.FILE_NOT_FOUND: 404,
+    Reason.NOT_STREAMING: 404, Reason.STREAMING_ONLY: 404,
 }
 
 
@@ -245,6 +248,14 @@ def patrons(page: Page) -> Response:
     if rest == ["key", "regenerate"]:
         key = uses.regenerate_patron_api_key(page.ctx, page.staff, member)
         return patron_page(page, member, api_key=key, notice=page.t("key_regenerated"))
+    if rest == ["password"]:
+        try:
+            uses.set_patron_password(page.ctx, page.staff, member, page.req.form.get("password", ""))
+        except Refused as r:
+            if r.reason not in (Reason.PASSWORD_TOO_SHORT, Reason.PASSWORD_TOO_LONG, Reason.PASSWORD_IS_EMAIL):
+                raise
+            return patron_page(page, member, error=page.explain(r))
+        return redirect(url("patrons", member, done="password_set"))
     if rest == ["courtesy"]:
         uses.grant_courtesy(page.ctx, page.staff, member)
         return redirect(url("patrons", member, done="courtesy_done"))
@@ -254,17 +265,19 @@ def patrons(page: Page) -> Response:
     return not_found(page)
 
 
-DONE = {"returned", "courtesy_done", "saved", "declared", "invited"}
+DONE = {"returned", "courtesy_done", "saved", "declared", "invited", "password_set"}
 
 
-def patron_page(page: Page, member: str, api_key: str | None = None, notice: str | None = None) -> Response:
+def patron_page(page: Page, member: str, api_key: str | None = None, notice: str | None = None,
+                error: str | None = None) -> Response:
     assert page.staff
     rec = uses.patron(page.ctx, page.staff, member)
     tab = "history" if page.req.query.get("tab") == "history" else "loans"
     done = page.req.query.get("done")
     notice = notice or (page.t(done) if done in DONE else None)
     return page.html("patron.html", f"{page.t('patron')} {member}", current="patrons", rec=rec, member=member,
-                     tab=tab, now=page.ctx.now, api_key=api_key, notice=notice,
+                     tab=tab, now=page.ctx.now, api_key=api_key, notice=notice, error=error,
+                     password_url=url("patrons", member, "password"),
                      loans_url=url("patrons", member), history_url=url("patrons", member, tab="history"),
                      key_url=url("patrons", member, "key"), regenerate_url=url("patrons", member, "key", "regenerate"),
                      courtesy_url=url("patrons", member, "courtesy"),

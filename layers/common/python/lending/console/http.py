@@ -44,9 +44,10 @@ class Request:
         return origin is None or origin == "null" or origin.rstrip("/") == self.base
 
 
-def request_of(event: dict[str, Any]) -> Request:
+def request_of(event: dict[str, Any], prefix: str = PREFIX) -> Request:
+    """The request; `path` holds the segments after `prefix` (the patron space's door passes "")."""
     raw_path = str(event.get("rawPath") or "")
-    rest = raw_path[len(PREFIX):] if raw_path.startswith(PREFIX) else raw_path
+    rest = raw_path[len(prefix):] if prefix and raw_path.startswith(prefix) else raw_path
     segments = [unquote(s) for s in rest.split("/") if s]
     method = str(event.get("requestContext", {}).get("http", {}).get("method") or "GET").upper()
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
@@ -73,6 +74,7 @@ class Response:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     cookies: list[str] = field(default_factory=list)
+    csp: str | None = None  # a page's own Content-Security-Policy (the reader's); the console's otherwise
 
     def set_cookie(self, req: Request, name: str, value: str, max_age: int | None = None) -> None:
         parts = [f"{req.cookie_name(name)}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
@@ -89,8 +91,9 @@ class Response:
         headers = {
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
-            "Content-Security-Policy": (f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
-                                        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+            "Content-Security-Policy": self.csp or (
+                f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self' data:; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
             "X-Content-Type-Options": "nosniff",
             # Invitation and reset links carry their token in the path: never sent to another site. (With
             # no-referrer, browsers send `Origin: null` on the console's own forms.)

@@ -4,7 +4,8 @@ A rule raises `Refused(Reason.X, **params)`; the parameters are the facts a door
 (an orderLineId, a GLN, a pool). Each door words every reason exactly once, in its own table:
 PNB (status + the spec's text) in `pnb/refusals.py`, library API v1 (HTTP status + error code) in
 `v1/errors.py`, warehouse (error name) in `warehouse/errors.py`, LCP status documents (Problem Details
-type and status) in `lsd/errors.py`. `tests/unit/test_refusals.py` walks
+type and status) in `lsd/errors.py`, console and patron space (HTTP status + words) in
+`console/app.py` (STATUS, words) and `console/i18n.py`. `tests/unit/test_refusals.py` walks
 every reason through every table, so adding a reason here without wording it in a door fails a test.
 
 To add a reason: a member below, its parameters in PARAMS, a line in each door's table."""
@@ -104,6 +105,13 @@ class Reason(StrEnum):
     LICENCE_NOT_FOUND = "licence_not_found"
     INVALID_DEVICE = "invalid_device"  # the device's id and name are required, printable, at most 255
     RETURNED_BY_ANOTHER_DEVICE = "returned_by_another_device"
+    # The patron space (sign-in with library, identifier and API key; its online reader). FORBIDDEN,
+    # NOT_FOUND, INVALID_LINK (a resource's signature), LOAN_RETURNED, LOAN_EXPIRED and THROTTLED serve too.
+    BAD_PATRON_CREDENTIALS = "bad_patron_credentials"  # wrong library, identifier or password
+    STREAMING_ONLY = "streaming_only"  # a streaming loan has no file to download
+    NOT_STREAMING = "not_streaming"  # a download loan is not read online
+    NOT_ON_SITE = "not_on_site"  # an on-site loan read from outside the library's declared addresses
+    FILE_NOT_FOUND = "file_not_found"  # the book's EPUB is not in the hub
 
 
 # The facts each reason carries (names a door's wording may use); a reason not listed carries none.

@@ -134,7 +134,8 @@ DEMO_PATRON, DEMO_PATRON_EMAIL = "jsmith", "jsmith@example.org"
 
 def lend_demo_patron(base_url: str) -> list[str]:
     """`make run` only: licences of two titles for the demo collectivity and a v1 loan of each to patron
-    jsmith, through the hub's own doors, so the console has a patron to find. Returns the loan ids."""
+    jsmith (a download, and a streaming loan to read online), so the console has a patron to find and
+    the patron space loans to show. Returns the loan ids."""
     import json
     import urllib.request
     from datetime import timedelta
@@ -154,8 +155,27 @@ def lend_demo_patron(base_url: str) -> list[str]:
         "orderRequestLine": [{"ean13": e, "glnDistributor": DISTRIBUTOR, "unitPrice": prices[e][0],
                               "unitPriceExcludingTax": prices[e][1], "currency": "EUR", "quantity": 1,
                               "dmdDate": dmd} for e in eans]})
-    return [str(post(f"/v1/media/{e}/loans.json", {"member_id": DEMO_PATRON, "email": DEMO_PATRON_EMAIL},
-                     {"X-Api-Key": COLL_API_KEY})["id"]) for e in eans]
+    downloaded = str(post(f"/v1/media/{eans[0]}/loans.json", {"member_id": DEMO_PATRON, "email": DEMO_PATRON_EMAIL},
+                          {"X-Api-Key": COLL_API_KEY})["id"])
+    # The second is a streaming loan (off-site), read online in the patron space: the same v1 use case
+    # from the streaming pool (the v1 door itself lends downloads).
+    from ..domain.licences import Pool
+    from ..services import patron_loans
+    from ..services.context import Ctx
+
+    coll = accounts.get(COLL)
+    assert coll is not None
+    streamed, _ = patron_loans.create(Ctx(base_url=base_url), coll,
+                                      patron_loans.NewLoan(DEMO_PATRON, eans[1], pool=Pool.OFFSITE))
+    return [downloaded, streamed.loan_id]
+
+
+def demo_patron_key() -> str:
+    """The demo patron's password in the patron space: their API key, as the console shows it."""
+    from ..services.console import derive_patron_key
+    from ..store import staff
+
+    return derive_patron_key(COLL, DEMO_PATRON, staff.patron_key_generation(COLL, DEMO_PATRON))
 
 
 def print_codes() -> None:

@@ -34,9 +34,13 @@ PACKAGE = """<?xml version="1.0" encoding="UTF-8"?>
   <manifest>
     <item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>
     <item id="text" href="text.xhtml" media-type="application/xhtml+xml"/>
+    <item id="ch2" href="chapter2.xhtml" media-type="application/xhtml+xml"/>
+    <item id="ch3" href="chapter3.xhtml" media-type="application/xhtml+xml"/>
   </manifest>
   <spine>
     <itemref idref="text"/>
+    <itemref idref="ch2"/>
+    <itemref idref="ch3"/>
   </spine>
 </package>
 """
@@ -46,7 +50,8 @@ NAV = """<?xml version="1.0" encoding="UTF-8"?>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" xml:lang="fr" lang="fr">
   <head><title>{title}</title></head>
   <body>
-    <nav epub:type="toc" id="toc"><ol><li><a href="text.xhtml">{title}</a></li></ol></nav>
+    <nav epub:type="toc" id="toc"><ol><li><a href="text.xhtml">{title}</a></li>
+      <li><a href="chapter2.xhtml">Chapitre 2</a></li><li><a href="chapter3.xhtml">Chapitre 3</a></li></ol></nav>
   </body>
 </html>
 """
@@ -62,6 +67,17 @@ TEXT = """<?xml version="1.0" encoding="UTF-8"?>
 </html>
 """
 
+CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="fr" lang="fr">
+  <head><title>Chapitre {n}</title></head>
+  <body>
+    <h2>Chapitre {n}</h2>
+    <p>Suite du livre de démonstration {title}, chapitre {n} (une page par chapitre, pour le lecteur en ligne).</p>
+  </body>
+</html>
+"""
+
 
 def build(ean13: str, title: str, publisher: str = "Editions Demo") -> bytes:
     values = {"ean13": escape(ean13), "title": escape(title), "publisher": escape(publisher)}
@@ -70,8 +86,10 @@ def build(ean13: str, title: str, publisher: str = "Editions Demo") -> bytes:
         z.writestr(zipfile.ZipInfo("mimetype", _WHEN), "application/epub+zip",
                    compress_type=zipfile.ZIP_STORED)
         for name, text in (("META-INF/container.xml", CONTAINER), ("OEBPS/content.opf", PACKAGE),
-                           ("OEBPS/nav.xhtml", NAV), ("OEBPS/text.xhtml", TEXT)):
-            z.writestr(zipfile.ZipInfo(name, _WHEN), text.format(**values),
+                           ("OEBPS/nav.xhtml", NAV), ("OEBPS/text.xhtml", TEXT),
+                           ("OEBPS/chapter2.xhtml", CHAPTER), ("OEBPS/chapter3.xhtml", CHAPTER)):
+            n = name[-7]  # chapter2.xhtml -> 2
+            z.writestr(zipfile.ZipInfo(name, _WHEN), text.format(**values, n=n),
                        compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 

@@ -159,6 +159,9 @@ class Stack:
               for email, coll, role, library, secret in demo.STAFF),
             f"  demo patron {demo.DEMO_PATRON} ({demo.DEMO_PATRON_EMAIL}) has two loans: find them under Patrons",
             "",
+            f"Patron space: {self.url}/sign_in   library {demo.COLL}, identifier {demo.DEMO_PATRON}, password "
+            f"(their API key) {demo.demo_patron_key()}: one loan to download, one to read online",
+            "",
             "Try:",
             f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
             + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,

@@ -114,6 +114,12 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.LICENCE_NOT_FOUND: (S.NOT_FOUND, "This licence does not exist."),
     R.INVALID_DEVICE: (S.INVALID_ARGUMENTS, "The device id and name are invalid."),
     R.RETURNED_BY_ANOTHER_DEVICE: (S.ACCES_DENIED, "The publication was already returned from another device."),
+    # The patron space's reasons (its own pages): PNB never meets them.
+    R.BAD_PATRON_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    R.STREAMING_ONLY: (S.ACCES_DENIED, "This loan is read online, not downloaded."),
+    R.NOT_STREAMING: (S.ACCES_DENIED, "This loan cannot be read online."),
+    R.NOT_ON_SITE: (S.ACCES_DENIED, "This book can be read on the library's premises only."),
+    R.FILE_NOT_FOUND: (S.NOT_FOUND, "The file of this book is not available."),
 }
 
 BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]

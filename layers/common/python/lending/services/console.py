@@ -18,7 +18,7 @@ from ..domain.licences import Pool
 from ..domain.loans import Loan, LoanState
 from ..domain.patrons import Limits, Patron, email_digest
 from ..domain.refusals import Reason, Refused
-from ..domain.staff import Staff
+from ..domain.staff import Staff, check_password
 from ..store import accounts as account_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -190,10 +190,10 @@ def patron_api_key(staff: Staff, member_id: str) -> str:
     generation) voids the old one."""
     member = _member(member_id)
     generation = staff_store.patron_key_generation(staff.gln_coll, member)
-    return _derive(staff.gln_coll, member, generation)
+    return derive_patron_key(staff.gln_coll, member, generation)
 
 
-def _derive(gln_coll: str, member: str, generation: int) -> str:
+def derive_patron_key(gln_coll: str, member: str, generation: int) -> str:
     raw = hmac.new(signing_key(), f"patron-key\0{gln_coll}\0{member}\0{generation}".encode(), hashlib.sha256)
     return raw.hexdigest()[:32]
 
@@ -203,7 +203,19 @@ def regenerate_patron_api_key(ctx: Ctx, staff: Staff, member_id: str) -> str:
     patron(ctx, staff, member)  # an unknown patron gets no key
     generation = staff_store.next_patron_key_generation(staff.gln_coll, member)
     audit(ctx, staff, "patron.api_key", member)
-    return _derive(staff.gln_coll, member, generation)
+    return derive_patron_key(staff.gln_coll, member, generation)
+
+
+def set_patron_password(ctx: Ctx, staff: Staff, member_id: str, password: str) -> None:
+    """A patron space password of the library's choosing, in place of the API key from now on (the
+    staff password policy; open patron sessions end)."""
+    from .staff import hash_password
+
+    member = _member(member_id)
+    patron(ctx, staff, member)
+    check_password(password, member)
+    staff_store.set_patron_password(staff.gln_coll, member, hash_password(password))
+    audit(ctx, staff, "patron.password", member)
 
 
 def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanView:

@@ -58,3 +58,22 @@ def save_epub(ean13: str, content: bytes, now: datetime | None = None) -> None:
     from . import lcp  # the crypto is loaded only where files are ingested
 
     lcp.protect_publication(ean13, content, now or clock.now())
+
+
+_recent: dict[str, bytes] = {}  # the last books read in this container: a page's resources come in bursts
+_RECENT_MAX = 4
+
+
+def read_epub(ean13: str) -> bytes | None:
+    """The whole EPUB of `ean13`, for the reader to serve one resource of it (never handed over whole)."""
+    if ean13 in _recent:
+        return _recent[ean13]
+    s3 = client("s3")
+    try:
+        content = bytes(s3.get_object(Bucket=bucket(), Key=epub_key(ean13))["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    if len(_recent) >= _RECENT_MAX:
+        _recent.pop(next(iter(_recent)))
+    _recent[ean13] = content
+    return content

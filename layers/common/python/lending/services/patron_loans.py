@@ -65,6 +65,9 @@ class NewLoan:
     email: str | None = None
     passphrase: str | None = None  # Readium LCP: given, the loan's file is its licence (never stored)
     passphrase_hint: str | None = None
+    # The v1 door lends downloads; a streaming loan (on-site or off-site, read in the patron space's
+    # reader) is the same use case from another pool.
+    pool: Pool = Pool.DOWNLOAD
 
 
 def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
@@ -91,7 +94,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         loan_id = new_loan_id(ctx.now)
         kept = {k: x.ean13 for k, x in current.items()}
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
-        order, refusals = lending_order(licences, Pool.DOWNLOAD, ctx.now)
+        order, refusals = lending_order(licences, req.pool, ctx.now)
         try:
             made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest)
         except loan_store.ExtraRefused:  # the patron's record (or the email) moved meanwhile: decide again
@@ -121,7 +124,7 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
         extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
     for lic in order:
         request = lending.LoanRequest(
-            coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=Pool.DOWNLOAD,
+            coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=req.pool,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
             callback_url=req.return_url, origin=ORIGIN, extra=_extra(req),

@@ -53,7 +53,7 @@ def hash_password(password: str) -> str:
     return str(_ph().hash(password))
 
 
-def _verify_password(stored: str | None, password: str) -> bool:
+def verify_password(stored: str | None, password: str) -> bool:
     from argon2.exceptions import InvalidHashError, VerificationError
 
     if not stored:
@@ -78,13 +78,13 @@ class Attempt:
     address: str
 
 
-def _check_throttle(ctx: Ctx, attempt: Attempt) -> None:
+def check_throttle(ctx: Ctx, attempt: Attempt) -> None:
     w = window(ctx.now)
     if throttled(store.failures(f"account#{attempt.email}", w), store.failures(f"address#{attempt.address}", w)):
         raise Refused(Reason.THROTTLED, minutes=window_left(ctx.now))
 
 
-def _fail(ctx: Ctx, attempt: Attempt, reason: Reason) -> Refused:
+def fail(ctx: Ctx, attempt: Attempt, reason: Reason) -> Refused:
     w, ttl = window(ctx.now), int((ctx.now + 2 * THROTTLE_WINDOW).timestamp())
     store.add_failure(f"account#{attempt.email}", w, ttl)
     store.add_failure(f"address#{attempt.address}", w, ttl)
@@ -164,11 +164,11 @@ def sign_in(ctx: Ctx, email_text: str, password: str, address: str) -> tuple[str
     """Step one: the password. Returns a pending session's token (the code is asked next)."""
     email = normal_email(email_text) or email_text.strip().lower()[:254]
     attempt = Attempt(email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     staff = store.get(email) if normal_email(email) else None
-    ok = _verify_password(staff.password_hash if staff else None, password[:500])
+    ok = verify_password(staff.password_hash if staff else None, password[:500])
     if not ok or staff is None or staff.state is not StaffState.ACTIVE:
-        raise _fail(ctx, attempt, Reason.BAD_CREDENTIALS)
+        raise fail(ctx, attempt, Reason.BAD_CREDENTIALS)
     return _open_session(ctx, staff, mfa=False)
 
 
@@ -180,13 +180,13 @@ def verify_code(ctx: Ctx, token: str | None, code: str, address: str) -> tuple[s
         raise Refused(Reason.NO_PENDING_SIGN_IN)
     staff, pending = found
     attempt = Attempt(staff.email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     step = _totp_step(staff.totp_secret or "", code, ctx) if staff.totp_secret else None
     if step is not None:
         if not store.take_step(staff.email, step):
-            raise _fail(ctx, attempt, Reason.CODE_ALREADY_USED)
+            raise fail(ctx, attempt, Reason.CODE_ALREADY_USED)
     elif not store.use_recovery(staff.email, digest(code.strip().lower())):
-        raise _fail(ctx, attempt, Reason.BAD_CODE)
+        raise fail(ctx, attempt, Reason.BAD_CODE)
     store.delete_session(pending.token_id)
     return _open_session(ctx, staff, mfa=True)
 
@@ -272,12 +272,12 @@ def reset_password(ctx: Ctx, token: str, password: str, code: str, address: str)
     if staff is None or staff.state is not StaffState.ACTIVE:
         raise Refused(Reason.INVALID_LINK)
     attempt = Attempt(staff.email, address)
-    _check_throttle(ctx, attempt)
+    check_throttle(ctx, attempt)
     check_password(password, staff.email)
     step = _totp_step(staff.totp_secret or "", code, ctx)
     took = step is not None and store.take_step(staff.email, step)
     if not took and not store.use_recovery(staff.email, digest(code.strip().lower())):
-        raise _fail(ctx, attempt, Reason.BAD_CODE)
+        raise fail(ctx, attempt, Reason.BAD_CODE)
     if store.consume_token(digest(token)) is None:
         raise Refused(Reason.INVALID_LINK)
     fresh = store.get(staff.email) or staff

@@ -27,4 +27,6 @@ Access patterns (item: pk / sk; indexes):
                      STAFFTOKEN#<sha256>, sign-in failures RATE#signin#..., audit AUDIT#<glnColl>, patron API key
                      generation PATRONKEY#<glnColl>#<memberId> (store/staff.py); the current v1 key's id
                      `apiKeyId` on the account (store/settings.py)
+- patron space       sessions PSESSION#<sha256> / SESSION (store/patron_sessions.py); sign-in failures share
+                     RATE#signin#patron#<glnColl>#<memberId>
 """

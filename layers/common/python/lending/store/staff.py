@@ -6,7 +6,8 @@ audit log, and the generation of each patron's API key. Access patterns:
 - one-time token  STAFFTOKEN#<sha256(token)> / TOKEN    invite or reset: email, expiry (deleted when used)
 - failures        RATE#signin#<account|address> / <window start>  count (fixed windows of 15 minutes)
 - audit entry     AUDIT#<glnColl> / <at>#<random>       actor, action, target (newest first)
-- patron API key  PATRONKEY#<glnColl>#<memberId> / KEY  generation (the key is derived, never stored)
+- patron API key  PATRONKEY#<glnColl>#<memberId> / KEY  generation (the key is derived, never stored); the
+                                                 patron space password's Argon2id hash once the library sets one
 
 Sessions, tokens and counters carry `ttl` (epoch seconds), a moment past which nothing reads them as valid
 (the rules are in domain.staff, never the attribute). The table has no TTL (a project rule); a dead session
@@ -202,4 +203,20 @@ def next_patron_key_generation(gln_coll: str, member_id: str) -> int:
         TableName=table.table_name(), Key=table.key(f"PATRONKEY#{gln_coll}#{member_id}", "KEY"),
         UpdateExpression="ADD generation :one SET #t = :t", ExpressionAttributeNames={"#t": "type"},
         ExpressionAttributeValues={":one": table.val(1), ":t": table.val("patronKey")}, ReturnValues="ALL_NEW")
+    return int((table.de(out["Attributes"]) or {})["generation"])
+
+
+def patron_credentials(gln_coll: str, member_id: str) -> tuple[int, str | None]:
+    """The patron's key generation and, when the library set one, their patron space password's hash."""
+    item = table.get(f"PATRONKEY#{gln_coll}#{member_id}", "KEY")
+    return (int(item.get("generation", 0)), item.get("passwordHash")) if item else (0, None)
+
+
+def set_patron_password(gln_coll: str, member_id: str, password_hash: str) -> int:
+    """Store the password's hash and move to a new key generation (open patron sessions end)."""
+    out = table.client().update_item(
+        TableName=table.table_name(), Key=table.key(f"PATRONKEY#{gln_coll}#{member_id}", "KEY"),
+        UpdateExpression="ADD generation :one SET #t = :t, passwordHash = :h", ExpressionAttributeNames={"#t": "type"},
+        ExpressionAttributeValues={":one": table.val(1), ":t": table.val("patronKey"), ":h": table.val(password_hash)},
+        ReturnValues="ALL_NEW")
     return int((table.de(out["Attributes"]) or {})["generation"])

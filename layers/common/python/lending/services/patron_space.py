@@ -1,0 +1,209 @@
+"""The patron space's use cases: a patron signs in with their library, identifier and API key (seed
+000: the key is the password), lists their v1 loans and history, downloads a loan's file, returns a
+loan early (the v1 use case itself: patron_loans.give_back) and reads a streaming loan online.
+
+The reader never receives the EPUB whole: the hub serves it resource by resource, each under a URL
+signed for the loan, the resource's path and a short expiry (links.sign_resource). A resource is
+refused once the loan has ended, and an on-site loan's only from the collectivity's declared ranges."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import secrets
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from io import BytesIO
+
+from ..domain.accounts import Account, Role
+from ..domain.ips import covers, parse_address
+from ..domain.licences import Pool
+from ..domain.loans import LoanState
+from ..domain.refusals import Reason, Refused
+from ..store import accounts as account_store
+from ..store import ips as ip_store
+from ..store import patron_sessions as sessions
+from ..store import patrons as patron_store
+from ..store import staff as staff_store
+from ..store.deliveries import LoanView
+from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
+from . import files, patron_loans
+from .console import derive_patron_key
+from .context import Ctx
+from .links import sign_resource, verify_resource
+from .staff import Attempt, check_throttle, fail, verify_password
+
+MAX_FIELD = 64
+RESOURCE_TTL = timedelta(minutes=10)  # a reader page's signed URLs; reopening the page signs anew
+STREAMING = (Pool.ONSITE, Pool.OFFSITE)
+TYPES = {".xhtml": "application/xhtml+xml", ".html": "text/html", ".htm": "text/html", ".xml": "application/xml",
+         ".opf": "application/oebps-package+xml", ".ncx": "application/x-dtbncx+xml", ".css": "text/css",
+         ".svg": "image/svg+xml", ".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff",
+         ".woff2": "font/woff2"}
+
+
+def _field(text: str) -> str:
+    text = text.strip()
+    return text if 0 < len(text) <= MAX_FIELD and text.isprintable() else ""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- signing in ---
+
+def sign_in(ctx: Ctx, library: str, member_id: str, password: str, address: str) -> tuple[str, sessions.PatronSession]:
+    """The patron's library (its GLN), identifier and password: their API key, as the console shows it,
+    or the password the library set for them in its place.
+    Failures count per patron and per address, as the console's (services.staff), and a patron the
+    library never lent to has no account."""
+    gln, member = _field(library), _field(member_id)
+    attempt = Attempt(f"patron#{gln}#{member}", address)
+    check_throttle(ctx, attempt)
+    coll = account_store.get(gln) if gln else None
+    generation, password_hash = staff_store.patron_credentials(gln, member) if coll and member else (0, None)
+    if password_hash:  # the library set a password: it replaces the API key
+        good = verify_password(password_hash, password[:500])
+    else:
+        expected = derive_patron_key(gln, member, generation) if coll and member else secrets.token_hex(16)
+        good = secrets.compare_digest(expected, password.strip()[:200])
+    known = coll is not None and coll.role is Role.COLLECTIVITY and _known(gln, member)
+    if not (good and known):
+        raise fail(ctx, attempt, Reason.BAD_PATRON_CREDENTIALS)
+    token = secrets.token_urlsafe(32)
+    session = sessions.PatronSession(_digest(token), gln, member, secrets.token_urlsafe(24), generation, ctx.now,
+                                     ctx.now)
+    sessions.save(session)
+    return token, session
+
+
+def _known(gln: str, member: str) -> bool:
+    return (patron_store.get(gln, member).version > 0
+            or bool(patron_store.member_loans(gln, member, None, None, 0, 1)[0]))
+
+
+def session_of(ctx: Ctx, token: str | None) -> sessions.PatronSession | None:
+    if not token or len(token) > 100:
+        return None
+    s = sessions.get(_digest(token))
+    if s is None:
+        return None
+    if not s.alive(ctx.now, staff_store.patron_key_generation(s.gln_coll, s.member_id)):
+        sessions.delete(s.token_id)
+        return None
+    if (ctx.now - s.seen_at).total_seconds() > 60:
+        sessions.touch(s.token_id, ctx.now)
+    return s
+
+
+def sign_out(token: str | None) -> None:
+    if token and len(token) <= 100:
+        sessions.delete(_digest(token))
+
+
+# --- loans ---
+
+def _coll(s: sessions.PatronSession) -> Account:
+    coll = account_store.get(s.gln_coll)
+    if coll is None:
+        raise Refused(Reason.FORBIDDEN)
+    return coll
+
+
+@dataclass
+class MyLoans:
+    active: list[LoanView]
+    history: list[LoanView]
+    titles: dict[str, str]
+
+
+def my_loans(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyLoans:
+    items, _ = patron_store.member_loans(s.gln_coll, s.member_id, None, None, 0, limit)
+    views = [patron_loans.deliveries.view(i) for i in items]
+    return MyLoans([v for v in views if v.loan.active(ctx.now)], [v for v in views if not v.loan.active(ctx.now)],
+                   {v.loan.ean13: patron_loans.title_of(v.loan) for v in views})
+
+
+def own_loan(s: sessions.PatronSession, loan_id: str) -> LoanView:
+    """The patron's own v1 loan; another patron's is as unknown as a missing one."""
+    found = patron_loans.own_loan(_coll(s), loan_id)
+    if found.loan.extra.get("memberId") != s.member_id:
+        raise patron_loans.loan_not_found()
+    return found
+
+
+def download(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> str:
+    """The fulfilment link of a download loan (v1's fulfilment document's link; the download is recorded)."""
+    if own_loan(s, loan_id).loan.pool in STREAMING:
+        raise Refused(Reason.STREAMING_ONLY)
+    _, link, _ = patron_loans.fulfil(ctx, _coll(s), loan_id)
+    return link
+
+
+def give_back(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
+    """Return the loan early: the v1 use case (place freed, getEndedLoans, the library's callback)."""
+    own_loan(s, loan_id)
+    return patron_loans.give_back(ctx, _coll(s), loan_id)
+
+
+# --- reading online ---
+
+@dataclass
+class Reading:
+    loan: LoanView
+    title: str
+    signed: dict[str, str]  # resource path in the EPUB -> its signed query
+    expires: datetime
+
+
+def _check_place(gln: str, pool: Pool, address: str) -> None:
+    """On-site streams are read from the library's declared addresses only."""
+    if pool is Pool.ONSITE:
+        ip = parse_address(address)
+        if ip is None or not covers(ip_store.declared(gln), ip):
+            raise Refused(Reason.NOT_ON_SITE)
+
+
+def _book(ean13: str) -> zipfile.ZipFile:
+    content = files.read_epub(ean13)
+    if content is None:
+        raise Refused(Reason.FILE_NOT_FOUND)
+    return zipfile.ZipFile(BytesIO(content))
+
+
+def open_reader(ctx: Ctx, s: sessions.PatronSession, loan_id: str, address: str) -> Reading:
+    found = own_loan(s, loan_id)
+    if found.loan.pool not in STREAMING:
+        raise Refused(Reason.NOT_STREAMING)
+    patron_loans.check_active(ctx, found.loan)
+    _check_place(s.gln_coll, found.loan.pool, address)
+    until = min(found.loan.end_date, ctx.now + RESOURCE_TTL)
+    names = [n for n in _book(found.loan.ean13).namelist() if not n.endswith("/")]
+    signed = {n: sign_resource(s.gln_coll, loan_id, n, until) for n in names}
+    return Reading(found, patron_loans.title_of(found.loan), signed, until)
+
+
+def resource(ctx: Ctx, gln: str, loan_id: str, path: str, exp: str, sig: str, address: str) -> tuple[bytes, str]:
+    """One resource of a loan's book, for a URL signed by open_reader: (bytes, media type). Refused for a
+    bad or expired signature (invalid_link), a loan that ended (loan_returned, loan_expired), an on-site
+    loan away from the library (not_on_site), a path the book does not hold (not_found)."""
+    if not verify_resource(gln, loan_id, path, exp, sig, ctx.now):
+        raise Refused(Reason.INVALID_LINK)
+    found = patron_loans.deliveries.get(gln, loan_id)
+    if found is None:
+        raise Refused(Reason.NOT_FOUND)
+    loan = found.loan
+    if loan.state is LoanState.RETURNED:
+        raise Refused(Reason.LOAN_RETURNED)
+    if not loan.active(ctx.now):
+        raise Refused(Reason.LOAN_EXPIRED)
+    _check_place(gln, loan.pool, address)
+    book = _book(loan.ean13)
+    try:
+        content = book.read(path)
+    except KeyError:
+        raise Refused(Reason.NOT_FOUND) from None
+    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path else ""
+    return content, TYPES.get(suffix) or mimetypes.guess_type(path)[0] or "application/octet-stream"
