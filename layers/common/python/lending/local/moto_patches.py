@@ -100,6 +100,6 @@ def apply() -> None:
                     _write(t, h, r, item)
                 raise
 
-        models.copy = _NoTableCopy(Table)  # type: ignore[attr-defined]
+        models.copy = _NoTableCopy(Table)  # type: ignore[assignment]
         models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
         _applied = True

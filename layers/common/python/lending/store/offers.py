@@ -102,8 +102,8 @@ def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
     }
     while True:
         out = table.client().query(**args)
-        for raw in out.get("Items", []):
-            yield _offer(table.de(raw) or {})
+        for item in table.hydrate([table.de(raw) or {} for raw in out.get("Items", [])]):
+            yield _offer(item)
         if "LastEvaluatedKey" not in out:
             return
         args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
