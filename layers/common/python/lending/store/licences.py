@@ -70,8 +70,10 @@ def is_licence(item: dict[str, Any]) -> bool:
 def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
     """One transaction: the order (unique per reseller) and all its lines, or nothing at all."""
     pk, sk = order_key(order["glnReseller"], order["orderId"])
+    # getOrders by orderIdColl reads only that reference's orders (gsi3, sparse: orders and ended loans).
+    by_ref = {"gsi3pk": f"COLLREF#{order['glnColl']}#{order['orderIdColl']}", "gsi3sk": order["gsi1sk"]}
     items: list[dict[str, Any]] = [
-        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order}),
+        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order, **by_ref}),
                  "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
     for line in lines:
@@ -97,6 +99,33 @@ def orders_of_coll(gln_coll: str, since: str | None = None) -> list[dict[str, An
     if since:
         return table.query("gsi1", "gsi1pk", f"COLL#{gln_coll}", sk_name="gsi1sk", sk_between=(since, "~"))
     return table.query("gsi1", "gsi1pk", f"COLL#{gln_coll}")
+
+
+def orders_page(gln_coll: str, since: str | None, order_id_coll: str | None,
+                max_lines: int) -> tuple[list[dict[str, Any]], str | None]:
+    """A collectivity's orders, oldest first, whole, holding at most `max_lines` lines between them
+    (an order has at most 99); by its reference (`orderIdColl`) and/or created since `since` (ISO).
+    Returns them and, when more remain, the creation time of the first order left out."""
+    if order_id_coll is not None:
+        index, pk_name, pk, sk_name = "gsi3", "gsi3pk", f"COLLREF#{gln_coll}#{order_id_coll}", "gsi3sk"
+    else:
+        index, pk_name, pk, sk_name = "gsi1", "gsi1pk", f"COLL#{gln_coll}", "gsi1sk"
+    cond = f"{pk_name} = :p" + (f" AND {sk_name} >= :since" if since else "")
+    values = {":p": table.val(pk), **({":since": table.val(since)} if since else {})}
+    args: dict[str, Any] = {"TableName": table.table_name(), "IndexName": index, "KeyConditionExpression": cond,
+                            "ExpressionAttributeValues": values, "Limit": 100}
+    out: list[dict[str, Any]] = []
+    lines = 0
+    while True:
+        page = table.client().query(**args)
+        for order in table.hydrate([table.de(x) or {} for x in page.get("Items", [])]):
+            if lines + len(order["lineIds"]) > max_lines:
+                return out, str(order["createdAt"])
+            out.append(order)
+            lines += len(order["lineIds"])
+        if "LastEvaluatedKey" not in page:
+            return out, None
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def licences_of(gln_coll: str, ean13: str) -> list[Licence]:
