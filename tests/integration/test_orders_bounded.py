@@ -35,6 +35,19 @@ def test_by_reference_reads_that_reference_only() -> None:
     assert usage.read_units <= 8, usage  # the account, 1 index entry, 1 order and 5 lines (strong)
 
 
+def test_orders_written_before_the_reference_key_are_found_after_the_backfill() -> None:
+    from lending.store import licences, table
+
+    bulk.orders(demo.COLL, 3, START, order_id_coll="OLD", prefix="P")
+    (old,) = [o for o in licences.orders_of_coll(demo.COLL) if o["orderIdColl"] == "OLD"]
+    table.client().update_item(TableName=table.table_name(), Key=table.key(old["pk"], old["sk"]),
+                               UpdateExpression="REMOVE gsi3pk, gsi3sk")  # as written before the key existed
+    assert "noOrder" in pnb("getOrders", {**coll_auth(), "orderIdColl": "OLD"})
+    assert licences.backfill_order_refs() == 1
+    assert licences.backfill_order_refs() == 0
+    assert len(_lines(pnb("getOrders", {**coll_auth(), "orderIdColl": "OLD"}))) == 3
+
+
 def test_an_answer_is_cut_at_whole_orders_and_the_rest_follows_from_its_date(monkeypatch: pytest.MonkeyPatch
                                                                             ) -> None:
     monkeypatch.setattr(orders, "MAX_ANSWER_LINES", 150)

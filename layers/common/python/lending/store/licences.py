@@ -128,6 +128,34 @@ def orders_page(gln_coll: str, since: str | None, order_id_coll: str | None,
         args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def backfill_order_refs() -> int:
+    """Once, on a table holding orders written before getOrders had a key for orderIdColl: give each
+    its gsi3 entry (a scan; safe to run again, and alongside traffic). Returns how many were updated."""
+    args: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "FilterExpression": "#t = :order AND attribute_not_exists(gsi3pk)",
+        "ExpressionAttributeNames": {"#t": "type"},
+        "ExpressionAttributeValues": {":order": table.val("order")},
+    }
+    done = 0
+    while True:
+        page = table.client().scan(**args)
+        for raw in page.get("Items", []):
+            order = table.de(raw) or {}
+            try:
+                table.client().update_item(
+                    TableName=table.table_name(), Key=table.key(order["pk"], order["sk"]),
+                    UpdateExpression="SET gsi3pk = :p, gsi3sk = :s", ConditionExpression="attribute_not_exists(gsi3pk)",
+                    ExpressionAttributeValues={":p": table.val(f"COLLREF#{order['glnColl']}#{order['orderIdColl']}"),
+                                               ":s": table.val(order["gsi1sk"])})
+                done += 1
+            except table.client().exceptions.ConditionalCheckFailedException:
+                pass
+        if "LastEvaluatedKey" not in page:
+            return done
+        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def licences_of(gln_coll: str, ean13: str) -> list[Licence]:
     """OK lines of a collectivity for one EAN, the licence that ends soonest first (v1 look-up)."""
     # "0", not "": DynamoDB refuses an empty string as a key condition value.
