@@ -120,6 +120,7 @@ class Meter:
                 calls = getattr(_local, "calls", None)
                 if calls is not None:
                     calls.append(f"{service}.{operation}")
+                    _local.params.append(params)
                 if service == "dynamodb":
                     factor = 2 if operation == "TransactWriteItems" else 1
                     for (tname, _), old, new in zip(touched, before, after, strict=True):
@@ -134,9 +135,10 @@ class Meter:
 
 @contextmanager
 def handler_clock() -> Iterator[dict[str, Any]]:
-    """Time one handler invocation on this thread: wall time, and how much of it went to AWS calls."""
+    """Time one handler invocation on this thread: wall time, how much of it went to AWS calls, and
+    those calls (names and parameters)."""
     _local.aws_seconds = 0.0
-    _local.calls = []
+    _local.calls, _local.params = [], []
     got: dict[str, Any] = {}
     start = time.perf_counter()
     try:
@@ -144,7 +146,7 @@ def handler_clock() -> Iterator[dict[str, Any]]:
     finally:
         got["wall_s"] = time.perf_counter() - start
         got["aws_s"] = _local.aws_seconds
-        got["calls"] = list(_local.calls)
+        got["calls"], got["params"] = list(_local.calls), list(_local.params)
         _local.calls = None
 
 
