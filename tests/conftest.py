@@ -1,6 +1,8 @@
 """Shared fixtures.
 
 - unit tests use none of these (pure domain, no sockets);
+- `memory`: the store in memory (tests/fakes/store.py) with the demo parties and catalogue, for use-case
+  unit tests: no emulator, no socket;
 - `aws`: moto in-process with the resources of template.yaml and the demo data (integration);
 - `stack`: the local stack on free ports, called over HTTP (end-to-end), one per session.
 """
@@ -18,6 +20,20 @@ from lending.local.emulator import LOCAL_ENV
 os.environ.update(LOCAL_ENV)
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+
+
+@pytest.fixture
+def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The store in memory, installed in place of DynamoDB and SQS for one test (tests/fakes/store.py)."""
+    from lending.services import auth
+    from tests.fakes import seed
+    from tests.fakes.store import MemoryStore
+
+    store = MemoryStore().install(monkeypatch)
+    seed.load()
+    yield store
+    auth.forget()
+    assert not store.racers, "a racer was queued but no transaction came to run it: the race was not tested"
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Test doubles: `store.MemoryStore`, the store in memory (use-case unit tests run on it, no emulator)."""

@@ -1,0 +1,389 @@
+"""An in-memory store: the use cases of `lending.services` run on it in microseconds, with no emulator
+and no socket.
+
+What is faked, and why at that level:
+- `table`'s key-value primitives (get, put, batch_get, batch_put, query): every read of the store modules
+  (`licences.get_line`, `loans.of_line`, `loans.due`, `ips.declared`, `patrons.member_loans`...) then runs
+  as it is, on the same keys and index attributes, so the key layout stays written once, in `store/`.
+- `table.transact` for the plain conditional puts the store builds (an order and its lines, a patron's
+  record, an email claim, a listing item): a short table of the condition expressions it understands.
+- the conditional updates, rewritten in Python with the conditions that carry the rules: `loans.lend`
+  (a place only if free > 0, NTA > 0, the licence OK, begun, not ended, long enough), `loans.end` (only
+  from ACTIVE, an expiry only past the end, the pool clamped at its size), `loans.renew`,
+  `licences.cancel_line`, `patrons.grant_courtesy`, `outbox.mark_enqueued`, `deliveries.record_*`.
+- the callback queue (`notify.queues.send_batch`): messages are kept in `queue`.
+
+Anything else that would reach DynamoDB or AWS (a scan, a raw client call) raises `NotFaked`: a test
+never silently leaves the fake. `tests/integration/test_fake_store.py` runs one scenario on moto and on
+this fake and requires the same outcomes."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from lending import aws
+from lending.domain.dates import iso
+from lending.domain.loans import Loan, LoanState
+from lending.domain.renewals import loan_days
+from lending.notify import queues
+from lending.services import auth
+from lending.store import deliveries, licences, loans, outbox, patrons, table
+
+Item = dict[str, Any]
+Key = tuple[str, str]
+
+
+class NotFaked(AssertionError):
+    """A use case reached a store operation (or an AWS client) the fake does not cover."""
+
+
+@dataclass
+class Op:
+    """One operation of a fake transaction: `check` the item as it is (None: absent), then `write` it
+    (returns the new item, or None to leave it absent)."""
+
+    key: Key
+    check: Callable[[Item | None], bool]
+    write: Callable[[Item | None], Item | None]
+
+
+def _norm(item: Mapping[str, Any]) -> Item:
+    """What DynamoDB gives back of an item: absent None attributes, integers for numbers (the same
+    boto3 (de)serialiser as the real store, so a float or a bad type fails here as it would there)."""
+    return table.de(table.ser(item)) or {}
+
+
+def _num(value: Any) -> Decimal | None:
+    return Decimal(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else None
+
+
+def _cmp(a: Any, op: str, b: Any) -> bool:
+    """A DynamoDB comparison: false when the attribute is absent or of another type."""
+    if a is None or b is None:
+        return False
+    na, nb = _num(a), _num(b)
+    if (na is None) != (nb is None) or (na is None and type(a) is not type(b)):
+        return False
+    x, y = (na, nb) if na is not None else (a, b)
+    return {"=": x == y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]  # type: ignore[operator]
+
+
+# The conditions of the plain puts the store builds, by their expression (values deserialised).
+PUT_CONDITIONS: dict[str, Callable[[Item | None, Item], bool]] = {
+    "attribute_not_exists(pk)": lambda old, v: old is None,
+    "version = :v": lambda old, v: old is not None and _cmp(old.get("version"), "=", v[":v"]),
+    "attribute_not_exists(pk) OR memberId = :m": lambda old, v: old is None or _cmp(old.get("memberId"), "=", v[":m"]),
+}
+
+
+class MemoryStore:
+    """The table as a dict of items by (pk, sk), and the callback queue as a list."""
+
+    def __init__(self) -> None:
+        self.items: dict[Key, Item] = {}
+        self.queue: list[dict[str, str]] = []  # {"eventId", "body"} of each message sent
+        self.transactions = 0  # transactions landed (loanBook's happy path is one)
+        # Writes to land just before the next transactions, one each: a race made deterministic (the
+        # request under test read the store before the racer wrote, and its transaction lands after).
+        self.racers: list[Callable[[], object]] = []
+
+    # -- table primitives -------------------------------------------------------------------------
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None:
+        found = self.items.get((pk, sk))
+        return copy.deepcopy(found) if found is not None else None
+
+    def put(self, item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> None:
+        if condition is not None:
+            raise NotFaked(f"conditional put {condition!r}")
+        stored = _norm(item)
+        self.items[(stored["pk"], stored["sk"])] = stored
+
+    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
+        return [copy.deepcopy(self.items[k]) for k in dict.fromkeys(keys) if k in self.items]
+
+    def batch_put(self, items: list[Mapping[str, Any]]) -> None:
+        for item in items:
+            self.put(item)
+
+    def query(self, index: str | None, pk_name: str, pk: str, *, sk_name: str | None = None,
+              sk_between: tuple[str, str] | None = None, sk_begins: str | None = None, sk_below: str | None = None,
+              forward: bool = True, limit: int | None = None, filter_expr: str | None = None,
+              values: dict[str, Any] | None = None, names: dict[str, str] | None = None,
+              consistent: bool = False) -> list[Item]:
+        if filter_expr:
+            raise NotFaked(f"query filter {filter_expr!r}")
+        index_sk = f"{index}sk" if index else "sk"  # template.yaml: gsiN is keyed on gsiNpk / gsiNsk
+        if sk_name is not None and sk_name != index_sk:
+            raise NotFaked(f"sort key {sk_name} of index {index}")
+        rows = [i for i in self.items.values() if i.get(pk_name) == pk and isinstance(i.get(index_sk), str)]
+        if sk_name and sk_between:
+            rows = [i for i in rows if sk_between[0] <= i[index_sk] <= sk_between[1]]
+        elif sk_name and sk_begins:
+            rows = [i for i in rows if i[index_sk].startswith(sk_begins)]
+        elif sk_name and sk_below:
+            rows = [i for i in rows if i[index_sk] < sk_below]
+        # An index holds several items under one key; the base table's order among them is stable enough.
+        rows.sort(key=lambda i: (i[index_sk], i["pk"], i["sk"]), reverse=not forward)
+        return copy.deepcopy(rows[:limit] if limit is not None else rows)
+
+    def transact(self, items: Sequence[Mapping[str, Any] | Op]) -> None:
+        """All or nothing: every condition is judged on the items as they are, then every write lands
+        (after the next racer's, if any).
+        Raises the real `table.TransactionFailed` with the failed indexes and the items as they were."""
+        if self.racers:
+            self.racers.pop(0)()
+        ops = [x if isinstance(x, Op) else self._put_op(x) for x in items]
+        failed = {n: self.get(*op.key) for n, op in enumerate(ops) if not op.check(self.items.get(op.key))}
+        if failed:
+            raise table.TransactionFailed(failed)
+        for op in ops:
+            new = op.write(copy.deepcopy(self.items.get(op.key)))
+            if new is None:
+                self.items.pop(op.key, None)
+            else:
+                self.items[op.key] = _norm(new)
+        self.transactions += 1
+
+    @staticmethod
+    def _put_op(raw: Mapping[str, Any]) -> Op:
+        if set(raw) != {"Put"}:
+            raise NotFaked(f"transaction operation {sorted(raw)}")
+        put = raw["Put"]
+        item = table.de(put["Item"]) or {}
+        cond = put.get("ConditionExpression")
+        values = table.de(put.get("ExpressionAttributeValues")) or {}
+        if cond is not None and cond not in PUT_CONDITIONS:
+            raise NotFaked(f"put condition {cond!r}")
+        check = PUT_CONDITIONS[cond] if cond else (lambda old, v: True)
+        return Op((item["pk"], item["sk"]), lambda old: check(old, values), lambda old: item)
+
+    # -- loans ------------------------------------------------------------------------------------
+
+    def lend(self, new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> None:
+        free, _ = licences.POOL_ATTRS[new.pool]
+        now_s, end_s = iso(now), iso(new.end_date)
+        # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
+        need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
+
+        def line_ok(line: Item | None) -> bool:
+            return line is not None and all((
+                _cmp(line.get("glnColl"), "=", new.gln_coll), _cmp(line.get("ean13"), "=", new.ean13),
+                _cmp(line.get("status"), "=", "OK"), _cmp(line.get("dmdDate"), "<=", now_s),
+                _cmp(line.get("endDate"), ">", now_s), _cmp(line.get("endDate"), ">=", end_s),
+                _cmp(line.get("maxLoanDays"), ">=", need), _cmp(line.get("nta"), ">", 0),
+                _cmp(line.get(free), ">", 0)))
+
+        def take(line: Item | None) -> Item:
+            assert line is not None
+            return {**line, free: line[free] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
+
+        put = loans._item(new)
+        ops: list[Mapping[str, Any] | Op] = [
+            Op(loans.loan_key(new.gln_coll, new.loan_id), lambda old: old is None, lambda old: put),
+            Op(licences.line_key(new.order_line_id), line_ok, take),
+            *extra_items,
+        ]
+        try:
+            self.transact(ops)
+        except table.TransactionFailed as e:  # the same reading of the failure as the real store
+            if 0 in e.failed:
+                raise loans.LoanExists(loans.loan(e.failed[0] or {})) from None
+            extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
+            if extra:
+                raise loans.ExtraRefused(extra) from None
+            raise loans.LicenceRefused(e.failed.get(1) or {}) from None
+
+    def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> bool:
+        free, size = licences.POOL_ATTRS[current.pool]
+        now_s = iso(now)
+
+        def active(loan: Item | None) -> bool:
+            if loan is None or loan.get("state") != LoanState.ACTIVE.value:
+                return False
+            return state is not LoanState.EXPIRED or _cmp(loan.get("endDate"), "<=", now_s)
+
+        def ended(loan: Item | None) -> Item:
+            assert loan is not None
+            out = {k: v for k, v in loan.items() if k not in ("gsi2pk", "gsi2sk")}
+            out["state"] = state.value
+            if state is LoanState.RETURNED:
+                out.update(returnedAt=now_s, gsi3pk=f"ENDED#{current.gln_coll}", gsi3sk=f"{now_s}#{current.loan_id}")
+            return out
+
+        loan_op = Op(loans.loan_key(current.gln_coll, current.loan_id), active, ended)
+        line_op = Op(licences.line_key(current.order_line_id),
+                     lambda line: line is not None and _cmp(line.get(free), "<", line.get(size)),
+                     lambda line: {**(line or {}), free: (line or {})[free] + 1})
+        put = {"Put": {"Item": table.ser(outbox or {}), "ConditionExpression": "attribute_not_exists(pk)"}}
+        tail = [put] if outbox else []
+        try:
+            self.transact([loan_op, line_op, *tail])
+            return True
+        except table.TransactionFailed as e:
+            if 0 in e.failed:
+                raise loans.AlreadyEnded(e.failed[0] or {}) from None
+        try:  # the pool was already full: the loan ends anyway, the counter stays clamped
+            self.transact([loan_op, *tail])
+        except table.TransactionFailed as e:
+            raise loans.AlreadyEnded(e.failed.get(0) or {}) from None
+        return False
+
+    def renew(self, current: Loan, new_end: datetime, now: datetime) -> None:
+        now_s, end_s, old_s = iso(now), iso(new_end), iso(current.end_date)
+        end_field = next((k for k in ("loanEndDate", "consultEndDate") if k in current.answer), None)
+
+        def unchanged(loan: Item | None) -> bool:
+            return loan is not None and loan.get("state") == LoanState.ACTIVE.value and all((
+                _cmp(loan.get("endDate"), "=", old_s), _cmp(loan.get("endDate"), ">", now_s)))
+
+        def moved(loan: Item | None) -> Item:
+            assert loan is not None
+            out = {**loan, "endDate": end_s, "gsi2sk": f"{end_s}#{current.gln_coll}#{current.loan_id}"}
+            if end_field:
+                out["answer"] = {**(loan.get("answer") or {}), end_field: end_s}
+            return out
+
+        def licence_allows(line: Item | None) -> bool:
+            return line is not None and all((
+                _cmp(line.get("glnColl"), "=", current.gln_coll), _cmp(line.get("status"), "=", "OK"),
+                _cmp(line.get("endDate"), ">=", end_s),
+                _cmp(line.get("maxLoanDays"), ">=", loan_days(current.created_at, new_end))))
+
+        try:
+            self.transact([Op(loans.loan_key(current.gln_coll, current.loan_id), unchanged, moved),
+                           Op(licences.line_key(current.order_line_id), licence_allows, lambda line: line)])
+        except table.TransactionFailed as e:
+            if 0 in e.failed:
+                raise loans.LoanChanged(e.failed[0] or {}) from None
+            raise loans.LicenceRefused(e.failed.get(1) or {}) from None
+
+    # -- single conditional updates ----------------------------------------------------------------
+
+    def cancel_line(self, order_line_id: str, now: str, *, require_unused: bool) -> dict[str, Any] | None:
+        def may(line: Item | None) -> bool:
+            if line is None:
+                return False
+            return not require_unused or (_cmp(line.get("nta"), "=", line.get("ntaTotal"))
+                                          and "beginDate" not in line)
+
+        def cancelled(line: Item | None) -> Item:
+            kept = {k: v for k, v in (line or {}).items() if k not in ("gsi2pk", "gsi2sk")}
+            return {**kept, "status": "CANCELLED", "cancelledAt": now}
+
+        try:
+            self.transact([Op(licences.line_key(order_line_id), may, cancelled)])
+        except table.TransactionFailed as e:
+            return e.failed.get(0) or {}
+        return None
+
+    def grant_courtesy(self, gln_coll: str, member_id: str) -> int:
+        key = patrons.patron_key(gln_coll, member_id)
+        old = self.items.get(key) or {"pk": key[0], "sk": key[1]}
+        new = {**old, "type": "patron", "glnColl": gln_coll, "memberId": member_id,
+               "courtesy": old.get("courtesy", 0) + 1, "version": old.get("version", 0) + 1}
+        self.items[key] = _norm(new)
+        return int(new["courtesy"])
+
+    def mark_enqueued(self, event_id: str, now: str, message_id: str) -> None:
+        key = outbox.outbox_key(event_id)
+        if key in self.items:  # no such event: nothing to mark
+            kept = {k: v for k, v in self.items[key].items() if k not in ("gsi2pk", "gsi2sk")}
+            self.items[key] = {**kept, "enqueuedAt": now, "messageId": message_id}
+
+    def _append(self, gln_coll: str, loan_id: str, name: str, when: datetime) -> bool:
+        item = self.items.get(loans.loan_key(gln_coll, loan_id))
+        if item is None or len(item.get(name) or []) >= deliveries.MAX_ENTRIES:
+            return False
+        item[name] = [*(item.get(name) or []), iso(when)]
+        return True
+
+    def record_download(self, gln_coll: str, loan_id: str, when: datetime) -> bool:
+        return self._append(gln_coll, loan_id, "downloads", when)
+
+    def record_shipping(self, gln_coll: str, loan_id: str, when: datetime) -> bool:
+        return self._append(gln_coll, loan_id, "shippings", when)
+
+    # -- the callback queue ------------------------------------------------------------------------
+
+    def send_batch(self, url: str, bodies: dict[str, str], attributes: dict[str, dict[str, str]] | None = None
+                   ) -> dict[str, str]:
+        accepted = {}
+        for event_id, body in bodies.items():
+            self.queue.append({"eventId": event_id, "body": body})
+            accepted[event_id] = str(uuid.uuid4())
+        return accepted
+
+    # -- what tests read -----------------------------------------------------------------------------
+
+    def of_type(self, kind: str) -> list[Item]:
+        return [copy.deepcopy(i) for i in self.items.values() if i.get("type") == kind]
+
+    # -- the seam ------------------------------------------------------------------------------------
+
+    def replaces(self) -> list[tuple[Any, str, Callable[..., Any]]]:
+        """(module, name, fake) of every store function this fake stands in for."""
+        return [(module, name, getattr(self, name)) for module, name in REPLACED]
+
+    def install(self, mp: pytest.MonkeyPatch) -> MemoryStore:
+        """Swap the fake in for the store modules the use cases import (they call `loan_store.lend`,
+        `line_store.get_line`..., looked up on the module at each call), and shut every door to AWS."""
+        for module, name, fake in self.replaces():
+            mp.setattr(module, name, fake)
+        for module, name in ((table, "client"), (table, "pages"), (aws, "client")):
+            mp.setattr(module, name, _refuse(f"{module.__name__}.{name}"))
+        mp.setenv("CALLBACK_QUEUE_URL", "memory://callbacks")
+        mp.setenv("LINK_SIGNING_KEY", "test-signing-key")
+        auth.forget()  # the account cache must not hold accounts of another store
+        return self
+
+
+# The store functions the fake stands in for (each by its method of the same name), and the real ones,
+# taken when this module is first imported (before any test installs the fake).
+REPLACED: list[tuple[Any, str]] = [
+    (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
+    (table, "transact"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
+    (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
+    (deliveries, "record_shipping"), (queues, "send_batch"),
+]
+REAL: dict[tuple[str, str], Callable[..., Any]] = {(m.__name__, n): getattr(m, n) for m, n in REPLACED}
+
+
+def _refuse(what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kw: Any) -> Any:
+        raise NotFaked(f"{what} reached: the use case left the fake store")
+
+    return refuse
+
+
+def signature_mismatches(store: MemoryStore) -> list[str]:
+    """Fakes whose parameters differ from the real function's (the interface must stay the same)."""
+    out = []
+    for module, name, fake in store.replaces():
+        real, mine = inspect.signature(REAL[(module.__name__, name)]), inspect.signature(fake)
+        if list(real.parameters) != list(mine.parameters) or [p.kind for p in real.parameters.values()] != [
+                p.kind for p in mine.parameters.values()]:
+            out.append(f"{module.__name__}.{name}{real} != {mine}")
+    return out
+
+
+@contextmanager
+def memory_store() -> Iterator[MemoryStore]:
+    """The fake, installed for the block (also usable inside a test that ran on moto first)."""
+    with pytest.MonkeyPatch.context() as mp:
+        store = MemoryStore().install(mp)
+        try:
+            yield store
+        finally:
+            auth.forget()

@@ -1,0 +1,167 @@
+"""Orders, declared IPs and library API v1 patron loans as use cases (services.orders, services.ips,
+services.patron_loans) on the store in memory: an injected clock, no emulator, no socket."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from lending.domain.refusals import Reason
+from lending.local import demo
+from lending.services import ips, lending, patron_loans
+from lending.services.context import Ctx
+from lending.store import licences as line_store
+from lending.store import patrons as patron_store
+from tests.fakes.store import MemoryStore, NotFaked, signature_mismatches
+from tests.usecase_helpers import (
+    EAN,
+    ONE,
+    T0,
+    THREE,
+    UNAVAILABLE,
+    account,
+    at,
+    cancel_order,
+    counters,
+    licence_of,
+    loan_request,
+    refused,
+    send_order,
+)
+
+pytestmark = pytest.mark.usefixtures("memory")
+
+
+
+def test_the_fake_keeps_the_interface_of_the_store_it_replaces() -> None:
+    from lending.store import table
+
+    assert signature_mismatches(MemoryStore()) == []
+    with pytest.raises(NotFaked):  # and nothing gets past it to AWS
+        table.client()
+
+
+def test_send_order_makes_one_licence_per_ok_line_and_refuses_lines_one_by_one(memory) -> None:
+    ctx = at(T0)
+    answer = send_order(ctx, EAN, UNAVAILABLE, "9791000000077", EAN)
+    statuses = [x.get("returnStatus") or x["refusal"].reason for x in answer["orderResponseLine"]]
+    assert statuses == ["OK", Reason.CANNOT_BE_SOLD, Reason.UNKNOWN_OFFER, Reason.DUPLICATED_LINE]
+    assert answer["returnStatus"] == "WARNING"
+    ok, sold_out, _unknown, _twice = (x["orderLineId"] for x in answer["orderResponseLine"])
+    lic = line_store.licence(line_store.get_line(ok) or {})
+    assert (lic.nta_total, lic.nta, lic.max_loan_days, lic.gln_reseller) == (30, 30, 60, demo.RESELLER)
+    assert lic.end_date == T0 - timedelta(days=1) + timedelta(days=3650) and lic.lending_token
+    refused_line = line_store.get_line(sold_out) or {}
+    assert refused_line["status"] == "REFUSED" and refused_line["reason"] == "cannot_be_sold"
+    assert not line_store.is_licence(refused_line)
+    # The order is unique per reseller: a second one with its id changes nothing.
+    before = len(memory.items)
+    assert refused(send_order, ctx, ONE).reason is Reason.ORDER_EXISTS
+    assert len(memory.items) == before
+    assert [x.order_line_id for x in line_store.licences_of(demo.COLL, EAN)] == [ok]
+
+
+def test_cancel_order_cancels_unused_lines_only() -> None:
+    ctx = at(T0)
+    used, unused = licence_of(ctx, EAN, ONE)
+    lending.lend(ctx, loan_request(ctx, used, "L1"))
+    answer = cancel_order(at(T0 + timedelta(hours=1)), "ORD1")
+    lines = {x["orderLineId"]: x for x in answer["cancelResponseLine"]}
+    assert lines[unused]["returnStatus"] == "CANCELLED" and lines[used]["returnStatus"] == "ACCES_DENIED"
+    assert answer["returnStatus"] == "WARNING" and answer["returnMessage"].startswith("Some")
+    assert (line_store.get_line(unused) or {})["status"] == "CANCELLED"
+    assert line_store.licences_of(demo.COLL, ONE) == []  # a cancelled licence lends no more
+    assert refused(lending.lend, ctx, loan_request(ctx, unused, "L2", ean13=ONE)).reason is Reason.CANNOT_BE_LOANED
+    assert cancel_order(ctx, "ORD1", unused)["returnStatus"] == "OK"  # cancelling again is no error
+    assert refused(cancel_order, ctx, "NOPE").reason is Reason.ORDER_NOT_FOUND
+    assert refused(cancel_order, ctx, "ORD1", "1" * 24).reason is Reason.UNKNOWN_LINE
+    assert counters(used) == (1, 1, 1, 29)
+
+
+def test_declare_ip_stores_ranges_and_says_which_were_declared_already() -> None:
+    coll = account(demo.COLL)
+    assert ips.declare(coll, ips.DeclareIps(["192.0.2.1", "192.0.2.10,192.0.2.20"])).already == []
+    again = ips.declare(coll, ips.DeclareIps(["192.0.2.15", "192.0.2.30", "192.0.2.12,192.0.2.20", "192.0.2.1"]))
+    assert again.already == ["192.0.2.15", "192.0.2.12,192.0.2.20", "192.0.2.1"]
+    assert refused(ips.declare, coll, ips.DeclareIps(["10.0.0.0,10.0.10.0"])).reason is Reason.IP_RANGE_TOO_LARGE
+    assert refused(ips.declare, coll, ips.DeclareIps(["10.0.0.1", "999.1.1.1"])).reason is Reason.INVALID_IP_RANGE
+    assert ips.declare(account(demo.COLL2), ips.DeclareIps(["192.0.2.1"])).already == []  # per collectivity
+    assert ips.declare(coll, ips.DeclareIps(["10.0.0.1"])).already == []  # the refused call stored nothing
+
+
+def v1(member: str, ean13: str = EAN, **kw: object) -> patron_loans.NewLoan:
+    return patron_loans.NewLoan(member_id=member, ean13=ean13, **kw)  # type: ignore[arg-type]
+
+
+def test_a_patron_loan_is_one_per_medium_and_takes_from_the_licence_that_ends_first() -> None:
+    ctx = at(T0)
+    (late,) = licence_of(ctx, EAN, order_id="LATE")
+    (early,) = licence_of(ctx, EAN, order_id="EARLY", dmd=T0 - timedelta(days=100))
+    coll = account(demo.COLL)
+    loan, created = patron_loans.create(ctx, coll, v1("M1"))
+    assert created and loan.order_line_id == early and loan.origin == "v1" and loan.extra == {"memberId": "M1"}
+    assert loan.end_date == T0 + timedelta(days=21)  # the library's default loan days
+    again, created = patron_loans.create(at(T0 + timedelta(hours=2)), coll, v1("M1"))
+    assert not created and again.loan_id == loan.loan_id  # the patron's active loan of it, as is
+    patron = patron_store.get(demo.COLL, "M1")
+    assert patron.active == {loan.loan_id: EAN} and patron.day_count == 1 and patron.version == 1
+    patron_loans.create(ctx, coll, v1("M2"))
+    third, _ = patron_loans.create(ctx, coll, v1("M3"))  # the early licence's two places are taken
+    assert third.order_line_id == late
+    assert counters(early)[0] == 0 and counters(late)[0] == 1
+    views, more = patron_loans.list_loans(ctx, coll, "M1", None, None, 1, 10)
+    assert [v.loan.loan_id for v in views] == [loan.loan_id] and not more
+    assert refused(patron_loans.create, ctx, coll, v1("M4", "9791000000077")).reason is Reason.MEDIUM_NOT_FOUND
+
+
+def test_patron_limits_active_by_day_and_by_month_and_a_courtesy_loan_past_them() -> None:
+    from lending.services import auth
+    from lending.store import accounts
+
+    coll = account(demo.COLL)
+    accounts.save(replace(coll, settings={"maxActiveLoans": 2, "maxLoansPerDay": 3, "maxLoansPerMonth": 4}))
+    auth.forget()
+    coll, ctx = account(demo.COLL), at(T0)
+    licence_of(ctx, EAN, ONE, THREE)
+
+    def take(when: Ctx, ean: str) -> str:
+        loan, created = patron_loans.create(when, coll, v1("M1", ean))
+        assert created
+        return loan.loan_id
+
+    first = take(ctx, EAN)
+    second = take(ctx, ONE)
+    assert refused(patron_loans.create, ctx, coll, v1("M1", THREE)).reason is Reason.PATRON_ACTIVE_LIMIT
+    assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN  # not a limit
+    patron_loans.give_back(ctx, coll, first)  # active loans are counted from the loan records
+    take(ctx, THREE)
+    patron_loans.give_back(ctx, coll, second)
+    assert refused(patron_loans.create, ctx, coll, v1("M1", EAN)).reason is Reason.PATRON_DAILY_LIMIT
+    tomorrow = at(T0 + timedelta(days=1))
+    fourth = take(tomorrow, EAN)
+    patron_loans.give_back(tomorrow, coll, fourth)
+    assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
+    assert patron_loans.grant_courtesy(coll, "M1") == 1
+    courtesy = take(tomorrow, ONE)  # past the limit, once
+    assert patron_store.get(demo.COLL, "M1").courtesy == 0
+    patron_loans.give_back(tomorrow, coll, courtesy)
+    assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
+    take(at(T0 + timedelta(days=31)), ONE)  # a new month (UTC): counted afresh
+    record = patron_store.get(demo.COLL, "M1")
+    assert (record.month, record.month_count, record.day_count) == ("2026-04", 1, 1)
+
+
+def test_a_returned_v1_loan_frees_its_place_and_the_patron_may_borrow_it_again(memory) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)
+    coll = account(demo.COLL)
+    loan, _ = patron_loans.create(ctx, coll, v1("M1", ONE, return_url="https://sigb.example/v1"))
+    assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN
+    view = patron_loans.give_back(at(T0 + timedelta(days=1)), coll, loan.loan_id)
+    assert view.loan.loan_id == loan.loan_id and counters(line)[0] == 1
+    assert refused(patron_loans.give_back, ctx, coll, loan.loan_id).reason is Reason.LOAN_RETURNED
+    assert len(memory.queue) == 1
+    again, created = patron_loans.create(at(T0 + timedelta(days=1)), coll, v1("M1", ONE))
+    assert created and again.loan_id != loan.loan_id

@@ -1,0 +1,99 @@
+"""Races made deterministic on the store in memory: a racer's write lands between a use case's reads and
+its transaction (`MemoryStore.racers`), and the use case must decide again on the store as it has become."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from lending.domain.loans import LoanState
+from lending.domain.refusals import Reason, Refused
+from lending.local import demo
+from lending.services import collectivity_loans, lending, patron_loans, renewals
+from lending.store import loans as loan_store
+from lending.store import patrons as patron_store
+from tests.fakes.store import MemoryStore
+from tests.usecase_helpers import EAN, ONE, T0, account, at, counters, licence_of, loan_request
+
+pytestmark = pytest.mark.usefixtures("memory")
+
+
+def test_a_loan_racing_for_the_last_place_is_refused_pool_full(memory: MemoryStore) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)
+    memory.racers.append(lambda: lending.lend(ctx, loan_request(ctx, line, "FAST", ean13=ONE)))
+    with pytest.raises(Refused) as e:
+        lending.lend(ctx, loan_request(ctx, line, "SLOW", ean13=ONE))
+    assert e.value.reason is Reason.POOL_FULL
+    assert loan_store.get(demo.COLL, "SLOW") is None and counters(line) == (0, 0, 0, 9)
+
+
+def test_the_same_loan_id_racing_itself_is_replayed_not_taken_twice(memory: MemoryStore) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    memory.racers.append(lambda: lending.lend(ctx, loan_request(ctx, line, "L1")))
+    loan, replayed = lending.lend(ctx, loan_request(ctx, line, "L1"))
+    assert replayed and loan.loan_id == "L1" and counters(line) == (1, 1, 1, 29)
+
+
+def test_a_return_racing_a_renewal_wins_and_the_renewal_is_refused(memory: MemoryStore) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "L1", days=10))
+    memory.racers.append(lambda: collectivity_loans.give_back(ctx, account(demo.COLL), line, "L1"))
+    with pytest.raises(Refused) as e:
+        renewals.renew(ctx, loan, T0 + timedelta(days=20))  # judged on the loan as read: still active
+    assert e.value.reason is Reason.ALREADY_ENDED
+    stored = loan_store.get(demo.COLL, "L1")
+    assert stored.state is LoanState.RETURNED and stored.end_date == T0 + timedelta(days=10)
+    assert counters(line) == (2, 1, 1, 29)  # freed once
+
+
+def test_two_renewals_racing_each_land_whole_on_the_loan_as_it_is(memory: MemoryStore) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "L1", days=10))
+    memory.racers.append(lambda: renewals.renew(ctx, loan_store.get(demo.COLL, "L1"), T0 + timedelta(days=30)))
+    with pytest.raises(Refused) as e:  # judged again on the loan now ending at day 30: not later
+        renewals.renew(ctx, loan, T0 + timedelta(days=20))
+    assert e.value.reason is Reason.END_NOT_LATER
+    memory.racers.append(lambda: renewals.renew(ctx, loan_store.get(demo.COLL, "L1"), T0 + timedelta(days=40)))
+    assert renewals.renew(ctx, loan_store.get(demo.COLL, "L1"), T0 + timedelta(days=50)).end_date == \
+        T0 + timedelta(days=50)
+
+
+def test_a_patron_racing_themself_gets_one_loan_of_a_medium(memory: MemoryStore) -> None:
+    ctx, coll = at(T0), account(demo.COLL)
+    (line,) = licence_of(ctx, EAN)
+    first: list[object] = []
+    memory.racers.append(lambda: first.append(patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", EAN))))
+    loan, created = patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", EAN))
+    assert first == [(loan, True)] and not created  # the racer's loan, found on the retry
+    assert counters(line) == (1, 1, 1, 29) and patron_store.get(demo.COLL, "M1").active == {loan.loan_id: EAN}
+
+
+def test_an_email_is_the_first_patrons_even_when_two_race_for_it(memory: MemoryStore) -> None:
+    ctx, coll = at(T0), account(demo.COLL)
+    licence_of(ctx, EAN, ONE)
+    memory.racers.append(lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", ONE, email="a@x.example")))
+    with pytest.raises(Refused) as e:
+        patron_loans.create(ctx, coll, patron_loans.NewLoan("M2", EAN, email=" A@X.example "))
+    assert e.value.reason is Reason.EMAIL_IN_USE
+    loan, created = patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", EAN, email="a@x.example"))
+    assert created and loan.extra == {"memberId": "M1"}
+
+
+def test_fulfilment_records_each_download_of_an_active_loan() -> None:
+    ctx, coll = at(T0), account(demo.COLL)
+    licence_of(ctx, EAN)
+    loan, _ = patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", EAN))
+    view, link, until = patron_loans.fulfil(at(T0 + timedelta(minutes=5)), coll, loan.loan_id)
+    assert view.downloads == ["2026-03-02T10:05:00Z"] and until == T0 + timedelta(minutes=65)
+    assert link.startswith("http://hub.test/fulfillment/")
+    patron_loans.fulfil(at(T0 + timedelta(minutes=6)), coll, loan.loan_id)
+    assert patron_loans.own_loan(coll, loan.loan_id).downloads == ["2026-03-02T10:05:00Z", "2026-03-02T10:06:00Z"]
+    over = at(loan.end_date + timedelta(seconds=1))
+    with pytest.raises(Refused) as e:
+        patron_loans.fulfil(over, coll, loan.loan_id)
+    assert e.value.reason is Reason.LOAN_EXPIRED and loan_store.get(demo.COLL, loan.loan_id).state is LoanState.EXPIRED
