@@ -119,16 +119,12 @@ def orders_page(gln_coll: str, since: str | None, order_id_coll: str | None,
                             "ExpressionAttributeValues": values, "Limit": 100}
     out: list[dict[str, Any]] = []
     lines = 0
-    while True:
-        page = table.client().query(**args)
-        for order in table.hydrate([table.de(x) or {} for x in page.get("Items", [])]):
-            if lines + len(order["lineIds"]) > max_lines:
-                return out, str(order["createdAt"])
-            out.append(order)
-            lines += len(order["lineIds"])
-        if "LastEvaluatedKey" not in page:
-            return out, None
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for order in table.pages("query", args):  # read back from the index, 100 at a time, lazily
+        if lines + len(order["lineIds"]) > max_lines:
+            return out, str(order["createdAt"])
+        out.append(order)
+        lines += len(order["lineIds"])
+    return out, None
 
 
 def backfill_order_refs() -> int:
