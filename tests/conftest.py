@@ -41,7 +41,7 @@ def aws() -> Iterator[dict[str, str]]:
     """Emulated AWS in-process: tables, queues and bucket built from template.yaml, demo data loaded."""
     from moto import mock_aws
 
-    from lending.local import demo, resources, template
+    from lending.local import demo, moto_patches, resources, template
     from lending.local.stack import POLLING
     from lending.services import auth
     from lending.store import table
@@ -49,6 +49,7 @@ def aws() -> Iterator[dict[str, str]]:
     POLLING.clear()  # a session's local stack shares moto's backends: its queue pollers wait meanwhile
     saved = dict(os.environ)
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    moto_patches.apply()
     with mock_aws():
         table.reset_client()
         auth.forget()

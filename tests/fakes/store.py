@@ -110,7 +110,7 @@ class MemoryStore:
         stored = _norm(item)
         self.items[(stored["pk"], stored["sk"])] = stored
 
-    def batch_get(self, keys: list[tuple[str, str]]) -> list[Item]:
+    def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[Item]:
         return [copy.deepcopy(self.items[k]) for k in dict.fromkeys(keys) if k in self.items]
 
     def batch_put(self, items: list[Mapping[str, Any]]) -> None:

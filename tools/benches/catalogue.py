@@ -2,10 +2,10 @@
 
 - catalogue_parse_offers_per_s: reading + mapping every record to an Offer (lending.catalogue.onix.read),
   in this process, best of two runs.
-- catalogue_parse_over_iterparse_ratio: that time over a bare lxml iterparse of the same file (every
-  element's end event, each element cleared: `for _, el in iterparse(f): el.clear()`); goal <= 2.
-- catalogue_parse_over_filtered_iterparse_ratio: the same over a stricter floor, an iterparse that only
-  stops at <Product> (tag filter in C) and frees each: what parsing alone costs, no element visited.
+- catalogue_parse_over_filtered_iterparse_ratio: that time over an lxml iterparse that only stops at
+  <Product> (tag filter in C) and frees each: what parsing alone costs, no element visited; goal <= 2.
+- catalogue_parse_over_iterparse_ratio: the same over an iterparse that visits and clears every element
+  in Python (`for _, el in iterparse(f): el.clear()`), itself slower than a real reader: not a floor.
 - catalogue_sync_offers_per_s: the whole sync (S3 connector, parse, BatchGetItem/BatchWriteItem of every
   offer, each changed offer read back once for the ONIX update file, written and uploaded) against the
   emulator in another process (moto server behind its lock, over loopback HTTP): dominated by moto, an
@@ -155,9 +155,9 @@ def run(report: Callable[..., Any]) -> None:
         report("catalogue_file_mb", size_mb, f"{N} offers")
         report("catalogue_parse_offers_per_s", N / parse_s, "read + map to Offer")
         report("catalogue_bare_iterparse_offers_per_s", N / bare_s, "lxml iterparse + clear, nothing else")
-        report("catalogue_parse_over_iterparse_ratio", parse_s / bare_s, "goal <= 2")
         report("catalogue_parse_over_filtered_iterparse_ratio", parse_s / filtered_s,
-               "vs iterparse stopping only at <Product>")
+               "vs iterparse stopping only at <Product>; goal <= 2")
+        report("catalogue_parse_over_iterparse_ratio", parse_s / bare_s, "vs every element visited in Python")
         _sync(report, path)
 
 

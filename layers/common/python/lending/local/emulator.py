@@ -25,6 +25,9 @@ class Emulator:
     def __init__(self, port: int = 0) -> None:
         from moto.server import DomainDispatcherApplication, create_backend_app
 
+        from . import moto_patches
+
+        moto_patches.apply()  # transactions save only the items they touch
         self.lock = threading.Lock()
         self.requests = 0
         app = DomainDispatcherApplication(create_backend_app)

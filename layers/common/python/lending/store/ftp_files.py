@@ -40,46 +40,30 @@ def accounts_of(role: Role) -> list[str]:
 
 def orders_of_reseller(gln_reseller: str, since: str | None = None) -> list[dict[str, Any]]:
     if since:
-        return table.query("gsi3", "gsi3pk", f"RESELLER#{gln_reseller}", sk_name="gsi3sk", sk_between=(since, "~"))
-    return table.query("gsi3", "gsi3pk", f"RESELLER#{gln_reseller}")
+        return table.query("gsi4", "gsi4pk", f"RESELLER#{gln_reseller}", sk_name="gsi4sk", sk_between=(since, "~"))
+    return table.query("gsi4", "gsi4pk", f"RESELLER#{gln_reseller}")
 
 
 def running_loans(now: str) -> dict[str, list[tuple[str, str]]]:
     """(orderLineId, loanId) of every active loan whose end is after `now`, by collectivity: the active
-    loans index, every shard, only the attributes needed."""
+    loans index, every shard (its entries read back: the index is KEYS_ONLY)."""
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for shard in range(DUE_SHARDS):
-        args: dict[str, Any] = {
-            "TableName": table.table_name(), "IndexName": "gsi2",
-            "KeyConditionExpression": "gsi2pk = :p AND gsi2sk > :now",
-            "ProjectionExpression": "glnColl, loanId, orderLineId",
-            "ExpressionAttributeValues": {":p": table.val(f"DUE#{shard}"), ":now": table.val(now)},
-        }
-        while True:
-            page = table.client().query(**args)
-            for raw in page.get("Items", []):
-                item = table.de(raw) or {}
+        for item in table.query("gsi2", "gsi2pk", f"DUE#{shard}", sk_name="gsi2sk", sk_between=(now, "~")):
+            if item.get("gsi2sk", "") > now:  # one ended meanwhile has none
                 out[item["glnColl"]].append((item["orderLineId"], item["loanId"]))
-            if "LastEvaluatedKey" not in page:
-                break
-            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return out
 
 
 def offers_of(gln_distributor: str) -> Iterator[Offer]:
-    """Every offer of a distributor, page by page (bounded memory)."""
+    """Every offer of a distributor, page by page (bounded memory; gsi1 entries read back)."""
     args: dict[str, Any] = {
         "TableName": table.table_name(), "IndexName": "gsi1",
         "KeyConditionExpression": "gsi1pk = :p",
         "ExpressionAttributeValues": {":p": table.val(f"DIST#{gln_distributor}")},
     }
-    while True:
-        page = table.client().query(**args)
-        for raw in page.get("Items", []):
-            yield _offer(table.de(raw) or {})
-        if "LastEvaluatedKey" not in page:
-            return
-        args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in table.pages("query", args):
+        yield _offer(item)
 
 
 def _key(owner: str) -> tuple[str, str]:

@@ -70,11 +70,13 @@ def is_licence(item: dict[str, Any]) -> bool:
 def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
     """One transaction: the order (unique per reseller) and all its lines, or nothing at all."""
     pk, sk = order_key(order["glnReseller"], order["orderId"])
+    # getOrders by orderIdColl reads only that reference's orders (gsi3, sparse: orders and ended loans).
+    by_ref = {"gsi3pk": f"COLLREF#{order['glnColl']}#{order['orderIdColl']}", "gsi3sk": order["gsi1sk"]}
     items: list[dict[str, Any]] = [
-        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order,
+        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order, **by_ref,
                                     # a reseller's orders by creation time (its FTP files)
-                                    "gsi3pk": f"RESELLER#{order['glnReseller']}",
-                                    "gsi3sk": f"{order['createdAt']}#{order['orderId']}"}),
+                                    "gsi4pk": f"RESELLER#{order['glnReseller']}",
+                                    "gsi4sk": f"{order['createdAt']}#{order['orderId']}"}),
                  "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
     for line in lines:
@@ -100,6 +102,57 @@ def orders_of_coll(gln_coll: str, since: str | None = None) -> list[dict[str, An
     if since:
         return table.query("gsi1", "gsi1pk", f"COLL#{gln_coll}", sk_name="gsi1sk", sk_between=(since, "~"))
     return table.query("gsi1", "gsi1pk", f"COLL#{gln_coll}")
+
+
+def orders_page(gln_coll: str, since: str | None, order_id_coll: str | None,
+                max_lines: int) -> tuple[list[dict[str, Any]], str | None]:
+    """A collectivity's orders, oldest first, whole, holding at most `max_lines` lines between them
+    (an order has at most 99); by its reference (`orderIdColl`) and/or created since `since` (ISO).
+    Returns them and, when more remain, the creation time of the first order left out."""
+    if order_id_coll is not None:
+        index, pk_name, pk, sk_name = "gsi3", "gsi3pk", f"COLLREF#{gln_coll}#{order_id_coll}", "gsi3sk"
+    else:
+        index, pk_name, pk, sk_name = "gsi1", "gsi1pk", f"COLL#{gln_coll}", "gsi1sk"
+    cond = f"{pk_name} = :p" + (f" AND {sk_name} >= :since" if since else "")
+    values = {":p": table.val(pk), **({":since": table.val(since)} if since else {})}
+    args: dict[str, Any] = {"TableName": table.table_name(), "IndexName": index, "KeyConditionExpression": cond,
+                            "ExpressionAttributeValues": values, "Limit": 100}
+    out: list[dict[str, Any]] = []
+    lines = 0
+    for order in table.pages("query", args):  # read back from the index, 100 at a time, lazily
+        if lines + len(order["lineIds"]) > max_lines:
+            return out, str(order["createdAt"])
+        out.append(order)
+        lines += len(order["lineIds"])
+    return out, None
+
+
+def backfill_order_refs() -> int:
+    """Once, on a table holding orders written before getOrders had a key for orderIdColl (no gsi3 entry,
+    or the reseller's `RESELLER#` one, since moved to gsi4): give each its gsi3 `COLLREF#` entry and its
+    gsi4 reseller entry (a scan; safe to run again, and alongside traffic). Returns how many were updated."""
+    args: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "FilterExpression": "#t = :order AND (attribute_not_exists(gsi3pk) OR NOT begins_with(gsi3pk, :ref))",
+        "ExpressionAttributeNames": {"#t": "type"},
+        "ExpressionAttributeValues": {":order": table.val("order"), ":ref": table.val("COLLREF#")},
+    }
+    done = 0
+    for order in table.pages("scan", args):
+        try:
+            table.client().update_item(
+                TableName=table.table_name(), Key=table.key(order["pk"], order["sk"]),
+                UpdateExpression="SET gsi3pk = :p, gsi3sk = :s, gsi4pk = :r, gsi4sk = :t",
+                ConditionExpression="attribute_not_exists(gsi3pk) OR NOT begins_with(gsi3pk, :ref)",
+                ExpressionAttributeValues={
+                    ":p": table.val(f"COLLREF#{order['glnColl']}#{order['orderIdColl']}"),
+                    ":s": table.val(order["gsi1sk"]), ":ref": table.val("COLLREF#"),
+                    ":r": table.val(f"RESELLER#{order['glnReseller']}"),
+                    ":t": table.val(f"{order['createdAt']}#{order['orderId']}")})
+            done += 1
+        except table.client().exceptions.ConditionalCheckFailedException:
+            pass
+    return done
 
 
 def licences_of(gln_coll: str, ean13: str) -> list[Licence]:

@@ -100,5 +100,5 @@ def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
         "ExpressionAttributeValues": {":p": table.val(f"DIST#{gln_distributor}"),
                                       ":a": table.val(f"{updated_at}#"), ":b": table.val(f"{updated_at}#~")},
     }
-    for item in table.pages("query", args):
+    for item in table.pages("query", args):  # hydrated: gsi1 is KEYS_ONLY
         yield _offer(item)

@@ -86,12 +86,13 @@ def put(item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> Non
     client().put_item(**args)
 
 
-def batch_get(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def batch_get(keys: list[tuple[str, str]], consistent: bool = True) -> list[dict[str, Any]]:
     """Every item of `keys` that exists (order not kept), in chunks of 100, unprocessed ones retried."""
     found: list[dict[str, Any]] = []
     unique = list(dict.fromkeys(keys))
     for i in range(0, len(unique), 100):
-        request = {table_name(): {"Keys": [key(pk, sk) for pk, sk in unique[i : i + 100]], "ConsistentRead": True}}
+        request = {table_name(): {"Keys": [key(pk, sk) for pk, sk in unique[i : i + 100]],
+                                  "ConsistentRead": consistent}}
         for attempt in range(8):
             out = client().batch_get_item(RequestItems=request)
             found.extend(de(x) or {} for x in out.get("Responses", {}).get(table_name(), []))
@@ -150,6 +151,8 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
         en.update(names or {})
     args["ExpressionAttributeValues"] = ev
     args["ExpressionAttributeNames"] = en
+    if limit is not None:  # pages no larger than needed: an index's entries are each read back
+        args["Limit"] = limit
     items: list[dict[str, Any]] = []
     for item in pages("query", args):
         items.append(item)
@@ -159,11 +162,27 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
 
 
 def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item of a query or scan, page after page (boto3's paginator), deserialised. Pages are read
-    as the items are consumed: a caller that stops early reads no further page."""
+    """Every item of a query or scan, page after page (boto3's paginator), deserialised; on an index, the
+    items themselves (hydrate: every index is KEYS_ONLY). Pages are read as the items are consumed: a
+    caller that stops early reads no further page."""
     for page in client().get_paginator(operation).paginate(**args):
-        for raw in page.get("Items", []):
-            yield de(raw) or {}
+        found = [de(raw) or {} for raw in page.get("Items", [])]
+        yield from (hydrate(found) if "IndexName" in args else found)
+
+
+def hydrate(index_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items behind entries of a KEYS_ONLY index, in the index's order.
+
+    Every index projects only its keys (template.yaml): an item's counters, callback state and answer
+    change often, and each change would otherwise be written again into every index holding it (most
+    of the bill). Reading the few items a query needs costs far less than those writes. An entry whose
+    item is gone by now is dropped, as if the index had caught up."""
+    if not index_items:
+        return []
+    keys = [(x["pk"], x["sk"]) for x in index_items]
+    # Eventually consistent like the index itself, at half the price of a strong read.
+    found = {(x["pk"], x["sk"]): x for x in batch_get(keys, consistent=False)}
+    return [found[k] for k in keys if k in found]
 
 
 class TransactionFailed(Exception):

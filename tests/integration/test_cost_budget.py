@@ -1,0 +1,107 @@
+"""The DynamoDB write units of a loan's life, counted as DynamoDB bills them (lending.local.meter: item
+sizes, transactions, index membership and projections of the tables template.yaml creates), held to the
+budget written next to the price table (tools/prices.toml). An index projecting more, a bigger item or
+one more write in these paths fails here before it reaches the bill."""
+
+from __future__ import annotations
+
+import threading
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.client import BaseClient
+
+from lending.local import demo, functions, template
+from lending.local.meter import Meter, attr_size, item_size
+from lending.local.receiver import Receiver
+from lending.notify import delivery, queues
+from lending.services import lending
+from lending.services.context import Ctx
+from lending.store import loans as loan_store
+from tests.helpers import line, loan_body, order_ok, pnb
+
+pytestmark = pytest.mark.usefixtures("aws")
+BUDGET = tomllib.loads((Path(__file__).resolve().parents[2] / "tools" / "prices.toml").read_text())[
+    "write_unit_budget"]
+DISTRIBUTOR = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
+
+
+@pytest.fixture(autouse=True)
+def _serial(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callback function sends a batch's records side by side: in-process moto, like the local stack's
+    emulator, takes one call at a time."""
+    monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "0")
+    monkeypatch.setenv("HUB_LOCAL", "1")
+    lock, real = threading.Lock(), BaseClient._make_api_call
+
+    def one_at_a_time(self: Any, *args: Any, **kw: Any) -> Any:
+        with lock:
+            return real(self, *args, **kw)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", one_at_a_time)
+    delivery.forget()
+
+
+def _deliver_all() -> None:
+    """What Lambda's SQS event source does for the callback function, for what the queue holds now."""
+    fn = template.functions(template.load())["CallbackDeliveryFunction"]
+    sqs, url = queues.client(), queues.queue_url()
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"],
+                              MessageAttributeNames=["All"])
+    records = [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "eu-west-3",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:lending-local-callbackqueue"}
+               for m in got.get("Messages", [])]
+    assert len(records) == 1
+    assert functions.invoke(fn, {"Records": records})["batchItemFailures"] == []
+
+
+def test_a_returned_loan_with_its_callback_stays_within_the_write_budget() -> None:
+    (line_id,) = order_ok(line())
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        with Meter() as lend:
+            answer = pnb("loanBook", loan_body(line_id, "BUDGET1", callbackUrl=f"{rx.url}/cb"))
+        assert answer["returnStatus"] == "OK", answer
+        with Meter() as end:
+            answer = pnb("endLoan", {**DISTRIBUTOR, "orderLineId": line_id, "loanId": "BUDGET1"})
+        assert answer["returnStatus"] == "OK", answer
+        with Meter() as callback:
+            _deliver_all()
+        assert [r.answered for r in rx.received] == [200]
+    spent = {"loanBook": lend.total_write_units, "endLoan": end.total_write_units,
+             "callback": callback.total_write_units}
+    assert all(v > 0 for v in spent.values()), spent
+    over = {k: (v, BUDGET[k]) for k, v in spent.items() if v > BUDGET[k]}
+    assert not over, f"write units over budget (spent, budget): {over}"
+
+
+def test_an_expired_loan_stays_within_the_write_budget() -> None:
+    (line_id,) = order_ok(line())
+    assert pnb("loanBook", loan_body(line_id, "BUDGET2", days=2))["returnStatus"] == "OK"
+    loan = loan_store.get(demo.COLL, "BUDGET2")
+    assert loan is not None
+    with Meter() as expiry:
+        assert lending.expire(Ctx(now=loan.end_date + timedelta(seconds=1)), loan) == 1
+    assert 0 < expiry.total_write_units <= BUDGET["expiry"], expiry
+
+
+def test_the_meter_counts_index_copies_by_projection() -> None:
+    """The figure the budget rests on: a loan put enters the line and due indexes (keys only), and a
+    counter update of the licence line, in two indexes, copies nothing into them."""
+    (line_id,) = order_ok(line())
+    with Meter() as lend:
+        assert pnb("loanBook", loan_body(line_id, "BUDGET3"))["returnStatus"] == "OK"
+    assert lend.index_write_units == 2
+    assert lend.writes_by_op["TransactWriteItems"] == lend.write_units + lend.index_write_units
+
+
+def test_item_sizes_follow_dynamodb_rules() -> None:
+    assert attr_size({"S": "héllo"}) == 6
+    assert attr_size({"N": "12345"}) == 4
+    assert attr_size({"BOOL": True}) == 1
+    assert attr_size({"L": [{"S": "ab"}, {"N": "1"}]}) == 3 + (1 + 2) + (1 + 2)
+    assert item_size({"pk": {"S": "LOAN#1"}, "n": {"N": "0"}}) == 2 + 6 + 1 + 2

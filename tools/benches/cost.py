@@ -1,0 +1,272 @@
+"""What a million loans cost on AWS, from what the hub does here, counted request by request
+(lending.local.meter) and priced by tools/prices.toml:
+
+- returned: loanBook, then endLoan before the end date with a callbackUrl, and the callback delivered
+  to a receiver (acknowledged);
+- expired: loanBook, then the scheduled expiry job ends it.
+
+Per loan: HTTP API requests, Lambda invocations and GB-seconds (the handler's own time, measured, plus
+each AWS call at the latency assumed in prices.toml, at the function's memory and architecture in
+template.yaml), DynamoDB write and read units (item sizes and index membership), SQS requests, log
+bytes, and X-Ray if tracing is on. Also each handler's own time per request (its wall time less the
+time spent in AWS calls), the figure the bill's Lambda part rests on."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import statistics
+import time
+import tomllib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tools.benches._shared import bench_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+PRICES = tomllib.loads((ROOT / "tools" / "prices.toml").read_text())
+LOANS = int(os.environ.get("BENCH_COST_LOANS", "30"))
+EAN = "9791000099972"
+FMT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass
+class Invocation:
+    function: str
+    wall_s: float
+    aws_s: float
+    calls: list[str]
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+
+# What a stubbed client answers per operation (the least each response shape requires).
+_STUB_ANSWERS: dict[str, dict[str, Any]] = {"SendMessageBatch": {"Successful": [], "Failed": []}}
+
+
+def boto3_own_ms(calls: list[str], params: list[dict[str, Any]], repeat: int = 50) -> float:
+    """boto3's own time for these calls: the same parameters through a stubbed client (parameter
+    validation, its event chain, an empty answer parsed; no serialisation to HTTP, no signing, no network),
+    so a lower bound of what the SDK costs."""
+    import boto3
+    from botocore.stub import Stubber
+
+    total = 0.0
+    clients: dict[str, Any] = {}
+    for name, call_params in zip(calls, params, strict=True):
+        service, op = name.split(".", 1)
+        client = clients.setdefault(service, boto3.client(
+            service, region_name="eu-west-3", aws_access_key_id="x", aws_secret_access_key="x"))
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in op).lstrip("_")
+        method = getattr(client, snake)
+        with Stubber(client) as stub:
+            for _ in range(repeat):
+                stub.add_response(snake, _STUB_ANSWERS.get(op, {}))
+            t = time.perf_counter()
+            for _ in range(repeat):
+                method(**call_params)
+            total += (time.perf_counter() - t) / repeat
+    return total * 1000
+
+
+@dataclass
+class Flow:
+    invocations: list[Invocation] = field(default_factory=list)
+    http_requests: int = 0
+    log_bytes: int = 0
+
+
+def function_settings() -> dict[str, tuple[int, str, bool, bool]]:
+    """Memory (MB), architecture, X-Ray tracing and Lambda's own log lines of every function, as
+    template.yaml sets them."""
+    from lending.local import template
+
+    tpl = template.load()
+    glob = tpl.get("Globals", {}).get("Function", {})
+    out = {}
+    for name, res in tpl["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = {**glob, **res.get("Properties", {})}
+        system_level = (props.get("LoggingConfig") or {}).get("SystemLogLevel", "INFO")
+        out[name] = (int(props.get("MemorySize", 128)), (props.get("Architectures") or ["x86_64"])[0],
+                     props.get("Tracing") == "Active", system_level in ("DEBUG", "INFO"))
+    return out
+
+
+def billed_ms(inv: Invocation) -> float:
+    latency = PRICES["assumptions"]["aws_latency_ms"]
+    own_ms = max(0.0, inv.wall_s - inv.aws_s) * 1000
+    waits = sum(latency.get(c, latency.get(c.split(".")[0], 5.0)) for c in inv.calls)
+    return float(math.ceil(own_ms + waits))
+
+
+def price(flow: Flow, usage: Any, loans: int, settings: dict[str, tuple[int, str, bool, bool]]) -> dict[str, float]:
+    """USD per loan, by service."""
+    p, a = PRICES["prices"], PRICES["assumptions"]
+    out: dict[str, float] = defaultdict(float)
+    log_bytes = float(flow.log_bytes)
+    for inv in flow.invocations:
+        memory, arch, traced, platform_lines = settings[inv.function]
+        out["lambda"] += p["lambda_request"] + memory / 1024 * billed_ms(inv) / 1000 * p[f"lambda_gb_second_{arch}"]
+        if traced:
+            out["xray"] += p["xray_trace_recorded"]
+        log_bytes += a["emf_log_bytes_per_invocation"]
+        if platform_lines:
+            log_bytes += a["platform_log_bytes_per_invocation"]
+    out["logs"] = log_bytes / 1e9 * p["logs_ingested_gb"]
+    out["http_api"] = flow.http_requests * p["http_api_request"]
+    out["dynamodb_writes"] = usage.total_write_units * p["dynamodb_write_request_unit"]
+    out["dynamodb_reads"] = usage.read_units * p["dynamodb_read_request_unit"]
+    # The hub's own SQS calls; the local queue poller's (ReceiveMessage, DeleteMessage: Lambda's event source
+    # on AWS) are replaced by the assumption per message sent.
+    sent = sum(n for op, n in usage.requests.items() if op.startswith("sqs.Send"))
+    out["sqs"] = sent * (1 + a["sqs_event_source_requests_per_message"]) * p["sqs_request"]
+    return {k: v / loans for k, v in out.items()}
+
+
+class _LogBytes(logging.Handler):
+    """Bytes the hub's logger would write at its deployed level (INFO), formatted as it formats them."""
+
+    def __init__(self, formatter: logging.Formatter | None) -> None:
+        super().__init__(logging.INFO)
+        self.count = 0
+        if formatter:
+            self.setFormatter(formatter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += len(self.format(record).encode()) + 1
+
+
+def run(report: Callable[..., Any]) -> None:
+    from lending.catalogue import ingest
+    from lending.domain.offers import LicenceTerms, Offer
+    from lending.local import demo
+    from lending.local import functions as fns
+    from lending.local.meter import Meter, handler_clock
+    from lending.local.receiver import Receiver
+
+    stack = bench_stack()
+    settings = function_settings()
+    terms = LicenceTerms(loans=100_000, downloads=100_000, onsite_streams=0, offsite_streams=0, licence_days=365,
+                         max_loan_days=30)
+    ingest.apply([Offer(ean13=EAN, gln_distributor=demo.DISTRIBUTOR, title="cost bench", terms=terms,
+                        price_ttc=100, price_ht=95)], datetime.now(UTC))
+    s = requests.Session()
+    url = f"{stack.url}/v2/pnb-numerique"
+
+    def post(service: str, body: dict[str, Any]) -> dict[str, Any]:
+        flow.http_requests += 1
+        answer: dict[str, Any] = s.post(f"{url}/{service}", json=body, timeout=30).json()
+        return answer
+
+    flow = Flow()
+    now = datetime.now(UTC)
+    order = post("sendOrder", {
+        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnColl": demo.COLL,
+        "orderId": f"COST{int(time.time())}", "orderIdColl": "COSTBENCH", "resellerCountry": "FR",
+        "collCountry": "FR", "orderRequestLine": [{
+            "ean13": EAN, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 100, "unitPriceExcludingTax": 95,
+            "currency": "EUR", "quantity": 1, "dmdDate": (now - timedelta(days=1)).strftime(FMT)}]})
+    line = order["orderResponseLine"][0]["orderLineId"]
+    tag = f"{int(time.time()) % 100000}"
+
+    def loan(loan_id: str, end: datetime, callback: str | None) -> None:
+        body = {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderLineId": line, "loanId": loan_id,
+                "ean13": EAN, "accessMedium": "DOWNLOAD", "localization": "EX_SITU", "loanEndDate": end.strftime(FMT)}
+        if callback:
+            body["callbackUrl"] = callback
+        answer = post("loanBook", body)
+        assert answer["returnStatus"] == "OK", answer
+
+    def end_loan(loan_id: str) -> None:
+        answer = post("endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD,
+                                  "orderLineId": line, "loanId": loan_id})
+        assert answer["returnStatus"] == "OK", answer
+
+    original_invoke = fns.invoke
+
+    def timed_invoke(fn: Any, event: dict[str, Any]) -> Any:
+        with handler_clock() as clock:
+            result = original_invoke(fn, event)
+        flow.invocations.append(Invocation(fn.name, clock["wall_s"], clock["aws_s"], clock["calls"], clock["params"]))
+        return result
+
+    hub_logger = logging.getLogger(os.environ.get("POWERTOOLS_SERVICE_NAME", "lending-hub"))
+    formatter = next((h.formatter for h in hub_logger.handlers if h.formatter), None)
+    counter = _LogBytes(formatter)
+    saved_level, saved_handlers = hub_logger.level, list(hub_logger.handlers)
+
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        # Warm: every handler imported, credentials cached (a warm container's figures).
+        loan(f"CW{tag}", datetime.now(UTC) + timedelta(days=7), f"{rx.url}/returns")
+        end_loan(f"CW{tag}")
+        rx.wait_for(lambda r: len([x for x in r if x.answered == 200]) >= 1, timeout=30)
+
+        fns.invoke = timed_invoke  # type: ignore[assignment]
+        for h in saved_handlers:  # counted, not printed
+            hub_logger.removeHandler(h)
+        hub_logger.addHandler(counter)
+        hub_logger.setLevel(logging.INFO)
+        try:
+            # -- returned early, with a callback --------------------------------------------------
+            flow = Flow()
+            with Meter() as returned:
+                for i in range(LOANS):
+                    loan(f"CR{tag}x{i}", datetime.now(UTC) + timedelta(days=7), f"{rx.url}/returns")
+                    end_loan(f"CR{tag}x{i}")
+                got = rx.wait_for(lambda r: len([x for x in r if x.answered == 200]) >= LOANS + 1, timeout=120)
+                assert len([x for x in got if x.answered == 200]) >= LOANS + 1, "callbacks not all delivered"
+                time.sleep(0.5)  # the last batch's acknowledgement written and its messages deleted
+            flow.log_bytes, counter.count = counter.count, 0
+            returned_flow = flow
+            # -- expired --------------------------------------------------------------------------
+            flow = Flow()
+            lead = 3.0 + LOANS * 0.15
+            with Meter() as expired:
+                end = datetime.now(UTC) + timedelta(seconds=lead)
+                for i in range(LOANS):
+                    loan(f"CE{tag}x{i}", end, None)
+                time.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()) + 1.1)
+                result = fns.invoke(stack.functions["ExpireLoansFunction"], {"source": "aws.scheduler"})
+            assert result["expired"] >= LOANS, result
+            flow.log_bytes, counter.count = counter.count, 0
+            expired_flow = flow
+        finally:
+            fns.invoke = original_invoke  # type: ignore[assignment]
+            hub_logger.removeHandler(counter)
+            for h in saved_handlers:
+                hub_logger.addHandler(h)
+            hub_logger.setLevel(saved_level)
+
+    goals = PRICES["goals"]
+    for name, fl, usage in (("returned", returned_flow, returned), ("expired", expired_flow, expired)):
+        parts = price(fl, usage, LOANS, settings)
+        for service, usd in sorted(parts.items()):
+            report(f"cost_{name}_{service}_usd_per_million", usd * 1e6)
+        report(f"cost_{name}_write_units_per_loan", usage.total_write_units / LOANS,
+               f"of which index copies {usage.index_write_units / LOANS:.2f}")
+        report(f"cost_{name}_read_units_per_loan", usage.read_units / LOANS)
+        ops = Counter({k: round(v / LOANS, 2) for k, v in usage.requests.items()})
+        report(f"cost_{name}_requests_per_loan", dict(sorted(ops.items())))
+        report(f"cost_per_million_{name}_loans_usd", sum(parts.values()) * 1e6,
+               f"goal <= {goals[f'cost_per_million_{name}_loans_usd']} ({PRICES['region']} list prices)")
+
+    by_fn: dict[str, list[Invocation]] = defaultdict(list)
+    for inv in [*returned_flow.invocations, *expired_flow.invocations]:
+        by_fn[inv.function].append(inv)
+    for name, invs in sorted(by_fn.items()):
+        own = statistics.median((i.wall_s - i.aws_s) * 1000 for i in invs)
+        billed = statistics.median(map(billed_ms, invs))
+        report(f"handler_own_ms_{name}", own, f"median of {len(invs)}; billed {billed:.0f} ms with assumed AWS latency")
+        if name != "ExpireLoansFunction":  # one invocation for many loans: no per-request figure
+            typical = sorted(invs, key=lambda i: i.wall_s - i.aws_s)[len(invs) // 2]
+            sdk = boto3_own_ms(typical.calls, typical.params)
+            report(f"handler_own_over_boto3_ratio_{name}", own / sdk if sdk else 0.0,
+                   f"boto3's own {sdk:.2f} ms for the same {len(typical.calls)} calls, stubbed")
