@@ -29,6 +29,9 @@ STAFF = [  # email, collectivity, role, member library, TOTP secret (base32)
     ("admin@mediatheques-demo.example", COLL, "admin", None, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
     ("staff@mediatheques-demo.example", COLL, "staff", LIBRARY, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
     ("admin@bibliotheques-deux.example", COLL2, "admin", None, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+    # distributor console: one per demo distributor (their organisation's GLN in place of a collectivity)
+    ("admin@diffuseur-demo.example", DISTRIBUTOR, "admin", None, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
+    ("admin@diffuseur-deux.example", DISTRIBUTOR2, "admin", None, "ONSWG4TFORZWK3TUONSWG4TFORZWK3TU"),
 ]
 
 V1_SETTINGS = {"maxActiveLoans": 5, "maxLoansPerDay": 3, "maxLoansPerMonth": 10, "defaultLoanDays": 21}

@@ -107,3 +107,9 @@ def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
         if "LastEvaluatedKey" not in out:
             return
         args["ExclusiveStartKey"] = out["LastEvaluatedKey"]
+
+
+def of_distributor(gln_distributor: str) -> list[Offer]:
+    """Every offer of a distributor (its console's list), the last changed first."""
+    items = table.query("gsi1", "gsi1pk", f"DIST#{gln_distributor}")
+    return sorted((_offer(i) for i in items), key=lambda o: o.updated_at, reverse=True)
