@@ -102,12 +102,12 @@ WORDS = {
     "records_rejected": ("Records rejected by the ONIX sync", "Notices rejetées par la synchronisation ONIX"),
     "callbacks_parked": ("Callbacks parked in the dead-letter queue", "Rappels en file d'attente des échecs"),
     "rejected_line": ("Rejected {identifier}: {reason}", "Rejetée {identifier} : {reason}"),
-    "csv": ("The same figures as CSV: {key}", "Les mêmes chiffres en CSV : {key}"),
+    "csv": ("The same figures as CSV: {where}", "Les mêmes chiffres en CSV : {where}"),
 }
 
 
-def word(key: str, lang: str, **values: object) -> str:
-    return WORDS[key][1 if lang == "fr" else 0].format(**values)
+def word(name: str, lang: str, **values: object) -> str:
+    return WORDS[name][1 if lang == "fr" else 0].format(**values)
 
 
 def email(s: Summary, lang: str, tz: str, csv_key: str) -> tuple[str, str]:
@@ -117,7 +117,7 @@ def email(s: Summary, lang: str, tz: str, csv_key: str) -> tuple[str, str]:
     if s.offers_published:
         lines += ["", word("offers_published", lang) + ": " + ", ".join(s.offers_published)]
     lines += [word("rejected_line", lang, identifier=i, reason=r) for i, r in s.rejected]
-    lines += ["", word("csv", lang, key=csv_key)]
+    lines += ["", word("csv", lang, where=csv_key)]
     return word("subject", lang, day=s.day.isoformat(), gln=s.gln), "\n".join(lines) + "\n"
 
 
