@@ -70,12 +70,24 @@ def _parked(start: datetime, end: datetime) -> dict[str, int]:
     return counts
 
 
+def with_distributors(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Loans made before the licence was read carry no distributor GLN: their order line tells it."""
+    from ..store import licences
+
+    missing = list({i["orderLineId"] for i in items if i.get("type") == "loan" and not i.get("glnDistributor")})
+    lines = licences.get_lines(missing) if missing else {}
+    for i in items:
+        if i.get("type") == "loan" and not i.get("glnDistributor") and i.get("orderLineId") in lines:
+            i["glnDistributor"] = lines[i["orderLineId"]].get("glnDistributor")
+    return items
+
+
 def build(sub: store.Subscription, day: date, items: list[dict[str, Any]] | None = None,
           parked: dict[str, int] | None = None) -> rules.Summary:
     start, end = rules.bounds(day, sub.tz)
     a, b = iso(start), iso(end)
     if items is None:
-        items = store.activity(a, b)
+        items = with_distributors(store.activity(a, b))
     s = rules.compute(sub.gln, sub.role, day, a, b, items)
     if sub.role == "distributor":
         s.offers_published = sorted({o.ean13 for o in offer_store.changed_since(sub.gln, a) if o.updated_at < b})
@@ -107,7 +119,7 @@ def run(now: datetime, send: Send | None = None) -> Run:
     # One read of the table for the widest window of the accounts due (their days differ by zone).
     windows = [rules.bounds(d, sub.tz) for sub, d in fresh]
     lo, hi = min(w[0] for w in windows), max(w[1] for w in windows)
-    items = store.activity(iso(lo), iso(hi))
+    items = with_distributors(store.activity(iso(lo), iso(hi)))
     parked = _parked(lo, hi) if any(sub.role == "collectivity" for sub, _ in fresh) else {}
     for sub, d in fresh:
         day = d.isoformat()
