@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -159,6 +160,27 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
         "Perpetual within limits")
     # the licence already sold keeps its terms
     assert requests.get(url, auth=(demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD), timeout=30).json()["loansLeft"] == 4
+
+    # today's summary (the daily email's figures) shows the offer published, the order and the loan
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    dist.get_by_role("link", name="Daily summary").click()
+    dist.get_by_label("Day").fill(today)
+    dist.get_by_role("button", name="Show").click()
+    table = dist.locator("#summary")
+    assert int(table.locator("td.orders").inner_text()) >= 1
+    assert int(table.locator("td.loans").inner_text()) >= 1
+    assert int(table.locator("td.offers_published").inner_text()) >= 1
+    expect(dist.get_by_text(ean, exact=False).first).to_be_visible()
+    dist.get_by_label("Time zone (IANA name)").fill("Mars/Olympus")
+    dist.get_by_role("button", name="Save").click()
+    expect(dist.get_by_role("alert")).to_contain_text("unknown time zone")
+    dist.goto(f"{stack.url}/console/summary")
+    dist.get_by_label("Email", exact=True).fill("exports@diffuseur-demo.example")
+    dist.get_by_label("Time zone (IANA name)").fill("America/Montreal")
+    dist.get_by_role("button", name="Save").click()
+    expect(dist.get_by_role("status")).to_have_text("Saved.")
+    expect(dist.get_by_label("Time zone (IANA name)")).to_have_value("America/Montreal")
+    shot(dist, "distributor-summary")
 
 
 def test_tenancy_between_distributors_and_libraries(stack: Any, browser: Browser, dist: Page) -> None:

@@ -83,4 +83,44 @@ def model_of_offer(o: Offer) -> str:
     return model_of(o.terms)
 
 
-PAGES: dict[str, Handler] = {"offers": offers}
+def summary(page: Page) -> Response:
+    """The distributor's daily summary of any day (yesterday by default), and its email subscription."""
+    from datetime import date, timedelta
+
+    from ..domain import summary as rules
+    from ..services import summary as summaries
+    from ..store import summary as subs
+
+    assert page.staff
+    gln = page.staff.gln_coll
+    if page.req.method == "POST":
+        if page.req.path[1:] != ["subscription"]:
+            return not_found(page)
+        form = page.req.form
+        email, lang, tz = form.get("email", "").strip(), form.get("lang", "fr"), form.get("tz", "").strip()
+        if not email:
+            subs.unsubscribe(gln)
+            return redirect(url("summary", done="saved"))
+        try:
+            rules.zone(tz)
+        except ValueError as e:
+            raise Refused(uses.Status.INVALID_ARGUMENTS, str(e), reason="tz_invalid") from None
+        from ..domain.staff import normal_email
+
+        if normal_email(email) is None:
+            raise Refused(uses.Status.INVALID_ARGUMENTS, "email: an address is expected", reason="email_invalid")
+        subs.subscribe(subs.Subscription(gln, "distributor", email, "fr" if lang == "fr" else "en", tz))
+        return redirect(url("summary", done="saved"))
+    sub = subs.subscription(gln)
+    tz = sub.tz if sub else "Europe/Paris"
+    try:
+        day = date.fromisoformat(page.req.query.get("day", ""))
+    except ValueError:
+        day = page.ctx.now.astimezone(rules.zone(tz)).date() - timedelta(days=1)
+    s = summaries.build(sub or subs.Subscription(gln, "distributor", "", page.lang, tz), day)
+    done = page.req.query.get("done")
+    return page.html("summary.html", page.t("summary"), current="summary", s=s, day=day.isoformat(), tz=tz, sub=sub,
+                     word=lambda k: rules.word(k, page.lang), notice=page.t(done) if done in DONE else None)
+
+
+PAGES: dict[str, Handler] = {"offers": offers, "summary": summary}

@@ -198,6 +198,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
 
 # Distributor console (services/distributor.py)
 MESSAGES.update({
+    "summary_day": ("Day", "Jour"),
+    "show": ("Show", "Afficher"),
+    "summary_email": ("The summary by email", "Le récapitulatif par courriel"),
+    "summary_email_hint": (
+        "Each morning (your time zone), the summary of the day before; leave the email empty to stop.",
+        "Chaque matin (votre fuseau horaire), le récapitulatif de la veille ; videz l'adresse pour l'arrêter."),
+    "language": ("Language", "Langue"),
+    "time_zone": ("Time zone (IANA name)", "Fuseau horaire (nom IANA)"),
+    "subscribed": ("Saved.", "Enregistré."),
     "other_console": ("This page belongs to the other console (libraries or distributors).",
                       "Cette page appartient à l'autre console (bibliothèques ou diffuseurs)."),
     "app_distributor": ("Distributor console", "Console du diffuseur"),
