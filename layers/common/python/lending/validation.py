@@ -55,6 +55,18 @@ def text(pattern: str | None = None, max_length: int | None = None, min_length: 
         _to_text, cs.str_schema(pattern=pattern, max_length=max_length, min_length=min_length, strip_whitespace=True))
 
 
+def _secure(value: Any) -> bool:
+    from .notify.guard import secure_scheme
+
+    return isinstance(value, str) and secure_scheme(value)
+
+
+def https_url(max_length: int = 2048) -> CoreSchema:
+    """An https:// URL (plain http:// only to loopback on the local stack: notify/guard.secure_scheme)."""
+    return cs.no_info_after_validator_function(
+        _check(_secure, "url", "must be an https:// URL"), text(r"^https?://", max_length=max_length))
+
+
 def gln() -> CoreSchema:
     """13 digits with a valid GS1 check digit (GLN and EAN-13 alike)."""
     return cs.no_info_after_validator_function(

@@ -13,6 +13,7 @@ from ..web import BadBody, base_url, parameters
 
 PREFIX = "/console"
 MAX_FORM = 16 * 1024
+HSTS = "max-age=63072000; includeSubDomains"
 MAX_UPLOAD = 6 * 1024 * 1024  # an EPUB of the distributor console, base64 decoded (files.MAX_EPUB + the form)
 
 
@@ -132,6 +133,8 @@ class Response:
             # no-referrer, browsers send `Origin: null` on the console's own forms.)
             "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY",
+            # HTTPS only, for two years, subdomains too (browsers ignore it on the http local stack)
+            "Strict-Transport-Security": HSTS,
             **self.headers,
         }
         out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}

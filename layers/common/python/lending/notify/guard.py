@@ -59,6 +59,29 @@ def embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+def _loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_scheme(url: str, loopback: bool | None = None) -> bool:
+    """HTTPS only: a plain http:// callback or notify URL is refused, except to the machine itself on the
+    local stack (HUB_LOCAL=1, where test receivers listen on 127.0.0.1). Checked where a URL is taken
+    (PNB callbackUrl, v1 return URLs, warehouse notify_url) and again at delivery."""
+    loopback = allow_loopback() if loopback is None else loopback
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and loopback and _loopback_host(parts.hostname or "")
+
+
 def allowed(ip: IPAddress, loopback: bool) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         ip = embedded_v4(ip) or ip
@@ -80,6 +103,8 @@ def check(url: str, loopback: bool | None = None, resolve: Resolver = socket.get
         raise UnsafeUrl("only http(s) URLs with a host")
     if parts.username is not None or parts.password is not None:
         raise UnsafeUrl("credentials in the URL")
+    if not secure_scheme(url, loopback):
+        raise UnsafeUrl("plain http:// is refused: an https:// URL is required")
     host = parts.hostname
     port = port or (443 if parts.scheme == "https" else 80)
     try:

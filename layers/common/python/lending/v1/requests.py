@@ -54,8 +54,10 @@ def email(value: Any) -> str:
 
 
 def url(value: Any) -> str:
+    from ..notify.guard import secure_scheme
+
     text = _text(value, 2048)
-    if not URL.match(text):
+    if not URL.match(text) or not secure_scheme(text):  # https only (loopback http on the local stack)
         raise ValueError(text)
     return text
 

@@ -190,4 +190,7 @@ def _url(text: str) -> bool:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    from ..notify.guard import secure_scheme
+
+    # https only (plain http to loopback on the local stack)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and secure_scheme(text)
