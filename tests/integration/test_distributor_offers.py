@@ -84,9 +84,11 @@ def test_licence_models() -> None:
     for args in (("loans", 0, 1, 0, 0, 365, 21), ("loans", 5, 0, 0, 0, 365, 21), ("loans", 5, 1, 0, 0, 10, 21)):
         with pytest.raises(ValueError):
             model_terms(*args)  # type: ignore[arg-type]
-    # a perpetual offer survives the ONIX round trip (licence days at the ceiling)
+    # both survive the ONIX round trip (loans or licence days at the ceiling)
     publish({**FORM, "model": "perpetual", "licence_days": ""})
     assert model_of(offer_store.get(EAN, demo.DISTRIBUTOR).terms) == "perpetual"  # type: ignore[union-attr]
+    publish({**FORM, "model": "time_limited", "loans": ""}, NOW + timedelta(minutes=1), creating=False)
+    assert model_of(offer_store.get(EAN, demo.DISTRIBUTOR).terms) == "time_limited"  # type: ignore[union-attr]
 
 
 def test_tenancy_epub_and_sales_points() -> None:
