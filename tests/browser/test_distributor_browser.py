@@ -197,6 +197,11 @@ def test_tenancy_between_distributors_and_libraries(stack: Any, browser: Browser
         r = library.goto(f"{stack.url}/console/offers")
         assert r is not None and r.status == 403
         expect(library.get_by_role("alert")).to_contain_text("other console")
+        # the collectivity's own daily summary (its network admin's): today's loans of the first test
+        today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+        library.goto(f"{stack.url}/console/summary?day={today}")
+        assert int(library.locator("#summary td.loans").inner_text()) >= 1
+        expect(library.locator("#summary td.offers_published")).to_have_text("0")
     finally:
         context.close()
     context, dist2 = sign_in(browser, stack.url, DIST2_ADMIN, DIST2_SECRET, "Offers")

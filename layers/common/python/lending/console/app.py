@@ -56,7 +56,8 @@ class Page:
         if self.distributor:
             menu = [("offers", url("offers")), ("summary", url("summary"))]
         elif staff is not None and staff.admin:
-            menu += [("settings", url("settings")), ("team", url("staff")), ("audit", url("audit"))]
+            menu += [("summary", url("summary")), ("settings", url("settings")), ("team", url("staff")),
+                     ("audit", url("audit"))]
         here = url(*self.req.path)
         other = "fr" if self.lang == "en" else "en"
         values.setdefault("app_name", "app_distributor" if self.distributor else "app")
@@ -360,7 +361,7 @@ def _mail(to: str, subject: str, text: str) -> None:
 PAGES: dict[str, Handler] = {"dashboard": dashboard, "licences": licences, "patrons": patrons,
                              "settings": settings, "staff": team, "audit": audit}
 LIBRARY_PAGES = frozenset(PAGES) - {"dashboard"}
-DISTRIBUTOR_PAGES = frozenset({"offers", "summary"})
+DISTRIBUTOR_PAGES = frozenset({"offers"})  # "summary" is on both sides
 
 
 def route(page: Page) -> Response:

@@ -84,7 +84,8 @@ def model_of_offer(o: Offer) -> str:
 
 
 def summary(page: Page) -> Response:
-    """The distributor's daily summary of any day (yesterday by default), and its email subscription."""
+    """The daily summary of any day (yesterday by default), and its email subscription: the distributor's,
+    or the collectivity's for its network admin."""
     from datetime import date, timedelta
 
     from ..domain import summary as rules
@@ -93,6 +94,9 @@ def summary(page: Page) -> Response:
 
     assert page.staff
     gln = page.staff.gln_coll
+    role = "distributor" if page.distributor else "collectivity"
+    if not page.distributor and not page.staff.admin:
+        raise Refused(uses.Status.ACCES_DENIED, "forbidden", reason="forbidden")
     if page.req.method == "POST":
         if page.req.path[1:] != ["subscription"]:
             return not_found(page)
@@ -109,7 +113,7 @@ def summary(page: Page) -> Response:
 
         if normal_email(email) is None:
             raise Refused(uses.Status.INVALID_ARGUMENTS, "email: an address is expected", reason="email_invalid")
-        subs.subscribe(subs.Subscription(gln, "distributor", email, "fr" if lang == "fr" else "en", tz))
+        subs.subscribe(subs.Subscription(gln, role, email, "fr" if lang == "fr" else "en", tz))
         return redirect(url("summary", done="saved"))
     sub = subs.subscription(gln)
     tz = sub.tz if sub else "Europe/Paris"
@@ -117,7 +121,7 @@ def summary(page: Page) -> Response:
         day = date.fromisoformat(page.req.query.get("day", ""))
     except ValueError:
         day = page.ctx.now.astimezone(rules.zone(tz)).date() - timedelta(days=1)
-    s = summaries.build(sub or subs.Subscription(gln, "distributor", "", page.lang, tz), day)
+    s = summaries.build(sub or subs.Subscription(gln, role, "", page.lang, tz), day)
     done = page.req.query.get("done")
     return page.html("summary.html", page.t("summary"), current="summary", s=s, day=day.isoformat(), tz=tz, sub=sub,
                      word=lambda k: rules.word(k, page.lang), notice=page.t(done) if done in DONE else None)
