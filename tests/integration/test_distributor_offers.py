@@ -39,7 +39,7 @@ def publish(form: dict[str, str], at: datetime = NOW, creating: bool = True, who
 
 def test_an_offer_goes_the_onix_way_and_keeps_the_feed_cursor() -> None:
     before = feeds.state(demo.DISTRIBUTOR)
-    known = len(feeds.update_files_since("2000-01-01T00:00:00Z", demo.DISTRIBUTOR))
+    known = {f.name for f in feeds.update_files_since("2000-01-01T00:00:00Z", demo.DISTRIBUTOR)}
     offer = publish(FORM)
     stored = offer_store.get(EAN, demo.DISTRIBUTOR)
     assert stored == offer and stored is not None
@@ -48,10 +48,10 @@ def test_an_offer_goes_the_onix_way_and_keeps_the_feed_cursor() -> None:
     after = feeds.state(demo.DISTRIBUTOR)
     assert (after.position, after.source, after.unfiled) == (before.position, before.source, [])
     files_now = feeds.update_files_since("2000-01-01T00:00:00Z", demo.DISTRIBUTOR)
-    assert [f.count for f in files_now[known:]] == [1]
+    assert [f.count for f in files_now if f.name not in known] == [1]
     # the same form again changes nothing: no new update file
     publish(FORM, NOW + timedelta(minutes=1), creating=False)
-    assert len(feeds.update_files_since("2000-01-01T00:00:00Z", demo.DISTRIBUTOR)) == known + 1
+    assert len(feeds.update_files_since("2000-01-01T00:00:00Z", demo.DISTRIBUTOR)) == len(known) + 1
     with pytest.raises(Refused) as e:
         publish(FORM, NOW + timedelta(minutes=2))
     assert e.value.reason == "offer_exists"
