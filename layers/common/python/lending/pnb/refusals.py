@@ -114,6 +114,14 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.LICENCE_NOT_FOUND: (S.NOT_FOUND, "This licence does not exist."),
     R.INVALID_DEVICE: (S.INVALID_ARGUMENTS, "The device id and name are invalid."),
     R.RETURNED_BY_ANOTHER_DEVICE: (S.ACCES_DENIED, "The publication was already returned from another device."),
+    # The distributor console's reasons: PNB never meets them.
+    R.OFFER_INVALID: (S.INVALID_ARGUMENTS, "Invalid offer: {detail}"),
+    R.EAN_INVALID: (S.INVALID_ARGUMENTS, "The EAN13 {ean13} is invalid"),
+    R.OFFER_EXISTS: (S.DUPLICATED, "The EAN13 {ean13} is already offered"),
+    R.OFFER_REJECTED: (S.INVALID_ARGUMENTS, "Offer rejected: {detail}"),
+    R.SYNC_BUSY: (S.ERROR, "A catalogue sync is running, try again."),
+    R.EPUB_INVALID: (S.INVALID_ARGUMENTS, "Not an EPUB file"),
+    R.INVALID_TIME_ZONE: (S.INVALID_ARGUMENTS, "Unknown time zone {zone}"),
 }
 
 BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]
