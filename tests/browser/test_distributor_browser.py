@@ -173,7 +173,7 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
     expect(dist.get_by_text(ean, exact=False).first).to_be_visible()
     dist.get_by_label("Time zone (IANA name)").fill("Mars/Olympus")
     dist.get_by_role("button", name="Save").click()
-    expect(dist.get_by_role("alert")).to_contain_text("unknown time zone")
+    expect(dist.get_by_role("alert")).to_contain_text("Unknown time zone: Mars/Olympus")
     dist.goto(f"{stack.url}/console/summary")
     dist.get_by_label("Email", exact=True).fill("exports@diffuseur-demo.example")
     dist.get_by_label("Time zone (IANA name)").fill("America/Montreal")
