@@ -189,12 +189,12 @@ def test_pools_by_medium_and_localisation(stack: Any) -> None:
 def test_same_transaction_regenerates_the_link_and_takes_nothing(stack: Any) -> None:
     (line_id, url), = licences(stack, line("9791000000022"))  # one download place, 10 accesses
     ids, end = tx(), at(10)
-    first = lend(url, **ids, expire_at=end, notify_url="http://lending.example/notify")
+    first = lend(url, **ids, expire_at=end, notify_url="https://lending.example/notify")
     assert first.status_code == 201
     assert status(stack, line_id) == (0, 0, 9)
     again = lend(url, **ids)  # no expire_at: the link of the same loan, though the pool is full
     assert again.status_code == 201 and again.text == first.text
-    retry = lend(url, **ids, expire_at=end, notify_url="http://lending.example/notify")
+    retry = lend(url, **ids, expire_at=end, notify_url="https://lending.example/notify")
     assert retry.status_code == 201 and retry.text == first.text  # an identical retry, same loan
     assert status(stack, line_id) == (0, 0, 9)
     # The same transaction with another end date is a loan already given.

@@ -182,7 +182,7 @@ def test_ssrf_private_loopback_link_local_urls_are_refused_when_deployed(monkeyp
     monkeypatch.delenv("HUB_LOCAL")
     with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
         port = rx.url.rsplit(":", 1)[1]
-        _, loan_id = returned_loan(f"http://{host}:{port}/cb")
+        _, loan_id = returned_loan(f"https://{host}:{port}/cb")
         assert drain() == 1
         assert rx.received == []  # nothing was sent, not even to our own loopback listener
     (dead,) = parked()

@@ -51,7 +51,7 @@ def token(url: str) -> str:
 
 def test_return_loan_is_every_early_return() -> None:
     (lid,) = order_ok()
-    pnb("loanBook", loan_body(lid, "RET1", callbackUrl="http://127.0.0.1:9/cb"))
+    pnb("loanBook", loan_body(lid, "RET1", callbackUrl="https://127.0.0.1:9/cb"))
     pnb("loanBook", loan_body(lid, "RET2"))
     assert counters(lid) == (0, 28)
     returned = pnb("returnLoan", {**PMB, "orderLineId": lid, "loanId": "RET1"})
@@ -59,7 +59,7 @@ def test_return_loan_is_every_early_return() -> None:
     assert counters(lid) == (1, 28)  # the place at once; the access stays spent
     ended = pnb("getEndedLoans", {**coll_auth(), "loanId": ["RET1", "RET2"]})
     assert [(x["loanId"], x["orderLineId"]) for x in ended["loanEndedResponseLine"]] == [("RET1", lid)]
-    assert [(o["url"], o["body"]["event"]) for o in outbox("RET1")] == [("http://127.0.0.1:9/cb", "loan.returned")]
+    assert [(o["url"], o["body"]["event"]) for o in outbox("RET1")] == [("https://127.0.0.1:9/cb", "loan.returned")]
     twice = pnb("returnLoan", {**LOGIN, "orderLineId": lid, "loanId": "RET1"})
     assert (twice["returnStatus"], twice["returnMessage"]) == (
         "ACCES_DENIED", f"The loan with orderlineId '{lid}' and loanId 'RET1' is already ended")

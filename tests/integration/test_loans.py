@@ -238,7 +238,7 @@ def test_consult_book() -> None:
 
 def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     (lid,) = order_ok()
-    pnb("loanBook", loan_body(lid, "END1", callbackUrl="http://127.0.0.1:9/cb"))
+    pnb("loanBook", loan_body(lid, "END1", callbackUrl="https://127.0.0.1:9/cb"))
     pnb("loanBook", loan_body(lid, "END2"))
     assert status_of(lid)["NUS1"] == 0
     assert pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "END1"})["returnStatus"] == "OK"
@@ -286,7 +286,7 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     )
     outbox = [table.de(i) or {} for i in scan["Items"]]
     assert [(o["url"], o["body"]["loanId"], o["body"]["event"]) for o in outbox] == [
-        ("http://127.0.0.1:9/cb", "END1", "loan.returned")
+        ("https://127.0.0.1:9/cb", "END1", "loan.returned")
     ]
     assert "gsi2pk" not in outbox[0]  # accepted by SQS: no longer pending
     theirs = pnb("getEndedLoans", {**coll_auth(demo.COLL2, demo.COLL2_PASSWORD), "loanId": ["END1"]})

@@ -118,3 +118,31 @@ def test_build_yields_a_deployable_artifact() -> None:
             code = built / res["Properties"]["CodeUri"]
             with zipfile.ZipFile(code) as z:
                 assert "app.py" in z.namelist(), name
+
+
+DOMAIN = {"DomainName": "hub.example.org", "MailDomain": "lending-hub.example",
+          "CertificateArn": "arn:aws:acm:eu-west-3:123456789012:certificate/11111111-2222-3333-4444-555555555555"}
+
+
+def test_cfn_lint_passes_with_the_custom_domain_set(tmp_path: Path) -> None:
+    """The same template with the domain, certificate and mail domain given (as defaults, so every
+    condition is true): still lint-clean. test_cfn_lint_passes covers them unset (the defaults)."""
+    text = (ROOT / "template.yaml").read_text()
+    for name, value in DOMAIN.items():
+        old = f"  {name}:\n    Type: String\n    Default: \"\"\n"
+        assert old in text, name
+        text = text.replace(old, f"  {name}:\n    Type: String\n    Default: \"{value}\"\n")
+    copy = tmp_path / "template.yaml"
+    copy.write_text(text)
+    out = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(copy)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_custom_domain_is_tls_1_2_and_conditional() -> None:
+    res = TPL["Resources"]
+    assert res["CustomDomain"]["Condition"] == res["CustomDomainMapping"]["Condition"] == "HasDomain"
+    config = res["CustomDomain"]["Properties"]["DomainNameConfigurations"][0]
+    assert config["SecurityPolicy"] == "TLS_1_2" and config["EndpointType"] == "REGIONAL"
+    assert res["MailIdentity"]["Condition"] == "HasMailDomain"
+    schedule = res["DailySummaryFunction"]["Properties"]["Events"]["Hourly"]["Properties"]["ScheduleExpression"]
+    assert schedule == "cron(5 * * * ? *)"

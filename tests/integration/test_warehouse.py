@@ -66,12 +66,12 @@ def stored_loan(url: str) -> Any:
 def test_loan_is_kept_with_its_warehouse_fields_and_link_opens() -> None:
     (line_id,) = order_ok()
     code, url = post(loan_url(line_id), borrower_id="B1", transaction_id="T1", expire_at=expire_at(10),
-                     notify_url="http://127.0.0.1:9/notify/T1", bill_drm_to="SIGB42")
+                     notify_url="https://127.0.0.1:9/notify/T1", bill_drm_to="SIGB42")
     assert code == 201, url
     assert url.startswith("http://hub.test/fulfillment/")
     loan = stored_loan(url)
     assert loan.origin == "warehouse" and loan.order_line_id == line_id and loan.pool.value == "dl"
-    assert loan.callback_url == "http://127.0.0.1:9/notify/T1"
+    assert loan.callback_url == "https://127.0.0.1:9/notify/T1"
     assert loan.extra == {"borrowerId": "B1", "transactionId": "T1", "billDrmTo": "SIGB42",
                           "medium": "download"}
     assert len(loan.loan_id) == 24 and loan.loan_id.isalnum()
@@ -82,7 +82,7 @@ def test_loan_is_kept_with_its_warehouse_fields_and_link_opens() -> None:
 def test_end_loan_by_distributor_writes_the_notification_with_the_ids() -> None:
     (line_id,) = order_ok()
     code, url = post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77",
-                     expire_at=expire_at(10), notify_url="http://lending.example/api/notify/loan/transaction_id/TX-77/")
+                     expire_at=expire_at(10), notify_url="https://lending.example/api/notify/loan/transaction_id/TX-77/")
     assert code == 201
     loan = stored_loan(url)
     assert outbox_events(loan.loan_id) == []  # nothing until it is returned
@@ -90,7 +90,7 @@ def test_end_loan_by_distributor_writes_the_notification_with_the_ids() -> None:
     answer = pnb("endLoan", {**distributor, "orderLineId": line_id, "loanId": loan.loan_id})
     assert answer["returnStatus"] == "OK", answer
     (event,) = outbox_events(loan.loan_id)
-    assert event["url"] == "http://lending.example/api/notify/loan/transaction_id/TX-77/"
+    assert event["url"] == "https://lending.example/api/notify/loan/transaction_id/TX-77/"
     assert event["glnColl"] == demo.COLL
     body = event["body"]
     assert (body["event"], body["orderLineId"], body["ean13"]) == ("loan.returned", line_id, "9791000000015")
@@ -107,7 +107,7 @@ def test_return_through_the_fulfillment_link_notifies_once_and_frees_the_place()
     (line_id,) = order_ok(line("9791000000022"))  # one download place
     lend_url = loan_url(line_id)
     code, url = post(lend_url, borrower_id="B2", transaction_id="T2", expire_at=expire_at(5),
-                     notify_url="http://lending.example/api/notify")
+                     notify_url="https://lending.example/api/notify")
     assert code == 201
     assert post(lend_url, borrower_id="B3", transaction_id="T3", expire_at=expire_at(5)) == (
         400, ["maximum_simultaneous_downloads_reached"])
@@ -118,7 +118,7 @@ def test_return_through_the_fulfillment_link_notifies_once_and_frees_the_place()
     loan = stored_loan(url)
     assert loan.state.value == "RETURNED"
     (event,) = outbox_events(loan.loan_id)
-    assert event["url"] == "http://lending.example/api/notify"
+    assert event["url"] == "https://lending.example/api/notify"
     assert (event["body"]["borrowerId"], event["body"]["transactionId"]) == ("B2", "T2")
     got = status(line_id)
     assert (got["NUS1"], got["NTA"]) == (1, 9)  # the refused request took nothing

@@ -32,7 +32,7 @@ def loan(loan_id: str) -> Loan:
 def test_a_publication_is_protected_once() -> None:
     first = store.publication(EAN)  # the demo ingest protected it
     assert first is not None and first.object_key.startswith(f"lcp/{EAN}/")
-    files.save_epub(EAN, epubs.build(EAN, "Another edition"), NOW)  # ingested again
+    files.ingest_epub(EAN, epubs.build(EAN, "Another edition"), NOW)  # ingested again
     assert store.publication(EAN) == first
     keys = [o["Key"] for o in client("s3").list_objects_v2(Bucket=files.bucket(), Prefix=f"lcp/{EAN}/")["Contents"]]
     assert keys == [first.object_key]

@@ -39,7 +39,8 @@ ALLOWED: dict[str, set[str]] = {
     # v1's key check, paging parameters and error table.
     "harvest": {"domain", "services", "v1", "web"} | BASE,
     # The web console for library staff (server-rendered pages over the same use cases).
-    "console": {"domain", "services", "web"} | BASE,
+    # The distributor's offers go through the ONIX path (catalogue.console_offers), as PNB's getOffers reads it.
+    "console": {"domain", "services", "catalogue", "web"} | BASE,
     # The patron space (patrons' own pages and online reader): a door over the same use cases that
     # renders with the console's templates, words, HTTP helpers and refusal statuses.
     "patron": {"domain", "services", "web", "console"} | BASE,
@@ -51,7 +52,7 @@ ALLOWED: dict[str, set[str]] = {
     "clock": set(),
     "observability": set(),
     "text": set(),
-    "validation": {"domain"},
+    "validation": {"domain", "text"},  # https_url: the one HTTPS-only rule (text.secure_scheme)
     "local": set(),  # not shipped: may import anything (checked by nothing here)
 }
 FUNCTIONS_MAY_NOT = {"store", "local"}

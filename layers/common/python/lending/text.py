@@ -8,8 +8,11 @@ cannot even carry most of them, so JSON and SOAP agree)."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -55,3 +58,32 @@ def safe_text(text: str) -> str:
     """Text the hub answers with, always encodable: a lone surrogate (only a caller can have put one in a
     value the hub echoes) becomes U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+# --- HTTPS only: where a callback or notify URL is taken, and again at delivery (notify/guard) ---
+
+def allow_loopback() -> bool:
+    return os.environ.get("HUB_LOCAL") == "1"
+
+
+def _loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_scheme(url: str, loopback: bool | None = None) -> bool:
+    """HTTPS only: a plain http:// callback or notify URL is refused, except to the machine itself on the
+    local stack (HUB_LOCAL=1, where test receivers listen on 127.0.0.1). Checked where a URL is taken
+    (PNB callbackUrl, v1 return URLs, warehouse notify_url) and again at delivery."""
+    loopback = allow_loopback() if loopback is None else loopback
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and loopback and _loopback_host(parts.hostname or "")

@@ -16,6 +16,7 @@ from pydantic_core import core_schema as cs
 
 from .domain.dates import YEARS, parse_iso
 from .domain.identifiers import is_gln
+from .text import secure_scheme
 
 CoreSchema = Any
 
@@ -53,6 +54,16 @@ def _to_text(value: Any) -> Any:
 def text(pattern: str | None = None, max_length: int | None = None, min_length: int = 1) -> CoreSchema:
     return cs.no_info_before_validator_function(
         _to_text, cs.str_schema(pattern=pattern, max_length=max_length, min_length=min_length, strip_whitespace=True))
+
+
+def _secure(value: Any) -> bool:
+    return isinstance(value, str) and secure_scheme(value)
+
+
+def https_url(max_length: int = 2048) -> CoreSchema:
+    """An https:// URL (plain http:// only to loopback on the local stack: text.secure_scheme)."""
+    return cs.no_info_after_validator_function(
+        _check(_secure, "url", "must be an https:// URL"), text(r"^https?://", max_length=max_length))
 
 
 def gln() -> CoreSchema:

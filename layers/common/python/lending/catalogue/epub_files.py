@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     resolve_names(stack or "lending-hub")
     _resolve_key(stack or "lending-hub")
     before = store.publication(ean13)
-    files.save_epub(ean13, content, clock.now())
+    files.ingest_epub(ean13, content, clock.now(), max_size=None)
     rec = store.publication(ean13)
     assert rec is not None
     state = "already protected: kept" if before else "protected"

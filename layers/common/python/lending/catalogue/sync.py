@@ -241,6 +241,10 @@ def sync_feed(feed: store.Feed, now: datetime, *, connector: connectors.Connecto
                 report.update_files.append(f.name)
             st.unfiled.remove(stamp)
             _save(gln, st)
+        if report.rejected:  # for the distributor's daily summary (the first REJECTS_KEPT of the run)
+            from ..store import summary
+
+            summary.record_rejections(gln, iso(now), [(r.identifier, r.reason) for r in report.rejected])
     except Exception as e:
         report.error = f"{type(e).__name__}: {e}"
         logger.exception("catalogue sync failed", extra={"glnDistributor": gln})

@@ -35,6 +35,8 @@ class Page:
     staff: Staff | None = None
     session: Session | None = None
     pre: str | None = None  # the pre-sign-in CSRF token this answer sets, if new
+    distributor: bool = False  # the signed-in staff work for a distributor (offers), not a library
+
 
     def t(self, key: str, **values: object) -> str:
         return translator(self.lang)(key, **values)
@@ -50,10 +52,14 @@ class Page:
     def html(self, template: str, heading: str, status: int = 200, current: str = "", **values: Any) -> Response:
         staff = self.staff if self.session is not None and self.session.mfa else None
         menu = [("dashboard", url("dashboard")), ("licences", url("licences")), ("patrons", url("patrons"))]
-        if staff is not None and staff.admin:
-            menu += [("settings", url("settings")), ("team", url("staff")), ("audit", url("audit"))]
+        if self.distributor:
+            menu = [("offers", url("offers")), ("summary", url("summary"))]
+        elif staff is not None and staff.admin:
+            menu += [("summary", url("summary")), ("settings", url("settings")), ("team", url("staff")),
+                     ("audit", url("audit"))]
         here = url(*self.req.path)
         other = "fr" if self.lang == "en" else "en"
+        values.setdefault("app_name", "app_distributor" if self.distributor else "app")
         body = render(template, self.lang, heading=heading, nonce=self.nonce, staff=staff, menu=menu,
                       current=current, csrf=self.csrf, switch_url=url("lang", other, next=here),
                       error=values.pop("error", None), notice=values.pop("notice", None), **values)
@@ -84,7 +90,7 @@ STATUS: dict[Reason, int] = {
     Reason.THROTTLED: 429, Reason.BAD_CREDENTIALS: 401, Reason.BAD_CODE: 401, Reason.CODE_ALREADY_USED: 401,
     Reason.NO_PENDING_SIGN_IN: 401, Reason.FORBIDDEN: 403, Reason.NOT_FOUND: 404, Reason.LOAN_NOT_FOUND: 404,
     Reason.INVALID_LINK: 404, Reason.EMAIL_TAKEN: 409, Reason.LOAN_RETURNED: 409, Reason.LOAN_EXPIRED: 409,
-    Reason.ALREADY_ENDED: 409,
+    Reason.ALREADY_ENDED: 409, Reason.OFFER_EXISTS: 409, Reason.SYNC_BUSY: 409,
     # the patron space's (lending.patron, which answers its reader's resources with a few of its own)
     Reason.BAD_PATRON_CREDENTIALS: 401, Reason.NOT_ON_SITE: 403, Reason.FILE_NOT_FOUND: 404,
     Reason.NOT_STREAMING: 404, Reason.STREAMING_ONLY: 404,
@@ -214,6 +220,8 @@ def language(page: Page) -> Response:
 
 def dashboard(page: Page) -> Response:
     assert page.staff
+    if page.distributor:
+        return redirect(url("offers"))
     board = uses.dashboard(page.ctx, page.staff)
     peak = max([n for _, n in board.per_day] + [1])
     return page.html("dashboard.html", page.t("dashboard"), current="dashboard", board=board, peak=peak)
@@ -370,6 +378,8 @@ def _mail(to: str, subject: str, text: str) -> None:
 
 PAGES: dict[str, Handler] = {"dashboard": dashboard, "licences": licences, "patrons": patrons,
                              "settings": settings, "staff": team, "audit": audit}
+LIBRARY_PAGES = frozenset(PAGES) - {"dashboard"}
+DISTRIBUTOR_PAGES = frozenset({"offers"})  # "summary" is on both sides
 
 
 def route(page: Page) -> Response:
@@ -388,23 +398,35 @@ def route(page: Page) -> Response:
     public = {"forgot": forgot, "reset": reset, "welcome": welcome, "lang": language}
     if head in public:
         return public[head](page)
-    handler = PAGES.get(head)
+    from . import distributor
+
+    handler = PAGES.get(head) or distributor.PAGES.get(head)
     if handler is None:
         return not_found(page)
     if page.session is None or not page.session.mfa:
         return redirect(url("sign-in"))
+    if (head in LIBRARY_PAGES and page.distributor) or (head in DISTRIBUTOR_PAGES and not page.distributor):
+        return page.html("message.html", page.t("error_title"), 403, error=page.t("other_console"),
+                         back=url("dashboard"))
     if head in ("settings", "staff", "audit") and not (page.staff and page.staff.admin):
         return page.html("message.html", page.t("error_title"), 403, error=page.t("forbidden"), back=url("dashboard"))
     return handler(page)
 
 
 def handle(event: dict[str, Any]) -> dict[str, Any]:
+    if str(event.get("rawPath") or "").startswith("/distributor/"):
+        from . import api
+
+        return api.handle(event)
     req = request_of(event)
     ctx = Ctx(now=clock.now(), base_url=req.base)
     page = Page(req, ctx, pick(req.cookie(LANG), req.headers.get("accept-language")), new_nonce())
     found = auth.session_of(ctx, req.cookie(SESSION))
     if found is not None:
         page.staff, page.session = found
+        from ..services.distributor import organisation
+
+        page.distributor = organisation(page.staff) is not None
     try:
         response = route(page)
     except Refused as r:

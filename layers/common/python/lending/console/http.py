@@ -13,6 +13,8 @@ from ..web import BadBody, base_url, parameters
 
 PREFIX = "/console"
 MAX_FORM = 16 * 1024
+HSTS = "max-age=63072000; includeSubDomains"
+MAX_UPLOAD = 6 * 1024 * 1024  # an EPUB of the distributor console, base64 decoded (files.MAX_EPUB + the form)
 
 
 @dataclass
@@ -25,6 +27,7 @@ class Request:
     headers: dict[str, str]
     address: str
     base: str  # the hub's address as the caller reached it
+    files: dict[str, bytes] = field(default_factory=dict)  # multipart file fields (EPUB upload)
 
     @property
     def secure(self) -> bool:
@@ -59,13 +62,47 @@ def request_of(event: dict[str, Any], prefix: str = PREFIX) -> Request:
             cookies.setdefault(name, value)
     query = dict(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True))
     form: dict[str, str] = {}
-    if method == "POST":
+    files: dict[str, bytes] = {}
+    if method == "POST" and headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        form, files = _multipart(event, headers["content-type"])
+    elif method == "POST":
         try:
             form = {k: v for k, v in parameters({**event, "rawQueryString": ""}, MAX_FORM).items()}
         except BadBody:
             form = {}
     address = str(event.get("requestContext", {}).get("http", {}).get("sourceIp") or "unknown")
-    return Request(method, segments, query, form, cookies, headers, address, base_url(event))
+    return Request(method, segments, query, form, cookies, headers, address, base_url(event), files)
+
+
+def _multipart(event: dict[str, Any], ctype: str) -> tuple[dict[str, str], dict[str, bytes]]:
+    """A multipart form: text fields, and the bytes of file fields. Anything unreadable: an empty form
+    (which then fails its CSRF check like any forged post)."""
+    import base64
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    body = event.get("body") or ""
+    try:
+        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogateescape")
+    except ValueError:
+        return {}, {}
+    if len(raw) > MAX_UPLOAD:
+        return {}, {}
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + raw)
+    if not message.is_multipart():
+        return {}, {}
+    form: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        if part.get_filename() is not None:
+            files.setdefault(name, payload)
+        else:
+            form.setdefault(name, payload.decode("utf-8", "replace"))
+    return form, files
 
 
 @dataclass
@@ -99,6 +136,8 @@ class Response:
             # no-referrer, browsers send `Origin: null` on the console's own forms.)
             "Referrer-Policy": "same-origin",
             "X-Frame-Options": "DENY",
+            # HTTPS only, for two years, subdomains too (browsers ignore it on the http local stack)
+            "Strict-Transport-Security": HSTS,
             **self.headers,
         }
         out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}

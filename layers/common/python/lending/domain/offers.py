@@ -91,3 +91,39 @@ def check_price(offer: Offer, unit_price: int, unit_price_ht: int, currency: str
         raise Refused(Reason.PRICE_HT_ABOVE_TTC)
     if currency != offer.currency or unit_price != offer.price_ttc:
         raise Refused(Reason.INVALID_PRICE)
+
+
+# --- the licence models publishers use (distributor console) --------------------------------------------
+# PNB counts every licence's loans, days and places, so each model is a way of filling the same terms:
+# - loans per licence: so many loans within so many days (the usual "30 loans over 10 years");
+# - time-limited: as many loans as wanted within the licence's days (loans at the hub's ceiling);
+# - perpetual within limits: so many loans, with no end (licence days at the hub's ceiling).
+# The model is read back from the terms, so ONIX offers show theirs too; nothing more is stored.
+LICENCE_MODELS = ("loans", "time_limited", "perpetual")
+
+
+def model_terms(model: str, loans: int, downloads: int, onsite: int, offsite: int, licence_days: int,
+                max_loan_days: int) -> LicenceTerms:
+    """The terms of `model` from a form's numbers (ValueError with the rule broken)."""
+    if model not in LICENCE_MODELS:
+        raise ValueError("unknown licence model")
+    if model == "time_limited":
+        loans = MAX_COUNT
+    elif model == "perpetual":
+        licence_days = MAX_DAYS
+    if loans < 1:
+        raise ValueError("loans must be at least 1")
+    if downloads + onsite + offsite < 1:
+        raise ValueError("a licence needs at least one download or stream place")
+    terms = LicenceTerms(loans, downloads, onsite, offsite, licence_days, max_loan_days)
+    if max_loan_days > licence_days:
+        raise ValueError("max_loan_days cannot exceed licence_days")
+    return terms
+
+
+def model_of(terms: LicenceTerms) -> str:
+    if terms.licence_days >= MAX_DAYS:
+        return "perpetual"
+    if terms.loans >= MAX_COUNT:
+        return "time_limited"
+    return "loans"

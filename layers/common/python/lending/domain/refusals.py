@@ -112,6 +112,14 @@ class Reason(StrEnum):
     NOT_STREAMING = "not_streaming"  # a download loan is not read online
     NOT_ON_SITE = "not_on_site"  # an on-site loan read from outside the library's declared addresses
     FILE_NOT_FOUND = "file_not_found"  # the book's EPUB is not in the hub
+    # The distributor console's (offers through the ONIX path, EPUB upload, summary subscription)
+    OFFER_INVALID = "offer_invalid"  # the form's own shape; the rule broken in `detail`
+    EAN_INVALID = "ean_invalid"
+    OFFER_EXISTS = "offer_exists"  # creating an EAN the distributor already offers
+    OFFER_REJECTED = "offer_rejected"  # the ONIX reader's rejection, in its words
+    SYNC_BUSY = "sync_busy"  # the distributor's catalogue sync holds the lease just now
+    EPUB_INVALID = "epub_invalid"
+    INVALID_TIME_ZONE = "tz_invalid"
 
 
 # The facts each reason carries (names a door's wording may use); a reason not listed carries none.
@@ -145,6 +153,11 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.END_NOT_LATER: ("current",),
     Reason.RENEWAL_TOO_LONG: ("days",),
     Reason.LICENCE_ENDS_FIRST: ("end",),
+    Reason.OFFER_INVALID: ("detail",),
+    Reason.EAN_INVALID: ("ean13",),
+    Reason.OFFER_EXISTS: ("ean13",),
+    Reason.OFFER_REJECTED: ("detail",),
+    Reason.INVALID_TIME_ZONE: ("zone",),
 }
 
 

@@ -29,6 +29,16 @@ STAFF = [  # email, collectivity, role, member library, TOTP secret (base32)
     ("admin@mediatheques-demo.example", COLL, "admin", None, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
     ("staff@mediatheques-demo.example", COLL, "staff", LIBRARY, "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"),
     ("admin@bibliotheques-deux.example", COLL2, "admin", None, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"),
+    # distributor console: one per demo distributor (their organisation's GLN in place of a collectivity)
+    ("admin@diffuseur-demo.example", DISTRIBUTOR, "admin", None, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
+    ("admin@diffuseur-deux.example", DISTRIBUTOR2, "admin", None, "ONSWG4TFORZWK3TUONSWG4TFORZWK3TU"),
+]
+
+# Daily exportation summary: one subscriber of each kind (mails go to the local mail catcher).
+SUMMARY_SUBSCRIBERS = [  # gln, role, email, language, time zone
+    (DISTRIBUTOR, "distributor", "exports@diffuseur-demo.example", "fr", "Europe/Paris"),
+    (RESELLER, "reseller", "compta@librairie-demo.example", "en", "Europe/Paris"),
+    (COLL, "collectivity", "admin@mediatheques-demo.example", "fr", "Europe/Paris"),
 ]
 
 V1_SETTINGS = {"maxActiveLoans": 5, "maxLoansPerDay": 3, "maxLoansPerMonth": 10, "defaultLoanDays": 21}
@@ -195,6 +205,10 @@ def load(now: datetime | None = None) -> None:
             accounts.save_api_key(api_key, account.gln)
             settings.record_api_key(account.gln, api_key)
     load_staff()
+    from ..store import summary
+
+    for gln, role, email, lang, tz in SUMMARY_SUBSCRIBERS:
+        summary.subscribe(summary.Subscription(gln, role, email, lang, tz))
     load_catalogue(now or datetime.now(UTC))
     lending_systems.register(LENDING_SYSTEM, "Demo lending system", now or datetime.now(UTC))
     from . import epubs, mail

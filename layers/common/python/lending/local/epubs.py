@@ -97,4 +97,4 @@ def build(ean13: str, title: str, publisher: str = "Editions Demo") -> bytes:
 def load(offers: list[Offer]) -> None:
     """One EPUB per EAN of the catalogue in the bucket (BUCKET_NAME)."""
     for ean13, offer in {o.ean13: o for o in offers}.items():
-        files.save_epub(ean13, build(ean13, offer.title, offer.publisher or "Editions Demo"))
+        files.ingest_epub(ean13, build(ean13, offer.title, offer.publisher or "Editions Demo"))

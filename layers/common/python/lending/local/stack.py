@@ -153,8 +153,8 @@ class Stack:
             f"  contractor    {demo.CONTRACTOR}",
             f"  lending system {demo.LENDING_SYSTEM} (warehouse bill_drm_to)",
             "",
-            f"Library console: {self.url}/console   (password {demo.CONSOLE_PASSWORD} for each; the code is "
-            "the TOTP of the secret, `make console-codes` prints the current ones)",
+            f"Library and distributor console: {self.url}/console   (password {demo.CONSOLE_PASSWORD} for each; "
+            "the code is the TOTP of the secret, `make console-codes` prints the current ones)",
             *(f"  {role:5} {email:36} {'member library ' + library if library else coll:30} TOTP secret {secret}"
               for email, coll, role, library, secret in demo.STAFF),
             f"  demo patron {demo.DEMO_PATRON} ({demo.DEMO_PATRON_EMAIL}) has two loans: find them under Patrons",

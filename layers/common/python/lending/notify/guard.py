@@ -8,13 +8,14 @@ also allows loopback, so tests can listen on 127.0.0.1."""
 from __future__ import annotations
 
 import ipaddress
-import os
 import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from ..text import allow_loopback, secure_scheme
 
 Resolver = Callable[..., list[Any]]
 _CONTROL = re.compile(r"[\x00-\x20\x7f]")
@@ -38,8 +39,6 @@ class Target:
     address: str  # the checked address to connect to
 
 
-def allow_loopback() -> bool:
-    return os.environ.get("HUB_LOCAL") == "1"
 
 
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052 and RFC 8215): in a VPC
@@ -80,6 +79,8 @@ def check(url: str, loopback: bool | None = None, resolve: Resolver = socket.get
         raise UnsafeUrl("only http(s) URLs with a host")
     if parts.username is not None or parts.password is not None:
         raise UnsafeUrl("credentials in the URL")
+    if not secure_scheme(url, loopback):
+        raise UnsafeUrl("plain http:// is refused: an https:// URL is required")
     host = parts.hostname
     port = port or (443 if parts.scheme == "https" else 80)
     try:

@@ -72,7 +72,7 @@ class Page:
         other = "fr" if self.lang == "en" else "en"
         body = render(template, self.lang, heading=heading, nonce=self.nonce, staff=self.session, menu=menu,
                       current=current, csrf=self.csrf, switch_url=url("lang", other, next=here),
-                      app_name=self.t("patron_app"), sign_out_url=url("sign-out"),
+                      app_name="patron_app", sign_out_url=url("sign-out"),
                       back_label=self.t("back_to_loans") if self.session else self.t("sign_in"),
                       error=values.pop("error", None), notice=values.pop("notice", None), **values)
         response = Response(status, body)

@@ -120,6 +120,14 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.NOT_STREAMING: (S.ACCES_DENIED, "This loan cannot be read online."),
     R.NOT_ON_SITE: (S.ACCES_DENIED, "This book can be read on the library's premises only."),
     R.FILE_NOT_FOUND: (S.NOT_FOUND, "The file of this book is not available."),
+    # The distributor console's reasons: PNB never meets them.
+    R.OFFER_INVALID: (S.INVALID_ARGUMENTS, "Invalid offer: {detail}"),
+    R.EAN_INVALID: (S.INVALID_ARGUMENTS, "The EAN13 {ean13} is invalid"),
+    R.OFFER_EXISTS: (S.DUPLICATED, "The EAN13 {ean13} is already offered"),
+    R.OFFER_REJECTED: (S.INVALID_ARGUMENTS, "Offer rejected: {detail}"),
+    R.SYNC_BUSY: (S.ERROR, "A catalogue sync is running, try again."),
+    R.EPUB_INVALID: (S.INVALID_ARGUMENTS, "Not an EPUB file"),
+    R.INVALID_TIME_ZONE: (S.INVALID_ARGUMENTS, "Unknown time zone {zone}"),
 }
 
 BAD_CREDENTIALS = TABLE[R.BAD_CREDENTIALS][1]

@@ -4,7 +4,7 @@ are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS naming the 
 from __future__ import annotations
 
 from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE
-from ..validation import Schema, any_dict, boolean, choice, gln, integer, iso_date, listof, text
+from ..validation import Schema, any_dict, boolean, choice, gln, https_url, integer, iso_date, listof, text
 
 ALNUM16 = text(r"^[A-Za-z0-9]{1,16}$")
 ALNUM24 = text(r"^[A-Za-z0-9]{1,24}$")
@@ -13,7 +13,7 @@ COUNTRY = text(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (ONIX list 91)
 CURRENCY = text(r"^[A-Z]{3}$")  # ISO 4217 (ONIX list 96)
 CENTS = integer(ge=0, le=MAX_PRICE_CENTS)
 TAX_RATE = integer(ge=0, le=MAX_TAX_RATE)
-URL = text(r"^https?://", max_length=2048)
+URL = https_url()
 IP = text(min_length=0, max_length=64)  # empty is absent: with IN_SITU, the spec's "ip adress is null"
 MEDIUM = choice("DOWNLOAD", "STREAMING")
 LOCALIZATION = choice("IN_SITU", "EX_SITU")

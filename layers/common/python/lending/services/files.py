@@ -52,8 +52,31 @@ def open_epub(ean13: str) -> File | None:
     return File(name, got["Body"].read())
 
 
-def save_epub(ean13: str, content: bytes, now: datetime | None = None) -> None:
-    """A book's file enters the hub: kept as it is, and protected for LCP once (services.lcp)."""
+MAX_EPUB = 4 * 1024 * 1024  # what a console upload can carry through API Gateway and Lambda, base64 included
+
+
+def is_epub(content: bytes) -> bool:
+    """An EPUB's OCF container: a zip whose first entry is `mimetype`, stored, holding its media type."""
+    import io
+    import zipfile
+
+    if not content.startswith(b"PK\x03\x04"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            first = z.infolist()[0]
+            return (first.filename == "mimetype" and first.compress_type == zipfile.ZIP_STORED
+                    and z.read(first).strip() == EPUB_TYPE.encode() and "META-INF/container.xml" in z.namelist())
+    except (zipfile.BadZipFile, IndexError, KeyError, OSError, ValueError):
+        return False
+
+
+def ingest_epub(ean13: str, content: bytes, now: datetime | None = None, max_size: int | None = MAX_EPUB) -> None:
+    """The one way a book's EPUB enters the hub (demo load, distributor console upload, `make epub-file`):
+    checked, kept as it is, and protected for LCP once (services.lcp). ValueError if it is not an EPUB
+    (or larger than `max_size`; None: no limit, for the operator's command line)."""
+    if (max_size is not None and len(content) > max_size) or not is_epub(content):
+        raise ValueError("not an EPUB")
     client("s3").put_object(Bucket=bucket(), Key=epub_key(ean13), Body=content, ContentType=EPUB_TYPE)
     from . import lcp  # the crypto is loaded only where files are ingested
 

@@ -23,6 +23,10 @@ def order_key(gln_reseller: str, order_id: str) -> tuple[str, str]:
     return f"ORDER#{gln_reseller}#{order_id}", "ORDER"
 
 
+def sales_key(gln_distributor: str, ean13: str) -> str:
+    return f"SALES#{gln_distributor}#{ean13}"
+
+
 def licence_fields(lic: Licence) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ntaTotal": lic.nta_total,
@@ -34,6 +38,9 @@ def licence_fields(lic: Licence) -> dict[str, Any]:
         "lendingToken": lic.lending_token,
         "gsi2pk": f"COLLEAN#{lic.gln_coll}#{lic.ean13}",
         "gsi2sk": iso(lic.end_date),
+        # sales points of a publication (distributor console): every licence of one EAN of one distributor
+        "gsi3pk": sales_key(lic.gln_distributor, lic.ean13),
+        "gsi3sk": f"{iso(lic.dmd_date)}#{lic.order_line_id}",
     }
     for pool, (free, size) in POOL_ATTRS.items():
         out[free] = lic.free[pool]
@@ -194,3 +201,8 @@ def all_licences() -> list[Licence]:
         "ExpressionAttributeValues": {":t": {"S": "line"}},
     }
     return [licence(i) for i in table.pages("scan", args)]
+
+
+def sales_of(gln_distributor: str, ean13: str) -> list[dict[str, Any]]:
+    """Every licence line (OK or cancelled since) of one EAN of one distributor, oldest first."""
+    return table.query("gsi3", "gsi3pk", sales_key(gln_distributor, ean13))

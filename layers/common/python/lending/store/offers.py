@@ -102,3 +102,9 @@ def stamped(gln_distributor: str, updated_at: str) -> Iterator[Offer]:
     }
     for item in table.pages("query", args):  # hydrated: gsi1 is KEYS_ONLY
         yield _offer(item)
+
+
+def of_distributor(gln_distributor: str) -> list[Offer]:
+    """Every offer of a distributor (its console's list), the last changed first."""
+    items = table.query("gsi1", "gsi1pk", f"DIST#{gln_distributor}")
+    return sorted((_offer(i) for i in items), key=lambda o: o.updated_at, reverse=True)

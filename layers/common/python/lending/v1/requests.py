@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import in_range, parse_iso
+from ..text import secure_scheme
 from ..web import BadBody, BadText, parameters
 from .errors import CODES, V1Error
 
@@ -55,7 +56,7 @@ def email(value: Any) -> str:
 
 def url(value: Any) -> str:
     text = _text(value, 2048)
-    if not URL.match(text):
+    if not URL.match(text) or not secure_scheme(text):  # https only (loopback http on the local stack)
         raise ValueError(text)
     return text
 

@@ -15,6 +15,7 @@ from ..domain.identifiers import is_lending_system_id
 from ..domain.ips import parse_address
 from ..domain.licences import AccessMedium, Localization, Pool, pool_for
 from ..domain.loans import fingerprint
+from ..text import secure_scheme
 from . import errors as e
 
 MAX_DAYS = 59  # "The loan end date must be within 59 days of the start of the loan."
@@ -190,4 +191,5 @@ def _url(text: str) -> bool:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    # https only (plain http to loopback on the local stack)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and secure_scheme(text)

@@ -1,0 +1,212 @@
+"""The distributor's console in headless Chromium against the local stack: a distributor signs in
+(password + TOTP), creates an offer with its licence terms (it reaches the getOffers update files through
+the ONIX path), uploads its EPUB; a reseller orders it through PNB sendOrder over HTTP; the library lends
+it with loanBook; the offer's sales points page (and the JSON endpoint) show the sale and the loan."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pyotp
+import pytest
+import requests
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from lending.domain.identifiers import gs1_check_digit
+from lending.local import demo, epubs
+from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, browser, new_page, shot
+from tests.helpers import iso, loan_body, order_body
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+__all__ = ["browser"]  # the module's Chromium fixture, shared
+
+DIST_ADMIN, DIST_SECRET = demo.STAFF[3][0], str(demo.STAFF[3][4])
+DIST2_ADMIN, DIST2_SECRET = demo.STAFF[4][0], str(demo.STAFF[4][4])
+
+
+def new_ean() -> str:
+    body = "979" + "".join(random.choice("0123456789") for _ in range(9))
+    return body + gs1_check_digit(body)
+
+
+def sign_in(browser: Browser, base: str, email: str, secret: str, landing: str) -> tuple[BrowserContext, Page]:
+    context, page = new_page(browser)
+    page.goto(f"{base}/console")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(demo.CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(landing)
+    return context, page
+
+
+@pytest.fixture(scope="module")
+def dist(stack: Any, browser: Browser) -> Iterator[Page]:
+    context, page = sign_in(browser, stack.url, DIST_ADMIN, DIST_SECRET, "Offers")
+    yield page
+    context.close()
+
+
+def pnb(stack: Any, service: str, body: dict[str, Any]) -> dict[str, Any]:
+    r = requests.post(f"{stack.url}/v2/pnb-numerique/{service}", json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def fill_offer(page: Page, **fields: str) -> None:
+    for label, value in fields.items():
+        page.get_by_label(label, exact=True).fill(value)
+
+
+def update_files_text(stack: Any, since: datetime) -> str:
+    """Every getOffersForDistributor update file published since `since`, as the reseller reads them."""
+    got = pnb(stack, "getOffersForDistributor", {
+        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnDistributor": demo.DISTRIBUTOR,
+        "sinceDate": iso(since)})
+    assert got["returnStatus"] == "OK", got
+    return "".join(requests.get(f["httpLinks"], timeout=30).text for f in got.get("onixFileUrl", []))
+
+
+def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page, tmp_path: Any) -> None:
+    ean = new_ean()
+    started = datetime.now(UTC) - timedelta(seconds=5)
+    dist.get_by_role("link", name="New offer").click()
+    expect(dist.get_by_role("heading", level=1)).to_have_text("New offer")
+    bad = ean[:-1] + str((int(ean[-1]) + 1) % 10)
+    fill_offer(dist, **{"EAN-13": bad, "Title": "Manuel du colporteur", "Price to libraries, tax included": "19.99"})
+    dist.get_by_role("button", name="Publish the offer").click()
+    expect(dist.get_by_role("alert")).to_contain_text("not valid")  # the check digit
+
+    fill_offer(dist, **{"EAN-13": ean, "Loans in all (per licence)": "5", "Simultaneous downloads": "2",
+                        "Off-site streams": "1", "Licence days": "365", "Maximum loan days": "14"})
+    dist.get_by_label("Loans per licence").check()
+    shot(dist, "distributor-new-offer")
+    dist.get_by_role("button", name="Publish the offer").click()
+    expect(dist.get_by_role("status")).to_contain_text("The offer is published")
+    expect(dist.locator("#ean13")).to_have_text(ean)
+
+    # the offer went the ONIX way: it is in the update files getOffersForDistributor answers
+    text = update_files_text(stack, started)
+    assert ean in text and "Manuel du colporteur" in text
+
+    # its EPUB, uploaded from the browser, is what the hub serves
+    book = tmp_path / "book.epub"
+    book.write_bytes(epubs.build(ean, "Manuel du colporteur"))
+    dist.locator("input#epub").set_input_files(str(book))
+    dist.get_by_role("button", name="Upload").click()
+    expect(dist.get_by_role("status")).to_have_text("The EPUB is stored.")
+    expect(dist.locator("#epub-state")).to_have_text("An EPUB is stored for this offer.")
+    not_epub = tmp_path / "notes.epub"
+    not_epub.write_bytes(b"PK\x03\x04 not really a zip")
+    dist.locator("input#epub").set_input_files(str(not_epub))
+    dist.get_by_role("button", name="Upload").click()
+    expect(dist.get_by_role("alert")).to_have_text("This file is not an EPUB.")
+
+    # a reseller orders it through PNB, over HTTP, at the offer's price
+    order = order_body({"ean13": ean, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 1999,
+                        "unitPriceExcludingTax": 1895, "currency": "EUR", "quantity": 1,
+                        "dmdDate": iso(datetime.now(UTC) - timedelta(minutes=1))})
+    got = pnb(stack, "sendOrder", order)
+    assert got["returnStatus"] == "OK", got
+    line_id = got["orderResponseLine"][0]["orderLineId"]
+    # the library lends it
+    lent = pnb(stack, "loanBook", loan_body(line_id, f"L{uuid.uuid4().hex[:12]}", ean13=ean, days=7))
+    assert lent["returnStatus"] == "OK", lent
+
+    dist.goto(f"{stack.url}/console/offers/{ean}/sales")
+    expect(dist.get_by_role("heading", level=1)).to_have_text("Sales points: Manuel du colporteur")
+    row = dist.locator("#sales tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.get_by_role("rowheader")).to_contain_text("Librairie Demo")
+    expect(row).to_contain_text("Reseau des mediatheques Demo")
+    expect(row.locator(".used")).to_have_text("1")
+    expect(row.locator(".left")).to_have_text("4 / 5")
+    expect(row.locator(".active")).to_have_text("1")
+    shot(dist, "distributor-sales-points")
+
+    # the same figures as JSON, for the distributor only
+    url = f"{stack.url}/distributor/sales/{ean}"
+    r = requests.get(url, auth=(demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD), timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["licences"], body["loansUsed"], body["loansLeft"]) == (1, 1, 4)
+    point = body["salesPoints"][0]
+    assert (point["glnReseller"], point["glnColl"], point["activeLoans"]) == (demo.RESELLER, demo.COLL, 1)
+    pnb_style = requests.post(url, json={"glnDistributor": demo.DISTRIBUTOR,
+                                         "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}, timeout=30)
+    assert pnb_style.json() == body
+    assert requests.get(url, timeout=30).status_code == 401
+    assert requests.get(url, auth=(demo.DISTRIBUTOR, "wrong"), timeout=30).status_code == 401
+    assert requests.get(url, auth=(demo.DISTRIBUTOR2, demo.DISTRIBUTOR2_PASSWORD), timeout=30).status_code == 404
+    assert requests.get(url, auth=(demo.COLL, demo.COLL_PASSWORD), timeout=30).status_code == 403
+
+    # an edit goes the same way: a new update file carries the new title and terms
+    edited = datetime.now(UTC) - timedelta(seconds=1)
+    dist.goto(f"{stack.url}/console/offers/{ean}")
+    dist.get_by_label("Title", exact=True).fill("Manuel du colporteur, 2e édition")
+    dist.get_by_label("Perpetual within limits").check()
+    dist.get_by_role("button", name="Publish the offer").click()
+    expect(dist.get_by_role("status")).to_contain_text("The offer is published")
+    assert "Manuel du colporteur, 2e édition" in update_files_text(stack, edited)
+    dist.goto(f"{stack.url}/console/offers")
+    expect(dist.get_by_role("row", name=f"Manuel du colporteur, 2e édition {ean}")).to_contain_text(
+        "Perpetual within limits")
+    # the licence already sold keeps its terms
+    assert requests.get(url, auth=(demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD), timeout=30).json()["loansLeft"] == 4
+
+    # today's summary (the daily email's figures) shows the offer published, the order and the loan
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    dist.get_by_role("link", name="Daily summary").click()
+    dist.get_by_label("Day").fill(today)
+    dist.get_by_role("button", name="Show").click()
+    table = dist.locator("#summary")
+    assert int(table.locator("td.orders").inner_text()) >= 1
+    assert int(table.locator("td.loans").inner_text()) >= 1
+    assert int(table.locator("td.offers_published").inner_text()) >= 1
+    expect(dist.get_by_text(ean, exact=False).first).to_be_visible()
+    dist.get_by_label("Time zone (IANA name)").fill("Mars/Olympus")
+    dist.get_by_role("button", name="Save").click()
+    expect(dist.get_by_role("alert")).to_contain_text("Unknown time zone: Mars/Olympus")
+    dist.goto(f"{stack.url}/console/summary")
+    dist.get_by_label("Email", exact=True).fill("exports@diffuseur-demo.example")
+    dist.get_by_label("Time zone (IANA name)").fill("America/Montreal")
+    dist.get_by_role("button", name="Save").click()
+    expect(dist.get_by_role("status")).to_have_text("Saved.")
+    expect(dist.get_by_label("Time zone (IANA name)")).to_have_value("America/Montreal")
+    shot(dist, "distributor-summary")
+
+
+def test_tenancy_between_distributors_and_libraries(stack: Any, browser: Browser, dist: Page) -> None:
+    ean = "9791000000053"  # the second distributor's
+    for path in (ean, f"{ean}/sales"):
+        r = dist.goto(f"{stack.url}/console/offers/{path}")
+        assert r is not None and r.status == 404
+        expect(dist.get_by_role("alert")).to_have_text("Not found.")
+    r = dist.goto(f"{stack.url}/console/patrons")
+    assert r is not None and r.status == 403
+    expect(dist.get_by_role("alert")).to_contain_text("other console")
+    context, library = sign_in(browser, stack.url, ADMIN, ADMIN_SECRET, "Dashboard")
+    try:
+        r = library.goto(f"{stack.url}/console/offers")
+        assert r is not None and r.status == 403
+        expect(library.get_by_role("alert")).to_contain_text("other console")
+        # the collectivity's own daily summary (its network admin's): today's loans of the first test
+        today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+        library.goto(f"{stack.url}/console/summary?day={today}")
+        assert int(library.locator("#summary td.loans").inner_text()) >= 1
+        expect(library.locator("#summary td.offers_published")).to_have_text("0")
+    finally:
+        context.close()
+    context, dist2 = sign_in(browser, stack.url, DIST2_ADMIN, DIST2_SECRET, "Offers")
+    try:
+        expect(dist2.get_by_role("link", name="Atlas des bibliotheques")).to_be_visible()
+        expect(dist2.get_by_role("link", name="Le Chant des rivieres")).to_have_count(0)
+    finally:
+        context.close()
