@@ -29,7 +29,7 @@ SHOTS = Path(__file__).resolve().parents[2] / ".local" / "screenshots"
 ADMIN, _, _, _, ADMIN_SECRET = demo.STAFF[0]
 STAFF, _, _, _, STAFF_SECRET = demo.STAFF[1]
 ADMIN2, _, _, _, ADMIN2_SECRET = demo.STAFF[2]
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000  # a busy 2-core machine runs the stack, the emulator and Chromium at once
 
 
 def new_page(browser: Browser, locale: str = "en-GB") -> tuple[BrowserContext, Page]:

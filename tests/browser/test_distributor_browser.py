@@ -19,11 +19,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from lending.domain.identifiers import gs1_check_digit
 from lending.local import demo, epubs
-from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, browser, new_page, shot
+from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, new_page, shot
 from tests.helpers import iso, loan_body, order_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-__all__ = ["browser"]  # the module's Chromium fixture, shared
 
 DIST_ADMIN, DIST_SECRET = demo.STAFF[3][0], str(demo.STAFF[3][4])
 DIST2_ADMIN, DIST2_SECRET = demo.STAFF[4][0], str(demo.STAFF[4][4])
