@@ -27,6 +27,10 @@ from ..validation import Invalid, Request, Schema
 from . import requests as rq
 
 ENDED_LOANS_DAYS = 60
+PROTECTION = "NONE"  # the DRM of a loan's link: none until LCP licences exist
+# Older or client-specific names of the spec's parameters: callBackUrl (Dilicom's REST page), glnLoaner (PMB).
+ALIASES = {"callBackUrl": "callbackUrl", "glnLoaner": "loanerColl"}
+CONTRACTOR_FIELDS = ("glnContractor", "glnContrator")
 COLL = (Role.COLLECTIVITY,)
 
 
@@ -59,12 +63,16 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end), req.callbackUrl or "", req.loanerColl or "",
                      req.ipAddress or "", req.glnContractor or "")
-    extra = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    # DRMinfo and userInfo are kept with the loan (the DRM, the statistics) but are not part of "identical":
+    # PMB draws userInfo.year anew on every call, so its retry of the same loan would never be identical.
+    extra: dict[str, Any] = {"loanerColl": req.loanerColl, "drm": req.DRMinfo or None, "reader": req.userInfo or None}
+    extra = {k: v for k, v in extra.items() if v}
 
     def answer(loan: Loan) -> dict[str, Any]:
         return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
                 "link": {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
-                         "ean13": loan.ean13, "mimeType": "application/epub+zip"}}
+                         "ean13": loan.ean13, "mimeType": "application/epub+zip"},
+                "protection": PROTECTION}
 
     request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
                                   pool=pool, requested_end=requested_end, fingerprint=fp,
@@ -106,12 +114,24 @@ def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
             item, licence = lending.own_licence(coll, line_id)
             if licence is not None:
                 line.update(orders.licence_state(licence, ctx))
+            if req.returnEndedLoan:
+                line["pnbLoanList"] = ended_early(ctx, line_id)
             line["returnStatus"], line["returnMessage"] = item["status"], item.get("message")
         except Refused as r:
             line["returnStatus"], line["returnMessage"] = r.status.value, r.message
         out.append({k: v for k, v in line.items() if v is not None})
     status, message = _rollup(out)
     return {"date": iso(ctx.now), "loanResponseLine": out, "returnStatus": status, "returnMessage": message}
+
+
+def ended_early(ctx: Ctx, order_line_id: str) -> list[dict[str, str]]:
+    """The line's loans ended before their end date (endLoan, returns) in the last ENDED_LOANS_DAYS, oldest
+    first: a library system closes these on its side (PMB's sync reads loanId and endLoanDate)."""
+    since = ctx.now - timedelta(days=ENDED_LOANS_DAYS)
+    ended = [x for x in loan_store.of_line(order_line_id)
+             if x.state is LoanState.RETURNED and x.returned_at is not None and x.returned_at >= since]
+    ended.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
+    return [{"loanId": x.loan_id, "endLoanDate": iso(x.returned_at or x.created_at)} for x in ended]
 
 
 def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
@@ -189,6 +209,7 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
         if op is None:
             raise Refused(Status.NOT_IMPLEMENTED, f"Service {name} is not implemented")
         account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles)
+        body = tolerant(body, account)
         try:
             req = op.schema.validate(body)
         except Invalid as e:
@@ -203,6 +224,19 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
         http, answer = 500, {"returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR}
     count(f"pnb.{name if op else 'unknown'}.{answer['returnStatus']}")
     return http, {"requestId": request_id, **_drop_none(answer)}
+
+
+def tolerant(body: dict[str, Any], caller: Account) -> dict[str, Any]:
+    """What real clients send, read as the spec means it: the older parameter names, and a contractor equal
+    to the caller itself (PMB always sends its own GLN) as no contractor."""
+    out = dict(body)
+    for old, name in ALIASES.items():
+        if old in out and out.get(name) is None:
+            out[name] = out.pop(old)
+    for name in CONTRACTOR_FIELDS:
+        if out.get(name) == caller.gln:
+            del out[name]
+    return out
 
 
 def _drop_none(value: Any) -> Any:
