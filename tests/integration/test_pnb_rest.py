@@ -159,6 +159,7 @@ def test_older_path_json_bodies_and_form_bodies_under_a_json_content_type_are_on
     by_form_as_json = post("getLoanStatus", params, COLL, headers={"content-type": "application/json"})
     by_old_path = post("getLoanStatus", params, COLL, path="/v2/pnb-numerique")
     status, by_json = invoke("POST", f"{REST}/getLoanStatus", json.dumps({"orderLineId": [lid]}), COLL)
+    assert status == 200
     php = invoke("POST", f"{REST}/getLoanStatus", f"orderLineId%5B0%5D={lid}", COLL)[1]  # PHP's brackets
     for answer in (by_form_as_json, by_old_path, by_json, php):
         line = answer["loanResponseLine"][0]
