@@ -135,6 +135,20 @@ def test_what_soap_writes_json_reads_and_the_reverse() -> None:
     assert cancel["returnStatus"] == "NOT_FOUND"
 
 
+def test_soap_takes_what_library_systems_send_where_the_xsd_can_carry_it() -> None:
+    (line_id,) = order_ok()
+    body = loan_body(line_id, "12_345-20191203", glnContractor=demo.COLL,  # its own GLN: no contractor
+                     DRMinfo={"readerHint": "hint", "readerId": "CB000012"}, userInfo={"year": "1984"})
+    loan = soap("loanBook", body)
+    assert loan["returnStatus"] == "OK" and loan["loanId"] == "12_345-20191203" and loan["protection"] == "NONE"
+    state = soap("getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
+    assert state["NTA"] == 29 and "pnbLoanList" not in state  # SOAP keeps the XSD's names
+    assert soap("endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD,
+                            "orderLineId": line_id, "loanId": "12_345-20191203"})["returnStatus"] == "OK"
+    ended = soap("getLoanStatus", {**coll_auth(), "orderLineId": [line_id], "returnEndedLoan": True})
+    assert [x["loanId"] for x in ended["loanResponseLine"][0]["pnbLoanList"]] == ["12_345-20191203"]
+
+
 def test_a_request_breaking_the_xsd_answers_invalid_arguments_naming_the_field() -> None:
     body = loan_body("1" * 24, "BAD1")
     request = codec.encode("loanBook", body, MODEL.elements["loanBook"])
