@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 from zoneinfo import ZoneInfo
@@ -57,8 +57,8 @@ class Pmb:
         self.url, self.login, self.password = dilicom_url, login, password
         self.sent: list[bytes] = []
 
-    def query(self, function: str, parameters: dict[str, Any]) -> Any:
-        params = {"glnContractor": self.login, **parameters}  # array_merge($this->parameters, $parameters)
+    def query(self, function: str, parameters: dict[str, Any] | None = None) -> Any:
+        params = {"glnContractor": self.login, **(parameters or {})}  # array_merge($this->parameters, $parameters)
         body = http_build_query(params).encode()
         target = urlsplit(self.url + function)
         credentials = base64.b64encode(f"{self.login}:{self.password}".encode()).decode()
@@ -82,9 +82,40 @@ class Pmb:
         return self.query("getLoanStatus", {"glnColl": self.login, "passwordColl": self.password,
                                             "orderLineId": order_line_ids, "returnEndedLoan": return_ended_loan})
 
+    def get_devices(self) -> list[Any]:
+        """pnb::get_devices: $dilicom->query('getUserAgent') (no parameter of its own: glnContractor alone, the
+        credentials in Basic), listUserAgent keyed by appName and sorted by it."""
+        data = self.query("getUserAgent")
+        return [d for _, d in sorted((d["appName"], d) for d in data["listUserAgent"])]
+
+    def return_loan(self, order_line_id: str, loan_id: str) -> Any:
+        """dilicom::returnLoan: login/password in the parameters as well as in Basic."""
+        return self.query("returnLoan", {"login": self.login, "password": self.password,
+                                         "glnContractor": self.login, "loanId": loan_id,
+                                         "orderLineId": order_line_id})
+
+    def extend_loan(self, order_line_id: str, loan_id: str, new_loan_end_date: str) -> Any:
+        """dilicom::extendLoan; then PMB overwrites the answer's loanEndDate with its own date as d/m/Y."""
+        response = self.query("extendLoan", {"login": self.login, "password": self.password,
+                                             "glnContractor": self.login, "loanId": loan_id,
+                                             "orderLineId": order_line_id, "date": new_loan_end_date})
+        return {**response, "loanEndDate": datetime.strptime(new_loan_end_date, "%Y-%m-%dT%H:%M:%S%z")
+                .strftime("%d/%m/%Y")} if isinstance(response, dict) else response
+
+    @staticmethod
+    def pret_retour(days: int) -> date:
+        """The loan's return date PMB keeps (pret.pret_retour, a DATE) and sends as loanEndDate."""
+        return datetime.now(PARIS).date() + timedelta(days=days + 1)
+
+    @staticmethod
+    def new_loan_end_date(pret_retour: date, days: int) -> str:
+        """pnb::get_new_loan_end_date: new DateTime(pret_retour) (midnight, server time), add P<days>D,
+        format(DateTime::ISO8601): `2026-12-28T00:00:00+0100`."""
+        return (datetime.combine(pret_retour, time(), PARIS) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S%z")
+
     def loan_book(self, order_line_id: str, ean13: str, patron: int, item: int, callback_url: str,
                   days: int, user_agent: str | None = None) -> Any:
-        end = datetime.now(PARIS).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=days + 1)
+        end = datetime.combine(self.pret_retour(days), time(), PARIS)  # new DateTime($date_retour)
         return self.query("loanBook", {
             "glnLoaner": self.login, "glnContractor": self.login, "orderLineId": order_line_id,
             "loanId": f"{patron}x{item}x{datetime.now(PARIS):%Y%m%d}", "ean13": ean13,
@@ -183,3 +214,59 @@ def test_pmb_with_a_wrong_password_reads_nothing(stack: Any) -> None:
     assert r.status_code == 403 and r.json()["returnStatus"] == "AUTHENTICATION_ERROR"
     r = requests.get(f"{stack.url}/v2/pnb-numerique/json/getLoanStatus?orderLineId[0]=1", timeout=30)
     assert r.status_code == 401 and r.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_pmb_lists_devices_lends_on_one_renews_and_returns(stack: Any, pmb: Pmb) -> None:
+    """The later services as PMB's OPAC calls them: the device list a patron picks from (getUserAgent), a loan
+    naming the chosen device, the renewal (extendLoan, a `+0100` end), the return (returnLoan)."""
+    lid = bought(stack)
+    devices = pmb.get_devices()
+    assert pmb.sent[-1] == f"glnContractor={demo.COLL}".encode()  # query('getUserAgent'): nothing else
+    assert [d["appName"] for d in devices] == sorted(d["appName"] for d in devices) and len(devices) >= 2
+    chosen = next(d for d in devices if d["drmId"] == "NONE")  # the hub's files carry no DRM yet
+    patron, item = 7, 3000 + secrets.randbelow(6000)
+    loan_id = f"{patron}x{item}x{datetime.now(PARIS):%Y%m%d}"
+    loan = pmb.loan_book(lid, "9791000000015", patron, item, "https://opac.example/s.php?h=r1", days=14,
+                         user_agent=chosen["userAgentId"])
+    assert loan["returnStatus"] == "OK", loan
+    assert f"DRMinfo.userAgent={chosen['userAgentId']}&".encode() in pmb.sent[-1]
+    stored = loan_store.get(demo.COLL, loan_id)
+    assert stored is not None and stored.extra["drm"]["userAgent"] == chosen["userAgentId"]
+    assert stored.extra["drmId"] == "NONE"  # checked against the list: the DRM it opens is kept
+    # A device id the list does not have (a list PMB cached a day earlier, another hub's id): lent all the same,
+    # the id kept as sent, no DRM derived from it.
+    other = pmb.loan_book(lid, "9791000000015", patron, item + 1, "https://opac.example/s.php?h=r2", days=14,
+                          user_agent="old-device-42")
+    assert other["returnStatus"] == "OK", other
+    unknown = loan_store.get(demo.COLL, f"{patron}x{item + 1}x{datetime.now(PARIS):%Y%m%d}")
+    assert unknown is not None and unknown.extra["drm"]["userAgent"] == "old-device-42"
+    assert "drmId" not in unknown.extra
+
+    # The patron renews from the OPAC: pret_retour + 14 days, midnight in Paris, PHP's ISO8601.
+    new_end = pmb.new_loan_end_date(pmb.pret_retour(14), 14)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT00:00:00\+0[12]00", new_end), new_end
+    renewed = pmb.extend_loan(lid, loan_id, new_end)
+    assert pmb.sent[-1] == (f"glnContractor={demo.COLL}&login={demo.COLL}&password={quote_plus(demo.COLL_PASSWORD)}"
+                            f"&loanId={loan_id}&orderLineId={lid}&date={quote_plus(new_end)}").encode()
+    assert renewed["returnStatus"] == "OK", renewed  # dilicom::manage_response: "pnb_extend_loan_success"
+    instant = datetime.strptime(new_end, "%Y-%m-%dT%H:%M:%S%z").astimezone(UTC)
+    after = loan_store.get(demo.COLL, loan_id)
+    assert after is not None and after.end_date == instant
+    assert renewed["loanEndDate"] == instant.astimezone(PARIS).strftime("%d/%m/%Y")  # what PMB shows
+    status = pmb.get_loan_status([lid])
+    assert (pmb.nta(status), pmb.nus1(status)) == (28, 0)  # the renewal took no access and no place
+
+    # The patron gives it back early.
+    returned = pmb.return_loan(lid, loan_id)
+    assert pmb.sent[-1] == (f"glnContractor={demo.COLL}&login={demo.COLL}&password={quote_plus(demo.COLL_PASSWORD)}"
+                            f"&loanId={loan_id}&orderLineId={lid}").encode()
+    assert returned["returnStatus"] == "OK", returned
+    synced = pmb.get_loan_status([lid], return_ended_loan=1)
+    assert pmb.nus1(synced) == 1 and [x["loanId"] for x in synced["loanResponseLine"][0]["pnbLoanList"]] == [loan_id]
+    twice = pmb.return_loan(lid, loan_id)
+    assert (twice["returnStatus"], twice["returnMessage"]) == (
+        "ACCES_DENIED", f"The loan with orderlineId '{lid}' and loanId '{loan_id}' is already ended")
+    # Wrong password: the binding's 403, so dilicom::query keeps '{}' and PMB says "pnb_ws_fail".
+    wrong = Pmb(f"{stack.url}/v2/pnb-numerique/json/", demo.COLL, "notThePassword1")
+    assert wrong.return_loan(lid, loan_id) == {}
+    assert wrong.query("getUserAgent") == {}

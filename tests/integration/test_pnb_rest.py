@@ -16,6 +16,7 @@ import pytest
 
 from lending.local import demo
 from lending.local.template import functions, load
+from lending.pnb.operations import OPERATIONS
 from lending.store import loans as loan_store
 from tests.helpers import coll_auth, invoke, iso, order_ok
 
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 REST = "/v2/pnb-numerique/json"
 SERVICES = ("sendOrder", "cancelOrder", "checkAvailability", "getOffers", "getOffersForDistributor", "getOrders",
             "declareIp", "loanBook", "consultBook", "getLoanStatus", "getEndedLoans", "endLoan")
+LATER = ("returnLoan", "extendLoan", "getUserAgent")  # CONTRACT 3's later services: the same binding
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -118,7 +120,7 @@ def test_every_service_answers_by_get_and_by_form_post_with_basic_auth() -> None
     assert seen["cancelOrder"] in ("OK", "WARNING")  # a line may be past its withdrawal window: still processed
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", SERVICES + LATER)
 def test_without_credentials_401_with_wrong_ones_403(service: str) -> None:
     for method in ("GET", "POST"):
         status, answer = invoke(method, f"{REST}/{service}", "" if method == "POST" else None, FORM)
@@ -231,10 +233,45 @@ def test_get_loan_status_return_ended_loan_lists_the_loans_ended_early() -> None
 
 def test_template_routes_every_service_on_the_rest_path_and_a_catch_all() -> None:
     routes = {(r.method, r.path): r.function for f in functions(load()).values() for r in f.routes}
-    for service in SERVICES:
+    assert set(SERVICES + LATER) == set(OPERATIONS)  # every operation has its own routes, none the catch-all
+    for service in SERVICES + LATER:
         owner = routes[("POST", f"/v2/pnb-numerique/{service}")]
         for method in ("GET", "POST"):
             assert routes[(method, f"{REST}/{service}")] == owner
         assert routes[("GET", f"/v2/pnb-numerique/{service}")] == owner
     for path in (f"{REST}/{{service}}", "/v2/pnb-numerique/{service}"):
         assert routes[("GET", path)] == routes[("POST", path)] == "PnbUnknownServiceFunction"
+
+
+def test_the_later_services_by_get_and_by_form_post_with_basic_auth() -> None:
+    """returnLoan, extendLoan, getUserAgent on the binding exactly like the twelve: Basic alone (PMB also puts
+    login/password in the body), GET or a form POST, a `+0100` end, the counters in lower case."""
+    stamp = datetime.now(UTC).strftime("%H%M%S%f")[:10]
+    (lid,) = order_ok(orderIdColl="RESTLATER")
+    for loan_id in (f"7x{stamp}x1", f"7x{stamp}x2"):
+        assert post("loanBook", [("orderLineId", lid), ("loanId", loan_id), ("ean13", "9791000000015"),
+                                 ("accessMedium", "DOWNLOAD"), ("localization", "EX_SITU"),
+                                 ("loanEndDate", end_in(10))], COLL)["returnStatus"] == "OK"
+    agents = get("getUserAgent", [], COLL)
+    assert agents["returnStatus"] == "OK" and {"userAgentId", "appName"} <= set(agents["listUserAgent"][0])
+    assert post("getUserAgent", [("glnContractor", demo.RESELLER)], RESELLER)["returnStatus"] == "OK"
+    new_end = (datetime.now(PARIS) + timedelta(days=20)).replace(hour=0, minute=0, second=0, microsecond=0)
+    renewed = get("extendLoan", [("glnContractor", demo.COLL), ("orderLineId", lid), ("loanId", f"7x{stamp}x1"),
+                                 ("date", new_end.strftime("%Y-%m-%dT%H:%M:%S%z"))], COLL)
+    assert (renewed["returnStatus"], renewed["loanEndDate"]) == ("OK", iso(new_end.astimezone(UTC))), renewed
+    zoneless = post("extendLoan", [("orderLineId", lid), ("loanId", f"7x{stamp}x1"),
+                                   ("date", (new_end + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S"))], COLL)
+    assert zoneless["loanEndDate"] == iso((new_end + timedelta(days=1)).astimezone(UTC)), zoneless  # Paris time
+    returned = post("returnLoan", [("login", demo.COLL), ("password", demo.COLL_PASSWORD),
+                                   ("glnContractor", demo.COLL), ("loanId", f"7x{stamp}x2"), ("orderLineId", lid)],
+                    COLL, headers={"content-type": "application/json"})  # PMB's form under a JSON type
+    assert returned["returnStatus"] == "OK", returned
+    line = get("getLoanStatus", [("orderLineId[0]", lid), ("returnEndedLoan", "1")], COLL)["loanResponseLine"][0]
+    assert (line["nta"], line["nus1"]) == (28, 1)
+    assert [x["loanId"] for x in line["pnbLoanList"]] == [f"7x{stamp}x2"]
+    # Another collectivity's Basic reaches none of the caller's loans; a distributor is not a collectivity.
+    other = post("returnLoan", [("orderLineId", lid), ("loanId", f"7x{stamp}x1")],
+                 basic(demo.COLL2, demo.COLL2_PASSWORD))
+    assert other["returnStatus"] == "NOT_FOUND", other
+    assert get("extendLoan", [("orderLineId", lid), ("loanId", f"7x{stamp}x1"), ("date", end_in(30))],
+               DISTRIBUTOR)["returnStatus"] == "ACCES_DENIED"
