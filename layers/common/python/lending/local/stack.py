@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -159,10 +158,11 @@ class Stack:
               for email, coll, role, library, secret in demo.STAFF),
             f"  demo patron {demo.DEMO_PATRON} ({demo.DEMO_PATRON_EMAIL}) has two loans: find them under Patrons",
             "",
-            "Try:",
-            f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
-            + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
-                                     "sinceDate": "2020-01-01T00:00:00Z"})),
+            "Try (PNB by Dilicom's REST binding, as library systems call it: docs/pnb-rest.md):",
+            f"  curl -s -u {demo.COLL}:{demo.COLL_PASSWORD} "
+            f"'{self.url}/v2/pnb-numerique/json/getOrders?sinceDate=2020-01-01T00:00:00'",
+            f"  curl -s -u {demo.COLL}:{demo.COLL_PASSWORD} {self.url}/v2/pnb-numerique/json/getUserAgent "
+            f"-d glnContractor={demo.COLL}",
             f"  curl -s -H 'X-Api-Key: {demo.COLL_API_KEY}' {self.url}/v1/loans.json",
             "",
             *([f"FTP files (PMB's /HUB/O/, the ONIX catalogues in /HUB/ONIX/): {self.ftp.url}, passive mode, "
