@@ -275,3 +275,28 @@ def test_the_later_services_by_get_and_by_form_post_with_basic_auth() -> None:
     assert other["returnStatus"] == "NOT_FOUND", other
     assert get("extendLoan", [("orderLineId", lid), ("loanId", f"7x{stamp}x1"), ("date", end_in(30))],
                DISTRIBUTOR)["returnStatus"] == "ACCES_DENIED"
+
+
+def test_text_is_checked_on_the_bindings_decoding() -> None:
+    """A form value (query or body, Spring notation) that is not text is INVALID_ARGUMENTS naming the
+    parameter as sent; a body that is not text at all, or a name that is not, is the binding's 400."""
+    base = [("orderLineId", "L1"), ("loanId", "x1"), ("ean13", "9791000000015"), ("accessMedium", "DOWNLOAD"),
+            ("localization", "EX_SITU"), ("loanEndDate", end_in(10))]
+    for hint in ("my\x01cat", "my\x7fcat"):
+        answer = post("loanBook", [*base, ("DRMinfo.readerHint", hint)], COLL)
+        assert answer["returnStatus"] == "INVALID_ARGUMENTS" and "DRMinfo.readerHint" in answer["returnMessage"]
+    # A percent-escape of a lone surrogate (not UTF-8): named, never silently replaced.
+    status, answer = invoke("POST", f"{REST}/loanBook", urlencode(base) + "&DRMinfo.readerId=%ED%A0%80",
+                            {**FORM, **COLL})
+    assert status == 200 and answer["returnStatus"] == "INVALID_ARGUMENTS", answer
+    assert "DRMinfo.readerId" in answer["returnMessage"]
+    answer = get("loanBook", [*base, ("userInfo.gender", "F\x00")], COLL)
+    assert answer["returnStatus"] == "INVALID_ARGUMENTS" and "userInfo.gender" in answer["returnMessage"]
+    # The same in a JSON object: the path names it.
+    status, answer = invoke("POST", f"{REST}/loanBook", json.dumps({**dict(base), "DRMinfo": {"readerHint": "a\x1b"}}),
+                            COLL)
+    assert status == 200 and "DRMinfo.readerHint" in answer["returnMessage"], answer
+    # Bytes that are not UTF-8, and a parameter name that is not text: nobody can read the request.
+    for raw in (b"loanId=caf\xe9", b"\x01=1"):
+        status, answer = invoke("POST", f"{REST}/loanBook", raw, {**FORM, **COLL})
+        assert status == 400 and answer["returnStatus"] == "INVALID_ARGUMENTS" and answer["requestId"], answer
