@@ -10,6 +10,7 @@ throttling of the demo accounts and of 127.0.0.1 (which the other tests use) is 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import itertools
 import json
@@ -205,6 +206,52 @@ def pnb_json(draw: Any, target: Target) -> Req:
                _loan_expectation(service, body))
 
 
+def _spring_pairs(value: Any, key: str, out: list[tuple[str, str]], depth: int = 0) -> None:
+    """A body as Dilicom's REST binding reads a form: `a[0].b=x`, `DRMinfo.readerPass=y` (past depth 10,
+    one name deeper than the binding reads, and its value as text)."""
+    if depth > 10:
+        out.append((key, "x"))
+    elif isinstance(value, dict):
+        for k, v in list(value.items())[:8]:
+            _spring_pairs(v, f"{key}.{k}" if key else str(k), out, depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value[:8]):
+            _spring_pairs(v, f"{key}[{i}]", out, depth + 1)
+    elif value is not None:
+        out.append((key, str(value)[:3000]))
+
+
+@st.composite
+def pnb_rest(draw: Any, target: Target) -> Req:
+    """The REST binding (json/ paths, as PMB calls it): credentials by HTTP Basic or as parameters, the rest
+    as a form body or query string in Spring notation, DRMinfo by dotted keys, now and then as JSON."""
+    service = draw(st.sampled_from(sorted(OPERATIONS)))
+    body, wrong = draw(pnb_body(service, target))
+    headers: dict[str, str] = {}
+    if draw(st.booleans()):
+        gln_field, password_field = OPERATIONS[service].credentials
+        login, password = str(body.pop(gln_field, "")), str(body.pop(password_field, ""))
+        token = base64.b64encode(f"{login}:{password}".encode("utf-8", "surrogatepass")).decode()
+        headers["Authorization"] = draw(st.sampled_from([f"Basic {token}", f"Basic {token}", "Basic %%%", "Bearer x"]))
+    if service in ("loanBook", "consultBook") and draw(st.booleans()):
+        body["DRMinfo"] = {"userAgent": draw(texts(["PMB-1", "x"])), "readerPass": draw(texts(["cGFzcw==", ""])),
+                           "readerHint": draw(texts(["hint"])), "readerId": "CB000001"}
+    if draw(st.integers(0, 4)) == 0:
+        raw, ctype = _json_bytes(draw, body)
+        headers["Content-Type"] = ctype
+        return Req("pnb", "POST", f"/v2/pnb-numerique/json/{service}", headers, raw, f"rest {service}", wrong,
+                   _loan_expectation(service, body))
+    pairs: list[tuple[str, str]] = []
+    _spring_pairs(body, "", pairs)
+    form = urlencode([(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass")) for k, v in pairs])
+    if draw(st.booleans()):
+        return Req("pnb", "GET", f"/v2/pnb-numerique/json/{service}?{form}"[:6000], headers, b"",
+                   f"rest {service}", wrong, _loan_expectation(service, body))
+    headers["Content-Type"] = draw(st.sampled_from(["application/x-www-form-urlencoded", "application/json"]))
+    return Req("pnb", "POST", f"/v2/pnb-numerique/json/{service}", headers, form.encode(), f"rest {service}", wrong,
+               _loan_expectation(service, body))
+
+
 def _loan_expectation(service: str, body: dict[str, Any]) -> dict[str, Any]:
     if service in ("loanBook", "consultBook") and isinstance(body.get("orderLineId"), str):
         return {"line": body["orderLineId"], "loan": str(body.get("loanId"))}
@@ -329,8 +376,8 @@ def links(draw: Any, target: Target) -> Req:
 
 @st.composite
 def any_door(draw: Any, target: Target) -> Req:
-    return draw(st.one_of(pnb_json(target), pnb_json(target), pnb_soap(target), v1(target), warehouse(target),
-                          links(target)))
+    return draw(st.one_of(pnb_json(target), pnb_json(target), pnb_rest(target), pnb_soap(target), v1(target),
+                          warehouse(target), links(target)))
 
 
 # --- calling and judging -----------------------------------------------------------------------------
@@ -468,7 +515,8 @@ def nta(host: str, port: int, lines: list[str]) -> dict[str, int]:
     o = send(host, port, Req("pnb", "POST", "/v2/pnb-numerique/getLoanStatus",
                              {"Content-Type": "application/json"}, body))
     answer = json.loads(o.body)
-    return {x["orderLineId"]: int(x["NTA"]) for x in answer["loanResponseLine"]}
+    # the binding renders the counters in lower case (nta)
+    return {x["orderLineId"]: int(x["nta"]) for x in answer["loanResponseLine"]}
 
 
 def prepare(host: str, port: int) -> Target:

@@ -1,4 +1,4 @@
-"""PNB cancelOrder over JSON: POST /v2/pnb-numerique/cancelOrder."""
+"""PNB cancelOrder over REST: GET or POST /v2/pnb-numerique/json/cancelOrder (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB checkAvailability over JSON: POST /v2/pnb-numerique/checkAvailability."""
+"""PNB checkAvailability over REST: GET or POST /v2/pnb-numerique/json/checkAvailability (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

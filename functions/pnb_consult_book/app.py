@@ -1,4 +1,4 @@
-"""PNB consultBook over JSON: POST /v2/pnb-numerique/consultBook."""
+"""PNB consultBook over REST: GET or POST /v2/pnb-numerique/json/consultBook (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB declareIp over JSON: POST /v2/pnb-numerique/declareIp."""
+"""PNB declareIp over REST: GET or POST /v2/pnb-numerique/json/declareIp (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB endLoan over JSON: POST /v2/pnb-numerique/endLoan."""
+"""PNB endLoan over REST: GET or POST /v2/pnb-numerique/json/endLoan (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB getEndedLoans over JSON: POST /v2/pnb-numerique/getEndedLoans."""
+"""PNB getEndedLoans over REST: GET or POST /v2/pnb-numerique/json/getEndedLoans (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB getLoanStatus over JSON: POST /v2/pnb-numerique/getLoanStatus."""
+"""PNB getLoanStatus over REST: GET or POST /v2/pnb-numerique/json/getLoanStatus (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

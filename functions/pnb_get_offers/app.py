@@ -1,4 +1,4 @@
-"""PNB getOffers over JSON: POST /v2/pnb-numerique/getOffers."""
+"""PNB getOffers over REST: GET or POST /v2/pnb-numerique/json/getOffers (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB getOffersForDistributor over JSON: POST /v2/pnb-numerique/getOffersForDistributor."""
+"""PNB getOffersForDistributor over REST: GET or POST /v2/pnb-numerique/json/getOffersForDistributor."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB getOrders over JSON: POST /v2/pnb-numerique/getOrders."""
+"""PNB getOrders over REST: GET or POST /v2/pnb-numerique/json/getOrders (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB getUserAgent over JSON: POST /v2/pnb-numerique/getUserAgent (reading applications per DRM)."""
+"""PNB getUserAgent over REST: GET or POST /v2/pnb-numerique/json/getUserAgent (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

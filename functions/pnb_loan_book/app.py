@@ -1,4 +1,4 @@
-"""PNB loanBook over JSON: POST /v2/pnb-numerique/loanBook."""
+"""PNB loanBook over REST: GET or POST /v2/pnb-numerique/json/loanBook (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,6 @@
-"""PNB returnLoan over JSON: POST /v2/pnb-numerique/returnLoan (the collectivity ends a loan early)."""
+"""PNB returnLoan over REST: GET or POST /v2/pnb-numerique/json/returnLoan (and without json/).
+
+The collectivity ends its patron's loan early."""
 
 from lending.pnb.json_door import json_handler
 

@@ -1,4 +1,4 @@
-"""PNB sendOrder over JSON: POST /v2/pnb-numerique/sendOrder."""
+"""PNB sendOrder over REST: GET or POST /v2/pnb-numerique/json/sendOrder (and without json/)."""
 
 from lending.pnb.json_door import json_handler
 

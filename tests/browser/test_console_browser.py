@@ -95,7 +95,7 @@ def v1_lend(stack: Any, member: str, ean: str, **params: Any) -> requests.Respon
 
 def nus1(stack: Any, order_line_id: str) -> int:
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [order_line_id]})
-    return int(got["loanResponseLine"][0]["NUS1"])
+    return int(got["loanResponseLine"][0]["nus1"])  # the REST binding renders the counters in lower case
 
 
 def open_patron(page: Page, base: str, member: str) -> None:

@@ -1,5 +1,6 @@
-"""returnLoan, extendLoan and getUserAgent over HTTP on the local stack: over JSON the way PMB's connector
-calls them (login/password, glnContractor = its login, Paris-time dates), over SOAP with a stock client
+"""returnLoan, extendLoan and getUserAgent over HTTP on the local stack: JSON bodies on the older path with PMB's
+parameters (login/password, glnContractor = its login, `+0100` dates; PMB's own bytes, Basic and form bodies on
+the REST binding, are tests/e2e/test_pmb_wire.py), over SOAP with a stock client
 (zeep, every answer checked against pnb.xsd); and the renewal racing a return and an expiry, round after
 round, never both applied, the counters reconciled clean after."""
 
@@ -47,13 +48,13 @@ def order(stack: Any, ean13: str = "9791000000015") -> str:
 
 
 def paris(when: datetime) -> str:
-    """As PMB writes a date (PHP's ISO8601 in Europe/Paris), with the offset's colon the JSON door reads today."""
-    return (when + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+01:00")
+    """As PMB writes a date (PHP's DateTime::ISO8601, a basic offset), here always at +0100."""
+    return (when + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S+0100")
 
 
 def nus1_nta(stack: Any, lid: str) -> tuple[int, int]:
     st = post(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [lid]})["loanResponseLine"][0]
-    return st["NUS1"], st["NTA"]
+    return st["nus1"], st["nta"]  # the REST rendering (Java beans)
 
 
 def clean(lid: str) -> None:

@@ -55,7 +55,7 @@ def test_64_clients_race_for_two_download_places(stack: Any) -> None:
     outcomes = Counter(a["returnStatus"] for a in answers)
     assert outcomes == {"OK": 2, "MAX_SIMULTANEOUS_LOAN_REACHED": CLIENTS - 2}
     st = _status(stack, lid)
-    assert (st["NUS1"], st["NTA"]) == (0, 28)
+    assert (st["nus1"], st["nta"]) == (0, 28)
     active = [x for x in loan_store.of_line(lid) if x.state.value == "ACTIVE"]
     assert sorted(x.loan_id for x in active) == sorted(a["loanId"] for a in answers if a["returnStatus"] == "OK")
     _clean(lid)
@@ -67,7 +67,7 @@ def test_64_clients_race_until_nta_is_spent(stack: Any) -> None:
     outcomes = Counter(a["returnStatus"] for a in answers)
     assert outcomes == {"OK": 3, "MAX_LOAN_QUANTITY_REACHED": CLIENTS - 3}
     st = _status(stack, lid)
-    assert (st["NTA"], st["NUS1"]) == (0, 0)
+    assert (st["nta"], st["nus1"]) == (0, 0)
     assert len(loan_store.of_line(lid)) == 3
     _clean(lid)
 
@@ -78,7 +78,7 @@ def test_identical_requests_racing_give_one_loan(stack: Any) -> None:
     answers = _race(stack, [body] * 16)
     assert {a["returnStatus"] for a in answers} == {"OK"}
     assert len({a["link"]["url"] for a in answers}) == 1
-    assert _status(stack, lid)["NTA"] == 29
+    assert _status(stack, lid)["nta"] == 29
     _clean(lid)
 
 
@@ -87,7 +87,7 @@ def test_return_against_return(stack: Any) -> None:
     assert _post(f"{stack.url}/v2/pnb-numerique/loanBook", loan_body(lid, "RR1"))["returnStatus"] == "OK"
     answers = _race(stack, [{**DIST, "orderLineId": lid, "loanId": "RR1"}] * 32, service="endLoan")
     assert Counter(a["returnStatus"] for a in answers) == {"OK": 1, "ACCES_DENIED": 31}
-    assert _status(stack, lid)["NUS1"] == 2  # freed exactly once
+    assert _status(stack, lid)["nus1"] == 2  # freed exactly once
     _clean(lid)
 
 
@@ -119,5 +119,5 @@ def test_return_against_expiry(stack: Any) -> None:
     assert states["ACTIVE"] == 0 and states["RETURNED"] + states["EXPIRED"] == 2
     assert results[:2].count("returned") == states["RETURNED"]
     assert sum(r for r in results[2:] if isinstance(r, int)) == states["EXPIRED"]
-    assert _status(stack, lid)["NUS1"] == 2
+    assert _status(stack, lid)["nus1"] == 2
     _clean(lid)

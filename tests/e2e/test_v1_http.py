@@ -70,7 +70,7 @@ class Hub:
     def nus1(self, order_line_id: str, coll: str = demo.COLL) -> int:
         auth = coll_auth() if coll == demo.COLL else coll_auth(demo.COLL2, demo.COLL2_PASSWORD)
         got = self.pnb("getLoanStatus", {**auth, "orderLineId": [order_line_id]})
-        return int(got["loanResponseLine"][0]["NUS1"])
+        return int(got["loanResponseLine"][0]["nus1"])
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def licences(stack: Any, *lines: dict[str, Any]) -> list[tuple[str, str]]:
 
 def status(stack: Any, line_id: str) -> tuple[int, int, int]:
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
-    return got["NUS1"], got["NUS2"], got["NTA"]
+    return got["nus1"], got["nus2"], got["nta"]
 
 
 def lend(url: str, as_json: bool = False, **params: Any) -> requests.Response:
@@ -222,7 +222,7 @@ def test_tampered_or_revoked_url_lends_nothing(stack: Any) -> None:
     r = lend(url, **tx())
     assert (r.status_code, r.json()) == (400, ["no_loan_available"])
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
-    assert (got["returnStatus"], got["NTA"]) == ("CANCELLED", 30)
+    assert (got["returnStatus"], got["nta"]) == ("CANCELLED", 30)
 
 
 def _order_of(line_id: str) -> str:

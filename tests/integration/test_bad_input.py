@@ -57,9 +57,16 @@ def test_random_bodies_never_fail_the_server(service: str) -> None:
 
 
 def test_garbage_bodies_are_400_with_a_request_id() -> None:
-    for raw in ["", "null", "42", '"text"', "{", "\x00\x01", "[" * 5000, "[" * 100_000 + "]" * 100_000]:
+    for raw in ["null", "42", '"text"', "{", "\x00\x01", "[" * 5000, "[" * 100_000 + "]" * 100_000,
+                "orderLineId[999]=1", "DRMinfo=x&DRMinfo.readerId=y"]:
         status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", raw)
         assert status == 400 and answer["returnStatus"] == "INVALID_ARGUMENTS" and answer["requestId"], raw
+    # An empty body is a readable request without parameters: without credentials, the REST binding's 401;
+    # the older path answers AUTHENTICATION_ERROR as it always did.
+    status, answer = invoke("POST", "/v2/pnb-numerique/json/loanBook", "")
+    assert status == 401 and answer["returnStatus"] == "AUTHENTICATION_ERROR" and answer["requestId"]
+    status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", "")
+    assert status == 200 and answer["returnStatus"] == "AUTHENTICATION_ERROR" and answer["requestId"]
 
 
 def test_absurdly_nested_json_is_a_client_error_at_every_door() -> None:

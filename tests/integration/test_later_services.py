@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from lending.local import demo
+from lending.pnb.json_door import as_bean
 from lending.pnb.operations import run
 from lending.services import clock, fulfillment, lending
 from lending.services.context import Ctx
@@ -27,15 +28,16 @@ EAN = "9791000000015"  # 2 places, 30 accesses, at most 60 days a loan, a 10-yea
 
 
 def at(now: datetime, service: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The door's answer at `now`, rendered as the JSON door renders it (counters in lower case)."""
     status, answer = run(service, body, Ctx(now=now, base_url="http://hub.test"))
     assert status == 200, answer
-    return answer
+    return dict(as_bean(answer))
 
 
 def counters(line_id: str, now: datetime | None = None) -> tuple[int, int]:
     body = {**coll_auth(), "orderLineId": [line_id]}
     st = (at(now, "getLoanStatus", body) if now else pnb("getLoanStatus", body))["loanResponseLine"][0]
-    return st["NUS1"], st["NTA"]
+    return st["nus1"], st["nta"]  # the REST rendering (Java beans)
 
 
 def outbox(loan_id: str) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from lending.local import demo
+from lending.pnb.json_door import as_bean
 from lending.pnb.operations import run
 from lending.services import lending
 from lending.services.context import Ctx
@@ -28,8 +29,8 @@ def at(now: datetime, service: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def status_of(line_id: str, now: datetime | None = None) -> dict[str, Any]:
     body = {**coll_auth(), "orderLineId": [line_id]}
-    answer = at(now, "getLoanStatus", body) if now else pnb("getLoanStatus", body)
-    return answer["loanResponseLine"][0]
+    answer = as_bean(at(now, "getLoanStatus", body)) if now else pnb("getLoanStatus", body)
+    return answer["loanResponseLine"][0]  # as the REST door renders it (nta, nus1, nus2)
 
 
 def test_loan_takes_an_access_and_a_place_and_answers_the_link() -> None:
@@ -39,7 +40,7 @@ def test_loan_takes_an_access_and_a_place_and_answers_the_link() -> None:
     assert answer["link"]["url"].startswith("http://hub.test/fulfillment/")
     assert answer["link"]["ean13"] == "9791000000015" and answer["link"]["formatDescription"] == "epub"
     st = status_of(lid)
-    assert (st["NUS1"], st["NUS2"], st["NTA"]) == (1, 2, 29) and st["beginDate"]
+    assert (st["nus1"], st["nus2"], st["nta"]) == (1, 2, 29) and st["beginDate"]
     assert st["returnStatus"] == "OK"
 
 
@@ -68,7 +69,7 @@ def test_streams_use_their_own_pools_and_in_situ_needs_a_declared_ip() -> None:
     off = pnb("loanBook", loan_body(lid, "OFF2", medium="STREAMING"))
     assert off["returnMessage"] == "The maximum number of off-site consultation is reached."
     st = status_of(lid)
-    assert (st["NUS1"], st["NUS2"], st["NTA"]) == (2, 0, 28)
+    assert (st["nus1"], st["nus2"], st["nta"]) == (2, 0, 28)
 
 
 def test_declare_ip_codes() -> None:
@@ -102,7 +103,7 @@ def test_identical_request_within_the_hour_replays_and_takes_nothing() -> None:
     first = at(now, "loanBook", body)
     again = at(now + timedelta(minutes=30), "loanBook", body)
     assert {k: v for k, v in again.items() if k != "requestId"} == {k: v for k, v in first.items() if k != "requestId"}
-    assert status_of(lid)["NTA"] == 29
+    assert status_of(lid)["nta"] == 29
     other = at(now + timedelta(minutes=31), "loanBook", {**body, "accessMedium": "STREAMING"})
     assert (other["returnStatus"], other["returnMessage"]) == (
         "DUPLICATED",
@@ -116,7 +117,7 @@ def test_identical_request_within_the_hour_replays_and_takes_nothing() -> None:
     assert empty["returnStatus"] == "OK"
     late = at(now + timedelta(minutes=61), "loanBook", body)
     assert late["returnStatus"] == "DUPLICATED"
-    assert status_of(lid)["NTA"] == 29
+    assert status_of(lid)["nta"] == 29
 
 
 def test_replay_even_when_the_pool_has_filled_since() -> None:
@@ -137,7 +138,7 @@ def test_nta_runs_out_then_max_loan_quantity() -> None:
         "The loan number limit is reached.",
     )
     st = status_of(lid)
-    assert (st["NTA"], st["NUS1"], st["NUS2"]) == (0, 0, 0)
+    assert (st["nta"], st["nus1"], st["nus2"]) == (0, 0, 0)
 
 
 def test_request_level_refusals() -> None:
@@ -174,7 +175,7 @@ def test_request_level_refusals() -> None:
         answer = pnb("loanBook", loan_body(lid, "REQ1", **over))
         assert answer["returnStatus"] == status, (over, answer)
         assert answer["returnMessage"] == message if message else answer["returnMessage"]
-    assert status_of(lid)["NTA"] == 30  # nothing taken by any of them
+    assert status_of(lid)["nta"] == 30  # nothing taken by any of them
 
 
 def test_another_collectivity_cannot_touch_my_licence() -> None:
@@ -187,7 +188,7 @@ def test_another_collectivity_cannot_touch_my_licence() -> None:
         ]["returnStatus"]
         == "NOT_FOUND"
     )
-    assert status_of(lid)["NTA"] == 30
+    assert status_of(lid)["nta"] == 30
 
 
 def test_cancelled_or_expired_licence() -> None:
@@ -240,15 +241,15 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     (lid,) = order_ok()
     pnb("loanBook", loan_body(lid, "END1", callbackUrl="https://127.0.0.1:9/cb"))
     pnb("loanBook", loan_body(lid, "END2"))
-    assert status_of(lid)["NUS1"] == 0
+    assert status_of(lid)["nus1"] == 0
     assert pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "END1"})["returnStatus"] == "OK"
-    assert status_of(lid)["NUS1"] == 1
+    assert status_of(lid)["nus1"] == 1
     again = pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "END1"})
     assert (again["returnStatus"], again["returnMessage"]) == (
         "ACCES_DENIED",
         f"The loan with orderlineId '{lid}' and loanId 'END1' is already ended",
     )
-    assert status_of(lid)["NUS1"] == 1  # a second end frees nothing
+    assert status_of(lid)["nus1"] == 1  # a second end frees nothing
     nope = pnb("endLoan", {**DIST, "orderLineId": lid, "loanId": "NOPE"})
     assert (nope["returnStatus"], nope["returnMessage"]) == (
         "NOT_FOUND",
@@ -326,7 +327,7 @@ def test_expiry_job_and_lazy_reclaim_with_an_injected_clock() -> None:
     assert lending.expire_due(Ctx(now=even_later)) == 1
     assert lending.expire_due(Ctx(now=even_later)) == 0  # ends once
     st = status_of(lid, even_later)
-    assert (st["NUS1"], st["NTA"]) == (1, 8)
+    assert (st["nus1"], st["nta"]) == (1, 8)
     # Expired loans are not "ended early".
     ended = at(even_later, "getEndedLoans", {**coll_auth(), "loanId": ["EXP1", "EXP2"]})
     assert ended["loanEndedResponseLine"] == []
@@ -375,7 +376,7 @@ def test_get_orders_shows_live_counters() -> None:
     (lid,) = order_ok(orderIdColl="LIVE1")
     pnb("loanBook", loan_body(lid, "LIVE1"))
     line_ = pnb("getOrders", {**coll_auth(), "orderIdColl": "LIVE1"})["getOrderResponseLine"][0]["orderLine"][0]
-    assert (line_["NUS1"], line_["NUS2"], line_["NTA"]) == (1, 2, 29) and line_["beginDate"]
+    assert (line_["nus1"], line_["nus2"], line_["nta"]) == (1, 2, 29) and line_["beginDate"]
 
 
 def test_a_licence_that_keeps_changing_is_our_fault_not_the_caller_s(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -393,6 +394,6 @@ def test_a_licence_that_keeps_changing_is_our_fault_not_the_caller_s(monkeypatch
     monkeypatch.setattr(loan_store, "lend", moved)
     status, answer = invoke("POST", "/v2/pnb-numerique/loanBook", loan_body(lid, "BUSY1"))
     assert (status, answer["returnStatus"], answer["returnMessage"]) == (500, "ERROR", "Internal error")
-    assert status_of(lid)["NTA"] == 30
+    assert status_of(lid)["nta"] == 30
     monkeypatch.setattr(loan_store, "lend", real)
     assert pnb("loanBook", loan_body(lid, "BUSY1"))["returnStatus"] == "OK"

@@ -31,12 +31,12 @@ def test_send_order_creates_licences_with_offer_terms() -> None:
     by_ean = {x["orderLine"][0]["ean13"]: x for x in orders["getOrderResponseLine"]}
     l15 = by_ean["9791000000015"]["orderLine"][0]
     assert by_ean["9791000000015"]["lineReferenceColl"] == "RC1"
-    assert (l15["NUS1"], l15["NUS2"], l15["NTA"]) == (2, 2, 30)
+    assert (l15["nus1"], l15["nus2"], l15["nta"]) == (2, 2, 30)
     assert l15["endDate"] == iso(dmd + timedelta(days=3650))
     assert "beginDate" not in l15 and "endOfferDate" not in l15
     assert l15["loanUrl"].startswith("http://hub.test/warehouse/licences/")
     l22 = by_ean["9791000000022"]["orderLine"][0]
-    assert (l22["NUS1"], l22["NUS2"], l22["NTA"]) == (1, 0, 10)
+    assert (l22["nus1"], l22["nus2"], l22["nta"]) == (1, 0, 10)
 
 
 def test_line_errors_roll_up_to_warning_and_are_kept() -> None:
@@ -196,7 +196,7 @@ def test_cancel_whole_order_and_lines() -> None:
     }
     status = pnb("getLoanStatus", {**coll_auth(), "orderLineId": [ok_line]})
     assert status["loanResponseLine"][0]["returnStatus"] == "CANCELLED"
-    assert status["loanResponseLine"][0]["NUS1"] == 0
+    assert status["loanResponseLine"][0]["nus1"] == 0
 
 
 def test_cancel_refuses_a_used_licence_and_unknown_ids() -> None:

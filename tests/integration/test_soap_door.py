@@ -14,6 +14,7 @@ from lxml import etree
 
 from lending.local import demo
 from lending.pnb import operations
+from lending.pnb.json_door import as_bean
 from lending.pnb.soap import codec
 from lending.pnb.soap.envelope import SOAP11, SOAP12
 from lending.pnb.soap.schema import MODEL, NS
@@ -63,7 +64,8 @@ def comparable(answer: dict[str, Any]) -> dict[str, Any]:
 def same(service: str, body: dict[str, Any]) -> dict[str, Any]:
     json_answer = pnb(service, body)
     soap_answer = soap(service, body)
-    assert comparable(soap_answer) == comparable(json_answer)
+    # The one difference: SOAP keeps the XSD's NTA/NUS1/NUS2, JSON renders them as Java beans do (nta, nus1).
+    assert comparable(as_bean(soap_answer)) == comparable(json_answer)
     return soap_answer
 
 
@@ -114,7 +116,7 @@ def test_what_soap_writes_json_reads_and_the_reverse() -> None:
     assert comparable(again) == comparable(loan)  # an identical repeat is the first loan, nothing more taken
     assert pnb("loanBook", body)["link"] == loan["link"]
     state = pnb("getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
-    assert (state["NUS1"], state["NTA"]) == (1, 29)
+    assert (state["nus1"], state["nta"]) == (1, 29)
     other = soap("loanBook", loan_body(line_id, "XDOOR1", days=3))
     assert other["returnStatus"] == "DUPLICATED"
     declared = soap("declareIp", {**coll_auth(), "ips": ["10.1.0.0,10.1.0.9", "192.0.2.7"]})
@@ -131,6 +133,20 @@ def test_what_soap_writes_json_reads_and_the_reverse() -> None:
     assert pnb("endLoan", end)["returnStatus"] == "ACCES_DENIED"
     cancel = soap("cancelOrder", {**RESELLER, "orderId": "NOPE"})
     assert cancel["returnStatus"] == "NOT_FOUND"
+
+
+def test_soap_takes_what_library_systems_send_where_the_xsd_can_carry_it() -> None:
+    (line_id,) = order_ok()
+    body = loan_body(line_id, "12_345-20191203", glnContractor=demo.COLL,  # its own GLN: no contractor
+                     DRMinfo={"readerHint": "hint", "readerId": "CB000012"}, userInfo={"year": "1984"})
+    loan = soap("loanBook", body)
+    assert loan["returnStatus"] == "OK" and loan["loanId"] == "12_345-20191203" and loan["protection"] == "NONE"
+    state = soap("getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
+    assert state["NTA"] == 29 and "pnbLoanList" not in state  # SOAP keeps the XSD's names
+    assert soap("endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD,
+                            "orderLineId": line_id, "loanId": "12_345-20191203"})["returnStatus"] == "OK"
+    ended = soap("getLoanStatus", {**coll_auth(), "orderLineId": [line_id], "returnEndedLoan": True})
+    assert [x["loanId"] for x in ended["loanResponseLine"][0]["pnbLoanList"]] == ["12_345-20191203"]
 
 
 def test_a_request_breaking_the_xsd_answers_invalid_arguments_naming_the_field() -> None:

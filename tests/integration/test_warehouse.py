@@ -96,7 +96,7 @@ def test_end_loan_by_distributor_writes_the_notification_with_the_ids() -> None:
     assert (body["event"], body["orderLineId"], body["ean13"]) == ("loan.returned", line_id, "9791000000015")
     assert (body["borrowerId"], body["transactionId"]) == ("READER7", "TX-77")
     assert body["returnDate"].endswith("Z")
-    assert status(line_id)["NUS1"] == 2  # the place is back
+    assert status(line_id)["nus1"] == 2  # the place is back
     # The fulfillment link is dead, and the same transaction cannot lend again.
     assert invoke("GET", urlsplit(url).path)[0] == 403
     again = post(loan_url(line_id), borrower_id="READER7", transaction_id="TX-77")
@@ -121,7 +121,7 @@ def test_return_through_the_fulfillment_link_notifies_once_and_frees_the_place()
     assert event["url"] == "https://lending.example/api/notify"
     assert (event["body"]["borrowerId"], event["body"]["transactionId"]) == ("B2", "T2")
     got = status(line_id)
-    assert (got["NUS1"], got["NTA"]) == (1, 9)  # the refused request took nothing
+    assert (got["nus1"], got["nta"]) == (1, 9)  # the refused request took nothing
     # Returned loans are listed by getEndedLoans, as any early return.
     ended = pnb("getEndedLoans", {**coll_auth(), "loanId": [loan.loan_id]})
     assert [x["loanId"] for x in ended["loanEndedResponseLine"]] == [loan.loan_id]
@@ -144,7 +144,7 @@ def test_return_link_refusals() -> None:
     # Without notify_url a return notifies nobody, but still frees the place.
     assert invoke("DELETE", f"/warehouse/loans/{token}") == (204, "")
     assert outbox_events(stored_loan(url).loan_id) == []
-    assert status(line_id)["NUS1"] == 1  # the PNB loan still holds its place
+    assert status(line_id)["nus1"] == 1  # the PNB loan still holds its place
 
 
 def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> None:
@@ -158,7 +158,7 @@ def test_drm_billing_report_per_lending_system_in_s3(aws: dict[str, str]) -> Non
     # Only a lending system the platform registered can be billed; refused, nothing is taken.
     assert post(a, borrower_id="A0", transaction_id="A0", bill_drm_to="SYSA") == (
         400, ["bill_drm_to_parameter_invalid"])
-    assert status(first)["NTA"] == 30
+    assert status(first)["nta"] == 30
     assert systems.main(["SYSA", "System A"]) == 0 and systems.main(["SYSB"]) == 0
     assert systems.main(["not/an/id"]) == 2
     for i in range(2):

@@ -98,7 +98,7 @@ def interact(lsd: dict[str, Any], rel: str, expect: int = 200, **params: str) ->
 def counters(stack: Any, line_id: str) -> tuple[int, int]:
     """(NUS1, NTA): free download places (2 for this title), accesses left."""
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [line_id]})["loanResponseLine"][0]
-    return got["NUS1"], got["NTA"]
+    return got["nus1"], got["nta"]  # the REST binding renders the counters in lower case
 
 
 def test_pnb_loan_licence_opens_in_r2_lcp_js_and_decrypts_the_linked_publication(

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
-from .domain.dates import YEARS, parse_iso
+from .domain.dates import PNB_ZONE, YEARS, parse_iso
 from .domain.identifiers import is_gln
 from .text import secure_scheme
 
@@ -73,7 +73,7 @@ def gln() -> CoreSchema:
 
 
 def _date(value: Any) -> datetime:
-    parsed = parse_iso(value)
+    parsed = parse_iso(value, naive_zone=PNB_ZONE)
     if parsed is None:
         raise PydanticCustomError("iso_date", f"must be an ISO 8601 date yyyy-mm-ddThh:mm:ssTZD, {YEARS}")
     return parsed
@@ -115,12 +115,19 @@ def nullable(schema: CoreSchema) -> CoreSchema:
     return cs.nullable_schema(schema)
 
 
+def record(fields: dict[str, CoreSchema]) -> CoreSchema:
+    """A sub-object whose fields are all optional (DRMinfo.*, userInfo.*); unknown ones are ignored."""
+    return cs.typed_dict_schema({n: cs.typed_dict_field(cs.nullable_schema(s), required=False)
+                                 for n, s in fields.items()}, extra_behavior="ignore")
+
+
 class Schema:
     """A request shape: `fields` maps names to schemas; `optional` names those that may be absent."""
 
     def __init__(self, fields: dict[str, CoreSchema], optional: tuple[str, ...] = (),
-                 defaults: dict[str, Any] | None = None) -> None:
+                 defaults: dict[str, Any] | None = None, private: tuple[str, ...] = ()) -> None:
         self.names = tuple(fields)
+        self.private = private  # fields whose values an error message never repeats (personal data)
         self.defaults = defaults or {}
         td = {name: cs.typed_dict_field(cs.nullable_schema(s) if name in optional else s,
                                         required=name not in optional and name not in self.defaults)
@@ -131,15 +138,17 @@ class Schema:
         try:
             out = self.validator.validate_python(data)
         except ValidationError as e:
-            raise Invalid(*describe(e)) from None
+            raise Invalid(*describe(e, self.private)) from None
         req = Request({n: self.defaults.get(n) for n in self.names})
         req.update({k: v for k, v in out.items() if v is not None})
         return req
 
 
-def describe(error: ValidationError) -> tuple[str, str]:
+def describe(error: ValidationError, private: tuple[str, ...] = ()) -> tuple[str, str]:
     """The first problem, named by its field path (INVALID_ARGUMENTS' message), and that path."""
     first = error.errors()[0]
+    if first["loc"] and first["loc"][0] in private:
+        first = {**first, "input": None}
     where = ".".join(str(p) for p in first["loc"] if not isinstance(p, str) or not p.startswith("function-"))
     where = where or "request"
     if first["type"] == "missing":

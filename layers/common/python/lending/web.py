@@ -8,12 +8,13 @@ import codecs
 import functools
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .text import first_bad_text, safe_text
+from .text import first_bad_text, safe_text, text_problem
 
 MAX_BODY = 64 * 1024  # a loan request is a few hundred bytes
 
@@ -205,3 +206,143 @@ def _multipart(raw: bytes, ctype: str) -> dict[str, str]:
             except UnicodeDecodeError:
                 raise BadBody("not UTF-8") from None
     return out
+
+
+# --- Spring binding notation (Dilicom's REST binding) and HTTP Basic ---
+
+MAX_INDEX = 255  # Spring's own autoGrowCollectionLimit: orderLineId[100000]= is a request nobody can read
+MAX_DEPTH = 6
+_KEY = re.compile(r"^([^.\[\]\x00-\x1f\x7f]+)((?:\[[^\[\]\x00-\x1f\x7f]*\]|\.[^.\[\]\x00-\x1f\x7f]+)*)$")
+_JSON_SCALAR = re.compile(rb"^(?:null|true|false|-?[0-9][0-9.eE+-]*)$")  # a JSON body, but not an object
+_STEP = re.compile(r"\[([^\[\]]*)\]|\.([^.\[\]]+)")
+_INTEGER = re.compile(r"^-?[0-9]{1,12}$")
+
+
+class _Indexed(dict[int, Any]):
+    """A list while it is being built: indices may come in any order, with gaps."""
+
+
+def _steps(key: str) -> list[str | int | None]:
+    """`a[0].b` -> ["a", 0, "b"]; `a[]` -> ["a", None] (append); `a[b]` (PHP) -> ["a", "b"]."""
+    m = _KEY.match(key)
+    if m is None:
+        raise BadBody(f"parameter name {key[:64]!r} cannot be read")
+    out: list[str | int | None] = [m.group(1)]
+    for bracket, dotted in _STEP.findall(m.group(2)):
+        if dotted:
+            out.append(dotted)
+        elif bracket == "":
+            out.append(None)
+        elif bracket.isdigit() and bracket.isascii():
+            if int(bracket) > MAX_INDEX:
+                raise BadBody(f"index {bracket} of {m.group(1)} is over {MAX_INDEX}")
+            out.append(int(bracket))
+        else:
+            out.append(bracket)
+    if len(out) > MAX_DEPTH:
+        raise BadBody(f"parameter name {key[:64]!r} is nested too deep")
+    return out
+
+
+def _put(node: dict[Any, Any], steps: list[str | int | None], value: Any, key: str) -> None:
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        if step is None:  # append
+            if not isinstance(node, _Indexed):
+                raise BadBody(f"parameter {key[:64]!r} mixes a list and a structure")
+            step = max(node, default=-1) + 1
+        if isinstance(step, int) != isinstance(node, _Indexed):
+            raise BadBody(f"parameter {key[:64]!r} mixes a list and a structure")
+        if last:
+            old = node.get(step)
+            if old is None:
+                node[step] = value
+            elif isinstance(old, _Indexed):  # a repeated key: one more value
+                old[max(old, default=-1) + 1] = value
+            elif isinstance(old, dict):
+                raise BadBody(f"parameter {key[:64]!r} is both a value and a structure")
+            else:
+                node[step] = _Indexed({0: old, 1: value})
+            return
+        following = steps[i + 1]
+        child = node.get(step)
+        if child is None:
+            child = _Indexed() if following is None or isinstance(following, int) else {}
+            node[step] = child
+        elif not isinstance(child, dict):
+            if isinstance(following, int) or following is None:  # `a=x` then `a[1]=y`: one list
+                child = _Indexed({0: child})
+                node[step] = child
+            else:
+                raise BadBody(f"parameter {key[:64]!r} is both a value and a structure")
+        node = child
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Indexed):
+        return [_plain(value[k]) for k in sorted(value)]  # gaps closed: PHP arrays may skip indices
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def nest(pairs: list[tuple[str, str]], integers: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Form pairs in Spring binding notation as one structure: `orderRequestLine[0].ean13`, `orderLineId[0]`,
+    repeated keys, `DRMinfo.readerId`, PHP's `a[]` and `a[key]`. A leaf named in `integers` whose text is a
+    whole number becomes an int (form text carries no types; a JSON body keeps its own)."""
+    root: dict[Any, Any] = {}
+    for key, text in pairs:
+        steps = _steps(key)
+        leaf = next((s for s in reversed(steps) if isinstance(s, str)), None)
+        value: Any = int(text) if leaf in integers and _INTEGER.match(text) else text
+        _put(root, steps, value, key)
+    return dict(_plain(root))
+
+
+def spring_parameters(event: dict[str, Any], max_body: int = MAX_BODY,
+                      integers: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Every parameter of a request in Dilicom's REST binding: the query string, then the body over it.
+    The body's shape decides, not its Content-Type (PMB sends a form body under application/json):
+    an object in JSON, multipart form data, or form-encoded pairs. Raises BadBody when it cannot be read."""
+    # surrogateescape: a percent-escape that is not UTF-8 becomes a lone surrogate, which check_text names
+    pairs = parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True, errors="surrogateescape")
+    raw = _body(event, max_body)
+    data: dict[str, Any] | None = None
+    ctype = _headers(event).get("content-type", "")
+    if raw.strip():
+        if raw.lstrip()[:1] in (b"{", b"[", b'"') or _JSON_SCALAR.match(raw.strip()):
+            text = body_text(event, max_body)
+            try:
+                parsed = json.loads(text)
+            except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+                raise BadBody("not JSON") from None
+            if not isinstance(parsed, dict):
+                raise BadBody("not a JSON object")
+            check_text(parsed)
+            data = parsed
+        elif ctype.split(";")[0].strip().lower() == "multipart/form-data":
+            pairs += list(_multipart(raw, ctype).items())
+        else:
+            pairs += parse_qsl(body_text(event, max_body), keep_blank_values=True, errors="surrogateescape")
+    for key, value in pairs:  # the text check before the notation is read: it names the parameter as sent
+        if text_problem(key):  # a name that is not text is a request nobody can read (as a malformed name)
+            raise BadBody("a parameter name cannot be read")
+        check_text({key: value})
+    out = nest(pairs, integers)
+    if data is not None:
+        out.update(data)
+    return out
+
+
+def basic_credentials(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(login, password) of an `Authorization: Basic` header; None without one. A Basic header that
+    cannot be decoded is ("", ""): credentials were given, and they are wrong."""
+    header = _headers(event).get("authorization", "").strip()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, sep, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    return (login, password) if sep else ("", "")

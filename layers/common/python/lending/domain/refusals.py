@@ -18,10 +18,12 @@ from enum import StrEnum
 class Reason(StrEnum):
     # Who is calling
     BAD_CREDENTIALS = "bad_credentials"
+    MISSING_CREDENTIALS = "missing_credentials"  # none at all (the PNB REST binding's 401)
     NOT_AUTHORIZED = "not_authorized"  # authenticated, but not a role this operation serves
     TOO_MANY_SIGNINS = "too_many_signins"  # failed sign-ins of the account or the address: wait for the window's end
     UNKNOWN_OPERATION = "unknown_operation"
     INVALID_PARAMETER = "invalid_parameter"  # the request contract's own words in `detail`
+    UNREADABLE_REQUEST = "unreadable_request"  # no parameters can be read at all (body, names): `detail` says why
     # Parties of an order or a loan
     UNKNOWN_COLLECTIVITY = "unknown_collectivity"
     NOT_A_COLLECTIVITY = "not_a_collectivity"
@@ -127,6 +129,7 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.TOO_MANY_SIGNINS: ("retry_after",),
     Reason.UNKNOWN_OPERATION: ("service",),
     Reason.INVALID_PARAMETER: ("detail",),
+    Reason.UNREADABLE_REQUEST: ("detail",),
     Reason.UNKNOWN_COLLECTIVITY: ("gln",),
     Reason.NOT_A_COLLECTIVITY: ("gln",),
     Reason.UNKNOWN_CONTRACTOR: ("gln",),

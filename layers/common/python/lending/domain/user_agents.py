@@ -44,4 +44,10 @@ def listing() -> list[dict[str, object]]:
 
 
 def known(user_agent_id: str) -> bool:
-    return any(u.id == user_agent_id for u in USER_AGENTS)
+    return drm_of(user_agent_id) is not None
+
+
+def drm_of(user_agent_id: str) -> Drm | None:
+    """The DRM a listed reading application opens; None for an id the list does not have (an older
+    list a library system cached, another hub's id): such a loan is still made, the id kept as sent."""
+    return next((u.drm for u in USER_AGENTS if u.id == user_agent_id), None)

@@ -56,6 +56,10 @@ def build_event(method: str, raw_path: str, query: str, headers: dict[str, str],
     return event
 
 
+def _specificity(route: Route) -> tuple[int, int]:
+    return route.path.count("+}"), route.path.count("{")
+
+
 class Gateway:
     def __init__(self, functions: dict[str, Function], port: int, host: str = "127.0.0.1") -> None:
         self.functions = functions
@@ -79,8 +83,9 @@ class Gateway:
         self.server.shutdown()
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """As API Gateway does: the most specific route wins (literal paths, then {param}, then {proxy+})."""
         path_known = False
-        for route in self.routes:
+        for route in sorted(self.routes, key=_specificity):
             m = route.pattern.match(path)
             if m:
                 path_known = True

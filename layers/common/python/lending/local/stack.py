@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -162,10 +161,11 @@ class Stack:
             f"Patron space: {self.url}/sign_in   library {demo.COLL}, identifier {demo.DEMO_PATRON}, password "
             f"(their API key) {demo.demo_patron_key()}: one loan to download, one to read online",
             "",
-            "Try:",
-            f"  curl -s -X POST {self.url}/v2/pnb-numerique/getOrders -d "
-            + json.dumps(json.dumps({"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD,
-                                     "sinceDate": "2020-01-01T00:00:00Z"})),
+            "Try (PNB by Dilicom's REST binding, as library systems call it: docs/pnb-rest.md):",
+            f"  curl -s -u {demo.COLL}:{demo.COLL_PASSWORD} "
+            f"'{self.url}/v2/pnb-numerique/json/getOrders?sinceDate=2020-01-01T00:00:00'",
+            f"  curl -s -u {demo.COLL}:{demo.COLL_PASSWORD} {self.url}/v2/pnb-numerique/json/getUserAgent "
+            f"-d glnContractor={demo.COLL}",
             f"  curl -s -H 'X-Api-Key: {demo.COLL_API_KEY}' {self.url}/v1/loans.json",
             "",
             *([f"FTP files (PMB's /HUB/O/, the ONIX catalogues in /HUB/ONIX/): {self.ftp.url}, passive mode, "

@@ -1,27 +1,84 @@
-"""The PNB JSON door: POST /v2/pnb-numerique/{service}, body and answer in the spec's names."""
+"""The PNB REST door: Dilicom's REST binding, as library systems (PMB) call it.
+
+`/v2/pnb-numerique/json/{service}` and `/v2/pnb-numerique/{service}`, GET or POST. Parameters in Spring
+binding notation from the query string or a form body, or a JSON object (the body's shape decides, not its
+Content-Type); authentication by HTTP Basic (login = the caller's GLN) or by the spec's GLN/password
+parameters. Answers are JSON as the real hub renders them (Java beans: the counters `nta`, `nus1`, `nus2`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from ..domain.codes import Status
+from ..domain.refusals import Reason, Refused
 from ..observability import logger, observed
 from ..services.context import Ctx, warm_up
-from ..web import BadBody, BadText, base_url, body_text, check_text, dumps, guarded, source_ip
-from .operations import new_request_id, refuse_text, run
+from ..web import BadBody, BadText, base_url, basic_credentials, dumps, guarded, source_ip, spring_parameters
+from .operations import OPERATIONS, new_request_id, refuse_text, run
 from .refusals import INTERNAL_ERROR
+from .refusals import fields as refusal_fields
 
-MAX_BODY = 1_000_000
+MAX_BODY = 1_000_000  # a sendOrder of 99 lines in JSON is far below
+# Form text carries no types: these leaves become numbers when they are whole numbers (the spec's integers).
+INTEGERS = frozenset({"quantity", "unitPrice", "unitPriceExcludingTax", "taxRate"})
+# The names PMB's returnLoan/extendLoan send for the caller's credentials, read for the twelve too.
+LOGIN, PASSWORD = "login", "password"
+# JSON from Java beans: the getters getNta(), getNus1() are rendered in lower case.
+_BEAN_NAMES = {"NTA": "nta", "NUS1": "nus1", "NUS2": "nus2"}
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="PNB"'}
 
 
-def respond(status: int, answer: dict[str, Any]) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": dumps(answer)}
+def respond(status: int, answer: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
+            "body": dumps(answer)}
 
 
 def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
     return respond(500, {"requestId": request_id, "returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR})
+
+
+def as_bean(value: Any) -> Any:
+    """The answer as Dilicom's REST binding renders it: the counters in lower case, at every depth."""
+    if isinstance(value, dict):
+        return {_BEAN_NAMES.get(k, k): as_bean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_bean(v) for v in value]
+    return value
+
+
+def _refusal(status: int, refusal: Refused, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return respond(status, {"requestId": new_request_id(), **refusal_fields(refusal)}, headers)
+
+
+def serve(service: str, event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        body = spring_parameters(event, MAX_BODY, INTEGERS)
+    except BadText as t:
+        if t.field != "body":  # a parameter that is not text: INVALID_ARGUMENTS naming it
+            return respond(*refuse_text(service, t))
+        return _refusal(400, Refused(Reason.UNREADABLE_REQUEST, detail=str(t)))  # not text in its charset
+    except BadBody as e:  # the binding's 400: a request it cannot read at all
+        return _refusal(400, Refused(Reason.UNREADABLE_REQUEST, detail=str(e)))
+    op = OPERATIONS.get(service)
+    basic = basic_credentials(event)
+    if op is not None:
+        gln_field, password_field = op.credentials
+        if basic is not None:  # the binding's own authentication wins over any parameter
+            body[gln_field], body[password_field] = basic
+        elif body.get(gln_field) is None and body.get(LOGIN) is not None:
+            body[gln_field], body[password_field] = body.get(LOGIN), body.get(PASSWORD)
+        # The binding's 401 is for its own path; the older path answers as it always did (AUTHENTICATION_ERROR).
+        rest = "/json/" in str(event.get("rawPath") or "")
+        if rest and basic is None and body.get(gln_field) is None and body.get(password_field) is None:
+            return _refusal(401, Refused(Reason.MISSING_CREDENTIALS), CHALLENGE)
+    status, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
+    if basic is not None and answer["returnStatus"] == Status.AUTHENTICATION_ERROR.value:
+        status = 403  # Basic credentials given, and wrong: the binding's 403 (Bad credentials)
+    # Never the parameters themselves: DRMinfo and userInfo carry personal data.
+    logger.info("pnb", extra={"operation": service, "returnStatus": answer["returnStatus"],
+                              "requestId": answer["requestId"], "auth": "basic" if basic else "parameters"})
+    return respond(status, as_bean(answer))
 
 
 def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -30,22 +87,19 @@ def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]
     @observed
     @guarded(_fault)
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            data = json.loads(body_text(event, MAX_BODY))
-            if not isinstance(data, dict):
-                raise ValueError("not an object")
-            check_text(data)
-        except BadText as t:
-            if t.field == "body":  # not text in its charset: as unreadable as a body that is not JSON
-                return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
-                                     "returnMessage": f"The request body is not a JSON object ({t.reason})"})
-            return respond(*refuse_text(service, t))
-        except (ValueError, RecursionError, BadBody) as e:  # RecursionError: absurdly nested JSON
-            return respond(400, {"requestId": new_request_id(), "returnStatus": Status.INVALID_ARGUMENTS.value,
-                                 "returnMessage": f"The request body is not a JSON object ({e})"})
-        status, answer = run(service, data, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
-        logger.info("pnb", extra={"operation": service, "returnStatus": answer["returnStatus"],
-                                  "requestId": answer["requestId"]})
-        return respond(status, answer)
+        return serve(service, event)
 
     return lambda_handler
+
+
+@observed
+@guarded(_fault)
+def unknown_service_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The routes no service owns: the spec's NOT_IMPLEMENTED, never the gateway's 404. It reaches no
+    table: a known service always has its own, more specific route."""
+    service = str((event.get("pathParameters") or {}).get("service") or "")[:64]
+    if service in OPERATIONS:  # a route was forgotten: say so, rather than answer for the service here
+        logger.error("pnb service reached the catch-all route", extra={"operation": service})
+        return _refusal(200, Refused(Reason.UNKNOWN_OPERATION, service=service))
+    status, answer = run(service, {}, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
+    return respond(status, as_bean(answer))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalogue import updates
+from ..domain import user_agents
 from ..domain.accounts import Account, Role
 from ..domain.codes import Status
 from ..domain.dates import iso
@@ -27,6 +28,10 @@ from .refusals import INTERNAL_ERROR
 from .refusals import fields as refusal_fields
 
 ENDED_LOANS_DAYS = lending.ENDED_LOANS_DAYS
+PROTECTION = "NONE"  # the DRM of a plain loan's link (an LCP one answers lcp.PROTECTION)
+# Older or client-specific names of the spec's parameters: callBackUrl (Dilicom's REST page), glnLoaner (PMB).
+ALIASES = {"callBackUrl": "callbackUrl", "glnLoaner": "loanerColl"}
+CONTRACTOR_FIELDS = ("glnContractor", "glnContrator")
 COLL = (Role.COLLECTIVITY,)
 
 
@@ -59,8 +64,14 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     fp = fingerprint(end_field, coll.gln, req.orderLineId, req.loanId, req.ean13, req.accessMedium,
                      req.localization, iso(requested_end), req.callbackUrl or "", req.loanerColl or "",
                      req.ipAddress or "", req.glnContractor or "")
-    extra: dict[str, Any] = {"loanerColl": req.loanerColl} if req.loanerColl else {}
+    # DRMinfo and userInfo are kept with the loan (the DRM, the statistics) but are not part of "identical":
+    # PMB draws userInfo.year anew on every call, so its retry of the same loan would never be identical.
+    # The LCP passphrase (DRMinfo.readerPass) only derives the licence's user key: never stored.
     drm = req.DRMinfo or {}
+    kept_drm = {k: v for k, v in drm.items() if k != "readerPass"}
+    extra: dict[str, Any] = {"loanerColl": req.loanerColl, "drm": kept_drm or None, "reader": req.userInfo or None,
+                             "drmId": _user_agent_drm(drm.get("userAgent"))}
+    extra = {k: v for k, v in extra.items() if v}
     passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
     if passphrase is None and drm.get("readerPass") is not None:  # asked for protection: never a silent plain loan
         raise Refused(Reason.INVALID_PARAMETER, detail="The parameter DRMinfo.readerPass is invalid")
@@ -79,7 +90,20 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     if protected:  # the link answers the loan's LCP licence
         link["protection"] = lcp.PROTECTION
     return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
-            "link": link, "returnStatus": Status.OK.value}
+            "link": link, "protection": lcp.PROTECTION if protected else PROTECTION,
+            "returnStatus": Status.OK.value}
+
+
+def _user_agent_drm(user_agent: str | None) -> str | None:
+    """DRMinfo.userAgent against getUserAgent's list: a listed id gives the loan its DRM (kept with it); an
+    unknown one is accepted and kept as sent (a library system may cache an older list), and counted."""
+    if not user_agent:
+        return None
+    drm = user_agents.drm_of(user_agent)
+    if drm is None:
+        count("pnb.loan.unknownUserAgent")
+        return None
+    return drm.id
 
 
 def _lines(schema: Schema, raws: list[Any]) -> list[orders.Line]:
@@ -134,6 +158,9 @@ def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
             item, licence = lending.own_licence(coll, line_id)
             if licence is not None:
                 line.update(orders.licence_state(licence, ctx))
+            if req.returnEndedLoan:  # PMB's sync closes these on its side (it reads loanId, endLoanDate)
+                line["pnbLoanList"] = [{"loanId": x.loan_id, "endLoanDate": iso(x.returned_at or x.created_at)}
+                                       for x in lending.ended_early(ctx, line_id)]
             state = orders.line_status(item)
             line.update(refusal_fields(state["refusal"]) if "refusal" in state else state)
         except Refused as r:
@@ -166,30 +193,22 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
     return {"returnStatus": Status.OK.value}
 
 
-def _contractor(caller: Account, gln: str | None) -> None:
-    """PMB sends its own login as glnContractor (CONTRACT 3: the caller's own GLN is accepted)."""
-    if gln != caller.gln:
-        orders.check_contractor(gln)
-
-
 def return_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    _contractor(coll, req.glnContractor)
+    orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
     collectivity_loans.give_back(ctx, coll, req.orderLineId, req.loanId)
     return {"returnStatus": Status.OK.value}
 
 
 def extend_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    _contractor(coll, req.glnContractor)
+    orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
     loan = collectivity_loans.extend(ctx, coll, req.orderLineId, req.loanId, req.date)
     return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, "loanEndDate": iso(loan.end_date),
             "returnStatus": Status.OK.value}
 
 
 def get_user_agent(ctx: Ctx, account: Account, req: Request) -> dict[str, Any]:
-    from ..domain.user_agents import listing
-
-    _contractor(account, req.glnContractor)
-    return {"listUserAgent": listing(), "returnStatus": Status.OK.value}
+    orders.check_contractor(req.glnContractor)
+    return {"listUserAgent": user_agents.listing(), "returnStatus": Status.OK.value}
 
 
 RESELLER = ("glnReseller", "passwordReseller")
@@ -242,6 +261,7 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
             raise Refused(Reason.UNKNOWN_OPERATION, service=name)
         account = auth.authenticate(body.get(op.credentials[0]), body.get(op.credentials[1]), op.roles,
                                     now=ctx.now, source=ctx.source_ip)
+        body = tolerant(body, account)
         try:
             req = op.schema.validate(body)
         except Invalid as e:
@@ -256,6 +276,19 @@ def run(name: str, body: dict[str, Any], ctx: Ctx) -> tuple[int, dict[str, Any]]
         http, answer = 500, {"returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR}
     count(f"pnb.{name if op else 'unknown'}.{answer['returnStatus']}")
     return http, {"requestId": request_id, **_drop_none(answer)}
+
+
+def tolerant(body: dict[str, Any], caller: Account) -> dict[str, Any]:
+    """What real clients send, read as the spec means it: the older parameter names, and a contractor equal
+    to the caller itself (PMB always sends its own GLN) as no contractor."""
+    out = dict(body)
+    for old, name in ALIASES.items():
+        if old in out and out.get(name) is None:
+            out[name] = out.pop(old)
+    for name in CONTRACTOR_FIELDS:
+        if out.get(name) == caller.gln:
+            del out[name]
+    return out
 
 
 def _drop_none(value: Any) -> Any:

@@ -19,11 +19,14 @@ _POOL_FULL = {
 
 TABLE: dict[Reason, tuple[Status, str]] = {
     R.BAD_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Bad credentials"),
+    # Spring Security's own text, what Dilicom's REST binding answers with its 401.
+    R.MISSING_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Full authentication is required to access this resource"),
     R.NOT_AUTHORIZED: (S.ACCES_DENIED, "Authorization failure"),
     R.TOO_MANY_SIGNINS: (S.AUTHENTICATION_ERROR, "Too many failed sign-ins for this account or from this address: "
                                                  "try again after {retry_after}"),
     R.UNKNOWN_OPERATION: (S.NOT_IMPLEMENTED, "Service {service} is not implemented"),
     R.INVALID_PARAMETER: (S.INVALID_ARGUMENTS, "{detail}"),
+    R.UNREADABLE_REQUEST: (S.INVALID_ARGUMENTS, "The request cannot be read ({detail})"),
     R.UNKNOWN_COLLECTIVITY: (S.UNKNOWN_GLN, "glnColl : {gln} is not referenced in the Customer Relationship "
                                            "Management"),
     R.NOT_A_COLLECTIVITY: (S.INVALID_ARGUMENTS, "glnColl : {gln} is not a local authority"),

@@ -4,10 +4,12 @@ are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS naming the 
 from __future__ import annotations
 
 from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE
-from ..validation import Schema, any_dict, boolean, choice, gln, https_url, integer, iso_date, listof, text
+from ..validation import Schema, any_dict, boolean, choice, gln, https_url, integer, iso_date, listof, record, text
 
 ALNUM16 = text(r"^[A-Za-z0-9]{1,16}$")
-ALNUM24 = text(r"^[A-Za-z0-9]{1,24}$")
+# A loan id: the spec's 24 alphanumerics, and the separators library systems put in theirs (PMB:
+# `<patron>x<item>x<date>`, `12_345_20191203`).
+LOAN_ID = text(r"^[A-Za-z0-9_-]{1,24}$")
 ORDER_LINE_ID = text(r"^[0-9]{24}$")
 COUNTRY = text(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (ONIX list 91)
 CURRENCY = text(r"^[A-Z]{3}$")  # ISO 4217 (ONIX list 96)
@@ -52,23 +54,31 @@ GET_ORDERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "orderIdColl": ALNUM
 DECLARE_IP = Schema({**CONTRACTOR, "ips": listof(text(max_length=100), min_length=1, max_length=100)},
                     optional=("glnContractor",))
 
-# DRMinfo: readerPass / readerHint make the loan a Readium LCP one (services.lcp).
-_LOAN = {**CONTRACTOR, "loanerColl": gln(), "orderLineId": ORDER_LINE_ID, "loanId": ALNUM24, "ean13": gln(),
-         "accessMedium": MEDIUM, "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL,
-         "DRMinfo": any_dict()}
-LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()},
-                   optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl", "DRMinfo"))
+# What the DRM needs of the reader (PMB sends it with every loan) and the statistics' reader profile:
+# kept with the loan, never echoed in logs or messages (the passphrase hint and the reader id are personal).
+# readerPass / readerHint also make the loan a Readium LCP one (services.lcp); the passphrase is never stored.
+SHORT = text(min_length=0, max_length=256)
+DRM_INFO = record({"userAgent": SHORT, "readerPass": SHORT, "readerHint": SHORT, "readerId": SHORT,
+                   "extendUrl": URL})
+USER_INFO = record({"year": text(r"^[0-9]{4}$"), "gender": text(min_length=0, max_length=16)})
+PRIVATE = ("DRMinfo", "userInfo")
+_LOAN = {**CONTRACTOR, "loanerColl": gln(), "DRMinfo": DRM_INFO, "userInfo": USER_INFO,
+         "orderLineId": ORDER_LINE_ID, "loanId": LOAN_ID, "ean13": gln(), "accessMedium": MEDIUM,
+         "localization": LOCALIZATION, "ipAddress": IP, "callbackUrl": URL}
+_LOAN_OPTIONAL = ("glnContractor", "loanerColl", "ipAddress", "callbackUrl", "DRMinfo", "userInfo")
+LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()}, optional=_LOAN_OPTIONAL, private=PRIVATE)
 # ipAddress is mandatory for consultBook, checked by the operation: its absence with IN_SITU has its own code.
-CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()},
-                      optional=("glnContractor", "loanerColl", "ipAddress", "callbackUrl", "DRMinfo"))
+CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()}, optional=_LOAN_OPTIONAL, private=PRIVATE)
 
-GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100)},
-                         optional=("glnContractor",))
+# returnEndedLoan (REST binding, PMB's scheduled sync): each line also lists its loans ended early.
+GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100),
+                          "returnEndedLoan": boolean()},
+                         optional=("glnContractor",), defaults={"returnEndedLoan": False})
 
-GET_ENDED_LOANS = Schema({**CONTRACTOR, "date": iso_date(), "loanId": listof(ALNUM24, max_length=20)},
+GET_ENDED_LOANS = Schema({**CONTRACTOR, "date": iso_date(), "loanId": listof(LOAN_ID, max_length=20)},
                          optional=("glnContractor", "date", "loanId"))
 
-END_LOAN = Schema({"orderLineId": text(max_length=35), "loanId": ALNUM24, "date": iso_date()}, optional=("date",))
+END_LOAN = Schema({"orderLineId": text(max_length=35), "loanId": LOAN_ID, "date": iso_date()}, optional=("date",))
 
 GET_OFFERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "lastConnection": text(min_length=0)},
                     optional=("glnContractor", "sinceDate", "lastConnection"))
@@ -77,8 +87,8 @@ GET_OFFERS_FOR_DISTRIBUTOR = Schema(
     optional=("glnContractor", "sinceDate", "lastConnection"))
 
 # The later services, as library systems call them (PMB: `login`/`password`, glnContractor = login).
-RETURN_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": ALNUM24},
+RETURN_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": LOAN_ID},
                      optional=("glnContractor",))
-EXTEND_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": ALNUM24, "date": iso_date()},
+EXTEND_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": LOAN_ID, "date": iso_date()},
                      optional=("glnContractor",))
 GET_USER_AGENT = Schema({**CONTRACTOR}, optional=("glnContractor",))

@@ -249,6 +249,16 @@ def ended_loans(ctx: Ctx, coll: Account, req: EndedLoans) -> list[Loan]:
     return found
 
 
+def ended_early(ctx: Ctx, order_line_id: str) -> list[Loan]:
+    """The line's loans returned before their end (endLoan, returnLoan, the other doors' returns) in the
+    last ENDED_LOANS_DAYS, oldest return first. The caller has checked the line is the collectivity's."""
+    since = ctx.now - timedelta(days=ENDED_LOANS_DAYS)
+    ended = [x for x in loan_store.of_line(order_line_id)
+             if x.state is LoanState.RETURNED and x.returned_at is not None and x.returned_at >= since]
+    ended.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
+    return ended
+
+
 def already_ended(loan: Loan) -> Refused:
     return Refused(Reason.ALREADY_ENDED, order_line_id=loan.order_line_id, loan_id=loan.loan_id)
 

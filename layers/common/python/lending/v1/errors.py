@@ -55,10 +55,12 @@ _UNREACHABLE = "internal_error"
 R = Reason
 TABLE: dict[Reason, str] = {
     R.BAD_CREDENTIALS: "invalid_api_key",
+    R.MISSING_CREDENTIALS: "invalid_api_key",
     R.NOT_AUTHORIZED: "invalid_api_key",
     R.TOO_MANY_SIGNINS: "too_many_signins",
     R.UNKNOWN_OPERATION: _UNREACHABLE,
     R.INVALID_PARAMETER: "invalid_body",
+    R.UNREADABLE_REQUEST: "invalid_body",
     R.UNKNOWN_COLLECTIVITY: _UNREACHABLE,
     R.NOT_A_COLLECTIVITY: _UNREACHABLE,
     R.UNKNOWN_CONTRACTOR: _UNREACHABLE,
