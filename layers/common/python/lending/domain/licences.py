@@ -66,6 +66,7 @@ class Licence:
     max_loan_days: int
     begin_date: datetime | None = None
     lending_token: str | None = None
+    held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
 
     @classmethod
     def new(
@@ -152,7 +153,7 @@ def loan_refusals(licence: Licence, pool: Pool, now: datetime) -> list[Refused]:
         out.append(Refused(Status.PRODUCT_CANNOT_BE_LOAN, CANNOT_BE_LOAN, reason="cannot_be_loaned"))
     if licence.expired(now):
         out.append(Refused(Status.LOAN_DURATION_EXPIRED, LICENCE_EXPIRED, reason="licence_expired"))
-    if licence.nta <= 0:
+    if licence.nta - licence.held <= 0:  # the accesses left are kept for reserved holds
         out.append(Refused(Status.MAX_LOAN_QUANTITY_REACHED, NTA_EXHAUSTED, reason="nta_exhausted"))
     if licence.free[pool] <= 0:
         out.append(Refused(Status.MAX_SIMULTANEOUS_LOAN_REACHED, POOL_FULL_MESSAGES[pool],

@@ -60,6 +60,7 @@ def licence(item: dict[str, Any]) -> Licence:
         max_loan_days=int(item["maxLoanDays"]),
         begin_date=from_store(item.get("beginDate")),
         lending_token=item.get("lendingToken"),
+        held=int(item.get("held", 0)),
     )
 
 

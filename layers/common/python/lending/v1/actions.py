@@ -23,7 +23,8 @@ def loan_fields(view: LoanView) -> dict[str, Any]:
     """A loan as the spec's list shows it (then two fields of ours: its state and return date)."""
     loan = view.loan
     return {"id": loan.loan_id, "created_at": iso(loan.created_at), "downloads": view.downloads,
-            "expires_at": iso(loan.end_date), "hold_expires_at": None, "shippings": view.shippings,
+            "expires_at": iso(loan.end_date),
+            "hold_expires_at": loan.extra.get("holdExpiresAt"), "shippings": view.shippings,
             "member_id": loan.extra.get("memberId"), "resource_id": loan.ean13, "key": loan.ean13,
             "key_type": key_type(loan.ean13), "state": loan.state.value.lower(),
             "returned_at": iso(loan.returned_at) if loan.returned_at else None}
