@@ -145,7 +145,7 @@ def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] =
                                    "AND endDate > :now AND endDate >= :end AND maxLoanDays >= :need "
                                    "AND nta > :zero AND " + ("held > :zero" if reserved else
                                    "#f > :zero AND (attribute_not_exists(held) OR nta > held)"),
-            "ExpressionAttributeNames": {"#f": free, "#s": "status"},
+            "ExpressionAttributeNames": {"#s": "status"} if reserved else {"#f": free, "#s": "status"},
             "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
                                           ":now": table.val(iso(now)), ":end": table.val(iso(new.end_date)),
                                           ":need": table.val(need), ":coll": table.val(new.gln_coll),

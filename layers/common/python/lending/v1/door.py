@@ -96,7 +96,7 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
         if answer.status >= 400:
             logger.info("v1 refused", extra={"route": event.get("routeKey"), "status": answer.status,
                                              "errors": answer.body.get("errors")})
-        content_type, text = render(fmt, "loans" if answer.listing else root, answer.body, answer.listing)
+        content_type, text = render(fmt, answer.listing or root, answer.body, answer.listing)
         extra = {"Retry-After": "1"} if answer.status == CODES["try_again"][0] else {}
         return {"statusCode": answer.status, "body": text,
                 "headers": {"Content-Type": content_type, **extra, **answer.headers}}

@@ -16,6 +16,7 @@ CODES: dict[str, tuple[int, str]] = {
     "missing_expires_at": (400, "expires_at is required: the loan's new end."),
     "expires_at_not_later": (400, "expires_at must be after the loan's current end."),
     "invalid_return_url": (400, "return_url must be an http(s) URL."),
+    "invalid_callback_url": (400, "callback_url must be an http(s) URL."),
     "invalid_start_at": (400, "start_at must be an ISO 8601 date."),
     "invalid_end_at": (400, "end_at must be an ISO 8601 date, not before start_at."),
     "invalid_page": (400, "page must be a whole number from 1."),
@@ -33,9 +34,14 @@ CODES: dict[str, tuple[int, str]] = {
     "loan_returned": (403, "This loan's availability period has expired."),
     "loan_duration_over_maximum": (403, "The loan would last longer than the publisher allows."),
     "licence_ends_first": (403, "Your library's licence of this resource ends before that date."),
+    "hold_limit_reached": (403, "You have reached the hold limit authorized by your library."),
+    "already_on_loan": (403, "This patron already has this resource on loan."),
+    "copies_available": (403, "A copy is available now: borrow it instead."),
+    "hold_ended": (403, "This hold is no longer active."),
     # 404
     "medium_not_found": (404, "The media cannot be found."),
     "loan_not_found": (404, "Loan not found."),
+    "hold_not_found": (404, "Hold not found."),
     # others
     "try_again": (503, "Too many simultaneous requests for this patron, try again."),
     "internal_error": (500, "Internal error."),
@@ -59,6 +65,11 @@ REASONS = {
     "licence_ends_first": "licence_ends_first",
     "cannot_be_loaned": "no_copies_left",
     "busy": "try_again",
+    "hold_limit": "hold_limit_reached",
+    "already_on_loan": "already_on_loan",
+    "copies_available": "copies_available",
+    "hold_not_found": "hold_not_found",
+    "hold_ended": "hold_ended",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 SINGULAR = {"downloads": "download", "shippings": "shipping", "errors": "error", "messages": "message",
-            "loans": "loan"}
+            "loans": "loan", "holds": "hold"}
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}
 
 

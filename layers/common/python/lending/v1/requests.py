@@ -101,6 +101,10 @@ Fields = dict[str, Field]
 
 CREATE_LOAN: Fields = {"member_id": Field(member, required=True), "expires_at": Field(date),
                        "notify": Field(flag, default=False), "email": Field(email), "return_url": Field(url)}
+PLACE_HOLD: Fields = {"member_id": Field(member, required=True), "notify": Field(flag, default=False),
+                      "email": Field(email), "callback_url": Field(url)}
+LIST_HOLDS: Fields = {"member_id": Field(member), "page": Field(whole(1, 10_000), default=1),
+                      "per_page": Field(whole(1, 100), default=50)}
 RENEW_LOAN: Fields = {"expires_at": Field(date, required=True)}
 LIST_LOANS: Fields = {"member_id": Field(member), "start_at": Field(date), "end_at": Field(date),
                       "page": Field(whole(1, 10_000), default=1), "per_page": Field(whole(1, 100), default=50)}
