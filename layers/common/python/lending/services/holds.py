@@ -44,6 +44,7 @@ from ..store import patrons as patron_store
 from .context import Ctx
 
 ATTEMPTS = 8
+PLACE_ATTEMPTS = 32  # every hold of a title takes the next ticket of one counter: a busy title retries
 HANDOVER_ATTEMPTS = 4
 HOLD_EVENT = "hold.reserved"
 
@@ -159,7 +160,7 @@ def place_hold(ctx: Ctx, coll: Account, req: NewHold) -> tuple[HoldView, bool]:
     if not is_ean13(req.ean13):
         raise Refused(Status.NOT_FOUND, "The media cannot be found.", reason="medium_not_found")
     settings = HoldSettings.of(coll.settings)
-    for attempt in range(ATTEMPTS):
+    for attempt in range(PLACE_ATTEMPTS):
         licences = _fresh_licences(coll.gln, req.ean13)
         if not licences:
             raise Refused(Status.NOT_FOUND, "The media cannot be found.", reason="medium_not_found")
@@ -176,7 +177,7 @@ def place_hold(ctx: Ctx, coll: Account, req: NewHold) -> tuple[HoldView, bool]:
         try:
             hold_store.place(new, last, version, {**{h.hold_id: h.ean13 for h in mine}, new.hold_id: new.ean13})
         except hold_store.Moved:  # another hold took the ticket, or the patron's holds changed: again
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))
+            time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
             continue
         pump(ctx, coll.gln, req.ean13)
         return get_hold(ctx, coll, new.hold_id), True
