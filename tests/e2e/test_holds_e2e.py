@@ -96,13 +96,13 @@ def test_a_return_reserves_the_place_the_patron_is_told_and_borrows(stack: Any) 
     clean(lid)
 
 
-ROUNDS = 12
-HOLDERS = 16
-INTRUDERS = 6
+ROUNDS = 6
+HOLDERS = 12
+INTRUDERS = 4
 
 
 def test_race_many_patrons_holding_borrowing_and_returning_one_title(stack: Any) -> None:
-    """Two places, sixteen patrons in the queue placing their holds while the first borrowers return,
+    """Two places, twelve patrons in the queue placing their holds while the first borrowers return,
     then rounds where the reserved patrons borrow and return while intruders try to borrow and late
     patrons join: a place is never given twice (loans + reservations never exceed the places, counters
     match the records), the queue is served in ticket order, nobody outside it gets a place while it
