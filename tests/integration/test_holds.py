@@ -174,9 +174,36 @@ def test_every_door_and_the_expiry_hand_the_place_over() -> None:
     assert c["state"] == "reserved" and c["hold_expires_at"] == iso(ended + timedelta(hours=48))
     assert line_counts(lid) == (0, 1, 8)
     clean()
-    # PNB returnLoan (the collectivity), warehouse return: same path (services.lending.return_early)
     with clock.frozen(ended + timedelta(minutes=1)):
         assert borrow("carol")[0] == 201
+    clean()
+
+
+def test_pnb_return_loan_and_the_warehouse_return_hand_the_place_over() -> None:
+    from urllib.parse import urlencode, urlsplit
+
+    from lending.services.context import Ctx as Context
+    from lending.services.orders import loan_url
+
+    (lid,) = order_ok(line(ONE))
+    # PNB returnLoan (the collectivity's own system, as PMB calls it)
+    assert pnb("loanBook", loan_body(lid, "PNBHOLD2", ean13=ONE))["returnStatus"] == "OK"
+    b = hold("bob")[1]
+    login = {"login": demo.COLL, "password": demo.COLL_PASSWORD}
+    assert pnb("returnLoan", {**login, "orderLineId": lid, "loanId": "PNBHOLD2"})["returnStatus"] == "OK"
+    assert call("GET", f"/v1/holds/{b['id']}")[1]["state"] == "reserved"
+    call("DELETE", f"/v1/holds/{b['id']}")
+    # the warehouse lending URL, and the return through its fulfillment link
+    item = licences.get_line(lid)
+    assert item
+    lend_path = urlsplit(loan_url(Context(base_url="http://hub.test"), item) or "").path
+    status, url = invoke("POST", lend_path, urlencode({"borrower_id": "B1", "transaction_id": "T1"}),
+                         {"content-type": "application/x-www-form-urlencoded"})
+    assert status == 201
+    c = hold("carol")[1]
+    assert invoke("DELETE", f"/warehouse/loans/{url.rsplit('/', 1)[1]}") == (204, "")
+    assert call("GET", f"/v1/holds/{c['id']}")[1]["state"] == "reserved"
+    assert line_counts(lid) == (0, 1, 8)
     clean()
 
 
