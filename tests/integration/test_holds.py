@@ -276,3 +276,23 @@ def test_the_hold_event_is_a_valid_callback_with_its_own_delivery_state() -> Non
     state = callback_store.state(demo.COLL, b["id"], event.kind)
     assert state and state.status == "DELIVERED"
     assert loan_store.get(demo.COLL, first["id"]) is not None
+
+
+def test_a_licence_holding_a_reservation_cannot_be_cancelled() -> None:
+    from tests.helpers import order_body
+
+    order_ok(line(ONE))
+    borrow("alice")
+    b = hold("bob")[1]
+    answer_ = pnb("sendOrder", order_body(line(ONE), order_id="HOLDCANC1"))
+    (lid2,) = (x["orderLineId"] for x in answer_["orderResponseLine"])
+    assert call("GET", f"/v1/holds/{b['id']}")[1]["state"] == "reserved"
+    reseller = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "orderId": "HOLDCANC1"}
+    refused = pnb("cancelOrder", reseller)["cancelResponseLine"]
+    assert refused == [{"orderLineId": lid2, "returnStatus": "ACCES_DENIED", "returnMessage":
+                        f"The orderLineId {lid2} has already been used and cannot be cancelled"}]
+    # once the reservation is given up, the unused licence can be cancelled
+    call("DELETE", f"/v1/holds/{b['id']}")
+    assert line_counts(lid2) == (1, 0, 10)
+    assert pnb("cancelOrder", reseller)["returnStatus"] == "OK"
+    clean()

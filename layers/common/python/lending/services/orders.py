@@ -152,7 +152,7 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
 
 def _serve_holds(ctx: Ctx, gln_coll: str, lines: list[tuple[str, str]]) -> None:
     """New places of titles patrons wait for go to their queues (services.holds.pump). The order stands
-    whatever happens here: a queue left waiting is served by the next return or the scheduled job."""
+    whatever happens here: a queue left waiting is served by the title's next return or order."""
     from ..observability import logger
     from . import holds
 
