@@ -296,3 +296,20 @@ def test_a_licence_holding_a_reservation_cannot_be_cancelled() -> None:
     assert line_counts(lid2) == (1, 0, 10)
     assert pnb("cancelOrder", reseller)["returnStatus"] == "OK"
     clean()
+
+
+def test_the_queue_read_skips_its_served_history() -> None:
+    order_ok(line(ONE))
+    borrow("alice")
+    ids = [hold(f"h{i}")[1]["id"] for i in range(20)]
+    for x in ids[:18]:
+        assert call("DELETE", f"/v1/holds/{x}")[1]["state"] == "cancelled"
+    last, open_ = hold_store.queue(demo.COLL, ONE)
+    assert (last, [h.hold_id for h in open_]) == (20, ids[18:])
+    counter = table.get(hold_store.queue_pk(demo.COLL, ONE), hold_store.QUEUE_SK)
+    assert counter and counter["low"] == 19  # the next read starts at ticket 19
+    late = hold("late")[1]
+    assert late["position"] == 3
+    counter = table.get(hold_store.queue_pk(demo.COLL, ONE), hold_store.QUEUE_SK)
+    assert counter and (counter["next"], counter["low"]) == (21, 19)
+    assert [h.member_id for h in hold_store.queue(demo.COLL, ONE)[1]] == ["h18", "h19", "late"]

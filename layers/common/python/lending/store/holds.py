@@ -3,9 +3,10 @@ a place between a loan, a reservation and the licence's free places without ever
 
 Keys and access patterns:
 
-- queue counter   HOLDQ#<glnColl>#<ean13> / QUEUE       `next`: the last ticket given (tickets from 1)
-- hold            HOLDQ#<glnColl>#<ean13> / H#<ticket>   the queue itself: one consistent Query of the
-                                                         partition gives every hold of the title in order
+- queue counter   HOLDQ#<glnColl>#<ean13> / QUEUE       `next`: the last ticket given (tickets from 1);
+                                                         `low`: no open hold has a lower ticket
+- hold            HOLDQ#<glnColl>#<ean13> / H#<ticket>   the queue itself: the counter, then one consistent
+                                                         Query from H#<low> gives the open holds in order
 - patron's holds  PATRON#<glnColl>#<memberId> / HOLDS    `holds` {holdId: ean13} believed open, `version`
 - library's list  GSI1 HOLDS#<glnColl> / <placedAt>#<holdId>                  (GET /v1/holds, newest first)
 - patron's list   GSI4 MEMBERHOLDS#<glnColl>#<memberId> / <placedAt>#<holdId> (GET /v1/holds?member_id=)
@@ -82,17 +83,35 @@ def hold(item: dict[str, Any]) -> Hold:
 
 # --- reads ---
 
+LOW_STEP = 16  # how far the queue's low-water mark must move before it is written
+
+
 def queue(gln_coll: str, ean13: str) -> tuple[int, list[Hold]]:
-    """The queue's last ticket and its open holds (waiting or reserved) in ticket order, read consistently."""
-    items = table.query(None, "pk", queue_pk(gln_coll, ean13), consistent=True)
-    last = 0
-    out = []
-    for item in items:
-        if item["sk"] == QUEUE_SK:
-            last = int(item.get("next", 0))
-        elif item.get("state") in (HoldState.WAITING.value, HoldState.RESERVED.value):
-            out.append(hold(item))
+    """The queue's last ticket and its open holds (waiting or reserved) in ticket order, read consistently.
+
+    Ended holds stay in the partition; the counter's `low` (no open hold has a lower ticket) keeps this
+    read from growing with the title's history: only tickets from `low` are read, and `low` moves up as
+    the queue is served."""
+    qpk = queue_pk(gln_coll, ean13)
+    counter = table.get(qpk, QUEUE_SK) or {}
+    last, low = int(counter.get("next", 0)), int(counter.get("low", 1))
+    items = table.query(None, "pk", qpk, sk_name="sk", sk_between=(f"H#{low:011d}", "H#~"), consistent=True)
+    out = [hold(i) for i in items if i.get("state") in (HoldState.WAITING.value, HoldState.RESERVED.value)]
+    lowest = min((h.ticket for h in out), default=last + 1)
+    if counter and lowest >= low + LOW_STEP:
+        _raise_low(qpk, lowest)
     return last, sorted(out, key=lambda h: h.ticket)
+
+
+def _raise_low(qpk: str, low: int) -> None:
+    """Tickets below `low` are all ended (a ticket is never reused, an ended hold never reopens)."""
+    try:
+        table.client().update_item(
+            TableName=table.table_name(), Key=table.key(qpk, QUEUE_SK), UpdateExpression="SET #l = :l",
+            ConditionExpression="attribute_exists(pk) AND (attribute_not_exists(#l) OR #l < :l)",
+            ExpressionAttributeNames={"#l": "low"}, ExpressionAttributeValues={":l": table.val(low)})
+    except table.client().exceptions.ConditionalCheckFailedException:
+        pass  # another reader moved it as far or further
 
 
 def get(gln_coll: str, hold_id: str) -> Hold | None:
@@ -160,11 +179,14 @@ def place(new: Hold, last_ticket: int, patron_version: int, patron_map: dict[str
     qpk = queue_pk(new.gln_coll, new.ean13)
     counter = {"pk": qpk, "sk": QUEUE_SK, "type": "holdQueue", "glnColl": new.gln_coll, "ean13": new.ean13,
                "next": new.ticket}
-    queue_op: dict[str, Any] = {"Put": {"Item": table.ser(counter), "ConditionExpression": (
-        "attribute_not_exists(pk)" if last_ticket == 0 else "#n = :read")}}
-    if last_ticket:
-        queue_op["Put"]["ExpressionAttributeNames"] = {"#n": "next"}
-        queue_op["Put"]["ExpressionAttributeValues"] = {":read": table.val(last_ticket)}
+    queue_op: dict[str, Any]
+    if last_ticket == 0:
+        queue_op = {"Put": {"Item": table.ser(counter), "ConditionExpression": "attribute_not_exists(pk)"}}
+    else:  # an update, not a put: the counter's `low` stays
+        queue_op = {"Update": {"Key": table.key(qpk, QUEUE_SK), "UpdateExpression": "SET #n = :n",
+                               "ConditionExpression": "#n = :read", "ExpressionAttributeNames": {"#n": "next"},
+                               "ExpressionAttributeValues": {":read": table.val(last_ticket),
+                                                             ":n": table.val(new.ticket)}}}
     ppk, psk = patron_holds_key(new.gln_coll, new.member_id)
     record = {"pk": ppk, "sk": psk, "type": "patronHolds", "glnColl": new.gln_coll, "memberId": new.member_id,
               "version": patron_version + 1, "holds": patron_map}
