@@ -356,9 +356,12 @@ def notify_pending(ctx: Ctx) -> int:
 
 # --- borrowing a reservation (services.patron_loans.create) ---
 
-def reservation_of(ctx: Ctx, gln_coll: str, member_id: str, ean13: str) -> Hold | None:
-    """The patron's reservation of the title that they may borrow now, if any."""
-    _, believed = hold_store.patron_holds(gln_coll, member_id)
+def reservation_of(ctx: Ctx, gln_coll: str, member_id: str, ean13: str,
+                   believed: dict[str, str] | None = None) -> Hold | None:
+    """The patron's reservation of the title that they may borrow now, if any (`believed`: their holds
+    record's map, when the caller read it already)."""
+    if believed is None:
+        _, believed = hold_store.patron_holds(gln_coll, member_id)
     ids = [k for k, v in believed.items() if v == ean13]
     for h in hold_store.get_many(gln_coll, ids) if ids else []:
         if h.claimable(ctx.now):
@@ -366,15 +369,18 @@ def reservation_of(ctx: Ctx, gln_coll: str, member_id: str, ean13: str) -> Hold 
     return None
 
 
-def waiting_of(gln_coll: str, member_id: str, ean13: str) -> list[Hold]:
-    _, believed = hold_store.patron_holds(gln_coll, member_id)
+def open_of(gln_coll: str, member_id: str, ean13: str, believed: dict[str, str] | None = None) -> list[Hold]:
+    """The patron's open holds of the title."""
+    if believed is None:
+        _, believed = hold_store.patron_holds(gln_coll, member_id)
     ids = [k for k, v in believed.items() if v == ean13]
     return [h for h in (hold_store.get_many(gln_coll, ids) if ids else []) if h.open]
 
 
-def close_after_loan(ctx: Ctx, coll: Account, member_id: str, ean13: str) -> None:
+def close_after_loan(ctx: Ctx, coll: Account, member_id: str, ean13: str,
+                     believed: dict[str, str] | None = None) -> None:
     """The patron borrowed the title another way (a free place): their open hold of it is no longer
     needed, and leaves the queue (a reservation made meanwhile passes to the next)."""
-    for h in waiting_of(coll.gln, member_id, ean13):
+    for h in open_of(coll.gln, member_id, ean13, believed):
         with contextlib.suppress(Refused):
             cancel_hold(ctx, coll, h.hold_id)

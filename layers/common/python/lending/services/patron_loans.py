@@ -96,7 +96,8 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         kept = {k: x.ean13 for k, x in current.items()}
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
         # A place reserved for the patron's hold is theirs (and only theirs: it is out of `free`).
-        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13)
+        _, believed = hold_store.patron_holds(coll.gln, req.member_id)
+        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed)
         refusals: list[Refused] = []
         if reservation is not None:
             order = [x for x in licences if x.order_line_id == reservation.order_line_id]
@@ -109,7 +110,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
             continue
         if made is not None:
             if reservation is None:  # borrowed from a free place: a hold of it is no longer needed
-                holds.close_after_loan(ctx, coll, req.member_id, req.ean13)
+                holds.close_after_loan(ctx, coll, req.member_id, req.ean13, believed)
             return made, True
         if patron_store.get(coll.gln, req.member_id).version != patron.version:
             continue  # a racing request of this patron may have taken the last place: it may be theirs

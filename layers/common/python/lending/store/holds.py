@@ -93,12 +93,14 @@ def queue(gln_coll: str, ean13: str) -> tuple[int, list[Hold]]:
     read from growing with the title's history: only tickets from `low` are read, and `low` moves up as
     the queue is served."""
     qpk = queue_pk(gln_coll, ean13)
-    counter = table.get(qpk, QUEUE_SK) or {}
+    counter = table.get(qpk, QUEUE_SK)
+    if counter is None:  # never held: no hold to read (a return of such a title costs one GetItem more)
+        return 0, []
     last, low = int(counter.get("next", 0)), int(counter.get("low", 1))
     items = table.query(None, "pk", qpk, sk_name="sk", sk_between=(f"H#{low:011d}", "H#~"), consistent=True)
     out = [hold(i) for i in items if i.get("state") in (HoldState.WAITING.value, HoldState.RESERVED.value)]
     lowest = min((h.ticket for h in out), default=last + 1)
-    if counter and lowest >= low + LOW_STEP:
+    if lowest >= low + LOW_STEP:
         _raise_low(qpk, lowest)
     return last, sorted(out, key=lambda h: h.ticket)
 
