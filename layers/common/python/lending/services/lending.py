@@ -94,10 +94,7 @@ def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bo
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
         try:
-            if req.reserved:
-                loan_store.lend(loan, ctx.now, req.extra_items, reserved=True)
-            else:
-                loan_store.lend(loan, ctx.now, req.extra_items)
+            loan_store.lend(loan, ctx.now, req.extra_items, reserved=req.reserved)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
