@@ -12,6 +12,10 @@ What is faked, and why at that level:
   from ACTIVE, an expiry only past the end, the pool clamped at its size), `loans.renew`,
   `licences.cancel_line`, `patrons.grant_courtesy`, `outbox.mark_enqueued`, `deliveries.record_*`.
 - the callback queue (`notify.queues.send_batch`): messages are kept in `queue`.
+- the raw `Update` and `ConditionCheck` operations a store module hands to `table.transact` (the hold
+  queue's writes of `store.holds`, and the `handover`/`guard` items `loans.end` takes): their condition
+  and update expressions are read by a small evaluator of the DynamoDB grammar they use (comparisons,
+  AND/OR, attribute_exists/attribute_not_exists, SET with + - and if_not_exists, REMOVE).
 
 Anything else that would reach DynamoDB or AWS (a scan, a raw client call) raises `NotFaked`: a test
 never silently leaves the fake. `tests/integration/test_fake_store.py` runs one scenario on moto and on
@@ -22,6 +26,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -85,6 +90,127 @@ PUT_CONDITIONS: dict[str, Callable[[Item | None, Item], bool]] = {
     "version = :v": lambda old, v: old is not None and _cmp(old.get("version"), "=", v[":v"]),
     "attribute_not_exists(pk) OR memberId = :m": lambda old, v: old is None or _cmp(old.get("memberId"), "=", v[":m"]),
 }
+
+
+_TOKEN = re.compile(r"\s*(<=|>=|<>|[=<>(),+-]|[#:]?[A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _tokens(text: str) -> list[str]:
+    out, pos = [], 0
+    while pos < len(text.rstrip()):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise NotFaked(f"expression {text!r}")
+        out.append(m.group(1))
+        pos = m.end()
+    return out
+
+
+class _Expr:
+    """One operation's expressions over one item: names (#x) and values (:x) resolved as DynamoDB does."""
+
+    def __init__(self, names: Mapping[str, str], values: Mapping[str, Any]) -> None:
+        self.names, self.values = names, values
+
+    def name(self, token: str) -> str:
+        return self.names[token] if token.startswith("#") else token
+
+    def operand(self, token: str, item: Item) -> Any:
+        return self.values[token] if token.startswith(":") else item.get(self.name(token))
+
+    def condition(self, text: str | None, item: Item | None) -> bool:
+        if not text:
+            return True
+        toks, got = _tokens(text), item or {}
+        pos = 0
+
+        def expr() -> bool:
+            nonlocal pos
+            ok = term()
+            while pos < len(toks) and toks[pos] == "OR":
+                pos += 1
+                ok = term() or ok
+            return ok
+
+        def term() -> bool:
+            nonlocal pos
+            ok = factor()
+            while pos < len(toks) and toks[pos] == "AND":
+                pos += 1
+                ok = factor() and ok
+            return ok
+
+        def factor() -> bool:
+            nonlocal pos
+            t = toks[pos]
+            if t == "(":
+                pos += 1
+                ok = expr()
+                pos += 1  # ")"
+                return ok
+            if t in ("attribute_exists", "attribute_not_exists"):
+                present = self.name(toks[pos + 2]) in got
+                pos += 4
+                return present if t == "attribute_exists" else not present
+            a, op, b = toks[pos:pos + 3]
+            pos += 3
+            if op == "<>":
+                return not _cmp(self.operand(a, got), "=", self.operand(b, got))
+            return _cmp(self.operand(a, got), op, self.operand(b, got))
+
+        return expr()
+
+    def update(self, text: str, item: Item) -> Item:
+        out = dict(item)
+        sets, _, removes = text.partition("REMOVE")
+        sets = sets.strip().removeprefix("SET").strip()
+        for assignment in _top_level_split(sets):
+            target, _, value = assignment.partition("=")
+            out[self.name(target.strip())] = self._value(_tokens(value), item)
+        for name in (x.strip() for x in removes.split(",") if x.strip()):
+            out.pop(self.name(name), None)
+        return out
+
+    def _value(self, toks: list[str], item: Item) -> Any:
+        if toks[0] == "if_not_exists":  # if_not_exists ( a , b ) ...
+            got = item.get(self.name(toks[2]))
+            first, rest = (got if got is not None else self.operand(toks[4], item)), toks[6:]
+        else:
+            first, rest = self.operand(toks[0], item), toks[1:]
+        if rest:
+            second = self.operand(rest[1], item)
+            if first is None or second is None:
+                raise NotFaked(f"arithmetic on an absent attribute {toks}")
+            return first + second if rest[0] == "+" else first - second
+        return first
+
+
+def _top_level_split(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [p for p in (*parts, text[start:]) if p.strip()]
+
+
+def _raw_op(raw: Mapping[str, Any]) -> Op:
+    """A store module's raw Update or ConditionCheck, judged and applied by `_Expr`."""
+    (kind, body), = raw.items()
+    key = table.de(body["Key"]) or {}
+    ex = _Expr(body.get("ExpressionAttributeNames") or {}, table.de(body.get("ExpressionAttributeValues")) or {})
+    cond = body.get("ConditionExpression")
+    if kind == "ConditionCheck":
+        return Op((key["pk"], key["sk"]), lambda old: ex.condition(cond, old), lambda old: old)
+    if kind != "Update":
+        raise NotFaked(f"transaction operation {kind}")
+
+    def write(old: Item | None) -> Item:
+        return ex.update(body["UpdateExpression"], old or {"pk": key["pk"], "sk": key["sk"]})
+
+    return Op((key["pk"], key["sk"]), lambda old: ex.condition(cond, old), write)
 
 
 class MemoryStore:
@@ -158,6 +284,8 @@ class MemoryStore:
 
     @staticmethod
     def _put_op(raw: Mapping[str, Any]) -> Op:
+        if set(raw) in ({"Update"}, {"ConditionCheck"}):
+            return _raw_op(raw)
         if set(raw) != {"Put"}:
             raise NotFaked(f"transaction operation {sorted(raw)}")
         put = raw["Put"]
@@ -171,7 +299,8 @@ class MemoryStore:
 
     # -- loans ------------------------------------------------------------------------------------
 
-    def lend(self, new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> None:
+    def lend(self, new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
+             reserved: bool = False) -> None:
         free, _ = licences.POOL_ATTRS[new.pool]
         now_s, end_s = iso(now), iso(new.end_date)
         # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
@@ -183,11 +312,14 @@ class MemoryStore:
                 _cmp(line.get("status"), "=", "OK"), _cmp(line.get("dmdDate"), "<=", now_s),
                 _cmp(line.get("endDate"), ">", now_s), _cmp(line.get("endDate"), ">=", end_s),
                 _cmp(line.get("maxLoanDays"), ">=", need), _cmp(line.get("nta"), ">", 0),
-                _cmp(line.get(free), ">", 0)))
+                # a reservation's place is in `held`; any other loan leaves the held places their accesses
+                _cmp(line.get("held"), ">", 0) if reserved else (
+                    _cmp(line.get(free), ">", 0) and ("held" not in line or _cmp(line.get("nta"), ">", line["held"])))))
 
         def take(line: Item | None) -> Item:
             assert line is not None
-            return {**line, free: line[free] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
+            place = "held" if reserved else free
+            return {**line, place: line[place] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
 
         put = loans._item(new)
         ops: list[Mapping[str, Any] | Op] = [
@@ -205,7 +337,8 @@ class MemoryStore:
                 raise loans.ExtraRefused(extra) from None
             raise loans.LicenceRefused(e.failed.get(1) or {}) from None
 
-    def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> bool:
+    def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,
+            handover: Sequence[dict[str, Any]] | None = None, guard: Sequence[dict[str, Any]] = ()) -> bool:
         free, size = licences.POOL_ATTRS[current.pool]
         now_s = iso(now)
 
@@ -228,15 +361,21 @@ class MemoryStore:
                      lambda line: {**(line or {}), free: (line or {})[free] + 1})
         put = {"Put": {"Item": table.ser(outbox or {}), "ConditionExpression": "attribute_not_exists(pk)"}}
         tail = [put] if outbox else []
+        # `handover`: the place to a hold instead of back to the pool; `guard`: the hold queue as read.
+        moves: list[Mapping[str, Any] | Op] = list(handover) if handover is not None else [line_op]
         try:
-            self.transact([loan_op, line_op, *tail])
+            self.transact([loan_op, *moves, *guard, *tail])
             return True
         except table.TransactionFailed as e:
             if 0 in e.failed:
                 raise loans.AlreadyEnded(e.failed[0] or {}) from None
+            if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
+                raise loans.HandoverFailed() from None
         try:  # the pool was already full: the loan ends anyway, the counter stays clamped
-            self.transact([loan_op, *tail])
+            self.transact([loan_op, *guard, *tail])
         except table.TransactionFailed as e:
+            if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
+                raise loans.HandoverFailed() from None
             raise loans.AlreadyEnded(e.failed.get(0) or {}) from None
         return False
 
@@ -276,7 +415,8 @@ class MemoryStore:
             if line is None:
                 return False
             return not require_unused or (_cmp(line.get("nta"), "=", line.get("ntaTotal"))
-                                          and "beginDate" not in line)
+                                          and "beginDate" not in line
+                                          and ("held" not in line or _cmp(line.get("held"), "=", 0)))
 
         def cancelled(line: Item | None) -> Item:
             kept = {k: v for k, v in (line or {}).items() if k not in ("gsi2pk", "gsi2sk")}

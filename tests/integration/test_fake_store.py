@@ -14,14 +14,26 @@ from lending.domain.licences import Pool
 from lending.domain.loans import Loan, LoanState
 from lending.domain.refusals import Refused
 from lending.local import demo
-from lending.services import collectivity_loans, ips, lending, patron_loans, renewals
+from lending.services import collectivity_loans, holds, ips, lending, patron_loans, renewals
 from lending.store import licences as line_store
 from lending.store import loans as loan_store
 from lending.store import outbox as outbox_store
 from tests.fakes import seed
 from tests.fakes.store import memory_store
 from tests.helpers import iso
-from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, cancel_order, counters, licence_of, loan_request
+from tests.usecase_helpers import (
+    EAN,
+    ONE,
+    T0,
+    THREE,
+    account,
+    at,
+    cancel_order,
+    counters,
+    licence,
+    licence_of,
+    loan_request,
+)
 
 
 def scenario() -> list[tuple[str, Any]]:
@@ -107,6 +119,34 @@ def scenario() -> list[tuple[str, Any]]:
     attempt("v1 other", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M2", ONE))[1])
     seen.append(("v1 made", made))
     seen.append(("v1 counters", counters(v1line)))
+    # Holds: a returned place goes to the queue's head (the line's `held`), only they may borrow it, and a
+    # cancelled reservation passes the place on, then back to the licence.
+    def held() -> list[tuple[int, int]]:
+        """(free downloads, held) of ONE's two licences: first the line M1 borrowed from (which of the two
+        lent first depends on their random ids), then the other."""
+        lines = sorted((one, v1line), key=lambda x: x != m1.order_line_id)
+        return [(licence(x).free[Pool.DOWNLOAD], licence(x).held) for x in lines]
+
+    def place(member: str) -> Any:
+        view, created = holds.place_hold(ctx, coll, holds.NewHold(member, ONE))
+        return view.hold.hold_id if created else f"again, {view.hold.state.value}"
+
+    attempt("hold on loan", place, "M2")  # M2 borrows the title already
+    h4 = attempt("hold M4", place, "M4")
+    h5 = attempt("hold M5", place, "M5")
+    attempt("hold M4 again", place, "M4")
+    m1 = patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", ONE))[0]
+    attempt("return to hold", lambda: patron_loans.give_back(ctx, coll, m1.loan_id).loan.state.value)
+    seen.append(("held", held()))
+    attempt("cancel held line", lambda: line_store.cancel_line(m1.order_line_id, iso(T0), require_unused=True) is None)
+    attempt("v1 M5 before M4", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M5", ONE))[1])
+    m4 = attempt("v1 M4 reserved", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M4", ONE))[0])
+    seen.append(("claimed", held(), holds.get_hold(ctx, coll, h4).hold.state.value))
+    attempt("return to M5", lambda: patron_loans.give_back(ctx, coll, m4.loan_id).loan.state.value)
+    seen.append(("reserved", held(), holds.get_hold(ctx, coll, h5).hold.state.value))
+    attempt("cancel M5", lambda: holds.cancel_hold(ctx, coll, h5).hold.state.value)
+    attempt("cancel M5 again", lambda: holds.cancel_hold(ctx, coll, h5))
+    seen.append(("freed", held()))
     return seen
 
 

@@ -55,6 +55,7 @@ class Licence:
     max_loan_days: int
     begin_date: datetime | None = None
     lending_token: str | None = None
+    held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
 
     @classmethod
     def new(
@@ -141,7 +142,7 @@ def loan_refusals(licence: Licence, pool: Pool, now: datetime) -> list[Refused]:
         out.append(Refused(Reason.CANNOT_BE_LOANED))
     if licence.expired(now):
         out.append(Refused(Reason.LICENCE_EXPIRED))
-    if licence.nta <= 0:
+    if licence.nta - licence.held <= 0:  # the accesses left are kept for reserved holds
         out.append(Refused(Reason.NTA_EXHAUSTED))
     if licence.free[pool] <= 0:
         out.append(Refused(Reason.POOL_FULL, pool=pool))

@@ -103,12 +103,18 @@ class Drift:
     found: int  # what the counter holds
 
 
-def drifts(licence: Licence, loans: list[Loan]) -> list[Drift]:
-    """The licence's counters against its loans: each pool's free places are its size less its active
-    loans, NTA is the total less every loan ever made (an ended loan still spent its access)."""
+def drifts(licence: Licence, loans: list[Loan], reserved: int = 0) -> list[Drift]:
+    """The licence's counters against its loans and holds: each pool's free places are its size less its
+    active loans (and, for downloads, the places reserved for holds: `reserved`, the holds RESERVED on
+    it), `held` is that number of reservations, NTA is the total less every loan ever made (an ended loan
+    still spent its access; a reservation spends none until it is borrowed)."""
     out = []
+    if licence.held != reserved:
+        out.append(Drift(licence.order_line_id, "held", reserved, licence.held))
     for pool in Pool:
         active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE)
+        if pool is Pool.DOWNLOAD:
+            active += reserved
         if licence.free[pool] != licence.sizes[pool] - active:
             out.append(Drift(licence.order_line_id, f"free[{pool.value}]", licence.sizes[pool] - active,
                              licence.free[pool]))

@@ -87,6 +87,12 @@ class Reason(StrEnum):
     LOAN_RETURNED = "loan_returned"
     EMAIL_IN_USE = "email_in_use"
     BUSY = "busy"  # too many simultaneous requests for one patron: try again
+    # Holds (a patron's place in a title's queue)
+    ALREADY_ON_LOAN = "already_on_loan"  # the patron borrows this title already
+    COPIES_AVAILABLE = "copies_available"  # a place is free: borrow it rather than wait
+    HOLD_LIMIT = "hold_limit"  # the patron's open holds reach the library's limit
+    HOLD_NOT_FOUND = "hold_not_found"
+    HOLD_ENDED = "hold_ended"  # cancelled, borrowed or lapsed: nothing left to cancel
     # Staff of the web console (sign-in with MFA, settings)
     FORBIDDEN = "forbidden"  # a staff member acting beyond their role or collectivity
     NOT_FOUND = "not_found"  # a console record (patron, staff member) absent, or another tenant's

@@ -78,7 +78,7 @@ def forget() -> None:
 def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) -> Result:
     """Claim, send, record. `last_try`: a failure now parks the event (the queue gives up on it)."""
     lease = now + timedelta(seconds=sender.timeout_s() + 10)
-    claim = state_store.claim(event.gln_coll, event.loan_id, event.event_id, iso(now), iso(lease))
+    claim = state_store.claim(event.gln_coll, event.loan_id, event.event_id, iso(now), iso(lease), event.kind)
     if claim.outcome is state_store.ClaimOutcome.DELIVERED:
         return Result(DeliveryOutcome.ALREADY, claim.attempts)
     if claim.outcome is state_store.ClaimOutcome.BUSY:
@@ -90,7 +90,7 @@ def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) 
     def fail(error: str, outcome: DeliveryOutcome, http_status: int | None = None) -> Result:
         parked = outcome is DeliveryOutcome.REFUSED or last_try
         status = state_store.DeliveryState.PARKED if parked else state_store.DeliveryState.RETRYING
-        state_store.failed(event.gln_coll, event.loan_id, event.event_id, error, status, http_status)
+        state_store.failed(event.gln_coll, event.loan_id, event.event_id, error, status, http_status, event.kind)
         logger.warning("callback not delivered", extra={**log, "error": error, "parked": parked})
         return Result(outcome, claim.attempts, error)
 
@@ -104,13 +104,13 @@ def deliver(event: events.CallbackEvent, now: datetime, last_try: bool = False) 
     except guard.ResolveFailed as e:
         return fail(str(e), DeliveryOutcome.RETRY)
     body = event.body()
-    answer = sender.post(target, body, {"X-Event-Id": event.event_id, "X-Event-Type": events.EVENT_TYPE,
+    answer = sender.post(target, body, {"X-Event-Id": event.event_id, "X-Event-Type": event.kind,
                                         "X-Signature": signing.sign(secret, body),
                                         "X-Delivery-Attempt": str(claim.attempts)})
     if not answer.ok:
         return fail(answer.error or "no answer", DeliveryOutcome.RETRY, answer.status)
     state_store.delivered(event.gln_coll, event.loan_id, event.event_id, iso(hub_clock.now()),
-                          answer.status or 200)
+                          answer.status or 200, event.kind)
     logger.info("callback delivered", extra={**log, "host": target.host, "status": answer.status})
     return Result(DeliveryOutcome.DELIVERED, claim.attempts)
 

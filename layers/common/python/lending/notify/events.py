@@ -1,4 +1,7 @@
-"""The early-return event as it travels: outbox item -> SQS message -> signed JSON body."""
+"""The callback events as they travel: outbox item -> SQS message -> signed JSON body.
+
+Two types: `loan.returned` (a loan ended early; its subject is the loan) and `hold.reserved` (a place is
+reserved for a patron's hold; its subject is the hold). The message's `loanId` carries the subject's id."""
 
 from __future__ import annotations
 
@@ -7,10 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 EVENT_TYPE = "loan.returned"
-# CONTRACT section 6, and nothing else: no personal data beyond the member/borrower id ever leaves.
-PAYLOAD_FIELDS = ("event", "loanId", "orderLineId", "ean13", "returnDate", "borrowerId", "memberId",
-                  "transactionId")
+HOLD_RESERVED = "hold.reserved"
+# CONTRACT section 6 (and docs/holds.md), nothing else: no personal data beyond the member/borrower id.
+PAYLOAD_FIELDS = ("event", "loanId", "holdId", "orderLineId", "ean13", "returnDate", "reservedAt",
+                  "holdExpiresAt", "borrowerId", "memberId", "transactionId")
 REQUIRED = ("event", "loanId", "orderLineId", "ean13", "returnDate")
+# event type -> (the payload field naming its subject, the fields it must carry)
+TYPES = {EVENT_TYPE: ("loanId", REQUIRED),
+         HOLD_RESERVED: ("holdId", ("event", "holdId", "orderLineId", "ean13", "memberId", "reservedAt",
+                                    "holdExpiresAt"))}
 MAX_MESSAGE = 16_000
 
 
@@ -25,6 +33,10 @@ class CallbackEvent:
     loan_id: str
     url: str
     payload: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.payload.get("event", EVENT_TYPE))
 
     def body(self) -> bytes:
         """The exact bytes sent and signed: the same on every try."""
@@ -42,7 +54,8 @@ def payload_of(body: dict[str, Any]) -> dict[str, Any]:
 
 def from_outbox(item: dict[str, Any]) -> CallbackEvent:
     body = item.get("body") or {}
-    return _event(item.get("eventId"), item.get("glnColl"), body.get("loanId"), item.get("url"), body)
+    subject = TYPES.get(str(body.get("event")), TYPES[EVENT_TYPE])[0]
+    return _event(item.get("eventId"), item.get("glnColl"), body.get(subject), item.get("url"), body)
 
 
 def from_message(text: str) -> CallbackEvent:
@@ -63,7 +76,8 @@ def _event(event_id: Any, gln_coll: Any, loan_id: Any, url: Any, body: dict[str,
         if not isinstance(value, str) or not value:
             raise Poison(f"{name} missing")
     payload = payload_of(body)
-    missing = [k for k in REQUIRED if k not in payload]
-    if missing or payload["event"] != EVENT_TYPE or payload["loanId"] != loan_id:
-        raise Poison(f"payload incomplete: {', '.join(missing) or 'event/loanId'}")
+    subject, required = TYPES.get(payload.get("event", ""), TYPES[EVENT_TYPE])
+    missing = [k for k in required if k not in payload]
+    if missing or payload["event"] not in TYPES or payload[subject] != loan_id:
+        raise Poison(f"payload incomplete: {', '.join(missing) or 'event/' + subject}")
     return CallbackEvent(event_id, gln_coll, loan_id, url, payload)

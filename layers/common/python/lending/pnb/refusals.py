@@ -97,6 +97,12 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.LOAN_RETURNED: (S.ACCES_DENIED, "This loan's availability period has expired."),
     R.EMAIL_IN_USE: (S.INVALID_ARGUMENTS, "The email address is already in use"),
     R.BUSY: (S.ERROR, "Too many simultaneous requests for this patron, try again."),
+    # Holds (the v1 door's queue): PNB never meets them; worded as the nearest PNB answer all the same.
+    R.ALREADY_ON_LOAN: (S.ACCES_DENIED, "This patron already has this resource on loan."),
+    R.COPIES_AVAILABLE: (S.ACCES_DENIED, "A copy is available now: borrow it instead."),
+    R.HOLD_LIMIT: (S.ACCES_DENIED, "You have reached the hold limit authorized by your library."),
+    R.HOLD_NOT_FOUND: (S.NOT_FOUND, "Hold not found."),
+    R.HOLD_ENDED: (S.ACCES_DENIED, "This hold is no longer active."),
     # The console's reasons: PNB never meets them; worded as the nearest PNB answer all the same.
     R.FORBIDDEN: (S.ACCES_DENIED, "Authorization failure"),
     R.NOT_FOUND: (S.NOT_FOUND, "Not found"),

@@ -62,6 +62,7 @@ class LoanRequest:
     # A door's own conditional writes (locks, counters) in the loan's transaction; their failure
     # surfaces as loan_store.ExtraRefused, untouched.
     extra_items: list[dict[str, Any]] = field(default_factory=list)
+    reserved: bool = False  # the place a hold reserved (its claim is among extra_items): store.loans.lend
 
 
 def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Loan, bool]:
@@ -93,7 +94,7 @@ def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bo
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
         try:
-            loan_store.lend(loan, ctx.now, req.extra_items)
+            loan_store.lend(loan, ctx.now, req.extra_items, reserved=req.reserved)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
@@ -165,8 +166,10 @@ def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
 
 
 def expire(ctx: Ctx, loan: Loan) -> int:
+    from . import holds  # every end hands the place to the title's hold queue first
+
     try:
-        loan_store.end(loan, LoanState.EXPIRED, ctx.now)
+        holds.end_loan(ctx, loan, LoanState.EXPIRED, ctx.now)
         return 1
     except loan_store.AlreadyEnded:
         return 0
@@ -185,9 +188,11 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
         if loan.state is LoanState.ACTIVE:
             expire(ctx, loan)
         raise already_ended(loan)
+    from . import holds  # every end hands the place to the title's hold queue first
+
     event = _outbox(loan, when)
     try:
-        loan_store.end(loan, LoanState.RETURNED, when, outbox=event)
+        holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event)
     except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
@@ -293,15 +298,20 @@ def reconcile(pause: Callable[[float], None] | None = None) -> tuple[int, list[D
     import time
 
     pause = pause or time.sleep
+    from ..store import holds as hold_store  # places reserved for holds count as taken
+
+    def check(lic: Licence) -> list[Drift]:
+        return drifts(lic, loan_store.of_line(lic.order_line_id), hold_store.reserved_on_line(lic.order_line_id))
+
     licences = line_store.all_licences()
-    suspects = {lic.order_line_id for lic in licences if drifts(lic, loan_store.of_line(lic.order_line_id))}
+    suspects = {lic.order_line_id for lic in licences if check(lic)}
     found: list[Drift] = []
     for order_line_id in sorted(suspects):
         seen: list[Drift] = []
         for _ in range(RECHECKS):
             pause(RECHECK_PAUSE)
             item = line_store.get_line(order_line_id)
-            seen = drifts(line_store.licence(item), loan_store.of_line(order_line_id)) if item else []
+            seen = check(line_store.licence(item)) if item else []
             if not seen:
                 break
         found.extend(seen)

@@ -25,6 +25,14 @@ def loan_email(title: str, url: str, expires_at: datetime) -> tuple[str, str]:
     return subject, text
 
 
+def hold_email(title: str, hold_expires_at: datetime) -> tuple[str, str]:
+    """Subject and text of the email that tells a patron a copy is reserved for them."""
+    subject = f"Your hold is ready: {title}"
+    text = (f"Hello,\n\nA copy of \"{title}\" is now reserved for you. Borrow it from your library before "
+            f"{iso(hold_expires_at)}; after that it goes to the next reader in line.\n\nYour library\n")
+    return subject, text
+
+
 def send(to: str, subject: str, text: str) -> str:
     """Send a plain-text email; returns SES's message id."""
     out = client("sesv2").send_email(

@@ -150,9 +150,23 @@ def send_order(ctx: Ctx, reseller: Account, req: Request, decoded: list[Line]) -
         if 0 in e.failed:
             raise Refused(Reason.ORDER_EXISTS, gln_reseller=reseller.gln, order_id=req.orderId) from None
         raise
+    _serve_holds(ctx, coll.gln, [(x["ean13"], x["orderLineId"]) for x in lines if x["status"] == Status.OK.value])
     status, message = rollup("sendOrder", [a.get("returnStatus", REFUSED) for a in answers])
     return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
             "returnMessage": message}
+
+
+def _serve_holds(ctx: Ctx, gln_coll: str, lines: list[tuple[str, str]]) -> None:
+    """New places of titles patrons wait for go to their queues (services.holds.pump). The order stands
+    whatever happens here: a queue left waiting is served by the title's next return or order."""
+    from ..observability import logger
+    from . import holds
+
+    for ean13 in sorted({ean for ean, _ in lines}):
+        try:
+            holds.pump(ctx, gln_coll, ean13, known=[lid for ean, lid in lines if ean == ean13])
+        except Exception:
+            logger.exception("holds not served after an order", extra={"ean13": ean13})
 
 
 def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:

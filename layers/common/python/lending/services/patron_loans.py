@@ -14,6 +14,7 @@ from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
+from ..domain.holds import Hold
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
@@ -21,11 +22,12 @@ from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
 from ..store import deliveries
+from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import patrons as patron_store
 from ..store.deliveries import LoanView
-from . import lcp, lending
+from . import holds, lcp, lending
 from .context import Ctx
 from .links import sign_loan_link, signing_key
 
@@ -94,13 +96,22 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         loan_id = new_loan_id(ctx.now)
         kept = {k: x.ean13 for k, x in current.items()}
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
-        order, refusals = lending_order(licences, req.pool, ctx.now)
+        # A place reserved for the patron's hold is theirs (and only theirs: it is out of `free`).
+        _, believed = hold_store.patron_holds(coll.gln, req.member_id)
+        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed)
+        refusals: list[Refused] = []
+        if reservation is not None:
+            order = [x for x in licences if x.order_line_id == reservation.order_line_id]
+        else:
+            order, refusals = lending_order(licences, req.pool, ctx.now)
         try:
-            made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest)
-        except loan_store.ExtraRefused:  # the patron's record (or the email) moved meanwhile: decide again
+            made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest, reservation)
+        except loan_store.ExtraRefused:  # the patron's record, the email or the hold moved meanwhile: again
             _backoff(attempt)
             continue
         if made is not None:
+            if reservation is None:  # borrowed from a free place: a hold of it is no longer needed
+                holds.close_after_loan(ctx, coll, req.member_id, req.ean13, believed)
             return made, True
         if patron_store.get(coll.gln, req.member_id).version != patron.version:
             continue  # a racing request of this patron may have taken the last place: it may be theirs
@@ -116,19 +127,24 @@ def _still_active(ctx: Ctx, coll: Account, patron: Patron) -> dict[str, Loan]:
 
 def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: list[Licence],
                 refusals: list[Refused], loan_id: str, patron: Patron, after: Patron,
-                email: str | None) -> Loan | None:
-    """Lend from the first licence of `order` that still can when the transaction lands."""
+                email: str | None, reservation: Hold | None = None) -> Loan | None:
+    """Lend from the first licence of `order` that still can when the transaction lands; with a
+    `reservation`, from its place (the hold is consumed in the loan's transaction)."""
     wanted = req.expires_at or ctx.now + timedelta(days=limits.default_days)
     extra = [patron_store.record_op(patron, after), patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)]
     if email:
         extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
+    marks = _extra(req)
+    if reservation is not None and reservation.expires_at:
+        extra.append(hold_store.claim_op(reservation, loan_id, ctx.now))
+        marks.update(holdId=reservation.hold_id, holdExpiresAt=iso(reservation.expires_at))
     for lic in order:
         request = lending.LoanRequest(
             coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=req.pool,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
-            callback_url=req.return_url, origin=ORIGIN, extra=_extra(req),
-            extra_items=extra, replay=WHILE_ACTIVE)
+            callback_url=req.return_url, origin=ORIGIN, extra=marks, extra_items=extra,
+            replay=WHILE_ACTIVE, reserved=reservation is not None)
         try:
             loan, _ = lending.lend(ctx, request, licence=lic)
             return loan

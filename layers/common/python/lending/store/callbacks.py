@@ -1,4 +1,5 @@
-"""Delivery state of a loan's early-return callback, kept on the loan item itself:
+"""Delivery state of a callback, kept on its subject's item: the loan for `loan.returned`, the hold for
+`hold.reserved` (each has at most one event of its type):
 callbackEventId, callbackStatus, callbackAttempts, callbackLastAttemptAt, callbackLastError,
 callbackDeliveredAt and callbackLeaseUntil (who is sending right now).
 
@@ -18,6 +19,17 @@ def loan_key(gln_coll: str, loan_id: str) -> tuple[str, str]:
     """store.loans.loan_key, not imported from there: that pulls in the licence rules, 15 ms of the
     callback function's cold start (tests/unit/test_notify.py keeps the two equal)."""
     return f"LOAN#{gln_coll}#{loan_id}", "LOAN"
+
+
+HOLD_EVENT = "hold.reserved"
+
+
+def subject_key(gln_coll: str, subject: str, event_type: str) -> tuple[str, str]:
+    """The item an event's delivery state lives on. A hold id is its EAN-13 then its 11-digit ticket
+    (store.holds.hold_key, not imported for the same reason; tests/unit/test_holds.py keeps them equal)."""
+    if event_type == HOLD_EVENT:
+        return f"HOLDQ#{gln_coll}#{subject[:13]}", f"H#{subject[13:]}"
+    return loan_key(gln_coll, subject)
 
 
 class DeliveryState(StrEnum):
@@ -55,9 +67,10 @@ _FREE = ("attribute_exists(pk) AND attribute_not_exists(callbackDeliveredAt) "
 _UNLEASED = "(attribute_not_exists(callbackLeaseUntil) OR callbackLeaseUntil < :now)"
 
 
-def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str) -> Claim:
+def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str,
+          event_type: str = "loan.returned") -> Claim:
     """Take the right to send `event_id` now (until `lease_until`) and count the attempt."""
-    pk, sk = loan_key(gln_coll, loan_id)
+    pk, sk = subject_key(gln_coll, loan_id, event_type)
     try:
         out = table.client().update_item(
             TableName=table.table_name(),
@@ -83,24 +96,26 @@ def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str
     return Claim(ClaimOutcome.CLAIMED, int(item["callbackAttempts"]))
 
 
-def delivered(gln_coll: str, loan_id: str, event_id: str, now: str, http_status: int) -> bool:
+def delivered(gln_coll: str, loan_id: str, event_id: str, now: str, http_status: int,
+              event_type: str = "loan.returned") -> bool:
     """Record the acknowledgement; False if it was already recorded (a second 2xx changes nothing)."""
     return _finish(gln_coll, loan_id, event_id, {
         "callbackStatus": DeliveryState.DELIVERED.value, "callbackDeliveredAt": now,
-        "callbackLastStatus": http_status})
+        "callbackLastStatus": http_status}, event_type)
 
 
 def failed(gln_coll: str, loan_id: str, event_id: str, error: str, status: DeliveryState,
-           http_status: int | None = None) -> bool:
+           http_status: int | None = None, event_type: str = "loan.returned") -> bool:
     """Record a failed try and release the lease (the retry may claim at once)."""
     fields: dict[str, Any] = {"callbackStatus": status.value, "callbackLastError": error[:500]}
     if http_status is not None:
         fields["callbackLastStatus"] = http_status
-    return _finish(gln_coll, loan_id, event_id, fields)
+    return _finish(gln_coll, loan_id, event_id, fields, event_type)
 
 
-def _finish(gln_coll: str, loan_id: str, event_id: str, fields: dict[str, Any]) -> bool:
-    pk, sk = loan_key(gln_coll, loan_id)
+def _finish(gln_coll: str, loan_id: str, event_id: str, fields: dict[str, Any],
+            event_type: str = "loan.returned") -> bool:
+    pk, sk = subject_key(gln_coll, loan_id, event_type)
     expr = table.update_expr(fields, remove=("callbackLeaseUntil",))
     expr["ExpressionAttributeValues"][":e"] = table.val(event_id)
     try:
@@ -111,8 +126,8 @@ def _finish(gln_coll: str, loan_id: str, event_id: str, fields: dict[str, Any]) 
         return False
 
 
-def state(gln_coll: str, loan_id: str) -> Delivery | None:
-    item = table.get(*loan_key(gln_coll, loan_id))
+def state(gln_coll: str, loan_id: str, event_type: str = "loan.returned") -> Delivery | None:
+    item = table.get(*subject_key(gln_coll, loan_id, event_type))
     if item is None:
         return None
     return Delivery(event_id=item.get("callbackEventId"), status=item.get("callbackStatus"),

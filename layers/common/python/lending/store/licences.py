@@ -67,6 +67,7 @@ def licence(item: dict[str, Any]) -> Licence:
         max_loan_days=int(item["maxLoanDays"]),
         begin_date=from_store(item.get("beginDate")),
         lending_token=item.get("lendingToken"),
+        held=int(item.get("held", 0)),
     )
 
 
@@ -175,8 +176,9 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
     pk, sk = line_key(order_line_id)
     cond = "attribute_exists(pk)"
     values: dict[str, Any] = {":c": table.val("CANCELLED"), ":now": table.val(now)}
-    if require_unused:
-        cond += " AND nta = ntaTotal AND attribute_not_exists(beginDate)"
+    if require_unused:  # a place reserved for a patron's hold is a use too
+        cond += " AND nta = ntaTotal AND attribute_not_exists(beginDate) AND (attribute_not_exists(held) OR held = :z)"
+        values[":z"] = table.val(0)
     try:
         table.client().update_item(
             TableName=table.table_name(),

@@ -104,15 +104,16 @@ class ExtraRefused(Exception):
         self.failed = failed
 
 
-def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> None:
+def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (), reserved: bool = False) -> None:
     """Put the loan and take one access and one place of its pool, atomically, with the caller's
     `extra_items` (TransactWriteItems operations: a door's own locks and counters) in the same transaction.
 
     The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool).
     Raises LoanExists (the loanId is taken), ExtraRefused (an extra item's condition) or LicenceRefused
-    (with the line as it was, or {})."""
+    (with the line as it was, or {}). `reserved`: the loan takes the place a hold reserved on the line
+    (its `held`, not its `free`; the hold's own claim is among `extra_items`, store.holds.claim_op)."""
     try:
-        table.transact(lend_items(new, now, extra_items))
+        table.transact(lend_items(new, now, extra_items, reserved))
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise LoanExists(loan(e.failed[0] or {})) from None
@@ -122,8 +123,12 @@ def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -
         raise LicenceRefused(e.failed.get(1) or {}) from None
 
 
-def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
-    """The TransactWriteItems operations of one loan (also what the loanBook bench replays bare)."""
+def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
+               reserved: bool = False) -> list[dict[str, Any]]:
+    """The TransactWriteItems operations of one loan (also what the loanBook bench replays bare).
+
+    Places reserved for holds are out of `free` already; the accesses they will spend are kept: a loan
+    needs `nta > held`. A loan made from a reservation takes its place from `held` instead of `free`."""
     free, _ = POOL_ATTRS[new.pool]
     # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
     need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
@@ -134,11 +139,13 @@ def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] =
         {"Update": {
             "TableName": table.table_name(),
             "Key": table.key(lpk, lsk),
-            "UpdateExpression": "SET #f = #f - :one, nta = nta - :one, beginDate = if_not_exists(beginDate, :now)",
+            "UpdateExpression": f"SET {'held = held' if reserved else '#f = #f'} - :one, nta = nta - :one, "
+                                "beginDate = if_not_exists(beginDate, :now)",
             "ConditionExpression": "glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now "
                                    "AND endDate > :now AND endDate >= :end AND maxLoanDays >= :need "
-                                   "AND nta > :zero AND #f > :zero",
-            "ExpressionAttributeNames": {"#f": free, "#s": "status"},
+                                   "AND nta > :zero AND " + ("held > :zero" if reserved else
+                                   "#f > :zero AND (attribute_not_exists(held) OR nta > held)"),
+            "ExpressionAttributeNames": {"#s": "status"} if reserved else {"#f": free, "#s": "status"},
             "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
                                           ":now": table.val(iso(now)), ":end": table.val(iso(new.end_date)),
                                           ":need": table.val(need), ":coll": table.val(new.gln_coll),
@@ -155,8 +162,19 @@ class AlreadyEnded(Exception):
         self.item = item
 
 
-def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> bool:
+class HandoverFailed(Exception):
+    """A condition of the hand-over items failed (the hold moved, or the licence can reserve no more)."""
+
+
+def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,
+        handover: Sequence[dict[str, Any]] | None = None, guard: Sequence[dict[str, Any]] = ()) -> bool:
     """ACTIVE -> RETURNED/EXPIRED and the place freed, with the outbox event, in one transaction.
+
+    `handover` (store.holds.handover_ops): the place goes to the head of the title's hold queue instead
+    of back to `free`, in this same transaction (a reserved place never passes through `free`, so no
+    other patron can take it). Raises HandoverFailed when one of its conditions fails: the caller
+    decides again (the next hold, or no hand-over). `guard` (store.holds.queue_guard): checks that the
+    title's queue is as read when there is no hand-over (a hold placed meanwhile fails it the same way).
 
     The loan's condition makes a second end a clear error (AlreadyEnded), never a second place freed.
     An expiry also requires the end date to have passed, so it can't overtake a renewal or a return.
@@ -185,16 +203,21 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     }}
     tail = [{"Put": {"Item": table.ser(outbox), "ConditionExpression": "attribute_not_exists(pk)"}}] if outbox else []
     try:
-        table.transact([loan_update, line_update, *tail])
+        moves = list(handover) if handover is not None else [line_update]
+        table.transact([loan_update, *moves, *guard, *tail])
         return True
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise AlreadyEnded(e.failed[0] or {}) from None
+        if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
+            raise HandoverFailed() from None
     # The pool was already full: end the loan anyway, the counter stays clamped at its size.
     loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
     try:
-        table.transact([loan_update, *tail])
+        table.transact([loan_update, *guard, *tail])
     except table.TransactionFailed as e:
+        if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
+            raise HandoverFailed() from None
         raise AlreadyEnded(e.failed.get(0) or {}) from None
     return False
 

@@ -109,7 +109,7 @@ def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[s
         if answer.raw is not None:
             return {"statusCode": answer.status, "body": answer.raw[1],
                     "headers": {"Content-Type": answer.raw[0], "Cache-Control": "private, no-store", **answer.headers}}
-        content_type, text = render(fmt, "loans" if answer.listing else root, answer.body, answer.listing)
+        content_type, text = render(fmt, answer.listing or root, answer.body, answer.listing)
         extra = {"Retry-After": "1"} if answer.status == CODES["try_again"][0] else {}
         return {"statusCode": answer.status, "body": text,
                 "headers": {"Content-Type": content_type, **extra, **answer.headers}}

@@ -10,7 +10,7 @@ from ..text import safe_text
 from ..web import dumps
 
 SINGULAR = {"downloads": "download", "shippings": "shipping", "errors": "error", "messages": "message",
-            "loans": "loan"}
+            "loans": "loan", "holds": "hold"}
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}
 
 

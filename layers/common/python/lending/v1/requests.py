@@ -119,6 +119,10 @@ CREATE_LOAN: ParamSpecs = {"member_id": Param(member, required=True), "expires_a
                            "passphrase": Param(passphrase), "passphrase_hint": Param(hint)}
 LIST_LOANS: ParamSpecs = {"member_id": Param(member), "start_at": Param(date), "end_at": Param(date),
                           "page": Param(whole(1, 10_000), default=1), "per_page": Param(whole(1, 100), default=50)}
+PLACE_HOLD: ParamSpecs = {"member_id": Param(member, required=True), "notify": Param(flag, default=False),
+                          "email": Param(email), "callback_url": Param(url)}
+LIST_HOLDS: ParamSpecs = {"member_id": Param(member), "page": Param(whole(1, 10_000), default=1),
+                          "per_page": Param(whole(1, 100), default=50)}
 
 
 def validate(fields: ParamSpecs, data: dict[str, Any], *more: str) -> Params:
