@@ -59,7 +59,7 @@ def sign_in(browser: Browser, base: str, member: str) -> tuple[BrowserContext, P
 
 def nus2(stack: Any, order_line_id: str) -> int:
     got = pnb(stack, "getLoanStatus", {**coll_auth(), "orderLineId": [order_line_id]})
-    return int(got["loanResponseLine"][0]["NUS2"])
+    return int(got["loanResponseLine"][0]["nus2"])  # the REST binding's bean names
 
 
 def book_text(page: Page) -> str:
