@@ -8,7 +8,7 @@ INVALID_ARGUMENTS message that names the field, from xmlschema's structured erro
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
@@ -98,18 +98,29 @@ def _text(value: Any) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
 
 
-def explain(payload: etree._Element, ctype: ComplexType) -> str:
-    """INVALID_ARGUMENTS' message for the first XSD violation of a request libxml2 refused, naming the
-    field by its path (`orderRequestLine.1.ean13`). Built from xmlschema's structured error: the element
-    at fault (`elem`), for a content error the child met (`invalid_child`, None when one is missing) and
-    the particle expected, for a value the facet or type that refused it (`validator`). The wording is the
-    one this door has always answered (libxml2's), written here from those fields. A password's value is
-    never echoed."""
+class Violation(NamedTuple):
+    """The first XSD violation of a request: the field it names (its path) and INVALID_ARGUMENTS' message."""
+
+    field: str
+    message: str
+
+
+def _violation(field: str, rest: str) -> Violation:
+    return Violation(field, f"The parameter {field} {rest}")
+
+
+def explain(payload: etree._Element, ctype: ComplexType) -> Violation:
+    """The first XSD violation of a request libxml2 refused: the field, named by its path
+    (`orderRequestLine.1.ean13`), and its message. Built from xmlschema's structured error: the element at
+    fault (`elem`); for a content error the child met (`index`: past the last child when one is missing)
+    and the particles `expected`; for a value the facet or type that refused it (`validator`). The wording
+    is the one this door has always answered (libxml2's), written here from those fields. A password's
+    value is never echoed."""
     from xmlschema.validators import exceptions as x
 
     error = next(explainer().iter_errors(payload), None)
     if error is None or not isinstance(error.elem, etree._Element):  # the two validators disagree: rare
-        return f"The parameter {etree.QName(payload).localname} is invalid"
+        return _violation(etree.QName(payload).localname, "is invalid")
     at, at_type, at_field = _locate(payload, error.elem, ctype)
     if isinstance(error, x.XMLSchemaChildrenValidationError):
         children = [c for c in error.elem if isinstance(c.tag, str)]
@@ -121,14 +132,14 @@ def explain(payload: etree._Element, ctype: ComplexType) -> str:
             expected = [etree.QName(p.name).localname for p in error.expected or () if p.name]
             missing = next((w for w in wanted + expected if w in fields and fields[w].required),
                            (expected or wanted or ["request"])[0])
-            return f"The parameter {at + '.' if at else ''}{missing} is mandatory"
+            return _violation(f"{at + '.' if at else ''}{missing}", "is mandatory")
         where, _, _ = _locate(payload, met, ctype)
         name = etree.QName(met).localname if etree.QName(met).namespace == NS else None
         return _unexpected(met, name, where, at, at_type)
     where = at or etree.QName(error.elem).localname
     if at_field is not None and at_field.name in SECRETS:
-        return f"The parameter {where} is invalid: alphanumeric, at most 25 characters"
-    return f"The parameter {where} is invalid: {_reason(error, at_field)}"
+        return _violation(where, "is invalid: alphanumeric, at most 25 characters")
+    return _violation(where, f"is invalid: {_reason(error, at_field)}")
 
 
 def _q(value: Any) -> str:
@@ -226,7 +237,7 @@ def _wanted(ctype: ComplexType | None, before: list[str]) -> list[str]:
 
 
 def _unexpected(node: etree._Element, name: str | None, where: str, parent: str,
-                parent_type: ComplexType | None) -> str:
+                parent_type: ComplexType | None) -> Violation:
     """The XSD met `node` (named `where`; `name` when it is in our namespace) where it may not be. A
     required element wanted there and given nowhere after it is missing: that one is named, as mandatory.
     Otherwise the element met is the wrong one and is named: a second one of a single field (or of its
@@ -238,22 +249,22 @@ def _unexpected(node: etree._Element, name: str | None, where: str, parent: str,
     f = known.get(name) if name is not None else None
     if f is None:
         unknown = ": unknown parameter" if name is not None and parent_type is not None else ""
-        return f"The parameter {where} is not expected here{unknown}{hint}"
+        return _violation(where, f"is not expected here{unknown}{hint}")
     if f.name in before:
         if not f.repeated:
-            return f"The parameter {where} is not expected here: duplicated"
+            return _violation(where, "is not expected here: duplicated")
         if f.max_occurs is not None and before.count(f.name) >= f.max_occurs:
-            return f"The parameter {where} is not expected here: at most {f.max_occurs}"
+            return _violation(where, f"is not expected here: at most {f.max_occurs}")
     alternative = next((x for x in before if x in f.choice and x != f.name), None)
     if alternative is not None:
-        return (f"The parameter {where} is not expected here: {alternative} is already given "
-                f"(only one of {' or '.join(f.choice)})")
+        return _violation(where, f"is not expected here: {alternative} is already given "
+                                 f"(only one of {' or '.join(f.choice)})")
     absent = [w for w in wanted if w in known and known[w].required and w != f.name and w not in after]
     if absent:
-        return f"The parameter {parent + '.' if parent else ''}{absent[0]} is mandatory"
+        return _violation(f"{parent + '.' if parent else ''}{absent[0]}", "is mandatory")
     later = next((w for w in wanted if w in after), None)
-    return f"The parameter {where} is not expected here: out of order" + (
-        f" ({later} comes first)" if later is not None else hint)
+    return _violation(where, "is not expected here: out of order" + (
+        f" ({later} comes first)" if later is not None else hint))
 
 
 def _locate(payload: etree._Element, node: etree._Element,

@@ -73,10 +73,9 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
     with _validating:  # libxml2 says yes or no (~4 us); only a no is explained, by xmlschema (codec.explain)
         valid = MODEL.validator.validate(payload)
     if not valid:
-        message = codec.explain(payload, request_type)
+        field, message = codec.explain(payload, request_type)
         status = Status.INVALID_ARGUMENTS
-        credentials = OPERATIONS[service].credentials
-        if any(message.startswith(f"The parameter {name} ") for name in credentials):
+        if field in OPERATIONS[service].credentials:
             # A missing or malformed credential is a failed authentication, whichever door it came
             # through (CONTRACT 3): the same answer as the JSON door's, and the value never echoed.
             # `explain` names the element at fault (the missing one, or the one met where it may not
