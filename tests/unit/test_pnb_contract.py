@@ -211,3 +211,21 @@ def test_the_comparison_reports_a_drift_readably(xsd: xmlschema.XMLSchema) -> No
         "loanBook.loanId: default contract 'L' xsd None",
         "loanBook.orderLineId: pattern contract '[0-9]{1,24}' xsd '[0-9]{24}'",
     ]), got
+
+
+def test_the_lcp_limits_are_the_same_on_every_door() -> None:
+    """Readium LCP's passphrase and hint limits are services.lcp's: PNB's DRMinfo (and so pnb.xsd), v1's
+    passphrase / passphrase_hint and their error texts, the warehouse's (lcp.Passphrase.of)."""
+    from lending.services.lcp import HINT_MAX, PASSPHRASE_MAX, Passphrase
+    from lending.v1 import requests as v1
+    from lending.v1.errors import CODES
+
+    drm = contract_elements(contract_rule(rq.DRM_INFO)[1])  # type: ignore[arg-type]
+    assert drm["readerPass"][0].rule.max_length == PASSPHRASE_MAX and drm["readerHint"][0].rule.max_length == HINT_MAX
+    assert v1.passphrase("p" * PASSPHRASE_MAX) and v1.hint("h" * HINT_MAX) is not None
+    for parse, too_long in ((v1.passphrase, "p" * (PASSPHRASE_MAX + 1)), (v1.hint, "h" * (HINT_MAX + 1))):
+        with pytest.raises(ValueError):
+            parse(too_long)
+    assert f"1 to {PASSPHRASE_MAX} characters" in CODES["invalid_passphrase"][1]
+    assert f"at most {HINT_MAX} characters" in CODES["invalid_passphrase_hint"][1]
+    assert Passphrase.of("p" * PASSPHRASE_MAX) is not None and Passphrase.of("p" * (PASSPHRASE_MAX + 1)) is None
