@@ -122,3 +122,20 @@ def test_no_libxml2_message_is_parsed() -> None:
     source = inspect.getsource(codec)
     assert source.count("re.compile(") == 1 and "_NOT_XML = re.compile(" in source
     assert "error_log" not in source and "error_log" not in inspect.getsource(codec.explain)
+
+
+def test_xmlschema_stays_out_of_the_cold_start() -> None:
+    """Importing the door (what a Lambda container does at init) loads no xmlschema: ~0.4 s, paid only
+    by a container's first refused request."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import lending
+
+    code = ("import sys; import lending.pnb.soap.door; "
+            "assert 'xmlschema' not in sys.modules, 'xmlschema imported at init'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(Path(lending.__file__).parents[1])})
+    assert done.returncode == 0, done.stderr[-2000:]
