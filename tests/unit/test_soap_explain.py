@@ -96,6 +96,9 @@ CASES = [
     ("duplicated in xs:all", loan("<DRMinfo><readerId>a</readerId><readerId>b</readerId></DRMinfo>"),
      "DRMinfo.readerId", "is not expected here: duplicated"),
     ("too many", order(*[line()] * 100), "orderRequestLine.99", "is not expected here: at most 99"),
+    ("comments and instructions are no children", loan(**{"<loanId>L1</loanId>": "<!-- c --><loanId>L1</loanId>"
+                                                             "<?pi x?><!-- c --><loanId>L1</loanId>"}),
+     "loanId", "is not expected here: duplicated"),
     ("out of order", loan(**{"<loanId>L1</loanId><ean13>9791000000015</ean13>":
                              "<ean13>9791000000015</ean13><loanId>L1</loanId>"}), "ean13",
      "is not expected here: out of order (loanId comes first)"),

@@ -112,8 +112,8 @@ def _violation(field: str, rest: str) -> Violation:
 def explain(payload: etree._Element, ctype: ComplexType) -> Violation:
     """The first XSD violation of a request libxml2 refused: the field, named by its path
     (`orderRequestLine.1.ean13`), and its message. Built from xmlschema's structured error: the element at
-    fault (`elem`); for a content error the child met (`index`: past the last child when one is missing)
-    and the particles `expected`; for a value the facet or type that refused it (`validator`). The wording
+    fault (`elem`); for a content error the child met (`invalid_child`, None when one is missing) and the
+    particles `expected`; for a value the facet or type that refused it (`validator`). The wording
     is the one this door has always answered (libxml2's), written here from those fields. A password's
     value is never echoed."""
     from xmlschema.validators import exceptions as x
@@ -123,11 +123,10 @@ def explain(payload: etree._Element, ctype: ComplexType) -> Violation:
         return _violation(etree.QName(payload).localname, "is invalid")
     at, at_type, at_field = _locate(payload, error.elem, ctype)
     if isinstance(error, x.XMLSchemaChildrenValidationError):
-        children = [c for c in error.elem if isinstance(c.tag, str)]
-        met = children[error.index] if error.index < len(children) else None
+        met = error.invalid_child
         fields = at_type.by_name if at_type is not None else {}
         if met is None:  # the content ended early: the first required element still wanted is missing
-            before = _ours(children)
+            before = _ours(error.elem)
             wanted = _wanted(at_type, before)
             expected = [etree.QName(p.name).localname for p in error.expected or () if p.name]
             missing = next((w for w in wanted + expected if w in fields and fields[w].required),
