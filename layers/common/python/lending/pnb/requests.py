@@ -5,6 +5,7 @@ holds it to these schemas (change a field here, then there; the test names every
 
 from __future__ import annotations
 
+from ..domain.identifiers import PASSWORD_MAX
 from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE
 from ..services.lcp import HINT_MAX, PASSPHRASE_MAX
 from ..validation import Schema, boolean, choice, gln, https_url, integer, iso_date, lines, listof, record, text
@@ -28,7 +29,7 @@ CONTRACTOR = {"glnContractor": gln()}
 # checked by services.auth before anything else, a malformed one being AUTHENTICATION_ERROR rather than a
 # field's refusal; their form is written here for pnb.xsd. endLoan's are optional in the spec (the hub
 # still requires them: absent, AUTHENTICATION_ERROR).
-PASSWORD = text(r"^[A-Za-z0-9]{1,25}$")
+PASSWORD = text(rf"^[A-Za-z0-9]{{1,{PASSWORD_MAX}}}$")  # services.auth checks the same (is_alnum)
 CREDENTIAL = {"gln": gln(), "password": PASSWORD}
 SPEC_OPTIONAL_CREDENTIALS = frozenset({"endLoan"})
 
