@@ -26,7 +26,7 @@ def check(xml: str) -> tuple[bool, str]:
     ok = MODEL.validator.validate(el)
     if ok:
         return True, ""
-    return False, codec.explain(el, MODEL.validator.error_log[0], MODEL.elements[etree.QName(el).localname])
+    return False, codec.explain(el, MODEL.elements[etree.QName(el).localname]).message
 
 
 def fields(type_name: str) -> set[str]:

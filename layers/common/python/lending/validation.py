@@ -1,5 +1,10 @@
 """Request schemas at the edges, on pydantic-core.
 
+A schema is the one description of a request: the doors validate with it, and what the core schemas
+hold (names, types, limits, optional fields, defaults; `metadata["kind"]` for the rules that are
+functions: gln, date, url, lines) is plain data, so a test can hold another description (pnb.xsd)
+to it (tests/unit/test_pnb_contract.py).
+
 Why not pydantic's BaseModel: `from pydantic import BaseModel` alone costs ~65 ms of every cold start
 (a third of boto3's own), which breaks the cold-start budget (bench: cold_start_ratio <= 1.3).
 pydantic-core is the same validation engine, with the same error shape, for ~25 ms. A schema is a
@@ -63,13 +68,15 @@ def _secure(value: Any) -> bool:
 def https_url(max_length: int = 2048) -> CoreSchema:
     """An https:// URL (plain http:// only to loopback on the local stack: text.secure_scheme)."""
     return cs.no_info_after_validator_function(
-        _check(_secure, "url", "must be an https:// URL"), text(r"^https?://", max_length=max_length))
+        _check(_secure, "url", "must be an https:// URL"), text(r"^https?://", max_length=max_length),
+        metadata={"kind": "url"})
 
 
 def gln() -> CoreSchema:
     """13 digits with a valid GS1 check digit (GLN and EAN-13 alike)."""
     return cs.no_info_after_validator_function(
-        _check(is_gln, "gln", "must be 13 digits with a valid check digit"), text(max_length=13))
+        _check(is_gln, "gln", "must be 13 digits with a valid check digit"), text(max_length=13),
+        metadata={"kind": "gln"})
 
 
 def _date(value: Any) -> datetime:
@@ -80,7 +87,7 @@ def _date(value: Any) -> datetime:
 
 
 def iso_date() -> CoreSchema:
-    return cs.no_info_plain_validator_function(_date)
+    return cs.no_info_plain_validator_function(_date, metadata={"kind": "date"})
 
 
 def integer(ge: int | None = None, le: int | None = None) -> CoreSchema:
@@ -99,6 +106,11 @@ def choice(*values: str) -> CoreSchema:
 
 def any_dict() -> CoreSchema:
     return cs.dict_schema()
+
+
+def lines(schema: Schema) -> CoreSchema:
+    """An object validated later on its own by `schema` (an order's lines: each line refused alone)."""
+    return cs.dict_schema(metadata={"kind": "lines", "schema": schema})
 
 
 def _as_list(value: Any) -> Any:
@@ -127,6 +139,7 @@ class Schema:
     def __init__(self, fields: dict[str, CoreSchema], optional: tuple[str, ...] = (),
                  defaults: dict[str, Any] | None = None, private: tuple[str, ...] = ()) -> None:
         self.names = tuple(fields)
+        self.fields, self.optional = fields, optional
         self.private = private  # fields whose values an error message never repeats (personal data)
         self.defaults = defaults or {}
         td = {name: cs.typed_dict_field(cs.nullable_schema(s) if name in optional else s,

@@ -10,6 +10,7 @@ import re
 import secrets
 
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+PASSWORD_MAX = 25  # a PNB password: alphanumeric, at most 25 characters (the spec's)
 _ORDER_LINE_ID = re.compile(r"^[0-9]{24}$")
 
 

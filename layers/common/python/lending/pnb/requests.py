@@ -1,16 +1,21 @@
-"""PNB request schemas: the spec's names, formats and limits (see lending.validation for why these
-are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS naming the field."""
+"""PNB request schemas: the spec's names, formats and limits, defined once for both doors (see
+lending.validation for why these are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS
+naming the field. The SOAP door's pnb.xsd says the same, element by element: tests/unit/test_pnb_contract.py
+holds it to these schemas (change a field here, then there; the test names every difference)."""
 
 from __future__ import annotations
 
+from ..domain.identifiers import PASSWORD_MAX
 from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE
-from ..validation import Schema, any_dict, boolean, choice, gln, https_url, integer, iso_date, listof, record, text
+from ..services.lcp import HINT_MAX, PASSPHRASE_MAX
+from ..validation import Schema, boolean, choice, gln, https_url, integer, iso_date, lines, listof, record, text
 
 ALNUM16 = text(r"^[A-Za-z0-9]{1,16}$")
 # A loan id: the spec's 24 alphanumerics, and the separators library systems put in theirs (PMB:
 # `<patron>x<item>x<date>`, `12_345_20191203`).
-LOAN_ID = text(r"^[A-Za-z0-9_-]{1,24}$")
-ORDER_LINE_ID = text(r"^[0-9]{24}$")
+LOAN_ID = text(r"^[A-Za-z0-9_\-]{1,24}$")
+ORDER_LINE_ID = text(r"^[0-9]{24}$")  # as the hub issues them (cancelOrder, loanBook, consultBook)
+ORDER_LINE_REF = text(r"^[A-Za-z0-9]{1,35}$")  # the spec's form, where any line may be named
 COUNTRY = text(r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2 (ONIX list 91)
 CURRENCY = text(r"^[A-Z]{3}$")  # ISO 4217 (ONIX list 96)
 CENTS = integer(ge=0, le=MAX_PRICE_CENTS)
@@ -20,6 +25,13 @@ IP = text(min_length=0, max_length=64)  # empty is absent: with IN_SITU, the spe
 MEDIUM = choice("DOWNLOAD", "STREAMING")
 LOCALIZATION = choice("IN_SITU", "EX_SITU")
 CONTRACTOR = {"glnContractor": gln()}
+# The caller's credentials (each operation names its two fields: operations.Operation.credentials) are
+# checked by services.auth before anything else, a malformed one being AUTHENTICATION_ERROR rather than a
+# field's refusal; their form is written here for pnb.xsd. endLoan's are optional in the spec (the hub
+# still requires them: absent, AUTHENTICATION_ERROR).
+PASSWORD = text(rf"^[A-Za-z0-9]{{1,{PASSWORD_MAX}}}$")  # services.auth checks the same (is_alnum)
+CREDENTIAL = {"gln": gln(), "password": PASSWORD}
+SPEC_OPTIONAL_CREDENTIALS = frozenset({"endLoan"})
 
 ORDER_REQUEST_LINE = Schema(
     {"ean13": gln(), "glnDistributor": gln(), "unitPrice": CENTS, "unitPriceExcludingTax": CENTS,
@@ -31,7 +43,7 @@ ORDER_REQUEST_LINE = Schema(
 SEND_ORDER = Schema(
     {"glnColl": gln(), **CONTRACTOR, "glnDelivery": gln(), "orderId": ALNUM16, "orderIdColl": ALNUM16,
      "resellerCountry": COUNTRY, "collCountry": COUNTRY,
-     "orderRequestLine": listof(any_dict(), min_length=1, max_length=99)},
+     "orderRequestLine": listof(lines(ORDER_REQUEST_LINE), min_length=1, max_length=99)},
     optional=("glnContractor", "glnDelivery"))
 
 CANCEL_ORDER = Schema({**CONTRACTOR, "orderId": ALNUM16, "orderLineId": listof(ORDER_LINE_ID, max_length=99)},
@@ -44,7 +56,7 @@ CHECK_AVAILABILITY_LINE = Schema(
 
 CHECK_AVAILABILITY = Schema(
     {"glnColl": gln(), **CONTRACTOR, "glnContrator": gln(), "resellerCountry": COUNTRY, "collCountry": COUNTRY,
-     "checkAvailabilityLine": listof(any_dict(), min_length=1, max_length=100)},
+     "checkAvailabilityLine": listof(lines(CHECK_AVAILABILITY_LINE), min_length=1, max_length=100)},
     optional=("glnColl", "glnContractor", "glnContrator"))  # glnContrator: the spec's own spelling
 
 GET_ORDERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "orderIdColl": ALNUM16,
@@ -57,9 +69,9 @@ DECLARE_IP = Schema({**CONTRACTOR, "ips": listof(text(max_length=100), min_lengt
 # What the DRM needs of the reader (PMB sends it with every loan) and the statistics' reader profile:
 # kept with the loan, never echoed in logs or messages (the passphrase hint and the reader id are personal).
 # readerPass / readerHint also make the loan a Readium LCP one (services.lcp); the passphrase is never stored.
-SHORT = text(min_length=0, max_length=256)
-DRM_INFO = record({"userAgent": SHORT, "readerPass": SHORT, "readerHint": SHORT, "readerId": SHORT,
-                   "extendUrl": URL})
+SHORT = text(min_length=0, max_length=PASSPHRASE_MAX)  # an empty readerPass is refused by the operation
+DRM_INFO = record({"userAgent": SHORT, "readerPass": SHORT, "readerHint": text(min_length=0, max_length=HINT_MAX),
+                   "readerId": SHORT, "extendUrl": URL})
 USER_INFO = record({"year": text(r"^[0-9]{4}$"), "gender": text(min_length=0, max_length=16)})
 PRIVATE = ("DRMinfo", "userInfo")
 _LOAN = {**CONTRACTOR, "loanerColl": gln(), "DRMinfo": DRM_INFO, "userInfo": USER_INFO,
@@ -71,14 +83,14 @@ LOAN_BOOK = Schema({**_LOAN, "loanEndDate": iso_date()}, optional=_LOAN_OPTIONAL
 CONSULT_BOOK = Schema({**_LOAN, "consultEndDate": iso_date()}, optional=_LOAN_OPTIONAL, private=PRIVATE)
 
 # returnEndedLoan (REST binding, PMB's scheduled sync): each line also lists its loans ended early.
-GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(text(max_length=35), min_length=1, max_length=100),
+GET_LOAN_STATUS = Schema({**CONTRACTOR, "orderLineId": listof(ORDER_LINE_REF, min_length=1, max_length=100),
                           "returnEndedLoan": boolean()},
                          optional=("glnContractor",), defaults={"returnEndedLoan": False})
 
 GET_ENDED_LOANS = Schema({**CONTRACTOR, "date": iso_date(), "loanId": listof(LOAN_ID, max_length=20)},
                          optional=("glnContractor", "date", "loanId"))
 
-END_LOAN = Schema({"orderLineId": text(max_length=35), "loanId": LOAN_ID, "date": iso_date()}, optional=("date",))
+END_LOAN = Schema({"orderLineId": ORDER_LINE_REF, "loanId": LOAN_ID, "date": iso_date()}, optional=("date",))
 
 GET_OFFERS = Schema({**CONTRACTOR, "sinceDate": iso_date(), "lastConnection": text(min_length=0)},
                     optional=("glnContractor", "sinceDate", "lastConnection"))
@@ -87,8 +99,8 @@ GET_OFFERS_FOR_DISTRIBUTOR = Schema(
     optional=("glnContractor", "sinceDate", "lastConnection"))
 
 # The later services, as library systems call them (PMB: `login`/`password`, glnContractor = login).
-RETURN_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": LOAN_ID},
+RETURN_LOAN = Schema({**CONTRACTOR, "orderLineId": ORDER_LINE_REF, "loanId": LOAN_ID},
                      optional=("glnContractor",))
-EXTEND_LOAN = Schema({**CONTRACTOR, "orderLineId": text(max_length=35), "loanId": LOAN_ID, "date": iso_date()},
+EXTEND_LOAN = Schema({**CONTRACTOR, "orderLineId": ORDER_LINE_REF, "loanId": LOAN_ID, "date": iso_date()},
                      optional=("glnContractor",))
 GET_USER_AGENT = Schema({**CONTRACTOR}, optional=("glnContractor",))

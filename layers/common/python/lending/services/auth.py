@@ -20,7 +20,7 @@ from .. import clock
 from ..cache import TtlCache
 from ..domain.accounts import Account, Role, verify_secret
 from ..domain.dates import iso
-from ..domain.identifiers import is_alnum, is_gln
+from ..domain.identifiers import PASSWORD_MAX, is_alnum, is_gln
 from ..domain.refusals import Reason, Refused
 from ..store import accounts as store
 from ..store import signins
@@ -47,7 +47,7 @@ def authenticate(gln: object, password: object, roles: tuple[Role, ...], *, now:
     TOO_MANY_SIGNINS (with `retry_after`, the window's end) past the limits of failures of the account
     or of the `source` address in the current window of `now` (the request's time, the clock seam's
     when not given)."""
-    if not is_gln(gln) or not is_alnum(password, 25):
+    if not is_gln(gln) or not is_alnum(password, PASSWORD_MAX):
         raise Refused(Reason.BAD_CREDENTIALS)
     assert isinstance(gln, str) and isinstance(password, str)
     cache_key = (gln, _digest(password))

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import in_range, parse_iso
+from ..services.lcp import HINT_MAX, PASSPHRASE_MAX
 from ..text import secure_scheme
 from ..web import BadBody, BadText, parameters
 from .errors import CODES, V1Error
@@ -72,13 +73,13 @@ def date(value: Any) -> datetime:
 
 
 def passphrase(value: Any) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= 256:
+    if not isinstance(value, str) or not 0 < len(value) <= PASSPHRASE_MAX:  # the LCP rules, as every door's
         raise ValueError("passphrase")
     return value
 
 
 def hint(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 200:
+    if not isinstance(value, str) or len(value) > HINT_MAX:
         raise ValueError("hint")
     return value
 

@@ -3,24 +3,19 @@
 `decode` gives exactly the body the JSON door would receive (arrays as lists, integers as int, booleans
 as bool, a presence flag as the JSON door's "", the rest as text); `encode` writes an answer dict in the
 XSD's element order (a presence flag as `true`); `explain` turns the first XSD violation into an
-INVALID_ARGUMENTS message that names the field."""
+INVALID_ARGUMENTS message that names the field, from xmlschema's structured error (never libxml2's text)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from lxml import etree
 
 from .envelope import short
-from .schema import NS, ComplexType
+from .schema import NS, ComplexType, XsdField, explainer
 
 SECRETS = frozenset({"passwordReseller", "passwordColl", "passwordDistributor"})
-_ELEMENT = re.compile(r"^Element '(?:\{([^}]*)\})?([^']+)'[^:]*: (.*)$", re.S)
-_EXPECTED = re.compile(r"Expected is (?:one of )?\( ([^)]*) \)")
-_NAMESPACE = re.compile(r"\{(?:urn|https?):[^}]*\}")
-_LONG_VALUE = re.compile(r"'([^']{48})[^']+'")
-_STEP = re.compile(r"^(?:[^:\[\]]*:)?([^\[\]]+)(?:\[(\d+)\])?$")
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # characters XML 1.0 cannot carry
 
 
@@ -103,90 +98,194 @@ def _text(value: Any) -> str:
     return _NOT_XML.sub("\ufffd", str(value))
 
 
-def explain(payload: etree._Element, entry: Any, ctype: ComplexType) -> str:
-    """INVALID_ARGUMENTS' message for the first XSD violation, naming the field by its path
-    (`orderRequestLine.1.ean13`). A password's value is never echoed."""
-    message = str(entry.message)
-    m = _ELEMENT.match(message)
-    namespace, name, detail = (m.group(1), m.group(2), m.group(3)) if m else (None, "request", message)
-    at, at_type, node = _path(payload, entry.path, ctype)  # for a missing child: its parent
-    expected = _EXPECTED.search(detail)
-    wanted = [_NAMESPACE.sub("", x).strip() for x in expected.group(1).split(",")] if expected else []
-    if "Missing child element" in detail and wanted:
-        # libxml2 lists every element that may come next: the missing one is the first required.
+class Violation(NamedTuple):
+    """The first XSD violation of a request: the field it names (its path) and INVALID_ARGUMENTS' message."""
+
+    field: str
+    message: str
+
+
+def _violation(field: str, rest: str) -> Violation:
+    return Violation(field, f"The parameter {field} {rest}")
+
+
+def explain(payload: etree._Element, ctype: ComplexType) -> Violation:
+    """The first XSD violation of a request libxml2 refused: the field, named by its path
+    (`orderRequestLine.1.ean13`), and its message. Built from xmlschema's structured error: the element at
+    fault (`elem`); for a content error the child met (`invalid_child`, None when one is missing) and the
+    particles `expected`; for a value the facet or type that refused it (`validator`). The wording
+    is the one this door has always answered (libxml2's), written here from those fields. A password's
+    value is never echoed."""
+    from xmlschema.validators import exceptions as x
+
+    error = next(explainer().iter_errors(payload), None)
+    if error is None or not isinstance(error.elem, etree._Element):  # the two validators disagree: rare
+        return _violation(etree.QName(payload).localname, "is invalid")
+    at, at_type, at_field = _locate(payload, error.elem, ctype)
+    if isinstance(error, x.XMLSchemaChildrenValidationError):
+        met = error.invalid_child
         fields = at_type.by_name if at_type is not None else {}
-        missing = next((w for w in wanted if w in fields and fields[w].required), wanted[-1])
-        return f"The parameter {at + '.' if at else ''}{missing} is mandatory"
-    where = at or name
-    if "This element is not expected" in detail:
-        parent, parent_type, _ = _path(payload, (entry.path or "").rpartition("/")[0], ctype)
-        return _unexpected(node, name if namespace == NS else None, where, parent, parent_type, wanted)
-    if name in SECRETS:
-        return f"The parameter {where} is invalid: alphanumeric, at most 25 characters"
-    reason = _LONG_VALUE.sub(r"'\1...'", _NAMESPACE.sub("", detail)).strip()
-    return f"The parameter {where} is invalid: {reason}"
+        if met is None:  # the content ended early: the first required element still wanted is missing
+            before = _ours(error.elem)
+            wanted = _wanted(at_type, before)
+            expected = [etree.QName(p.name).localname for p in error.expected or () if p.name]
+            missing = next((w for w in wanted + expected if w in fields and fields[w].required),
+                           (expected or wanted or ["request"])[0])
+            return _violation(f"{at + '.' if at else ''}{missing}", "is mandatory")
+        where, _, _ = _locate(payload, met, ctype)
+        name = etree.QName(met).localname if etree.QName(met).namespace == NS else None
+        return _unexpected(met, name, where, at, at_type)
+    where = at or etree.QName(error.elem).localname
+    if at_field is not None and at_field.name in SECRETS:
+        return _violation(where, "is invalid: alphanumeric, at most 25 characters")
+    return _violation(where, f"is invalid: {_reason(error, at_field)}")
 
 
-def _unexpected(node: etree._Element | None, name: str | None, where: str, parent: str,
-                parent_type: ComplexType | None, wanted: list[str]) -> str:
-    """libxml2 met `node` (named `where`; `name` when it is in our namespace) where it wanted one of
-    `wanted`. A wanted required element given nowhere after it is missing: that one is named, as
-    mandatory. Otherwise the element met is the wrong one and is named: a second one of a single field
-    (or of its xs:choice), one too many of a list, one of ours out of its place, or one we do not know."""
+def _q(value: Any) -> str:
+    """A value or a pattern quoted in a message, cut at 48 characters (a 5000-digit GLN stays short)."""
+    text = str(value)
+    return f"'{text[:48]}...'" if len(text) > 48 else f"'{text}'"
+
+
+def _reason(error: Any, f: XsdField | None) -> str:
+    """Why a value (or an element's form) was refused, from the validator that refused it."""
+    from xmlschema.validators import XsdAttributeGroup, XsdElement, XsdGroup, facets
+
+    v, elem = error.validator, error.elem
+    value = elem.text or ""
+    if f is not None and not f.type_name.startswith("xs:") and _builtin(f) not in (None, "string"):
+        value = " ".join(value.split())  # a derived date or number is shown collapsed, as it was compared
+    if isinstance(v, XsdAttributeGroup):  # an attribute: the request's elements carry none
+        names = [etree.QName(k).localname for k in error.obj or ()]
+        return f"The attribute '{short(names[0] if names else '', 48)}' is not allowed."
+    if isinstance(v, XsdGroup) or (f is not None and f.type is not None):  # text inside a structure
+        return "Character content other than whitespace is not allowed because the content type is 'element-only'."
+    if isinstance(v, XsdElement):
+        if any(isinstance(c.tag, str) for c in elem):
+            return "Element content is not allowed, because the type definition is simple."
+        v = next(iter(_facets(f, facets.XsdMaxLengthFacet)), None)  # text where the type wants none (Empty)
+    if isinstance(v, facets.XsdFacet | facets.XsdPatternFacets | facets.XsdEnumerationFacets) and \
+            not _builtin_accepts(f, value):
+        v = None  # not even a value of its built-in type: said so first (as libxml2 does)
+    if isinstance(v, facets.XsdPatternFacets):
+        return f"[facet 'pattern'] The value {_q(value)} is not accepted by the pattern {_q(v.regexps[0])}."
+    if isinstance(v, facets.XsdEnumerationFacets):
+        values = ", ".join(f"'{e!s}'" for e in v.enumeration)
+        return f"[facet 'enumeration'] The value {_q(value)} is not an element of the set {{{values}}}."
+    if isinstance(v, facets.XsdMaxLengthFacet):
+        return (f"[facet 'maxLength'] The value has a length of '{len(value)}'; this exceeds the allowed "
+                f"maximum length of '{v.value}'.")
+    if isinstance(v, facets.XsdMinLengthFacet):
+        return (f"[facet 'minLength'] The value has a length of '{len(value)}'; this underruns the allowed "
+                f"minimum length of '{v.value}'.")
+    if isinstance(v, facets.XsdMinInclusiveFacet):
+        return f"[facet 'minInclusive'] The value {_q(value)} is less than the minimum value allowed ({_q(v.value)})."
+    if isinstance(v, facets.XsdMaxInclusiveFacet):
+        return (f"[facet 'maxInclusive'] The value {_q(value)} is greater than the maximum value allowed "
+                f"({_q(v.value)}).")
+    # Anything else refused the lexical value itself (xs:int's range, a boolean, a date's form).
+    type_name = f.type_name if f is not None and f.type_name else "xs:string"
+    return f"{_q(value)} is not a valid value of the atomic type {_q(type_name)}."
+
+
+def _facets(f: XsdField | None, kind: type) -> list[Any]:
+    xsd_type = explainer().types.get(f.type_name) if f is not None else None
+    return [x for x in (getattr(xsd_type, "facets", None) or {}).values() if isinstance(x, kind)]
+
+
+def _builtin_type(f: XsdField | None) -> Any:
+    """The built-in type under a field's type (xs:int under Cents), None for a structure."""
+    from xmlschema.validators import XsdAtomicBuiltin
+
+    xsd_type = explainer().types.get(f.type_name) if f is not None else None
+    while xsd_type is not None and not isinstance(xsd_type, XsdAtomicBuiltin):
+        xsd_type = getattr(xsd_type, "base_type", None)
+    return xsd_type
+
+
+def _builtin(f: XsdField | None) -> str | None:
+    xsd_type = _builtin_type(f)
+    return None if xsd_type is None else etree.QName(xsd_type.name).localname
+
+
+def _builtin_accepts(f: XsdField | None, value: str) -> bool:
+    xsd_type = _builtin_type(f)
+    return xsd_type is None or bool(xsd_type.is_valid(value))
+
+
+def _ours(nodes: Any) -> list[str]:
+    return [etree.QName(c).localname for c in nodes if isinstance(c.tag, str) and etree.QName(c).namespace == NS]
+
+
+def _wanted(ctype: ComplexType | None, before: list[str]) -> list[str]:
+    """The elements the XSD lets come next after `before` (ours, in order), up to the first required one
+    (one member of an xs:choice given, its others are no longer wanted); as the door has always listed
+    them: not the one just given again, nothing in an xs:all."""
+    if ctype is None or ctype.unordered:
+        return []
+    index = {f.name: i for i, f in enumerate(ctype.fields)}
+    last = max((index[n] for n in before if n in index), default=-1)
+    wanted: list[str] = []
+    for f in ctype.fields[last + 1:]:
+        if f.choice and any(n in before for n in f.choice):
+            continue
+        wanted.append(f.name)
+        if f.required:
+            break
+    return wanted
+
+
+def _unexpected(node: etree._Element, name: str | None, where: str, parent: str,
+                parent_type: ComplexType | None) -> Violation:
+    """The XSD met `node` (named `where`; `name` when it is in our namespace) where it may not be. A
+    required element wanted there and given nowhere after it is missing: that one is named, as mandatory.
+    Otherwise the element met is the wrong one and is named: a second one of a single field (or of its
+    xs:choice), one too many of a list, one of ours out of its place, or one we do not know."""
+    before, after = _ours(node.itersiblings(preceding=True))[::-1], _ours(node.itersiblings())
+    wanted = _wanted(parent_type, before)
     hint = f" (expected {' or '.join(wanted)})" if wanted else ""
     known = parent_type.by_name if parent_type is not None else {}
     f = known.get(name) if name is not None else None
-    if f is None or node is None:
+    if f is None:
         unknown = ": unknown parameter" if name is not None and parent_type is not None else ""
-        return f"The parameter {where} is not expected here{unknown}{hint}"
-
-    def ours(nodes: Any) -> list[str]:
-        return [etree.QName(c).localname for c in nodes
-                if isinstance(c.tag, str) and etree.QName(c).namespace == NS]
-
-    before, after = ours(node.itersiblings(preceding=True)), ours(node.itersiblings())
+        return _violation(where, f"is not expected here{unknown}{hint}")
     if f.name in before:
         if not f.repeated:
-            return f"The parameter {where} is not expected here: duplicated"
+            return _violation(where, "is not expected here: duplicated")
         if f.max_occurs is not None and before.count(f.name) >= f.max_occurs:
-            return f"The parameter {where} is not expected here: at most {f.max_occurs}"
+            return _violation(where, f"is not expected here: at most {f.max_occurs}")
     alternative = next((x for x in before if x in f.choice and x != f.name), None)
     if alternative is not None:
-        return (f"The parameter {where} is not expected here: {alternative} is already given "
-                f"(only one of {' or '.join(f.choice)})")
+        return _violation(where, f"is not expected here: {alternative} is already given "
+                                 f"(only one of {' or '.join(f.choice)})")
     absent = [w for w in wanted if w in known and known[w].required and w != f.name and w not in after]
     if absent:
-        return f"The parameter {parent + '.' if parent else ''}{absent[0]} is mandatory"
+        return _violation(f"{parent + '.' if parent else ''}{absent[0]}", "is mandatory")
     later = next((w for w in wanted if w in after), None)
-    return f"The parameter {where} is not expected here: out of order" + (
-        f" ({later} comes first)" if later is not None else hint)
+    return _violation(where, "is not expected here: out of order" + (
+        f" ({later} comes first)" if later is not None else hint))
 
 
-def _path(payload: etree._Element, path: str | None,
-          ctype: ComplexType) -> tuple[str, ComplexType | None, etree._Element | None]:
-    """libxml2's path of the failing node (`/*/*[3]/*[1]` or `/pnb:op/pnb:x`) as field names ('' for the
-    operation element itself), that node's type when it has one, and the node."""
-    if not path:
-        return "", None, None
-    node, names = payload, list[str]()
+def _locate(payload: etree._Element, node: etree._Element,
+            ctype: ComplexType) -> tuple[str, ComplexType | None, XsdField | None]:
+    """`node` (the request element or one below it) as its field path ('' for the request element
+    itself: `orderRequestLine.1.unitPrice`), the type of its content when it is a structure, and its field."""
+    chain: list[etree._Element] = []
+    current_node: etree._Element | None = node
+    while current_node is not None and current_node is not payload:
+        chain.append(current_node)
+        current_node = current_node.getparent()
+    names: list[str] = []
     current: ComplexType | None = ctype
-    for step in path.split("/")[2:]:  # '', the operation element, then the steps below it
-        m = _STEP.match(step)
-        if m is None:
-            return "", None, None
-        tag, index = m.group(1), int(m.group(2) or 1) - 1
-        children = [c for c in node
-                    if isinstance(c.tag, str) and (tag == "*" or etree.QName(c).localname == tag)]
-        if index >= len(children):
-            return "", None, None
-        node = children[index]
-        qname = etree.QName(node)
+    f: XsdField | None = None
+    for el in reversed(chain):
+        qname = etree.QName(el)
         ours = qname.namespace == NS
         f = current.by_name.get(qname.localname) if current is not None and ours else None
         if f is not None and f.repeated:
-            same = [c for c in node.itersiblings(preceding=True) if c.tag == node.tag]
+            same = [c for c in el.itersiblings(preceding=True) if c.tag == el.tag]
             names.append(f"{qname.localname}.{len(same)}")
         else:  # a foreign element is named with its namespace, to show why it is not ours
             names.append(qname.localname if ours else f"{{{short(qname.namespace)}}}{qname.localname}")
         current = f.type if f is not None else None
-    return ".".join(names), current, node
+    return ".".join(names), current, f

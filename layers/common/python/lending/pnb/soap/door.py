@@ -70,14 +70,12 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         return _fault(version, e.code, new_request_id(), Status.INVALID_ARGUMENTS.value, e.message)
     service = etree.QName(payload).localname
     request_type = MODEL.elements[service]
-    with _validating:
+    with _validating:  # libxml2 says yes or no (~4 us); only a no is explained, by xmlschema (codec.explain)
         valid = MODEL.validator.validate(payload)
-        problem = None if valid else MODEL.validator.error_log[0]
-    if problem is not None:
-        message = codec.explain(payload, problem, request_type)
+    if not valid:
+        field, message = codec.explain(payload, request_type)
         status = Status.INVALID_ARGUMENTS
-        credentials = OPERATIONS[service].credentials
-        if any(message.startswith(f"The parameter {name} ") for name in credentials):
+        if field in OPERATIONS[service].credentials:
             # A missing or malformed credential is a failed authentication, whichever door it came
             # through (CONTRACT 3): the same answer as the JSON door's, and the value never echoed.
             # `explain` names the element at fault (the missing one, or the one met where it may not

@@ -6,7 +6,9 @@ description of the SOAP messages."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -33,11 +35,13 @@ class XsdField:
     max_occurs: int | None = 1  # None: unbounded
     choice: tuple[str, ...] = ()  # the elements of its xs:choice, itself included: one of them, not two
     default: str | None = None  # the XSD's default: the value of the element given empty (<quantity/>)
+    type_name: str = ""  # its type as the XSD names it: "Cents", "IsoDateTime", "xs:boolean"
 
 
 @dataclass
 class ComplexType:
     name: str
+    unordered: bool = False  # an xs:all: its fields in any order
     fields: list[XsdField] = field(default_factory=list)
     by_name: dict[str, XsdField] = field(default_factory=dict)
 
@@ -55,6 +59,11 @@ def _local(qname: str) -> tuple[str, str]:
     return prefix, name
 
 
+def _type_name(qname: str) -> str:
+    prefix, name = _local(qname)
+    return f"xs:{name}" if prefix == "xs" else name
+
+
 def load(path: Path = XSD_PATH) -> Model:
     source = path.read_bytes()
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True)
@@ -67,7 +76,7 @@ def load(path: Path = XSD_PATH) -> Model:
              if _local(s.find(f"{{{XS}}}restriction").get("base")) == ("xs", "boolean")
              and [p.get("value") for p in s.iterfind(f"{{{XS}}}restriction/{{{XS}}}pattern")] == ["true"]}
     complex_nodes = {c.get("name"): c for c in root.iterfind(f"{{{XS}}}complexType")}
-    types = {name: ComplexType(name) for name in complex_nodes}
+    types = {name: ComplexType(name, node.find(f"{{{XS}}}all") is not None) for name, node in complex_nodes.items()}
 
     def kind_of(qname: str) -> tuple[str, ComplexType | None]:
         prefix, name = _local(qname)
@@ -89,7 +98,7 @@ def load(path: Path = XSD_PATH) -> Model:
             members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element"))
             f = XsdField(el.get("name"), kind, max_occurs is None or max_occurs > 1,
                       el.get("minOccurs", "1") != "0" and not in_choice, nested, max_occurs,
-                      members if in_choice else (), el.get("default"))
+                      members if in_choice else (), el.get("default"), _type_name(el.get("type")))
             ctype.fields.append(f)
             ctype.by_name[f.name] = f
     elements = {el.get("name"): types[_local(el.get("type"))[1]] for el in root.iterfind(f"{{{XS}}}element")}
@@ -97,3 +106,15 @@ def load(path: Path = XSD_PATH) -> Model:
 
 
 MODEL = load()
+
+
+@cache
+def explainer() -> Any:
+    """The same file read by `xmlschema`, only to explain a request libxml2 refused: its errors are
+    structured (the element at fault, the facet or type that refused it, the child expected), so the door
+    names the field without reading libxml2's English. Built on the first refusal, not at init:
+    importing and building it costs ~0.4 s, which would break the cold-start budget; validating with it
+    costs ~250 us per loanBook against libxml2's ~4 us (figures in docs/pnb-soap.md), so it never says yes/no."""
+    import xmlschema
+
+    return xmlschema.XMLSchema(str(XSD_PATH))
