@@ -172,17 +172,30 @@ class Request:
             raise BadText("body", f"not valid {name[:40]}") from None
 
     @cached_property
-    def basic(self) -> tuple[str, str] | None:
-        """(login, password) of an `Authorization: Basic` header; None without one. A Basic header that
-        cannot be decoded is ("", ""): credentials were given, and they are wrong."""
+    def _basic(self) -> str | None:
+        """The decoded token of an `Authorization: Basic` header: None without one, "" when it cannot be
+        decoded."""
         scheme, _, token = self.headers.get("authorization", "").strip().partition(" ")
         if scheme.lower() != "basic":
             return None
         try:
-            login, sep, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
+            return base64.b64decode(token.strip(), validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            return "", ""
+            return ""
+
+    @property
+    def basic(self) -> tuple[str, str] | None:
+        """(login, password) of an `Authorization: Basic` header; None without one. A Basic header that
+        cannot be decoded, or has no `:`, is ("", ""): credentials were given, and they are wrong."""
+        if self._basic is None:
+            return None
+        login, sep, password = self._basic.partition(":")
         return (login, password) if sep else ("", "")
+
+    @property
+    def basic_user(self) -> str | None:
+        """Basic's user name alone, `:` or not (a key given as the user name: `https://<key>:@hub`)."""
+        return None if self._basic is None else self._basic.partition(":")[0]
 
 
 @dataclass
