@@ -9,7 +9,7 @@ from ..catalogue import updates
 from ..observability import count
 from ..services import clock, fulfillment
 from ..services.context import Ctx, warm_up
-from ..web import Answer, Door, Handler, Request, json_answer
+from ..web import Answer, Door, Handler, Request, json_answer, status_of
 
 
 def _fulfillment_fault(req: Request, request_id: str) -> Answer:  # v1's error shape, as the links' readers know
@@ -23,7 +23,7 @@ def _onix_fault(req: Request, request_id: str) -> Answer:  # the shape of the li
 
 def loan_file(req: Request) -> dict[str, Any]:
     answer = fulfillment.open_link(req.path_params.get("token", ""), Ctx(now=clock.now()))
-    count(f"fulfillment.{answer['statusCode']}")
+    count(f"fulfillment.{status_of(answer)}")
     return answer
 
 

@@ -14,7 +14,7 @@ from ..observability import count
 from ..services import lcp as uses
 from ..services.context import Ctx, warm_up
 from ..services.fulfillment import licence_answer
-from ..web import Answer, Door, Request
+from ..web import Answer, Door, Request, status_of
 from .errors import LSD_ERRORS, PROBLEM_TYPE, SERVER, problem
 
 HINT_PAGE = """<!DOCTYPE html>
@@ -49,7 +49,7 @@ def _fault(req: Request, request_id: str) -> Answer:
 
 
 def _counted(req: Request, answer: Answer | dict[str, Any]) -> Answer | dict[str, Any]:
-    count(f"lcp.{answer.status if isinstance(answer, Answer) else answer['statusCode']}")
+    count(f"lcp.{status_of(answer)}")
     return answer
 
 

@@ -42,7 +42,7 @@ def describe(req: Request) -> Answer:
     """?xsd: the schema alone; anything else (?wsdl): the WSDL with the schema inline."""
     from . import wsdl  # only describing needs it: kept out of the cold start of every call
 
-    query = {k.lower() for k in (req.event.get("queryStringParameters") or {})}
+    query = {k.lower() for k in req.query}
     cache = {"Cache-Control": "public, max-age=300"}
     if "xsd" in query:
         return _xml(200, MODEL.source, extra=cache)
