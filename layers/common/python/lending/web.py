@@ -5,11 +5,12 @@ Each door configures one `Door` with its error table (exception type -> the door
 fault answer; `door.handler(serve)` is the Lambda handler of each of its functions.
 
 Why not Powertools' event handler: it costs a cold start that every door pays and that the budget has
-no room for (cold import, CPU time, median of 7 fresh interpreters over `import boto3` + one DynamoDB
-client = 0.225 s; tools/benches/a_cold_start.py measures the same ratio):
-    `from aws_lambda_powertools.event_handler import APIGatewayHttpResolver`           +43 ms (+0.19)
-    `from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2`  +22 ms (+0.10)
-    this module                                                                          +2 ms (+0.01)
+no room for. Cold import of a door function (tools/benches/a_cold_start.py's probe: a fresh interpreter
+imports app.py and builds the DynamoDB client; CPU time, median of 9, as a ratio to `import boto3` + one
+DynamoDB client = 0.23-0.25 s), over pnb_loan_book, v1_create_loan, warehouse_lend, console and lcp:
+    + `from aws_lambda_powertools.event_handler import APIGatewayHttpResolver`  +35..47 ms (+0.15..0.20)
+    + `...utilities.data_classes import APIGatewayProxyEventV2` (the event class)  +10..14 ms (+0.04..0.06)
+    this module instead of the old per-door wrappers: the same modules imported, -2..+15 ms (noise)
 (the resolver's package imports every resolver, AppSync's asyncio included, and every event class);
 the routing it adds is API Gateway's own work here (one route, or a few, per function).
 Light on purpose: imported by every function at cold start."""
