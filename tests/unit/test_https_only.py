@@ -51,6 +51,6 @@ def test_plain_http_is_refused_where_urls_are_taken(monkeypatch: pytest.MonkeyPa
 
 
 def test_every_console_answer_has_hsts() -> None:
-    headers = Response(200, "<p>x</p>").to_event("nonce")["headers"]
+    headers = Response(200, "<p>x</p>").to_answer("nonce").event()["headers"]
     assert headers["Strict-Transport-Security"] == HSTS
     assert int(HSTS.split("max-age=")[1].split(";")[0]) >= 31_536_000

@@ -19,7 +19,7 @@ FUNCTIONS = ROOT.parents[3] / "functions"
 # the AWS client factory, the warm-container cache, the clock seam, logging/metrics, the request-schema engine,
 # what counts as text.
 BASE = {"aws", "cache", "clock", "observability", "text", "validation"}
-DOORS = {"pnb", "v1", "warehouse", "web", "lsd"}
+DOORS = {"pnb", "v1", "warehouse", "web", "lsd", "downloads"}
 ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     # Readium LCP's pure parts (licences, canonical form, EPUB encryption, status documents): a second
@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "v1": {"domain", "services", "web"} | BASE,
     "warehouse": {"domain", "services", "web"} | BASE,
     "lsd": {"domain", "services", "web"} | BASE,  # LCP licence status documents (reading apps)
+    "downloads": {"services", "catalogue", "web"} | BASE,  # GETs of signed links (a loan's file, an ONIX file)
     "web": BASE,
     # The library's catalogue for harvesters (Cantook v1 resources, OPDS 2): a v1-family door, it shares
     # v1's key check, paging parameters and error table.

@@ -194,10 +194,10 @@ def test_codec_refuses_unreadable_bodies(body: str | bytes, ctype: str) -> None:
 
 
 def test_codec_answers() -> None:
-    ok = codec.created("http://h/fulfillment/abc.def", "http://h/warehouse/loans/abc.def")
+    ok = codec.created("http://h/fulfillment/abc.def", "http://h/warehouse/loans/abc.def").event()
     assert ok["statusCode"] == 201 and ok["body"] == ok["headers"]["Location"] == "http://h/fulfillment/abc.def"
     assert ok["headers"]["Content-Type"].startswith("text/plain")
     assert ok["headers"]["Link"] == '<http://h/warehouse/loans/abc.def>; rel="return"'
-    bad = codec.refused(400, {"missing_transaction_id", "missing_borrower_id"})
+    bad = codec.refused(400, {"missing_transaction_id", "missing_borrower_id"}).event()
     assert bad["statusCode"] == 400
     assert json.loads(bad["body"]) == ["missing_borrower_id", "missing_transaction_id"]

@@ -1,70 +1,303 @@
-"""What every HTTP door reads from an API Gateway (HTTP API, payload 2.0) event. Light on purpose:
-imported by every function at cold start."""
+"""The one door framework of every HTTP function: what a door reads from an API Gateway (HTTP API,
+payload 2.0) event (`Request`: body, base64, headers, query, path, base URL, content type, Basic
+credentials, cookies), how it answers (`Answer`), and how a door maps its errors and faults (`Door`).
+Each door configures one `Door` with its error table (exception type -> the door's own answer) and its
+fault answer; `door.handler(serve)` is the Lambda handler of each of its functions.
+
+Why not Powertools' event handler: it costs a cold start that every door pays and that the budget has
+no room for. Cold import of a door function (tools/benches/a_cold_start.py's probe: a fresh interpreter
+imports app.py and builds the DynamoDB client; CPU time, median of 9, as a ratio to `import boto3` + one
+DynamoDB client = 0.23-0.25 s), over pnb_loan_book, v1_create_loan, warehouse_lend, console and lcp:
+    + `from aws_lambda_powertools.event_handler import APIGatewayHttpResolver`  +35..47 ms (+0.15..0.20)
+    + `...utilities.data_classes import APIGatewayProxyEventV2` (the event class)  +10..14 ms (+0.04..0.06)
+    this module instead of the old per-door wrappers: the same modules imported, -2..+15 ms (noise)
+(the resolver's package imports every resolver, AppSync's asyncio included, and every event class);
+the routing it adds is API Gateway's own work here (one route, or a few, per function).
+Light on purpose: imported by every function at cold start."""
 
 from __future__ import annotations
 
 import base64
 import codecs
-import functools
 import json
 import os
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
+from .observability import logger, observed
 from .text import first_bad_text, safe_text, text_problem
 
 MAX_BODY = 64 * 1024  # a loan request is a few hundred bytes
 
-
-def base_url(event: dict[str, Any]) -> str:
-    """The hub's own address as the caller reached it (links in answers point back at it);
-    PUBLIC_BASE_URL when the deployment sets one (a custom domain)."""
-    configured = os.environ.get("PUBLIC_BASE_URL")
-    if configured:
-        return configured.rstrip("/")
-    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-    host = headers.get("host") or event.get("requestContext", {}).get("domainName", "localhost")
-    proto = headers.get("x-forwarded-proto", "https")
-    return f"{proto}://{host}"
+Event = dict[str, Any]
+Handler = Callable[[Event, Any], Event]
 
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+class Request:
+    """One API Gateway event, read once and lazily (nothing here raises before a door asks for the body)."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event if isinstance(event, dict) else {}
+
+    @staticmethod
+    def of(event: Request | Event) -> Request:
+        return event if isinstance(event, Request) else Request(event)
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """Header names in lower case (HTTP API already sends them so; the local stack and tests may not)."""
+        return {str(k).lower(): str(v) for k, v in (self.event.get("headers") or {}).items()}
+
+    @cached_property
+    def context(self) -> dict[str, Any]:
+        value = self.event.get("requestContext")
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def method(self) -> str:
+        return str((self.context.get("http") or {}).get("method") or "GET").upper()
+
+    @cached_property
+    def stage_prefix(self) -> str:
+        """`/prod` when a named stage is in the path (the API's default URL with a stage); "" for `$default`
+        (and behind a custom domain, whose mapping takes the stage out of the path)."""
+        stage = str(self.context.get("stage") or "$default")
+        raw = str(self.event.get("rawPath") or "")
+        prefix = "/" + stage
+        return prefix if stage != "$default" and (raw == prefix or raw.startswith(prefix + "/")) else ""
+
+    @cached_property
+    def path(self) -> str:
+        """The path as the hub's routes name it (the stage, if any, taken out)."""
+        return str(self.event.get("rawPath") or "")[len(self.stage_prefix):] or "/"
+
+    @property
+    def route(self) -> str:
+        return str(self.event.get("routeKey") or "")
+
+    @cached_property
+    def path_params(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in (self.event.get("pathParameters") or {}).items()}
+
+    @property
+    def query_string(self) -> str:
+        return str(self.event.get("rawQueryString") or "")
+
+    @cached_property
+    def query(self) -> dict[str, str]:
+        """The query's parameters, the first value of a repeated one."""
+        out: dict[str, str] = {}
+        for k, v in parse_qsl(self.query_string, keep_blank_values=True):
+            out.setdefault(k, v)
+        return out
+
+    @cached_property
+    def cookies(self) -> dict[str, str]:
+        """Payload 2.0 moves the Cookie header into `cookies`, one entry per cookie; the first of a name wins."""
+        out: dict[str, str] = {}
+        for c in list(self.event.get("cookies") or []) or self.headers.get("cookie", "").split(";"):
+            name, _, value = str(c).strip().partition("=")
+            if name:
+                out.setdefault(name, value)
+        return out
+
+    @cached_property
+    def base_url(self) -> str:
+        """The hub's own address as the caller reached it (links in answers point back at it);
+        PUBLIC_BASE_URL when the deployment sets one (a custom domain)."""
+        configured = os.environ.get("PUBLIC_BASE_URL")
+        if configured:
+            return configured.rstrip("/")
+        host = self.headers.get("host") or self.context.get("domainName") or "localhost"
+        return f"{self.headers.get('x-forwarded-proto', 'https')}://{host}{self.stage_prefix}"
+
+    @cached_property
+    def source_ip(self) -> str | None:
+        """The caller's address as API Gateway saw it (not a header the caller can write)."""
+        value = (self.context.get("http") or {}).get("sourceIp")
+        return str(value) if value else None
+
+    @cached_property
+    def request_id(self) -> str:
+        """The id API Gateway gave the request (its access log's), else a new one."""
+        value = self.context.get("requestId")
+        return str(value) if value else uuid.uuid4().hex
+
+    @cached_property
+    def content_type(self) -> str:
+        """The media type alone, in lower case ("" when none is declared)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @cached_property
+    def charset(self) -> str:
+        """The body's declared charset (Content-Type's `charset=`), UTF-8 when none is declared."""
+        for part in self.headers.get("content-type", "").split(";")[1:]:
+            name, _, value = part.strip().partition("=")
+            if name.strip().lower() == "charset":
+                return value.strip().strip('"') or "utf-8"
+        return "utf-8"
+
+    def body(self, max_body: int = MAX_BODY) -> bytes:
+        """The body's bytes (base64 decoded when the gateway encoded it): BadBody when it is not base64
+        or is over `max_body`."""
+        body = self.event.get("body") or ""
+        if len(body) > 2 * max_body + 4:  # bounded before any decoding work (base64 is 4/3 of the bytes)
+            raise BadBody("body too large")
+        try:
+            # surrogatepass: an event's text with a lone surrogate is still bytes, refused when decoded
+            raw = (base64.b64decode(body, validate=True) if self.event.get("isBase64Encoded")
+                   else str(body).encode("utf-8", "surrogatepass"))
+        except ValueError:
+            raise BadBody("not base64") from None
+        if len(raw) > max_body:
+            raise BadBody("body too large")
+        return raw
+
+    def text(self, max_body: int = MAX_BODY) -> str:
+        """The body as text, decoded in its declared charset: BadText `body` when it cannot be (an unknown
+        charset, or bytes that are not of it), BadBody when it is too large."""
+        raw = self.body(max_body)
+        name = self.charset
+        try:
+            codecs.lookup(name)
+        except LookupError:
+            raise BadText("body", f"unknown charset {name[:40]!r}") from None
+        try:
+            return raw.decode(name)
+        except (UnicodeDecodeError, ValueError):
+            raise BadText("body", f"not valid {name[:40]}") from None
+
+    @cached_property
+    def _basic(self) -> str | None:
+        """The decoded token of an `Authorization: Basic` header: None without one, "" when it cannot be
+        decoded."""
+        scheme, _, token = self.headers.get("authorization", "").strip().partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            return base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return ""
+
+    @property
+    def basic(self) -> tuple[str, str] | None:
+        """(login, password) of an `Authorization: Basic` header; None without one. A Basic header that
+        cannot be decoded, or has no `:`, is ("", ""): credentials were given, and they are wrong."""
+        if self._basic is None:
+            return None
+        login, sep, password = self._basic.partition(":")
+        return (login, password) if sep else ("", "")
+
+    @property
+    def basic_user(self) -> str | None:
+        """Basic's user name alone, `:` or not (a key given as the user name: `https://<key>:@hub`)."""
+        return None if self._basic is None else self._basic.partition(":")[0]
 
 
-def request_id(event: dict[str, Any]) -> str:
-    """The id API Gateway gave the request (its access log's), else a new one."""
-    value = (event.get("requestContext") or {}).get("requestId") if isinstance(event, dict) else None
-    return str(value) if value else uuid.uuid4().hex
+@dataclass
+class Answer:
+    """An HTTP answer; `bytes` bodies go out base64 encoded, text as it is."""
+
+    status: int
+    body: str | bytes = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (payload 2.0's `cookies`)
+
+    def event(self) -> Event:
+        out: Event = {"statusCode": self.status, "headers": self.headers}
+        if isinstance(self.body, bytes):
+            out["body"], out["isBase64Encoded"] = base64.b64encode(self.body).decode("ascii"), True
+        else:
+            out["body"] = self.body
+        if self.cookies:
+            out["cookies"] = self.cookies
+        return out
 
 
-def guarded(fault: Callable[[dict[str, Any], str], dict[str, Any]]) -> Callable[[Handler], Handler]:
-    """The last net of a door: an exception nothing else caught is logged once, with the request's id, and
-    answered by `fault(event, request_id)` in the door's own shape (never API Gateway's bare 500)."""
+def status_of(answer: Answer | Event) -> int:
+    """The HTTP status of an answer, an Answer or an event dict a use case still builds (a file's)."""
+    return answer.status if isinstance(answer, Answer) else int(answer["statusCode"])
 
-    def wrap(handler: Handler) -> Handler:
-        @functools.wraps(handler)
-        def door(event: dict[str, Any], context: Any) -> dict[str, Any]:
+
+def json_answer(status: int, value: Any, headers: Mapping[str, str] | None = None,
+                content_type: str = "application/json") -> Answer:
+    return Answer(status, dumps(value), {"Content-Type": content_type, **(headers or {})})
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
+Encoder = Callable[[Request, Any], Answer]  # (request, what the door's serve gave) -> the answer
+
+
+def _as_answer(req: Request, out: Any) -> Answer | Event:
+    if isinstance(out, Answer | dict):
+        return out
+    raise TypeError(f"a door answered {type(out).__name__}, not an Answer")
+
+
+class Door(Generic[T]):
+    """One protocol's way in and out. `errors` maps exception types (the door's refusal table among
+    them: `Refused` -> its wire answer) to what `serve` would have returned; `encode` turns that into
+    an Answer (Answer and event dicts go out as they are); an exception nothing maps is logged once
+    with the request's id and answered by `fault(request, request_id)` in the door's own shape, never
+    API Gateway's bare 500."""
+
+    def __init__(self, name: str, fault: Callable[[Request, str], Answer],
+                 errors: Mapping[type[BaseException], Callable[[Request, Any], T]] | None = None,
+                 encode: Callable[[Request, T], Answer | Event] | None = None) -> None:
+        self.name, self.fault, self.errors = name, fault, dict(errors or {})
+        self.encode: Callable[[Request, Any], Answer | Event] = encode or _as_answer
+        self._caught = tuple(self.errors)
+
+    def _mapped(self, req: Request, error: BaseException) -> Any:
+        for kind in type(error).__mro__:  # the most specific entry wins (BadText before BadBody)
+            if kind in self.errors:
+                return self.errors[kind](req, error)
+        raise error
+
+    def answer(self, serve: Callable[[Request], T], event: Event) -> Event:
+        """The door's answer to one event: `serve(request)` decodes, calls the use case and returns the
+        door's answer, or raises what `errors` maps."""
+        req = Request(event)
+        try:
             try:
-                return handler(event, context)
-            except Exception:
-                from .observability import logger
+                out: Any = serve(req)
+            except self._caught as e:
+                out = self._mapped(req, e)
+            answer = self.encode(req, out)
+        except Exception:
+            logger.exception(f"{self.name} request failed", extra={"requestId": req.request_id,
+                                                                    "route": req.route})
+            answer = self.fault(req, req.request_id)
+        return answer.event() if isinstance(answer, Answer) else answer
 
-                rid = request_id(event)
-                logger.exception("door failed", extra={"requestId": rid, "route": event.get("routeKey")})
-                return fault(event, rid)
+    def handler(self, serve: Callable[[Request], T]) -> Handler:
+        """The Lambda handler of one function of this door (what `functions/*/app.py` exports)."""
 
-        return door
+        @observed
+        def lambda_handler(event: Event, context: Any) -> Event:
+            return self.answer(serve, event)
 
-    return wrap
+        # Which door built it: tests/unit/test_door_framework.py checks every HTTP function's handler.
+        lambda_handler.door = self  # type: ignore[attr-defined]
+        return lambda_handler
 
 
-def source_ip(event: dict[str, Any]) -> str | None:
-    """The caller's address as API Gateway saw it (not a header the caller can write)."""
-    value = event.get("requestContext", {}).get("http", {}).get("sourceIp")
-    return str(value) if value else None
+def base_url(event: Request | Event) -> str:
+    return Request.of(event).base_url
+
+
+def source_ip(event: Request | Event) -> str | None:
+    return Request.of(event).source_ip
+
+
+def request_id(event: Request | Event) -> str:
+    return Request.of(event).request_id
 
 
 class BadBody(Exception):
@@ -94,46 +327,6 @@ def dumps(value: Any) -> str:
     return safe_text(json.dumps(value, ensure_ascii=False))
 
 
-def charset(event: dict[str, Any]) -> str:
-    """The body's declared charset (Content-Type's `charset=`), UTF-8 when none is declared."""
-    for part in _headers(event).get("content-type", "").split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"') or "utf-8"
-    return "utf-8"
-
-
-def body_text(event: dict[str, Any], max_body: int) -> str:
-    """The body as text, decoded in its declared charset: BadText `body` when it cannot be (an unknown
-    charset, or bytes that are not of it), BadBody when it is too large."""
-    raw = _body(event, max_body)
-    name = charset(event)
-    try:
-        codecs.lookup(name)
-    except LookupError:
-        raise BadText("body", f"unknown charset {name[:40]!r}") from None
-    try:
-        return raw.decode(name)
-    except (UnicodeDecodeError, ValueError):
-        raise BadText("body", f"not valid {name[:40]}") from None
-
-
-def _headers(event: dict[str, Any]) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-
-
-def _body(event: dict[str, Any], max_body: int) -> bytes:
-    body = event.get("body") or ""
-    try:
-        # surrogatepass: an event's text with a lone surrogate is still bytes, refused when decoded
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogatepass")
-    except ValueError:
-        raise BadBody("not base64") from None
-    if len(raw) > max_body:
-        raise BadBody("body too large")
-    return raw
-
-
 def _scalar(value: Any) -> str | None:
     """JSON values are taken as text: numbers (duration: 14) and booleans (notify: true) too; objects and
     lists are not."""
@@ -146,22 +339,21 @@ def _scalar(value: Any) -> str | None:
     return None
 
 
-def parameters(event: dict[str, Any], max_body: int = MAX_BODY) -> dict[str, str]:
+def parameters(event: Request | Event, max_body: int = MAX_BODY, query: bool = True) -> dict[str, str]:
     """Every parameter of a form-style door (library API v1, warehouse lending URL) as text: the query
     string, then the body over it (JSON object, form-encoded or multipart); a repeated form key keeps
     its first value. Raises BadBody when the body is not what its Content-Type says, BadText (naming the
-    parameter) when a value is not valid text."""
-    out: dict[str, str] = {}
-    for k, v in parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True):
-        out.setdefault(k, v)
+    parameter) when a value is not valid text. `query=False`: the body's alone (a form post)."""
+    req = Request.of(event)
+    out = dict(req.query) if query else {}
     check_text(out)
-    raw = _body(event, max_body)
+    raw = req.body(max_body)
     if not raw.strip():
         return out
-    ctype = _headers(event).get("content-type", "").split(";")[0].strip().lower()
+    ctype = req.content_type
     found: dict[str, str] = {}
     if ctype == "application/json" or ctype.endswith("+json") or (not ctype and raw.lstrip()[:1] == b"{"):
-        text = body_text(event, max_body)
+        text = req.text(max_body)
         try:
             data = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
@@ -176,10 +368,10 @@ def parameters(event: dict[str, Any], max_body: int = MAX_BODY) -> dict[str, str
             # A value of the wrong type is kept as an impossible one, so its own check names it.
             found[str(k)] = value if value is not None else "\x00"
     elif ctype == "multipart/form-data":
-        found = _multipart(raw, _headers(event).get("content-type", ""))
+        found = _multipart(raw, req.headers.get("content-type", ""))
         check_text(found)
     elif ctype in ("", "application/x-www-form-urlencoded"):
-        for k, v in parse_qsl(body_text(event, max_body), keep_blank_values=True, strict_parsing=False):
+        for k, v in parse_qsl(req.text(max_body), keep_blank_values=True, strict_parsing=False):
             found.setdefault(k, v)
         check_text(found)
     else:
@@ -299,19 +491,20 @@ def nest(pairs: list[tuple[str, str]], integers: frozenset[str] = frozenset()) -
     return dict(_plain(root))
 
 
-def spring_parameters(event: dict[str, Any], max_body: int = MAX_BODY,
+def spring_parameters(event: Request | Event, max_body: int = MAX_BODY,
                       integers: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Every parameter of a request in Dilicom's REST binding: the query string, then the body over it.
     The body's shape decides, not its Content-Type (PMB sends a form body under application/json):
     an object in JSON, multipart form data, or form-encoded pairs. Raises BadBody when it cannot be read."""
+    req = Request.of(event)
     # surrogateescape: a percent-escape that is not UTF-8 becomes a lone surrogate, which check_text names
-    pairs = parse_qsl(event.get("rawQueryString") or "", keep_blank_values=True, errors="surrogateescape")
-    raw = _body(event, max_body)
+    pairs = parse_qsl(req.query_string, keep_blank_values=True, errors="surrogateescape")
+    raw = req.body(max_body)
     data: dict[str, Any] | None = None
-    ctype = _headers(event).get("content-type", "")
+    ctype = req.headers.get("content-type", "")
     if raw.strip():
         if raw.lstrip()[:1] in (b"{", b"[", b'"') or _JSON_SCALAR.match(raw.strip()):
-            text = body_text(event, max_body)
+            text = req.text(max_body)
             try:
                 parsed = json.loads(text)
             except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
@@ -323,7 +516,7 @@ def spring_parameters(event: dict[str, Any], max_body: int = MAX_BODY,
         elif ctype.split(";")[0].strip().lower() == "multipart/form-data":
             pairs += list(_multipart(raw, ctype).items())
         else:
-            pairs += parse_qsl(body_text(event, max_body), keep_blank_values=True, errors="surrogateescape")
+            pairs += parse_qsl(req.text(max_body), keep_blank_values=True, errors="surrogateescape")
     for key, value in pairs:  # the text check before the notation is read: it names the parameter as sent
         if text_problem(key):  # a name that is not text is a request nobody can read (as a malformed name)
             raise BadBody("a parameter name cannot be read")
@@ -334,15 +527,6 @@ def spring_parameters(event: dict[str, Any], max_body: int = MAX_BODY,
     return out
 
 
-def basic_credentials(event: dict[str, Any]) -> tuple[str, str] | None:
-    """(login, password) of an `Authorization: Basic` header; None without one. A Basic header that
-    cannot be decoded is ("", ""): credentials were given, and they are wrong."""
-    header = _headers(event).get("authorization", "").strip()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        login, sep, password = base64.b64decode(token.strip(), validate=True).decode("utf-8").partition(":")
-    except (ValueError, UnicodeDecodeError):
-        return "", ""
-    return (login, password) if sep else ("", "")
+def basic_credentials(event: Request | Event) -> tuple[str, str] | None:
+    """(login, password) of an `Authorization: Basic` header (Request.basic)."""
+    return Request.of(event).basic

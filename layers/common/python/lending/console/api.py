@@ -7,8 +7,6 @@ account that is not a distributor; 404 for an EAN the distributor does not offer
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -17,7 +15,7 @@ from ..domain.refusals import Reason, Refused
 from ..services import auth, clock
 from ..services import distributor as uses
 from ..services.context import Ctx
-from ..web import base_url
+from ..web import Answer, BadBody, Request
 from .app import words
 from .i18n import translator
 
@@ -29,40 +27,33 @@ STATUS: dict[Reason, int] = {
 }
 
 
-def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "body": json.dumps(body),
-            "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})}}
+def _answer(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, json.dumps(body),
+                  {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})})
 
 
-def _credentials(event: dict[str, Any]) -> tuple[str, str] | None:
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    scheme, _, value = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            gln, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-        return (gln, password) if sep else None
-    body = event.get("body") or ""
+def _credentials(req: Request) -> tuple[str, str] | None:
+    if req.basic is not None:
+        return None if req.basic == ("", "") else req.basic  # a Basic header that cannot be read: none given
     try:
-        data = json.loads(base64.b64decode(body) if event.get("isBase64Encoded") else body) if body else None
-    except (ValueError, RecursionError):
+        body = req.body()
+        data = json.loads(body) if body else None
+    except (BadBody, ValueError, RecursionError):
         return None
     if isinstance(data, dict) and isinstance(data.get("glnDistributor"), str):
         return data["glnDistributor"], str(data.get("passwordDistributor") or "")
     return None
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
-    path = str(event.get("rawPath") or "")
-    ean13 = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+def handle(req: Request) -> Answer:
+    ean13 = req.path[len(PREFIX):] if req.path.startswith(PREFIX) else ""
     challenge = {"WWW-Authenticate": 'Basic realm="distributor", charset="UTF-8"'}
-    creds = _credentials(event)
+    creds = _credentials(req)
     if creds is None:
         return _answer(401, {"errors": ["Credentials are required: HTTP Basic GLN:password."]}, challenge)
     try:
         account = auth.authenticate(creds[0], creds[1], (Role.DISTRIBUTOR,))
-        return _answer(200, uses.sales_json(Ctx(now=clock.now(), base_url=base_url(event)), account, ean13))
+        return _answer(200, uses.sales_json(Ctx(now=clock.now(), base_url=req.base_url), account, ean13))
     except Refused as r:
         status = STATUS.get(r.reason, 400)
         return _answer(status, {"errors": [words(translator("en"), r)]}, challenge if status == 401 else None)

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import web
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Session, Staff, StaffRole, StaffState
-from ..observability import logger, observed
+from ..observability import logger
 from ..services import clock
 from ..services import console as uses
 from ..services import staff as auth
@@ -413,12 +414,12 @@ def route(page: Page) -> Response:
     return handler(page)
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
-    if str(event.get("rawPath") or "").startswith("/distributor/"):
+def handle(http: web.Request) -> web.Answer:
+    if http.path.startswith("/distributor/"):
         from . import api
 
-        return api.handle(event)
-    req = request_of(event)
+        return api.handle(http)
+    req = request_of(http)
     ctx = Ctx(now=clock.now(), base_url=req.base)
     page = Page(req, ctx, pick(req.cookie(LANG), req.headers.get("accept-language")), new_nonce())
     found = auth.session_of(ctx, req.cookie(SESSION))
@@ -429,25 +430,20 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
         page.distributor = organisation(page.staff) is not None
     try:
         response = route(page)
-    except Refused as r:
+    except Refused as r:  # a refusal is a page in the reader's words (STATUS, words): it needs the page
         response = page.refusal(r)
     if found is None and req.cookie(SESSION) and not any(c.startswith(req.cookie_name(SESSION))
                                                          for c in response.cookies):
         response.clear_cookie(req, SESSION)  # an expired or revoked session: the browser forgets it too
-    return response.to_event(page.nonce)
+    return response.to_answer(page.nonce)
 
 
-def handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def fault(http: web.Request, request_id: str) -> web.Answer:
+    """A fault of ours, on a page of the console or the patron space: plain words, no page around them."""
+    return web.Answer(500, "Internal error / Erreur interne",
+                      {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"})
+
+
+def handler() -> web.Handler:
     warm_up()  # clients built once per container, at init
-
-    @observed
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            return handle(event)
-        except Exception:
-            logger.exception("console request failed", extra={"route": event.get("routeKey")})
-            return {"statusCode": 500, "headers": {"Content-Type": "text/plain; charset=utf-8",
-                                                   "Cache-Control": "no-store"},
-                    "body": "Internal error / Erreur interne"}
-
-    return lambda_handler
+    return web.Door[web.Answer]("console", fault).handler(handle)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
-from ..web import BadBody, base_url, parameters
+from .. import web
+from ..web import BadBody, parameters
 
 PREFIX = "/console"
 MAX_FORM = 16 * 1024
@@ -47,48 +47,37 @@ class Request:
         return origin is None or origin == "null" or origin.rstrip("/") == self.base
 
 
-def request_of(event: dict[str, Any], prefix: str = PREFIX) -> Request:
+def request_of(http: web.Request, prefix: str = PREFIX) -> Request:
     """The request; `path` holds the segments after `prefix` (the patron space's door passes "")."""
-    raw_path = str(event.get("rawPath") or "")
-    rest = raw_path[len(prefix):] if prefix and raw_path.startswith(prefix) else raw_path
+    rest = http.path[len(prefix):] if prefix and http.path.startswith(prefix) else http.path
     segments = [unquote(s) for s in rest.split("/") if s]
-    method = str(event.get("requestContext", {}).get("http", {}).get("method") or "GET").upper()
-    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    cookies: dict[str, str] = {}
-    raw_cookies = list(event.get("cookies") or []) or headers.get("cookie", "").split(";")
-    for c in raw_cookies:
-        name, _, value = str(c).strip().partition("=")
-        if name:
-            cookies.setdefault(name, value)
-    query = dict(parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True))
+    method = http.method
     form: dict[str, str] = {}
     files: dict[str, bytes] = {}
-    if method == "POST" and headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        form, files = _multipart(event, headers["content-type"])
+    if method == "POST" and http.content_type == "multipart/form-data":
+        form, files = _multipart(http)
     elif method == "POST":
         try:
-            form = {k: v for k, v in parameters({**event, "rawQueryString": ""}, MAX_FORM).items()}
+            form = parameters(http, MAX_FORM, query=False)
         except BadBody:
             form = {}
-    address = str(event.get("requestContext", {}).get("http", {}).get("sourceIp") or "unknown")
-    return Request(method, segments, query, form, cookies, headers, address, base_url(event), files)
+    query = dict(parse_qsl(http.query_string, keep_blank_values=True))  # the last of a repeated one
+    return Request(method, segments, query, form, dict(http.cookies), http.headers,
+                   http.source_ip or "unknown", http.base_url, files)
 
 
-def _multipart(event: dict[str, Any], ctype: str) -> tuple[dict[str, str], dict[str, bytes]]:
+def _multipart(http: web.Request) -> tuple[dict[str, str], dict[str, bytes]]:
     """A multipart form: text fields, and the bytes of file fields. Anything unreadable: an empty form
     (which then fails its CSRF check like any forged post)."""
-    import base64
     from email.parser import BytesParser
     from email.policy import HTTP
 
-    body = event.get("body") or ""
     try:
-        raw = base64.b64decode(body) if event.get("isBase64Encoded") else str(body).encode("utf-8", "surrogateescape")
-    except ValueError:
+        raw = http.body(MAX_UPLOAD)
+    except BadBody:
         return {}, {}
-    if len(raw) > MAX_UPLOAD:
-        return {}, {}
-    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + raw)
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {http.headers['content-type']}\r\n\r\n".encode()
+                                                  + raw)
     if not message.is_multipart():
         return {}, {}
     form: dict[str, str] = {}
@@ -124,7 +113,7 @@ class Response:
     def clear_cookie(self, req: Request, name: str) -> None:
         self.set_cookie(req, name, "", max_age=0)
 
-    def to_event(self, nonce: str) -> dict[str, Any]:
+    def to_answer(self, nonce: str) -> web.Answer:
         headers = {
             "Content-Type": "text/html; charset=utf-8",
             "Cache-Control": "no-store",
@@ -140,10 +129,7 @@ class Response:
             "Strict-Transport-Security": HSTS,
             **self.headers,
         }
-        out: dict[str, Any] = {"statusCode": self.status, "headers": headers, "body": self.body}
-        if self.cookies:
-            out["cookies"] = self.cookies
-        return out
+        return web.Answer(self.status, self.body, headers, self.cookies)
 
 
 def redirect(location: str, status: int = 303) -> Response:

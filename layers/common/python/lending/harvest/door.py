@@ -5,8 +5,7 @@ paging headers. No rule lives here."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,12 +13,14 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..domain.codes import Refused
-from ..observability import count, logger, observed
+from ..observability import count
 from ..services import api_keys, clock
 from ..services.context import Ctx, warm_up
-from ..v1.door import base_url, split_format
+from ..v1.door import split_format
 from ..v1.errors import V1Error, of_refusal
 from ..v1.requests import params
+from ..web import Answer as HttpAnswer
+from ..web import Door, Handler, Request
 
 JSON = "application/json; charset=utf-8"
 XML = "application/xml; charset=utf-8"
@@ -50,17 +51,10 @@ class Call:
 Action = Callable[[Call], Answer]
 
 
-def api_key(headers: dict[str, str]) -> str | None:
-    if headers.get("x-api-key"):
-        return headers["x-api-key"]
-    auth = headers.get("authorization", "")
-    if auth[:6].lower() != "basic ":
-        return None
-    try:
-        user = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[0]
-    except (binascii.Error, ValueError):
-        return None
-    return user or None
+def api_key(req: Request) -> str | None:
+    if req.headers.get("x-api-key"):
+        return req.headers["x-api-key"]
+    return req.basic_user or None  # the key as Basic's user name (the password is empty)
 
 
 def _plain(value: Any) -> str:
@@ -97,35 +91,43 @@ def paging_headers(total_items: int, total_pages: int, per_page: int, current: i
             "X-Current-Page": str(current)}
 
 
-def handler(action: Action, root: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def _error(req: Request, error: V1Error, root: str) -> Answer:
+    answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
+    if error.status == 401:
+        answer.headers["WWW-Authenticate"] = REALM
+    return answer
+
+
+def encode(req: Request, answer: Answer, metric: str) -> HttpAnswer:
+    count(f"{metric}.{answer.status}")
+    fmt, _ = split_format(req)
+    if fmt == "xml":
+        content_type, text = XML, xml(answer)
+    else:
+        content_type, text = answer.content_type or JSON, json.dumps(answer.body, ensure_ascii=False)
+    return HttpAnswer(answer.status, text,
+                      {"Content-Type": content_type, "Cache-Control": "private, no-store", **answer.headers})
+
+
+def call_of(req: Request) -> Call:
+    library = api_keys.library(api_key(req))
+    if library is None:
+        raise V1Error("invalid_api_key")
+    fmt, path = split_format(req)
+    return Call(Ctx(now=clock.now(), base_url=req.base_url), library, path, params(req), fmt)
+
+
+def handler(action: Action, root: str) -> Handler:
     """The Lambda handler of one catalogue route; `root` names the XML root of its error answers."""
     warm_up()  # clients built once per container, at init
+    errors: dict[type[BaseException], Callable[[Request, Any], Answer]] = {
+        V1Error: lambda req, e: _error(req, e, root),
+        Refused: lambda req, r: _error(req, of_refusal(r), root),  # v1's table
+    }
+    metric = f"harvest.{action.__name__}"
 
-    @observed
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        fmt, path = split_format(event)
-        headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-        try:
-            library = api_keys.library(api_key(headers))
-            if library is None:
-                raise V1Error("invalid_api_key")
-            answer = action(Call(Ctx(now=clock.now(), base_url=base_url(event)), library, path, params(event),
-                                 fmt))
-        except (V1Error, Refused) as e:
-            error = e if isinstance(e, V1Error) else of_refusal(e)
-            answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
-            if error.status == 401:
-                answer.headers["WWW-Authenticate"] = REALM
-        except Exception:
-            logger.exception("catalogue request failed", extra={"route": event.get("routeKey")})
-            error = V1Error("internal_error")
-            answer = Answer(error.status, {"errors": error.codes, "messages": error.messages}, root=root)
-        count(f"harvest.{action.__name__}.{answer.status}")
-        if fmt == "xml":
-            content_type, text = XML, xml(answer)
-        else:
-            content_type, text = answer.content_type or JSON, json.dumps(answer.body, ensure_ascii=False)
-        return {"statusCode": answer.status, "body": text,
-                "headers": {"Content-Type": content_type, "Cache-Control": "private, no-store", **answer.headers}}
+    def fault(req: Request, request_id: str) -> HttpAnswer:
+        return encode(req, _error(req, V1Error("internal_error"), root), metric)
 
-    return lambda_handler
+    door = Door("harvest", fault, errors, functools.partial(encode, metric=metric))
+    return door.handler(lambda req: action(call_of(req)))

@@ -4,21 +4,19 @@ headers (lending.console). The reader's resources are answered as bytes under th
 
 from __future__ import annotations
 
-import base64
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from .. import web
 from ..console import app as console
 from ..console.app import LANG, PRE
 from ..console.http import Request, Response, new_nonce, redirect, request_of
 from ..console.i18n import pick, translator
 from ..console.render import render
 from ..domain.refusals import Reason, Refused
-from ..observability import logger, observed
 from ..services import clock
 from ..services import patron_space as uses
 from ..services.context import Ctx, warm_up
@@ -174,12 +172,12 @@ def language(page: Page) -> Response:
 
 # --- bytes: the reader's resources and the static files ---
 
-def _plain(status: int, text: str) -> dict[str, Any]:
-    return {"statusCode": status, "body": text, "headers": {
-        "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}}
+def _plain(status: int, text: str) -> web.Answer:
+    return web.Answer(status, text, {
+        "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
-def resource(req: Request, ctx: Ctx) -> dict[str, Any]:
+def resource(req: Request, ctx: Ctx) -> web.Answer:
     """GET /patron/read/{gln}/{loanId}/{path in the EPUB}?e=&s=: one resource, under its signature."""
     gln, loan_id, path = req.path[2], req.path[3], "/".join(req.path[4:])
     try:
@@ -187,18 +185,18 @@ def resource(req: Request, ctx: Ctx) -> dict[str, Any]:
                                             req.address)
     except Refused as r:
         return _plain(STATUS.get(r.reason, 400), r.reason.value)
-    return {"statusCode": 200, "isBase64Encoded": True, "body": base64.b64encode(content).decode(), "headers": {
+    return web.Answer(200, content, {
         "Content-Type": media_type, "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src blob: data:; sandbox",
-        "Cross-Origin-Resource-Policy": "same-origin"}}
+        "Cross-Origin-Resource-Policy": "same-origin"})
 
 
-def static(name: str) -> dict[str, Any]:
+def static(name: str) -> web.Answer:
     if name not in STATIC_FILES:
         return _plain(404, "not_found")
-    return {"statusCode": 200, "body": (STATIC / name).read_text(encoding="utf-8"), "headers": {
+    return web.Answer(200, (STATIC / name).read_text(encoding="utf-8"), {
         "Content-Type": STATIC_FILES[name], "Cache-Control": "public, max-age=3600",
-        "X-Content-Type-Options": "nosniff"}}
+        "X-Content-Type-Options": "nosniff"})
 
 
 def route(page: Page) -> Response:
@@ -222,8 +220,8 @@ def route(page: Page) -> Response:
     return not_found(page)
 
 
-def handle(event: dict[str, Any]) -> dict[str, Any]:
-    req = request_of(event, prefix="")
+def handle(http: web.Request) -> web.Answer:
+    req = request_of(http, prefix="")
     ctx = Ctx(now=clock.now(), base_url=req.base)
     if req.method == "GET" and req.path[:2] == ["patron", "static"] and len(req.path) == 3:
         return static(req.path[2])
@@ -241,18 +239,13 @@ def handle(event: dict[str, Any]) -> dict[str, Any]:
     if page.session is None and req.cookie(SESSION) and not any(c.startswith(req.cookie_name(SESSION))
                                                                  for c in response.cookies):
         response.clear_cookie(req, SESSION)
-    return response.to_event(page.nonce)
+    return response.to_answer(page.nonce)
 
 
-def handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def _fault(http: web.Request, request_id: str) -> web.Answer:
+    return _plain(500, "Internal error / Erreur interne")
+
+
+def handler() -> web.Handler:
     warm_up()  # clients built once per container, at init
-
-    @observed
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        try:
-            return handle(event)
-        except Exception:
-            logger.exception("patron space request failed", extra={"route": event.get("routeKey")})
-            return _plain(500, "Internal error / Erreur interne")
-
-    return lambda_handler
+    return web.Door[web.Answer]("patron space", _fault).handler(handle)

@@ -7,14 +7,14 @@ parameters. Answers are JSON as the real hub renders them (Java beans: the count
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 from ..domain.codes import Status
 from ..domain.refusals import Reason, Refused
-from ..observability import logger, observed
+from ..observability import logger
 from ..services.context import Ctx, warm_up
-from ..web import BadBody, BadText, base_url, basic_credentials, dumps, guarded, source_ip, spring_parameters
+from ..web import Answer, BadBody, BadText, Door, Handler, Request, json_answer, spring_parameters
 from .operations import OPERATIONS, new_request_id, refuse_text, run
 from .refusals import INTERNAL_ERROR
 from .refusals import fields as refusal_fields
@@ -29,13 +29,22 @@ _BEAN_NAMES = {"NTA": "nta", "NUS1": "nus1", "NUS2": "nus2"}
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="PNB"'}
 
 
-def respond(status: int, answer: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json", **(headers or {})},
-            "body": dumps(answer)}
+def respond(status: int, answer: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
+    return json_answer(status, answer, headers)
 
 
-def _fault(event: dict[str, Any], request_id: str) -> dict[str, Any]:
+def _fault(req: Request, request_id: str) -> Answer:
     return respond(500, {"requestId": request_id, "returnStatus": Status.ERROR.value, "returnMessage": INTERNAL_ERROR})
+
+
+def _unreadable(req: Request, e: BadBody) -> Answer:
+    """The binding's 400: a request it cannot read at all (or whose body is not text in its charset)."""
+    return _refusal(400, Refused(Reason.UNREADABLE_REQUEST, detail=str(e)))
+
+
+# The REST binding's door: a PNB refusal is worded by `operations.run` (pnb/refusals.py, shared with SOAP);
+# what reaches the door itself is a body it cannot read.
+DOOR = Door("pnb", _fault, errors={BadBody: _unreadable})
 
 
 def as_bean(value: Any) -> Any:
@@ -47,21 +56,19 @@ def as_bean(value: Any) -> Any:
     return value
 
 
-def _refusal(status: int, refusal: Refused, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def _refusal(status: int, refusal: Refused, headers: dict[str, str] | None = None) -> Answer:
     return respond(status, {"requestId": new_request_id(), **refusal_fields(refusal)}, headers)
 
 
-def serve(service: str, event: dict[str, Any]) -> dict[str, Any]:
+def serve(service: str, req: Request) -> Answer:
     try:
-        body = spring_parameters(event, MAX_BODY, INTEGERS)
+        body = spring_parameters(req, MAX_BODY, INTEGERS)
     except BadText as t:
         if t.field != "body":  # a parameter that is not text: INVALID_ARGUMENTS naming it
             return respond(*refuse_text(service, t))
-        return _refusal(400, Refused(Reason.UNREADABLE_REQUEST, detail=str(t)))  # not text in its charset
-    except BadBody as e:  # the binding's 400: a request it cannot read at all
-        return _refusal(400, Refused(Reason.UNREADABLE_REQUEST, detail=str(e)))
+        raise  # not text in its charset: unreadable
     op = OPERATIONS.get(service)
-    basic = basic_credentials(event)
+    basic = req.basic
     if op is not None:
         gln_field, password_field = op.credentials
         if basic is not None:  # the binding's own authentication wins over any parameter
@@ -69,10 +76,10 @@ def serve(service: str, event: dict[str, Any]) -> dict[str, Any]:
         elif body.get(gln_field) is None and body.get(LOGIN) is not None:
             body[gln_field], body[password_field] = body.get(LOGIN), body.get(PASSWORD)
         # The binding's 401 is for its own path; the older path answers as it always did (AUTHENTICATION_ERROR).
-        rest = "/json/" in str(event.get("rawPath") or "")
+        rest = "/json/" in req.path
         if rest and basic is None and body.get(gln_field) is None and body.get(password_field) is None:
             return _refusal(401, Refused(Reason.MISSING_CREDENTIALS), CHALLENGE)
-    status, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
+    status, answer = run(service, body, Ctx(base_url=req.base_url, source_ip=req.source_ip))
     if basic is not None and answer["returnStatus"] == Status.AUTHENTICATION_ERROR.value:
         status = 403  # Basic credentials given, and wrong: the binding's 403 (Bad credentials)
     # Never the parameters themselves: DRMinfo and userInfo carry personal data.
@@ -81,25 +88,20 @@ def serve(service: str, event: dict[str, Any]) -> dict[str, Any]:
     return respond(status, as_bean(answer))
 
 
-def json_handler(service: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def json_handler(service: str) -> Handler:
     warm_up()  # clients built once per container, at init
-
-    @observed
-    @guarded(_fault)
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return serve(service, event)
-
-    return lambda_handler
+    return DOOR.handler(functools.partial(serve, service))
 
 
-@observed
-@guarded(_fault)
-def unknown_service_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def unknown_service(req: Request) -> Answer:
     """The routes no service owns: the spec's NOT_IMPLEMENTED, never the gateway's 404. It reaches no
     table: a known service always has its own, more specific route."""
-    service = str((event.get("pathParameters") or {}).get("service") or "")[:64]
+    service = req.path_params.get("service", "")[:64]
     if service in OPERATIONS:  # a route was forgotten: say so, rather than answer for the service here
         logger.error("pnb service reached the catch-all route", extra={"operation": service})
         return _refusal(200, Refused(Reason.UNKNOWN_OPERATION, service=service))
-    status, answer = run(service, {}, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
+    status, answer = run(service, {}, Ctx(base_url=req.base_url, source_ip=req.source_ip))
     return respond(status, as_bean(answer))
+
+
+unknown_service_handler = DOOR.handler(unknown_service)

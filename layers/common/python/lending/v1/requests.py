@@ -16,7 +16,7 @@ from typing import Any
 from ..domain.dates import in_range, parse_iso
 from ..services.lcp import HINT_MAX, PASSPHRASE_MAX
 from ..text import secure_scheme
-from ..web import BadBody, BadText, parameters
+from ..web import BadBody, BadText, Request, parameters
 from .errors import CODES, V1Error
 
 MAX_BODY = 100_000
@@ -155,7 +155,7 @@ def member_id(value: str) -> str:
         raise V1Error("invalid_member_id") from None
 
 
-def params(event: dict[str, Any]) -> dict[str, Any]:
+def params(event: Request | dict[str, Any]) -> dict[str, Any]:
     """Query string, then the body's fields over it (JSON object, form-encoded or multipart). Blank
     values are absent values (`member_id=` is a missing member id)."""
     try:

@@ -7,17 +7,14 @@ PNB answer with its returnStatus, as over JSON."""
 
 from __future__ import annotations
 
-import base64
 import threading
-from collections.abc import Callable
-from typing import Any
 
 from lxml import etree
 
 from ...domain.codes import Status
-from ...observability import logger, observed
+from ...observability import logger
 from ...services.context import Ctx, warm_up
-from ...web import BadText, base_url, check_text, source_ip
+from ...web import Answer, BadBody, BadText, Door, Handler, Request, check_text
 from ..operations import OPERATIONS, new_request_id, refuse_text, run
 from ..refusals import BAD_CREDENTIALS, INTERNAL_ERROR
 from . import codec, envelope
@@ -27,47 +24,55 @@ _validating = threading.Lock()  # one XMLSchema, one error log: validations take
 
 
 def _xml(status: int, payload: bytes, content_type: str = "text/xml; charset=utf-8",
-         extra: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": content_type, **(extra or {})},
-            "body": payload.decode("utf-8")}
+         extra: dict[str, str] | None = None) -> Answer:
+    return Answer(status, payload.decode("utf-8"), {"Content-Type": content_type, **(extra or {})})
 
 
-def _body(event: dict[str, Any]) -> bytes:
-    body = event.get("body") or ""
-    if len(body) > 2 * envelope.MAX_BODY:  # bounded before any decoding work
-        raise envelope.NotSoap(f"The request body is too large (at most {envelope.MAX_BODY} bytes)")
-    if event.get("isBase64Encoded"):
-        try:
-            return base64.b64decode(body, validate=True)
-        except ValueError:
-            raise envelope.NotSoap("The request body is not valid base64") from None
-    return str(body).encode("utf-8", "surrogatepass")  # a lone surrogate: bytes libxml2 refuses
+def _body(req: Request) -> bytes:
+    """The request's bytes (a lone surrogate in an event's text stays bytes libxml2 refuses)."""
+    try:
+        return req.body(envelope.MAX_BODY)
+    except BadBody as e:
+        if "large" in str(e):
+            raise envelope.NotSoap(f"The request body is too large (at most {envelope.MAX_BODY} bytes)") from None
+        raise envelope.NotSoap("The request body is not valid base64") from None
 
 
-def describe(event: dict[str, Any]) -> dict[str, Any]:
+def describe(req: Request) -> Answer:
     """?xsd: the schema alone; anything else (?wsdl): the WSDL with the schema inline."""
     from . import wsdl  # only describing needs it: kept out of the cold start of every call
 
-    query = {k.lower() for k in (event.get("queryStringParameters") or {})}
+    query = {k.lower() for k in req.query}
     cache = {"Cache-Control": "public, max-age=300"}
     if "xsd" in query:
         return _xml(200, MODEL.source, extra=cache)
-    return _xml(200, wsdl.document(base_url(event)), extra=cache)
+    return _xml(200, wsdl.document(req.base_url), extra=cache)
 
 
-def _fault(version: str, code: str, request_id: str, status: str, message: str) -> dict[str, Any]:
+def _fault(version: str, code: str, request_id: str, status: str, message: str) -> Answer:
     http, payload = envelope.fault(version, code, message, envelope.fault_detail(request_id, status, message))
     return _xml(http, payload, envelope.CONTENT_TYPES[version])
 
 
-def call(event: dict[str, Any]) -> dict[str, Any]:
-    try:
-        version, payload = envelope.read(_body(event))
-    except envelope.NotSoap as e:
-        logger.info("pnb soap fault", extra={"fault": e.code})
-        headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-        version = e.version or envelope.version_of(headers.get("content-type"))
-        return _fault(version, e.code, new_request_id(), Status.INVALID_ARGUMENTS.value, e.message)
+def _not_soap(req: Request, e: envelope.NotSoap) -> Answer:
+    """A body that is not one readable PNB operation: a Fault of the sender, in the envelope's version
+    (or, when it could not tell, the Content-Type's)."""
+    logger.info("pnb soap fault", extra={"fault": e.code})
+    version = e.version or envelope.version_of(req.headers.get("content-type"))
+    return _fault(version, e.code, new_request_id(), Status.INVALID_ARGUMENTS.value, e.message)
+
+
+def _server_fault(req: Request, request_id: str) -> Answer:
+    """A fault of ours: a Server fault that names the request."""
+    version = envelope.version_of(req.headers.get("content-type"))
+    return _fault(version, "receiver", request_id, Status.ERROR.value, INTERNAL_ERROR)
+
+
+DOOR = Door("pnb soap", _server_fault, errors={envelope.NotSoap: _not_soap})
+
+
+def call(req: Request) -> Answer:
+    version, payload = envelope.read(_body(req))
     service = etree.QName(payload).localname
     request_type = MODEL.elements[service]
     with _validating:  # libxml2 says yes or no (~4 us); only a no is explained, by xmlschema (codec.explain)
@@ -93,7 +98,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
         except codec.Malformed as m:
             http, answer = refuse_text(service, BadText(m.field, "not a value of its type"))
         else:
-            http, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
+            http, answer = run(service, body, Ctx(base_url=req.base_url, source_ip=req.source_ip))
     logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
                                    "requestId": answer["requestId"]})
     if http >= 500:  # our fault, not the caller's: a Server fault that still names the request
@@ -103,19 +108,10 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
     return _xml(200, envelope.answer(version, out), envelope.CONTENT_TYPES[version])
 
 
-def soap_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def serve(req: Request) -> Answer:
+    return describe(req) if req.method in ("GET", "HEAD") else call(req)
+
+
+def soap_handler() -> Handler:
     warm_up()  # clients built once per container, at init
-
-    @observed
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        method = event.get("requestContext", {}).get("http", {}).get("method", "POST")
-        try:
-            return describe(event) if method in ("GET", "HEAD") else call(event)
-        except Exception:
-            request_id = new_request_id()
-            logger.exception("pnb soap door failed", extra={"requestId": request_id})
-            headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
-            version = envelope.version_of(headers.get("content-type"))
-            return _fault(version, "receiver", request_id, Status.ERROR.value, INTERNAL_ERROR)
-
-    return lambda_handler
+    return DOOR.handler(serve)
