@@ -39,11 +39,13 @@ import pytest
 
 from lending import aws
 from lending.domain.dates import iso
+from lending.domain.holds import Hold
 from lending.domain.loans import Loan, LoanState
 from lending.domain.renewals import loan_days
 from lending.notify import queues
 from lending.services import auth
 from lending.store import deliveries, licences, loans, outbox, patrons, table
+from lending.store.patrons import PatronWrite
 
 Item = dict[str, Any]
 Key = tuple[str, str]
@@ -299,8 +301,9 @@ class MemoryStore:
 
     # -- loans ------------------------------------------------------------------------------------
 
-    def lend(self, new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
-             reserved: bool = False) -> None:
+    def lend(self, new: Loan, now: datetime, patron: PatronWrite | None = None,
+             reservation: Hold | None = None) -> None:
+        reserved = reservation is not None
         free, _ = licences.POOL_ATTRS[new.pool]
         now_s, end_s = iso(now), iso(new.end_date)
         # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
@@ -325,16 +328,15 @@ class MemoryStore:
         ops: list[Mapping[str, Any] | Op] = [
             Op(loans.loan_key(new.gln_coll, new.loan_id), lambda old: old is None, lambda old: put),
             Op(licences.line_key(new.order_line_id), line_ok, take),
-            *extra_items,
+            *loans.companions(new, now, patron, reservation),  # the store's own operations, as the store writes them
         ]
         try:
             self.transact(ops)
         except table.TransactionFailed as e:  # the same reading of the failure as the real store
             if 0 in e.failed:
                 raise loans.LoanExists(loans.loan(e.failed[0] or {})) from None
-            extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
-            if extra:
-                raise loans.ExtraRefused(extra) from None
+            if any(i >= 2 for i in e.failed):
+                raise loans.PatronMoved from None
             raise loans.LicenceRefused(e.failed.get(1) or {}) from None
 
     def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,

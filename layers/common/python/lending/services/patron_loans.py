@@ -106,7 +106,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
             order, refusals = lending_order(licences, req.pool, ctx.now)
         try:
             made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest, reservation)
-        except loan_store.ExtraRefused:  # the patron's record, the email or the hold moved meanwhile: again
+        except loan_store.PatronMoved:  # the patron's record, the email or the hold moved meanwhile: again
             _backoff(attempt)
             continue
         if made is not None:
@@ -131,20 +131,17 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
     """Lend from the first licence of `order` that still can when the transaction lands; with a
     `reservation`, from its place (the hold is consumed in the loan's transaction)."""
     wanted = req.expires_at or ctx.now + timedelta(days=limits.default_days)
-    extra = [patron_store.record_op(patron, after), patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)]
-    if email:
-        extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
+    write = patron_store.PatronWrite(before=patron, after=after, email_digest=email)
     marks = _extra(req)
     if reservation is not None and reservation.expires_at:
-        extra.append(hold_store.claim_op(reservation, loan_id, ctx.now))
         marks.update(holdId=reservation.hold_id, holdExpiresAt=iso(reservation.expires_at))
     for lic in order:
         request = lending.LoanRequest(
             coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=req.pool,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
-            callback_url=req.return_url, origin=ORIGIN, extra=marks, extra_items=extra,
-            replay=WHILE_ACTIVE, reserved=reservation is not None)
+            callback_url=req.return_url, origin=ORIGIN, extra=marks, patron=write,
+            replay=WHILE_ACTIVE, reservation=reservation)
         try:
             loan, _ = lending.lend(ctx, request, licence=lic)
             return loan
