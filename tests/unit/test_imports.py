@@ -60,7 +60,6 @@ FUNCTIONS_MAY_NOT = {"store", "local"}
 # (importer module, imported package): why it is still there. Remove an entry with its cause.
 KNOWN: dict[tuple[str, str], str] = {
     ("lending.v1.actions", "store"): "renders the store's LoanView (a typed result still to move to services)",
-    ("lending.warehouse.loans", "store"): "the warehouse lending use case, still in its door (issue 11, item 2)",
     ("lending.warehouse.billing", "store"): "the DRM billing job, still in its door's package",
     ("lending.warehouse.systems", "store"): "the lending-system registration tool, still in its door's package",
     ("lending.warehouse.billing", "local"): "resource names of the local stack, looked up lazily when emulated",
