@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from ..domain.accounts import Account
 from ..domain.codes import Status
 from ..domain.licences import Pool
-from ..domain.loans import Loan, LoanState
+from ..domain.loans import Loan, LoanState, LoanView
 from ..domain.patrons import Limits, Patron, email_digest
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff, check_password
@@ -26,7 +26,6 @@ from ..store import offers as offer_store
 from ..store import patrons as patron_store
 from ..store import settings as settings_store
 from ..store import staff as staff_store
-from ..store.deliveries import LoanView
 from . import ips, patron_loans
 from .context import Ctx
 from .links import signing_key

@@ -18,7 +18,7 @@ from ..domain.holds import Hold
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
-from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, fingerprint
+from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, LoanView, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
 from ..store import deliveries
@@ -26,7 +26,6 @@ from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import patrons as patron_store
-from ..store.deliveries import LoanView
 from . import holds, lcp, lending
 from .context import Ctx
 from .links import sign_loan_link, signing_key

@@ -19,14 +19,13 @@ from io import BytesIO
 from ..domain.accounts import Account, Role
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Pool
-from ..domain.loans import LoanState
+from ..domain.loans import LoanState, LoanView
 from ..domain.refusals import Reason, Refused
 from ..store import accounts as account_store
 from ..store import ips as ip_store
 from ..store import patron_sessions as sessions
 from ..store import patrons as patron_store
 from ..store import staff as staff_store
-from ..store.deliveries import LoanView
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
 from . import files, patron_loans
 from .console import derive_patron_key

@@ -17,15 +17,14 @@ from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
 from ..domain.loans import WHILE_ACTIVE, Loan, LoanState
 from ..domain.refusals import Reason, Refused
-from ..store import lending_systems
 from ..store import licences as line_store
 from ..store import loans as loan_store
-from . import auth, lcp
+from . import auth, lcp, lending_systems
 from . import lending as core
 from .context import Ctx
 from .links import sign_loan_link, verify_loan_link
 
-ORIGIN = "warehouse"
+ORIGIN = lending_systems.WAREHOUSE
 _NO_TOKEN = "-" * 32  # compared against when the line has none, so every refusal costs the same
 
 

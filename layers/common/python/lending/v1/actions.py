@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 from ..domain.dates import iso
-from ..domain.loans import Loan
+from ..domain.loans import Loan, LoanView
 from ..services import holds as hold_uses
 from ..services import patron_loans as uses
-from ..store.deliveries import LoanView
 from .door import Call, V1Answer
 from .errors import V1Error
 from .requests import CREATE_LOAN, LIST_HOLDS, LIST_LOANS, PLACE_HOLD, RENEW_LOAN, member_id, validate
