@@ -266,6 +266,16 @@ class MemoryStore:
         rows.sort(key=lambda i: (i[index_sk], i["pk"], i["sk"]), reverse=not forward)
         return copy.deepcopy(rows[:limit] if limit is not None else rows)
 
+    def pages(self, operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A query by key, as `query` reads it: `pk = :p`, with `AND sk >= :since` at most (no scan, no filter)."""
+        m = re.fullmatch(r"(\w+) = :p(?: AND (\w+) >= :since)?", args.get("KeyConditionExpression", ""))
+        if operation != "query" or m is None or set(args) - {"TableName", "IndexName", "KeyConditionExpression",
+                                                             "ExpressionAttributeValues", "Limit"}:
+            raise NotFaked(f"{operation} {args.get('KeyConditionExpression') or args.get('FilterExpression')!r}")
+        values = table.de(args["ExpressionAttributeValues"]) or {}
+        since = (values[":since"], "~") if m.group(2) else None
+        yield from self.query(args.get("IndexName"), m.group(1), values[":p"], sk_name=m.group(2), sk_between=since)
+
     def transact(self, items: Sequence[Mapping[str, Any] | Op]) -> None:
         """All or nothing: every condition is judged on the items as they are, then every write lands
         (after the next racer's, if any).
@@ -483,7 +493,7 @@ class MemoryStore:
         `line_store.get_line`..., looked up on the module at each call), and shut every door to AWS."""
         for module, name, fake in self.replaces():
             mp.setattr(module, name, fake)
-        for module, name in ((table, "client"), (table, "pages"), (aws, "client")):
+        for module, name in ((table, "client"), (aws, "client")):
             mp.setattr(module, name, _refuse(f"{module.__name__}.{name}"))
         mp.setenv("CALLBACK_QUEUE_URL", "memory://callbacks")
         mp.setenv("LINK_SIGNING_KEY", "test-signing-key")
@@ -495,7 +505,7 @@ class MemoryStore:
 # taken when this module is first imported (before any test installs the fake).
 REPLACED: list[tuple[Any, str]] = [
     (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
-    (table, "transact"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
+    (table, "transact"), (table, "pages"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
     (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
     (deliveries, "record_shipping"), (queues, "send_batch"),
 ]
