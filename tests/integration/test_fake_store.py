@@ -91,8 +91,8 @@ def scenario() -> list[tuple[str, Any]]:
     attempt("renew stale", loan_store.renew, first[0], T0 + timedelta(days=20), T0 + timedelta(days=2))
     attempt("renew past licence", renewals.renew, ctx, clamped[0], T0 + timedelta(days=6))
     # Early return, expiry, ended loans.
-    attempt("return", collectivity_loans.give_back, later, coll, one, "L1")
-    attempt("return again", collectivity_loans.give_back, later, coll, one, "L1")
+    attempt("return", collectivity_loans.return_loan, later, coll, one, "L1")
+    attempt("return again", collectivity_loans.return_loan, later, coll, one, "L1")
     attempt("store end again", loan_store.end, l1, LoanState.RETURNED, T0)
     # A place given back to a pool already whole (a drift) is dropped: the counter stays at its size.
     dl, _ = lend(ctx, loan_request(ctx, ean, "D1", days=3))
@@ -136,13 +136,13 @@ def scenario() -> list[tuple[str, Any]]:
     h5 = attempt("hold M5", place, "M5")
     attempt("hold M4 again", place, "M4")
     m1 = patron_loans.create(ctx, coll, patron_loans.NewLoan("M1", ONE))[0]
-    attempt("return to hold", lambda: patron_loans.give_back(ctx, coll, m1.loan_id).loan.state.value)
+    attempt("return to hold", lambda: patron_loans.return_loan(ctx, coll, m1.loan_id).loan.state.value)
     seen.append(("held", held()))
     attempt("cancel held line", lambda: line_store.cancel_line(m1.order_line_id, iso(T0), require_unused=True) is None)
     attempt("v1 M5 before M4", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M5", ONE))[1])
     m4 = attempt("v1 M4 reserved", lambda: patron_loans.create(ctx, coll, patron_loans.NewLoan("M4", ONE))[0])
     seen.append(("claimed", held(), holds.get_hold(ctx, coll, h4).hold.state.value))
-    attempt("return to M5", lambda: patron_loans.give_back(ctx, coll, m4.loan_id).loan.state.value)
+    attempt("return to M5", lambda: patron_loans.return_loan(ctx, coll, m4.loan_id).loan.state.value)
     seen.append(("reserved", held(), holds.get_hold(ctx, coll, h5).hold.state.value))
     attempt("cancel M5", lambda: holds.cancel_hold(ctx, coll, h5).hold.state.value)
     attempt("cancel M5 again", lambda: holds.cancel_hold(ctx, coll, h5))

@@ -172,18 +172,18 @@ def test_patron_limits_active_by_day_and_by_month_and_a_courtesy_loan_past_them(
     second = take(ctx, ONE)
     assert refused(patron_loans.create, ctx, coll, v1("M1", THREE)).reason is Reason.PATRON_ACTIVE_LIMIT
     assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN  # not a limit
-    patron_loans.give_back(ctx, coll, first)  # active loans are counted from the loan records
+    patron_loans.return_loan(ctx, coll, first)  # active loans are counted from the loan records
     take(ctx, THREE)
-    patron_loans.give_back(ctx, coll, second)
+    patron_loans.return_loan(ctx, coll, second)
     assert refused(patron_loans.create, ctx, coll, v1("M1", EAN)).reason is Reason.PATRON_DAILY_LIMIT
     tomorrow = at(T0 + timedelta(days=1))
     fourth = take(tomorrow, EAN)
-    patron_loans.give_back(tomorrow, coll, fourth)
+    patron_loans.return_loan(tomorrow, coll, fourth)
     assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
     assert patron_loans.grant_courtesy(coll, "M1") == 1
     courtesy = take(tomorrow, ONE)  # past the limit, once
     assert patron_store.get(demo.COLL, "M1").courtesy == 0
-    patron_loans.give_back(tomorrow, coll, courtesy)
+    patron_loans.return_loan(tomorrow, coll, courtesy)
     assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
     take(at(T0 + timedelta(days=31)), ONE)  # a new month (UTC): counted afresh
     record = patron_store.get(demo.COLL, "M1")
@@ -196,9 +196,9 @@ def test_a_returned_v1_loan_frees_its_place_and_the_patron_may_borrow_it_again(m
     coll = account(demo.COLL)
     loan, _ = patron_loans.create(ctx, coll, v1("M1", ONE, return_url="https://sigb.example/v1"))
     assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN
-    view = patron_loans.give_back(at(T0 + timedelta(days=1)), coll, loan.loan_id)
+    view = patron_loans.return_loan(at(T0 + timedelta(days=1)), coll, loan.loan_id)
     assert view.loan.loan_id == loan.loan_id and counters(line)[0] == 1
-    assert refused(patron_loans.give_back, ctx, coll, loan.loan_id).reason is Reason.LOAN_RETURNED
+    assert refused(patron_loans.return_loan, ctx, coll, loan.loan_id).reason is Reason.LOAN_RETURNED
     assert len(memory.queue) == 1
     again, created = patron_loans.create(at(T0 + timedelta(days=1)), coll, v1("M1", ONE))
     assert created and again.loan_id != loan.loan_id

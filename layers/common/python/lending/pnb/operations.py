@@ -279,7 +279,7 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
 
 def return_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
-    collectivity_loans.give_back(ctx, coll, req.orderLineId, req.loanId)
+    collectivity_loans.return_loan(ctx, coll, req.orderLineId, req.loanId)
     return {"returnStatus": Status.OK.value}
 
 

@@ -224,7 +224,7 @@ def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanVie
     found = patron_loans.own_loan(coll, loan_id)
     if found.loan.extra.get("memberId") != member:
         raise not_found()
-    view = patron_loans.give_back(ctx, coll, loan_id)
+    view = patron_loans.return_loan(ctx, coll, loan_id)
     audit(ctx, staff, "loan.return", member, f"{loan_id} {view.loan.ean13}")
     return view
 

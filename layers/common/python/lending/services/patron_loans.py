@@ -216,7 +216,7 @@ def fulfil(ctx: Ctx, coll: Account, loan_id: str) -> tuple[LoanView, str, dateti
     return found, loan_link(ctx, found.loan, until), until
 
 
-def give_back(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
+def return_loan(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
     """Early return by the library on the patron's behalf: place freed, listed by getEndedLoans, the
     return_url notified (the event is written with the return itself)."""
     found = own_loan(coll, loan_id)

@@ -81,7 +81,7 @@ def get_loan(call: Call) -> V1Answer:
 
 def return_loan(call: Call) -> V1Answer:
     """DELETE /v1/loans/{loan_id}: early return by the library on the patron's behalf."""
-    return V1Answer(200, loan_fields(uses.give_back(call.ctx, call.library, call.path.get("loan_id", ""))))
+    return V1Answer(200, loan_fields(uses.return_loan(call.ctx, call.library, call.path.get("loan_id", ""))))
 
 
 def renew_loan(call: Call) -> V1Answer:
