@@ -183,6 +183,25 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
     return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
 
 
+def _offer_updates(req: Request) -> updates.OfferUpdates:
+    return updates.OfferUpdates(req.sinceDate, req.lastConnection is not None, req.get("glnDistributor"),
+                                req.glnContractor)
+
+
+def _offer_files(links: list[str]) -> dict[str, Any]:
+    if not links:
+        return {"noNotice": "", "returnStatus": Status.OK.value}
+    return {"onixFileUrl": [{"httpLinks": u} for u in links], "returnStatus": Status.OK.value}
+
+
+def get_offers(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    return _offer_files(updates.get_offers(ctx, caller, _offer_updates(req)))
+
+
+def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    return _offer_files(updates.get_offers_for_distributor(ctx, caller, _offer_updates(req)))
+
+
 def _licence_state(state: orders.LicenceState) -> dict[str, Any]:
     return {"beginDate": iso(state.begin_date) if state.begin_date else None, "endDate": iso(state.end_date),
             "endOfferDate": iso(state.end_offer_date) if state.end_offer_date else None,
@@ -303,9 +322,9 @@ OPERATIONS: dict[str, Operation] = {
     "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, cancel_order),
     "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, check_availability),
     "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                           updates.get_offers),
+                           get_offers),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                                         updates.get_offers_for_distributor),
+                                         get_offers_for_distributor),
     "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders),
     "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip),
     "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book),
