@@ -10,7 +10,7 @@ import pytest
 
 from lending.domain.refusals import Reason, Refused
 from lending.local import demo
-from lending.services import ips, lending, orders, patron_loans
+from lending.services import collectivity_loans, ips, lending, orders, patron_loans
 from lending.services.context import Ctx
 from lending.services.orders import CancelledLine
 from lending.store import licences as line_store
@@ -202,3 +202,21 @@ def test_a_returned_v1_loan_frees_its_place_and_the_patron_may_borrow_it_again(m
     assert len(memory.queue) == 1
     again, created = patron_loans.create(at(T0 + timedelta(days=1)), coll, v1("M1", ONE))
     assert created and again.loan_id != loan.loan_id
+
+
+def test_loan_status_tells_each_line_of_the_collectivity_on_its_own() -> None:
+    ctx = at(T0)
+    ok, sold_out = (x.order_line_id for x in send_order(ctx, EAN, UNAVAILABLE).lines)
+    lending.lend(ctx, loan_request(ctx, ok, "L1"))
+    collectivity_loans.return_loan(at(T0 + timedelta(hours=1)), account(demo.COLL), ok, "L1")
+    (other,) = licence_of(ctx, ONE, order_id="THEIRS", coll=demo.COLL2)
+    later = at(T0 + timedelta(hours=2))
+    got = orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok, sold_out, other, ok], with_ended=True))
+    assert [x.order_line_id for x in got] == [ok, sold_out, other]  # each line once
+    first, refused_line, theirs = got
+    assert first.state == orders.LineState("OK") and first.licence is not None and first.licence.nta == 29
+    assert [x.loan_id for x in first.ended or []] == ["L1"]
+    assert refused_line.state is not None and refused_line.state.refusal is not None
+    assert refused_line.state.refusal.reason is Reason.CANNOT_BE_SOLD and refused_line.licence is None
+    assert theirs.refusal is not None and theirs.refusal.reason is Reason.UNKNOWN_LINE and theirs.state is None
+    assert orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok]))[0].ended is None

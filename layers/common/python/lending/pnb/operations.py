@@ -255,21 +255,20 @@ def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    ask = orders.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
     out = []
-    for line_id in dict.fromkeys(req.orderLineId):
-        line: dict[str, Any] = {"orderLineId": line_id}
-        try:
-            item, licence = lending.own_licence(coll, line_id)
-            if licence is not None:
-                line.update(_licence_state(orders.licence_state(licence, ctx)))
-            if req.returnEndedLoan:  # PMB's sync closes these on its side (it reads loanId, endLoanDate)
-                line["pnbLoanList"] = [{"loanId": x.loan_id, "endLoanDate": iso(x.returned_at or x.created_at)}
-                                       for x in lending.ended_early(ctx, line_id)]
-            state = orders.line_status(item)
-            line.update(refusal_fields(state.refusal) if state.refusal is not None else _line_state(state))
-        except Refused as r:
-            line.update(refusal_fields(r))
+    for x in orders.loan_status(ctx, coll, ask):
+        line: dict[str, Any] = {"orderLineId": x.order_line_id}
+        if x.refusal is not None:
+            line.update(refusal_fields(x.refusal))
+        else:
+            if x.licence is not None:
+                line.update(_licence_state(x.licence))
+            if x.ended is not None:  # PMB's sync closes these on its side (it reads loanId, endLoanDate)
+                line["pnbLoanList"] = [{"loanId": e.loan_id, "endLoanDate": iso(e.returned_at or e.created_at)}
+                                       for e in x.ended]
+            assert x.state is not None
+            line.update(refusal_fields(x.state.refusal) if x.state.refusal is not None else _line_state(x.state))
         out.append({k: v for k, v in line.items() if v is not None})
     status, message = _rollup(out)
     return {"date": iso(ctx.now), "loanResponseLine": out, "returnStatus": status, "returnMessage": message}

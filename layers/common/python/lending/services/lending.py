@@ -19,6 +19,7 @@ from ..domain.refusals import Reason, Refused
 from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
+from ..store import outbox as outbox_store
 from ..store.patrons import PatronWrite
 from .context import Ctx
 
@@ -271,9 +272,7 @@ def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
     for k in ("borrowerId", "memberId", "transactionId"):
         if k in loan.extra:
             body[k] = loan.extra[k]
-    return {"pk": f"OUTBOX#{event_id}", "sk": "OUTBOX", "type": "outbox", "eventId": event_id,
-            "url": loan.callback_url, "glnColl": loan.gln_coll, "body": body, "createdAt": iso(when),
-            "gsi2pk": "OUTBOX", "gsi2sk": f"{iso(when)}#{event_id}"}
+    return outbox_store.event_item(event_id, loan.callback_url, loan.gln_coll, body, iso(when))
 
 
 RECHECKS = 3  # a drift must hold this many times to be reported

@@ -17,6 +17,7 @@ from ..domain.codes import Status
 from ..domain.dates import iso
 from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
+from ..domain.loans import Loan
 from ..domain.offers import Offer, check_price
 from ..domain.refusals import Reason, Refused
 from ..store import licences as line_store
@@ -368,6 +369,43 @@ def line_status(item: dict[str, Any]) -> LineState:
     if refusal is not None:
         return LineState(refusal=refusal)
     return LineState(item["status"], item.get("message"))
+
+
+@dataclass(frozen=True)
+class LoanStatus:
+    """getLoanStatus: the state of some of the collectivity's lines."""
+
+    order_line_ids: list[str]
+    with_ended: bool = False  # and the loans returned early from each (PMB's sync closes them on its side)
+    gln_contractor: str | None = None
+
+
+@dataclass(frozen=True)
+class LineLoanStatus:
+    """One line: its state and its licence's counters, or why it cannot be told (another tenant's line
+    is as unknown as a missing one)."""
+
+    order_line_id: str
+    state: LineState | None = None
+    licence: LicenceState | None = None
+    ended: list[Loan] | None = None
+    refusal: Refused | None = None
+
+
+def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
+    from .lending import ended_early, own_licence
+
+    check_contractor(req.gln_contractor)
+    out = []
+    for line_id in dict.fromkeys(req.order_line_ids):
+        try:
+            item, licence = own_licence(coll, line_id)
+        except Refused as r:
+            out.append(LineLoanStatus(line_id, refusal=r))
+            continue
+        out.append(LineLoanStatus(line_id, line_status(item), licence_state(licence, ctx) if licence else None,
+                                  ended_early(ctx, line_id) if req.with_ended else None))
+    return out
 
 
 def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
