@@ -4,6 +4,7 @@ They run on whichever store is installed: the fake (`memory` fixture) or moto (`
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,6 @@ from lending.domain.licences import Licence, Pool
 from lending.domain.loans import WITHIN_THE_HOUR, Replay, fingerprint
 from lending.domain.refusals import Refused
 from lending.local import demo
-from lending.pnb import requests as rq
 from lending.services import auth, lending, orders
 from lending.services.context import Ctx
 from lending.store import licences as line_store
@@ -36,32 +36,31 @@ def account(gln: str) -> Account:
 
 
 def send_order(ctx: Ctx, *eans: str, order_id: str = "ORD1", dmd: datetime | None = None,
-               coll: str = demo.COLL, **line_over: Any) -> dict[str, Any]:
-    """sendOrder of one line per EAN (demo prices), as the PNB door validates it."""
+               coll: str = demo.COLL, **line_over: Any) -> orders.OrderResult:
+    """sendOrder of one line per EAN (demo prices), as typed requests (the PNB door's decoding aside)."""
     prices = {ean: (ttc, ht) for ean, _, _, ttc, ht, *_ in demo.CATALOGUE}
-    raw = [{"ean13": e, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": prices.get(e, (2400, 2275))[0],
-            "unitPriceExcludingTax": prices.get(e, (2400, 2275))[1], "currency": "EUR", "quantity": 1,
-            "dmdDate": iso(dmd or ctx.now - timedelta(days=1)), **line_over} for e in eans]
-    req = rq.SEND_ORDER.validate({"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
-                                  "glnColl": coll, "orderId": order_id, "orderIdColl": "COLL1",
-                                  "resellerCountry": "FR", "collCountry": "FR", "orderRequestLine": raw})
-    lines: list[orders.Line] = [rq.ORDER_REQUEST_LINE.validate(x) for x in req.orderRequestLine]
-    return orders.send_order(ctx, account(demo.RESELLER), req, lines)
+    lines = []
+    for e in eans:
+        ttc, ht = prices.get(e, (2400, 2275))
+        line = orders.OrderLine(ean13=e, gln_distributor=demo.DISTRIBUTOR, unit_price=ttc, unit_price_ht=ht,
+                                currency="EUR", dmd_date=dmd or ctx.now - timedelta(days=1))
+        line = replace(line, **line_over)
+        sent = {"ean13": e, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": ttc, "currency": "EUR", "quantity": 1}
+        lines.append(orders.SentLine(sent, line))
+    req = orders.SendOrder(gln_coll=coll, order_id=order_id, order_id_coll="COLL1", reseller_country="FR",
+                           coll_country="FR", lines=lines)
+    return orders.send_order(ctx, account(demo.RESELLER), req)
 
 
 def licence_of(ctx: Ctx, *eans: str, **kw: Any) -> list[str]:
     """Order lines of `eans` that must all be OK: their orderLineIds."""
     answer = send_order(ctx, *eans, **kw)
-    assert answer["returnStatus"] == "OK", answer
-    return [x["orderLineId"] for x in answer["orderResponseLine"]]
+    assert all(x.refusal is None for x in answer.lines), answer
+    return [x.order_line_id for x in answer.lines]
 
 
-def cancel_order(ctx: Ctx, order_id: str, *line_ids: str) -> dict[str, Any]:
-    body: dict[str, Any] = {"glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD,
-                            "orderId": order_id}
-    if line_ids:
-        body["orderLineId"] = list(line_ids)
-    return orders.cancel_order(ctx, account(demo.RESELLER), rq.CANCEL_ORDER.validate(body))
+def cancel_order(ctx: Ctx, order_id: str, *line_ids: str) -> list[orders.CancelledLine]:
+    return orders.cancel_order(ctx, account(demo.RESELLER), orders.CancelOrder(order_id, list(line_ids) or None))
 
 
 def loan_request(ctx: Ctx, line_id: str, loan_id: str, ean13: str = EAN, days: float = 14, pool: Pool = Pool.DOWNLOAD,

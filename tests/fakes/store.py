@@ -39,11 +39,13 @@ import pytest
 
 from lending import aws
 from lending.domain.dates import iso
+from lending.domain.holds import Hold
 from lending.domain.loans import Loan, LoanState
 from lending.domain.renewals import loan_days
 from lending.notify import queues
 from lending.services import auth
 from lending.store import deliveries, licences, loans, outbox, patrons, table
+from lending.store.patrons import PatronWrite
 
 Item = dict[str, Any]
 Key = tuple[str, str]
@@ -264,6 +266,16 @@ class MemoryStore:
         rows.sort(key=lambda i: (i[index_sk], i["pk"], i["sk"]), reverse=not forward)
         return copy.deepcopy(rows[:limit] if limit is not None else rows)
 
+    def pages(self, operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """A query by key, as `query` reads it: `pk = :p`, with `AND sk >= :since` at most (no scan, no filter)."""
+        m = re.fullmatch(r"(\w+) = :p(?: AND (\w+) >= :since)?", args.get("KeyConditionExpression", ""))
+        if operation != "query" or m is None or set(args) - {"TableName", "IndexName", "KeyConditionExpression",
+                                                             "ExpressionAttributeValues", "Limit"}:
+            raise NotFaked(f"{operation} {args.get('KeyConditionExpression') or args.get('FilterExpression')!r}")
+        values = table.de(args["ExpressionAttributeValues"]) or {}
+        since = (values[":since"], "~") if m.group(2) else None
+        yield from self.query(args.get("IndexName"), m.group(1), values[":p"], sk_name=m.group(2), sk_between=since)
+
     def transact(self, items: Sequence[Mapping[str, Any] | Op]) -> None:
         """All or nothing: every condition is judged on the items as they are, then every write lands
         (after the next racer's, if any).
@@ -299,8 +311,9 @@ class MemoryStore:
 
     # -- loans ------------------------------------------------------------------------------------
 
-    def lend(self, new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
-             reserved: bool = False) -> None:
+    def lend(self, new: Loan, now: datetime, patron: PatronWrite | None = None,
+             reservation: Hold | None = None) -> None:
+        reserved = reservation is not None
         free, _ = licences.POOL_ATTRS[new.pool]
         now_s, end_s = iso(now), iso(new.end_date)
         # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
@@ -325,16 +338,15 @@ class MemoryStore:
         ops: list[Mapping[str, Any] | Op] = [
             Op(loans.loan_key(new.gln_coll, new.loan_id), lambda old: old is None, lambda old: put),
             Op(licences.line_key(new.order_line_id), line_ok, take),
-            *extra_items,
+            *loans.companions(new, now, patron, reservation),  # the store's own operations, as the store writes them
         ]
         try:
             self.transact(ops)
         except table.TransactionFailed as e:  # the same reading of the failure as the real store
             if 0 in e.failed:
                 raise loans.LoanExists(loans.loan(e.failed[0] or {})) from None
-            extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
-            if extra:
-                raise loans.ExtraRefused(extra) from None
+            if any(i >= 2 for i in e.failed):
+                raise loans.PatronMoved from None
             raise loans.LicenceRefused(e.failed.get(1) or {}) from None
 
     def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,
@@ -481,7 +493,7 @@ class MemoryStore:
         `line_store.get_line`..., looked up on the module at each call), and shut every door to AWS."""
         for module, name, fake in self.replaces():
             mp.setattr(module, name, fake)
-        for module, name in ((table, "client"), (table, "pages"), (aws, "client")):
+        for module, name in ((table, "client"), (aws, "client")):
             mp.setattr(module, name, _refuse(f"{module.__name__}.{name}"))
         mp.setenv("CALLBACK_QUEUE_URL", "memory://callbacks")
         mp.setenv("LINK_SIGNING_KEY", "test-signing-key")
@@ -493,7 +505,7 @@ class MemoryStore:
 # taken when this module is first imported (before any test installs the fake).
 REPLACED: list[tuple[Any, str]] = [
     (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
-    (table, "transact"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
+    (table, "transact"), (table, "pages"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
     (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
     (deliveries, "record_shipping"), (queues, "send_batch"),
 ]

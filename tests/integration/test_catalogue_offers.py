@@ -15,6 +15,7 @@ import pytest
 from lending.catalogue import onix, updates
 from lending.domain.accounts import Role
 from lending.local import demo
+from lending.pnb import operations
 from lending.pnb.refusals import fields as refusal_fields
 from lending.services import auth
 from lending.services.context import Ctx
@@ -194,11 +195,11 @@ def test_a_caller_only_gets_the_distributors_it_may_order_from() -> None:
 
 
 def _call(service: str, now: datetime, **fields: Any) -> dict[str, Any]:
-    """The use case itself with an injected clock (the 24-hour window is not waited for)."""
+    """The use case through the PNB door's mapping, with an injected clock (the 24-hour window is not waited for)."""
     caller = auth.authenticate(demo.RESELLER, demo.RESELLER_PASSWORD, (Role.RESELLER,))
     req = Request({"glnContractor": None, "sinceDate": None, "lastConnection": None, "glnDistributor": None})
     req.update(fields)
-    fn = updates.get_offers if service == "getOffers" else updates.get_offers_for_distributor
+    fn = operations.get_offers if service == "getOffers" else operations.get_offers_for_distributor
     try:
         return fn(Ctx(now=now, base_url="http://hub.test"), caller, req)
     except updates.Refused as r:

@@ -103,9 +103,9 @@ def test_only_the_patron_s_own_loans() -> None:
     _, cat = uses.sign_in(ctx(), demo.COLL, "cat", key("cat"), "192.0.2.1")
     assert [v.loan.loan_id for v in uses.my_loans(ctx(), cat).active] == [mine]
     assert reason(lambda: uses.open_reader(ctx(), cat, theirs, "192.0.2.1")) == Reason.LOAN_NOT_FOUND
-    assert reason(lambda: uses.give_back(ctx(), cat, theirs)) == Reason.LOAN_NOT_FOUND
+    assert reason(lambda: uses.return_loan(ctx(), cat, theirs)) == Reason.LOAN_NOT_FOUND
     assert reason(lambda: uses.download(ctx(), cat, mine)) == Reason.STREAMING_ONLY
-    uses.give_back(ctx(), cat, mine)
+    uses.return_loan(ctx(), cat, mine)
     mine_now = uses.my_loans(ctx(), cat)
     assert not mine_now.active and [v.loan.loan_id for v in mine_now.history] == [mine]
 
@@ -131,7 +131,7 @@ def test_signed_resources_are_bound_to_loan_path_and_time_and_close_with_the_loa
     e2, s2 = [p.split("=", 1)[1] for p in q.split("&")]
     assert reason(lambda: uses.resource(ctx(), demo.COLL, loan_id, "../etc/passwd", e2, s2, "x")) == Reason.NOT_FOUND
     # The loan's end closes it: returned...
-    uses.give_back(ctx(), eve, loan_id)
+    uses.return_loan(ctx(), eve, loan_id)
     assert reason(lambda: uses.resource(ctx(), demo.COLL, loan_id, "OEBPS/text.xhtml", e, s, "x")) == \
         Reason.LOAN_RETURNED
     assert reason(lambda: uses.open_reader(ctx(), eve, loan_id, "192.0.2.1")) == Reason.LOAN_RETURNED

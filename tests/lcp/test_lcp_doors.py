@@ -80,9 +80,9 @@ def test_a_return_interrupted_after_its_record_is_finished_by_the_same_device() 
     assert lcp_store.mark_returned(str(doc["id"]), Event(EventType.RETURN, "dev", "App", now))
     assert loan_store.get(demo.COLL, "CRASH1").state.value == "ACTIVE"  # type: ignore[union-attr]
     with pytest.raises(Refused) as refused:
-        lcp.give_back(Ctx(now=now), str(doc["id"]), "other", "Other")
+        lcp.return_loan(Ctx(now=now), str(doc["id"]), "other", "Other")
     assert refused.value.reason is Reason.RETURNED_BY_ANOTHER_DEVICE
-    lsd = lcp.give_back(Ctx(now=now, base_url="http://hub.test"), str(doc["id"]), "dev", "App")
+    lsd = lcp.return_loan(Ctx(now=now, base_url="http://hub.test"), str(doc["id"]), "dev", "App")
     assert lsd["status"] == "returned"
     assert loan_store.get(demo.COLL, "CRASH1").state.value == "RETURNED"  # type: ignore[union-attr]
 

@@ -60,10 +60,6 @@ FUNCTIONS_MAY_NOT = {"store", "local"}
 
 # (importer module, imported package): why it is still there. Remove an entry with its cause.
 KNOWN: dict[tuple[str, str], str] = {
-    ("lending.v1.actions", "store"): "renders the store's LoanView (a typed result still to move to services)",
-    ("lending.warehouse.loans", "store"): "the warehouse lending use case, still in its door (issue 11, item 2)",
-    ("lending.warehouse.billing", "store"): "the DRM billing job, still in its door's package",
-    ("lending.warehouse.systems", "store"): "the lending-system registration tool, still in its door's package",
     ("lending.warehouse.billing", "local"): "resource names of the local stack, looked up lazily when emulated",
     ("lending.notify.redrive", "local"): "resource names of the local stack, looked up lazily when emulated",
     ("lending.catalogue.epub_files", "warehouse"): "make epub-file finds the stack's resources by the billing "
@@ -162,3 +158,26 @@ def test_one_clock_seam() -> None:
     found += [f"functions/{p.parent.name}:{n}" for p in FUNCTIONS.glob("*/app.py")
               for n, line in enumerate(p.read_text().splitlines(), 1) if wall.search(line)]
     assert found == []
+
+
+# The doors: each decodes, calls a use case, encodes. None of them reads or writes the store itself.
+DOOR_PACKAGES = DOORS | {"harvest", "console", "patron"}
+
+
+def _importers_of(layers: set[str], targets: set[str]) -> list[str]:
+    return sorted(f"{module} -> {target}" for module, path in _modules().items() if _layer(module) in layers
+                  for target in _imports(path, module) if _layer(target) in targets)
+
+
+def test_no_door_imports_the_store() -> None:
+    """Whatever a door needs of the store is a use case in services/ (no KNOWN exception here)."""
+    assert _importers_of(DOOR_PACKAGES, {"store"}) == []
+    assert not {"store"} & set().union(*(ALLOWED[d] for d in DOOR_PACKAGES))
+
+
+def test_use_cases_never_import_a_door() -> None:
+    """services/ takes typed requests and returns typed results: no door's models, words or answers,
+    directly or through the adapters it uses (catalogue, notify)."""
+    assert _importers_of({"services"}, DOOR_PACKAGES) == []
+    assert not DOOR_PACKAGES & ALLOWED["services"]
+    assert _importers_of({"catalogue", "notify"}, DOOR_PACKAGES - {"warehouse"}) == []

@@ -448,9 +448,7 @@ def test_demo_onix_files_state_exactly_the_contract_catalogue() -> None:
             max_loan_days=max_days,
         )
         assert not o.removed
-    assert got[("9791000000046", demo.DISTRIBUTOR)].unavailable_message() == (
-        "ProductAvailability 40: This product is not available"
-    )
+    assert got[("9791000000046", demo.DISTRIBUTOR)].unavailability() == "40"  # not available
 
 
 class _Generated(io.RawIOBase):

@@ -8,12 +8,13 @@ from ipaddress import ip_address
 import pytest
 
 from lending.domain.accounts import hash_secret, verify_secret
-from lending.domain.codes import Refused, Status, rollup
+from lending.domain.codes import Refused, Status
 from lending.domain.dates import iso, parse_iso
 from lending.domain.ips import already_declared, covers, parse_declaration, within
 from lending.domain.licences import Pool
 from lending.domain.loans import Loan, fingerprint, return_date
 from lending.domain.offers import LicenceTerms, Offer, check_price
+from lending.pnb.refusals import UNAVAILABLE, rollup
 from lending.pnb.refusals import answer as pnb_answer
 from lending.services.links import sign_loan_link, verify_loan_link
 
@@ -39,14 +40,14 @@ def test_prices() -> None:
 def test_availability_messages() -> None:
     from dataclasses import replace
 
-    assert OFFER.available and OFFER.unavailable_message() is None
+    assert OFFER.available and OFFER.unavailability() is None
     assert replace(OFFER, availability="21").available
     for code in ("01", "10", "30", "40", "45", "46"):
         o = replace(OFFER, availability=code)
-        assert not o.available and o.unavailable_message().startswith(f"ProductAvailability {code}")  # type: ignore[union-attr]
-    assert replace(OFFER, removed=True).unavailable_message() == "Notification type 05: This product is removed"
+        assert not o.available and UNAVAILABLE[o.unavailability()].startswith(f"ProductAvailability {code}")  # type: ignore[index]
+    assert UNAVAILABLE[replace(OFFER, removed=True).unavailability()] == "Notification type 05: This product is removed"  # type: ignore[index]
     with pytest.raises(Refused) as refused:  # a code the spec does not name: cannot be sold at all
-        replace(OFFER, availability="31").unavailable_message()
+        replace(OFFER, availability="31").unavailability()
     assert pnb_answer(refused.value) == (Status.PRODUCT_CANNOT_BE_SOLD,
                                                              "The product can not be sold")
 

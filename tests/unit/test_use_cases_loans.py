@@ -112,7 +112,7 @@ def test_an_early_return_frees_the_place_once_and_writes_its_event_with_it(memor
     (line,) = licence_of(ctx, EAN)
     loan, _ = lending.lend(ctx, loan_request(ctx, line, "L1", callback_url=CALLBACK))
     back = at(T0 + timedelta(days=3))
-    returned = collectivity_loans.give_back(back, account(demo.COLL), line, "L1")
+    returned = collectivity_loans.return_loan(back, account(demo.COLL), line, "L1")
     assert returned.state is LoanState.RETURNED and returned.returned_at == back.now
     assert counters(line) == (2, 1, 1, 29)  # the place comes back, the access stays spent
     (event,) = memory.of_type("outbox")
@@ -121,7 +121,7 @@ def test_an_early_return_frees_the_place_once_and_writes_its_event_with_it(memor
     (message,) = memory.queue
     assert message["eventId"] == event["eventId"] and json.loads(message["body"])["loanId"] == "L1"
     # A second return is refused and frees nothing, whichever way it comes.
-    again = refused(collectivity_loans.give_back, back, account(demo.COLL), line, "L1")
+    again = refused(collectivity_loans.return_loan, back, account(demo.COLL), line, "L1")
     assert again.reason is Reason.ALREADY_ENDED
     assert refused(lending.return_early, back, loan).reason is Reason.ALREADY_ENDED  # the loan as first read
     assert counters(line) == (2, 1, 1, 29) and len(memory.of_type("outbox")) == 1
@@ -196,7 +196,7 @@ def test_renewal_stops_at_the_licence_end_and_after_a_return() -> None:
     assert first.reason is Reason.LICENCE_ENDS_FIRST
     extended = collectivity_loans.extend(ctx, account(demo.COLL), line, "L1", T0 + timedelta(days=10))
     assert extended.end_date == T0 + timedelta(days=10)
-    collectivity_loans.give_back(ctx, account(demo.COLL), line, "L1")
+    collectivity_loans.return_loan(ctx, account(demo.COLL), line, "L1")
     returned = loan_store.get(demo.COLL, "L1")
     assert refused(renewals.renew, ctx, returned, T0 + timedelta(days=9)).reason is Reason.ALREADY_ENDED
     assert refused(collectivity_loans.extend, ctx, account(demo.COLL), line, "L1", T0 + timedelta(days=9)).reason \

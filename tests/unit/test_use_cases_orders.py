@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from lending.domain.refusals import Reason
+from lending.domain.refusals import Reason, Refused
 from lending.local import demo
-from lending.services import ips, lending, patron_loans
+from lending.services import collectivity_loans, ips, lending, orders, patron_loans
 from lending.services.context import Ctx
+from lending.services.orders import CancelledLine
 from lending.store import licences as line_store
 from lending.store import patrons as patron_store
 from tests.fakes.store import MemoryStore, NotFaked, signature_mismatches
@@ -46,10 +47,12 @@ def test_the_fake_keeps_the_interface_of_the_store_it_replaces() -> None:
 def test_send_order_makes_one_licence_per_ok_line_and_refuses_lines_one_by_one(memory) -> None:
     ctx = at(T0)
     answer = send_order(ctx, EAN, UNAVAILABLE, "9791000000077", EAN)
-    statuses = [x.get("returnStatus") or x["refusal"].reason for x in answer["orderResponseLine"]]
-    assert statuses == ["OK", Reason.CANNOT_BE_SOLD, Reason.UNKNOWN_OFFER, Reason.DUPLICATED_LINE]
-    assert answer["returnStatus"] == "WARNING"
-    ok, sold_out, _unknown, _twice = (x["orderLineId"] for x in answer["orderResponseLine"])
+    statuses = [x.refusal.reason if x.refusal else None for x in answer.lines]
+    assert statuses == [None, Reason.CANNOT_BE_SOLD, Reason.UNKNOWN_OFFER, Reason.DUPLICATED_LINE]
+    prices = {ean: ttc for ean, _, _, ttc, *_ in demo.CATALOGUE}
+    assert answer.order_id == "ORD1" and [x.unit_price for x in answer.lines[:2]] == [prices[EAN], prices[UNAVAILABLE]]
+    assert answer.lines[2].unit_price == 2400  # an unknown offer: the price as sent
+    ok, sold_out, _unknown, _twice = (x.order_line_id for x in answer.lines)
     lic = line_store.licence(line_store.get_line(ok) or {})
     assert (lic.nta_total, lic.nta, lic.max_loan_days, lic.gln_reseller) == (30, 30, 60, demo.RESELLER)
     assert lic.end_date == T0 - timedelta(days=1) + timedelta(days=3650) and lic.lending_token
@@ -68,16 +71,50 @@ def test_cancel_order_cancels_unused_lines_only() -> None:
     used, unused = licence_of(ctx, EAN, ONE)
     lending.lend(ctx, loan_request(ctx, used, "L1"))
     answer = cancel_order(at(T0 + timedelta(hours=1)), "ORD1")
-    lines = {x["orderLineId"]: x for x in answer["cancelResponseLine"]}
-    assert lines[unused]["returnStatus"] == "CANCELLED" and lines[used]["returnStatus"] == "ACCES_DENIED"
-    assert answer["returnStatus"] == "WARNING" and answer["returnMessage"].startswith("Some")
+    lines = {x.order_line_id: x.refusal and (x.refusal.reason, x.refusal.params) for x in answer}
+    assert lines == {unused: None, used: (Reason.LINE_USED, {"order_line_id": used})}
     assert (line_store.get_line(unused) or {})["status"] == "CANCELLED"
     assert line_store.licences_of(demo.COLL, ONE) == []  # a cancelled licence lends no more
     assert refused(lending.lend, ctx, loan_request(ctx, unused, "L2", ean13=ONE)).reason is Reason.CANNOT_BE_LOANED
-    assert cancel_order(ctx, "ORD1", unused)["returnStatus"] == "OK"  # cancelling again is no error
+    assert cancel_order(ctx, "ORD1", unused) == [CancelledLine(unused)]  # cancelling again is no error
     assert refused(cancel_order, ctx, "NOPE").reason is Reason.ORDER_NOT_FOUND
     assert refused(cancel_order, ctx, "ORD1", "1" * 24).reason is Reason.UNKNOWN_LINE
     assert counters(used) == (1, 1, 1, 29)
+
+
+def test_check_availability_says_each_line_on_its_own() -> None:
+    ctx = at(T0)
+    sent = [(EAN, 0), (UNAVAILABLE, 0), ("9791000000077", 0), (EAN, 1)]
+    prices = {ean: (ttc, ht) for ean, _, _, ttc, ht, *_ in demo.CATALOGUE}
+    lines = [orders.AskedLine({"ean13": e, "glnDistributor": demo.DISTRIBUTOR},
+                              orders.PricedLine(e, demo.DISTRIBUTOR, prices[EAN][0] + off, prices[EAN][1], "EUR"))
+             for e, off in sent]
+    lines.append(orders.AskedLine({"ean13": ["?"]}, Refused(Reason.INVALID_PARAMETER, detail="bad")))
+    got = orders.check_availability(ctx, account(demo.RESELLER), orders.CheckAvailability(lines, demo.COLL))
+    assert [(x.available, x.unavailable, x.note and x.note.reason, x.refusal and x.refusal.reason) for x in got] == [
+        (True, None, None, None), (False, "40", None, None), (False, None, Reason.UNKNOWN_OFFER, None),
+        (False, None, None, Reason.INVALID_PRICE), (False, None, None, Reason.INVALID_PARAMETER)]
+    assert got[0].date == T0 and got[0].ean13 == EAN and got[4].ean13 is None  # echoed only when plain
+    assert refused(orders.check_availability, ctx, account(demo.RESELLER),
+                   orders.CheckAvailability(lines, "1" * 13)).reason is Reason.UNKNOWN_COLLECTIVITY
+
+
+def test_get_orders_lists_lines_with_their_licence_state() -> None:
+    ctx = at(T0)
+    (ok,) = licence_of(ctx, EAN)
+    send_order(ctx, UNAVAILABLE, order_id="ORD2")
+    lending.lend(ctx, loan_request(ctx, ok, "L1"))
+    coll = account(demo.COLL)
+    found = orders.get_orders(at(T0 + timedelta(hours=1)), coll, orders.GetOrders(since=T0 - timedelta(days=1)))
+    assert [x.order_line_id for x in found.lines] == [ok] and found.date == "2026-03-02T11:00:00Z"
+    (line,) = found.lines
+    assert line.state == orders.LineState("OK") and line.licence is not None and line.licence.nta == 29
+    assert line.loan_url and line.loan_url.startswith(f"http://hub.test/warehouse/licences/{ok}/")
+    everything = orders.get_orders(ctx, coll, orders.GetOrders(since=T0 - timedelta(days=1), with_errors=True))
+    refused_line = everything.lines[1]
+    assert refused_line.state.refusal is not None and refused_line.state.refusal.reason is Reason.CANNOT_BE_SOLD
+    assert refused_line.licence is None and refused_line.loan_url is None
+    assert refused(orders.get_orders, ctx, coll, orders.GetOrders()).reason is Reason.MISSING_SINCE_OR_ORDER_ID
 
 
 def test_declare_ip_stores_ranges_and_says_which_were_declared_already() -> None:
@@ -135,18 +172,18 @@ def test_patron_limits_active_by_day_and_by_month_and_a_courtesy_loan_past_them(
     second = take(ctx, ONE)
     assert refused(patron_loans.create, ctx, coll, v1("M1", THREE)).reason is Reason.PATRON_ACTIVE_LIMIT
     assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN  # not a limit
-    patron_loans.give_back(ctx, coll, first)  # active loans are counted from the loan records
+    patron_loans.return_loan(ctx, coll, first)  # active loans are counted from the loan records
     take(ctx, THREE)
-    patron_loans.give_back(ctx, coll, second)
+    patron_loans.return_loan(ctx, coll, second)
     assert refused(patron_loans.create, ctx, coll, v1("M1", EAN)).reason is Reason.PATRON_DAILY_LIMIT
     tomorrow = at(T0 + timedelta(days=1))
     fourth = take(tomorrow, EAN)
-    patron_loans.give_back(tomorrow, coll, fourth)
+    patron_loans.return_loan(tomorrow, coll, fourth)
     assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
     assert patron_loans.grant_courtesy(coll, "M1") == 1
     courtesy = take(tomorrow, ONE)  # past the limit, once
     assert patron_store.get(demo.COLL, "M1").courtesy == 0
-    patron_loans.give_back(tomorrow, coll, courtesy)
+    patron_loans.return_loan(tomorrow, coll, courtesy)
     assert refused(patron_loans.create, tomorrow, coll, v1("M1", ONE)).reason is Reason.PATRON_MONTHLY_LIMIT
     take(at(T0 + timedelta(days=31)), ONE)  # a new month (UTC): counted afresh
     record = patron_store.get(demo.COLL, "M1")
@@ -159,9 +196,27 @@ def test_a_returned_v1_loan_frees_its_place_and_the_patron_may_borrow_it_again(m
     coll = account(demo.COLL)
     loan, _ = patron_loans.create(ctx, coll, v1("M1", ONE, return_url="https://sigb.example/v1"))
     assert refused(patron_loans.create, ctx, coll, v1("M2", ONE)).reason is Reason.ALL_ON_LOAN
-    view = patron_loans.give_back(at(T0 + timedelta(days=1)), coll, loan.loan_id)
+    view = patron_loans.return_loan(at(T0 + timedelta(days=1)), coll, loan.loan_id)
     assert view.loan.loan_id == loan.loan_id and counters(line)[0] == 1
-    assert refused(patron_loans.give_back, ctx, coll, loan.loan_id).reason is Reason.LOAN_RETURNED
+    assert refused(patron_loans.return_loan, ctx, coll, loan.loan_id).reason is Reason.LOAN_RETURNED
     assert len(memory.queue) == 1
     again, created = patron_loans.create(at(T0 + timedelta(days=1)), coll, v1("M1", ONE))
     assert created and again.loan_id != loan.loan_id
+
+
+def test_loan_status_tells_each_line_of_the_collectivity_on_its_own() -> None:
+    ctx = at(T0)
+    ok, sold_out = (x.order_line_id for x in send_order(ctx, EAN, UNAVAILABLE).lines)
+    lending.lend(ctx, loan_request(ctx, ok, "L1"))
+    collectivity_loans.return_loan(at(T0 + timedelta(hours=1)), account(demo.COLL), ok, "L1")
+    (other,) = licence_of(ctx, ONE, order_id="THEIRS", coll=demo.COLL2)
+    later = at(T0 + timedelta(hours=2))
+    got = orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok, sold_out, other, ok], with_ended=True))
+    assert [x.order_line_id for x in got] == [ok, sold_out, other]  # each line once
+    first, refused_line, theirs = got
+    assert first.state == orders.LineState("OK") and first.licence is not None and first.licence.nta == 29
+    assert [x.loan_id for x in first.ended or []] == ["L1"]
+    assert refused_line.state is not None and refused_line.state.refusal is not None
+    assert refused_line.state.refusal.reason is Reason.CANNOT_BE_SOLD and refused_line.licence is None
+    assert theirs.refusal is not None and theirs.refusal.reason is Reason.UNKNOWN_LINE and theirs.state is None
+    assert orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok]))[0].ended is None

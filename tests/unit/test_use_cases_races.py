@@ -41,7 +41,7 @@ def test_a_return_racing_a_renewal_wins_and_the_renewal_is_refused(memory: Memor
     ctx = at(T0)
     (line,) = licence_of(ctx, EAN)
     loan, _ = lending.lend(ctx, loan_request(ctx, line, "L1", days=10))
-    memory.racers.append(lambda: collectivity_loans.give_back(ctx, account(demo.COLL), line, "L1"))
+    memory.racers.append(lambda: collectivity_loans.return_loan(ctx, account(demo.COLL), line, "L1"))
     with pytest.raises(Refused) as e:
         renewals.renew(ctx, loan, T0 + timedelta(days=20))  # judged on the loan as read: still active
     assert e.value.reason is Reason.ALREADY_ENDED

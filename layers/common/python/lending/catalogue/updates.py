@@ -18,7 +18,8 @@ Rules (spec, getOffers / getOffersForDistributor):
 - getOffersForDistributor: an unknown distributor GLN is UNKNOWN_GLN "Unsupported GlnDistributeur"; a
   caller not allowed that distributor's offers (Account.may_order_from) is ACCES_DENIED "You don't have
   Access to this Platform". getOffers answers the files of every distributor the caller may order from.
-- answer: onixFileUrl [{"httpLinks": url}] oldest first, or noNotice "" when there is none.
+- answer: the links, oldest first (the PNB door answers onixFileUrl [{"httpLinks": url}], or noNotice ""
+  when there is none).
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ import hashlib
 import hmac
 import os
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import aws
 from ..domain.accounts import Account, Role
-from ..domain.codes import Status
 from ..domain.dates import iso
 from ..domain.refusals import Reason, Refused
 from ..services import auth
@@ -41,7 +42,6 @@ from ..services.context import Ctx
 from ..services.links import signing_key
 from ..services.orders import check_contractor
 from ..store import catalogue as store
-from ..validation import Request
 
 MAX_AGE = timedelta(days=8)
 LINK_LIFE = timedelta(days=10)
@@ -103,14 +103,24 @@ def open_link(token: str, now: datetime, s3: Any = None) -> dict[str, Any]:
 
 # --- the two services --------------------------------------------------------------------------------
 
-def _since(ctx: Ctx, caller: Account, req: Request, service: str, scope: str) -> datetime:
+@dataclass(frozen=True)
+class OfferUpdates:
+    """getOffers / getOffersForDistributor, as the door read them."""
+
+    since: datetime | None = None
+    last_connection: bool = False  # since the caller's previous call of the same service
+    gln_distributor: str | None = None  # getOffersForDistributor's distributor
+    gln_contractor: str | None = None
+
+
+def _since(ctx: Ctx, caller: Account, req: OfferUpdates, service: str, scope: str) -> datetime:
     """The date the answer starts from, after every rule about sinceDate and lastConnection."""
-    if req.sinceDate is None and req.lastConnection is None:
+    if req.since is None and not req.last_connection:
         raise Refused(Reason.MISSING_SINCE_OR_LAST)
-    if req.sinceDate is not None and req.lastConnection is not None:
+    if req.since is not None and req.last_connection:
         raise Refused(Reason.SINCE_AND_LAST)
-    if req.sinceDate is not None:
-        since: datetime = req.sinceDate
+    if req.since is not None:
+        since: datetime = req.since
         if since < ctx.now - MAX_AGE:
             raise Refused(Reason.DATE_TOO_OLD, days=MAX_AGE.days)
         return since
@@ -122,26 +132,25 @@ def _since(ctx: Ctx, caller: Account, req: Request, service: str, scope: str) ->
     return datetime.strptime(last, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) - OVERLAP
 
 
-def _answer(ctx: Ctx, files: list[store.UpdateFile]) -> dict[str, Any]:
-    if not files:
-        return {"noNotice": "", "returnStatus": Status.OK.value}
+def _links(ctx: Ctx, files: list[store.UpdateFile]) -> list[str]:
     # At least 10 days, rounded up to the hour: the same file gets the same link all hour long.
     expires = ctx.now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) + LINK_LIFE
-    return {"onixFileUrl": [{"httpLinks": file_link(ctx.base_url, f, expires)} for f in files],
-            "returnStatus": Status.OK.value}
+    return [file_link(ctx.base_url, f, expires) for f in files]
 
 
-def get_offers(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
-    check_contractor(req.glnContractor)
+def get_offers(ctx: Ctx, caller: Account, req: OfferUpdates) -> list[str]:
+    """Links to the update files of every distributor the caller may order from, oldest first."""
+    check_contractor(req.gln_contractor)
     since = _since(ctx, caller, req, "getOffers", "ALL")
     files = [f for f in store.update_files_since(iso(since)) if caller.may_order_from(f.gln_distributor)]
     store.set_last_call(caller.gln, "ALL", iso(ctx.now))
-    return _answer(ctx, files)
+    return _links(ctx, files)
 
 
-def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
-    check_contractor(req.glnContractor)
-    distributor = auth.account(req.glnDistributor)
+def get_offers_for_distributor(ctx: Ctx, caller: Account, req: OfferUpdates) -> list[str]:
+    """Links to one distributor's update files, oldest first."""
+    check_contractor(req.gln_contractor)
+    distributor = auth.account(req.gln_distributor or "")
     if distributor is None or distributor.role is not Role.DISTRIBUTOR:
         raise Refused(Reason.UNKNOWN_DISTRIBUTOR)
     if not caller.may_order_from(distributor.gln):
@@ -149,4 +158,4 @@ def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[
     since = _since(ctx, caller, req, "getOffersForDistributor", distributor.gln)
     files = store.update_files_since(iso(since), distributor.gln)
     store.set_last_call(caller.gln, distributor.gln, iso(ctx.now))
-    return _answer(ctx, files)
+    return _links(ctx, files)

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from .refusals import Reason, Refused
 
-__all__ = ["Reason", "Refused", "Status", "rollup"]
+__all__ = ["Reason", "Refused", "Status"]
 
 
 class Status(StrEnum):
@@ -30,13 +30,3 @@ class Status(StrEnum):
     MAX_LOAN_QUANTITY_REACHED = "MAX_LOAN_QUANTITY_REACHED"
     MAX_SIMULTANEOUS_LOAN_REACHED = "MAX_SIMULTANEOUS_LOAN_REACHED"
     LOAN_DURATION_EXPIRED = "LOAN_DURATION_EXPIRED"
-
-
-def rollup(service: str, line_statuses: list[str]) -> tuple[Status, str | None]:
-    """Request status from line statuses: OK when every line is OK, else WARNING (spec, base codes)."""
-    bad = sum(1 for s in line_statuses if s != Status.OK)
-    if not line_statuses or bad == 0:
-        return Status.OK, None
-    if bad == len(line_statuses):
-        return Status.WARNING, f"All {service} lines are returned with error"
-    return Status.WARNING, f"Some {service} lines are returned with error"

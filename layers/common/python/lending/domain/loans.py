@@ -48,6 +48,16 @@ class Loan:
         return WITHIN_THE_HOUR.allows(self, fingerprint, now)
 
 
+@dataclass
+class LoanView:
+    """A loan as the v1 door and the patron pages show it: with when its file was downloaded and when
+    its link was emailed (ISO dates, store/deliveries keeps them on the loan)."""
+
+    loan: Loan
+    downloads: list[str] = field(default_factory=list)
+    shippings: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Replay:
     """The one replay rule: a lending request whose key (the loan id each door derives from the caller's

@@ -6,17 +6,10 @@ from dataclasses import dataclass, field
 
 from .refusals import Reason, Refused
 
-# ONIX code list 65 (ProductAvailability): the codes the PNB spec names, with its own messages.
-UNAVAILABLE_MESSAGES: dict[str, str] = {
-    "01": "ProductAvailability 01: This product has been CANCELLED",
-    "10": "ProductAvailability 10: This product is not yet available",
-    "30": "ProductAvailability 30: This product is temporarily unavailable",
-    "40": "ProductAvailability 40: This product is not available",
-    "45": "ProductAvailability 45: This product is unmarketable separately",
-    "46": "ProductAvailability 46: This withdrawn from sale",
-}
+# ONIX code list 65 (ProductAvailability): the codes the PNB spec names (its door words each).
+UNAVAILABLE_CODES = frozenset({"01", "10", "30", "40", "45", "46"})
 AVAILABLE_CODES = frozenset({"20", "21", "22", "23"})
-REMOVED_MESSAGE = "Notification type 05: This product is removed"
+REMOVED = "removed"  # an offer its distributor removed (ONIX notification type 05)
 
 
 # Beyond these a term is a feed's typing error: days past them would carry a licence's end out of the
@@ -69,16 +62,17 @@ class Offer:
     def available(self) -> bool:
         return not self.removed and self.availability in AVAILABLE_CODES
 
-    def unavailable_message(self) -> str | None:
-        """Why this offer cannot be sold now (checkAvailability wording), or None if it can. A code the
-        spec does not name is refused outright: PRODUCT_CANNOT_BE_SOLD, as sendOrder does."""
+    def unavailability(self) -> str | None:
+        """Why this offer cannot be sold now: REMOVED or its availability code (one of
+        UNAVAILABLE_CODES), None if it can. A code the spec does not name is refused outright:
+        PRODUCT_CANNOT_BE_SOLD, as sendOrder does."""
         if self.removed:
-            return REMOVED_MESSAGE
+            return REMOVED
         if self.availability in AVAILABLE_CODES:
             return None
-        if self.availability not in UNAVAILABLE_MESSAGES:
+        if self.availability not in UNAVAILABLE_CODES:
             raise Refused(Reason.CANNOT_BE_SOLD)
-        return UNAVAILABLE_MESSAGES[self.availability]
+        return self.availability
 
 
 def check_price(offer: Offer, unit_price: int, unit_price_ht: int, currency: str) -> None:

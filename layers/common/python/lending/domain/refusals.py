@@ -43,6 +43,7 @@ class Reason(StrEnum):
     ORDER_EXISTS = "order_exists"
     ORDER_NOT_FOUND = "order_not_found"
     UNKNOWN_LINE = "unknown_line"
+    LINE_USED = "line_used"  # a loan was made from the line: it cannot be cancelled
     MISSING_SINCE_OR_ORDER_ID = "missing_since_or_order_id"
     # Catalogue update files
     MISSING_SINCE_OR_LAST = "missing_since_or_last"
@@ -147,6 +148,7 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.ORDER_EXISTS: ("gln_reseller", "order_id"),
     Reason.ORDER_NOT_FOUND: ("gln_reseller", "order_id"),
     Reason.UNKNOWN_LINE: ("order_line_id",),
+    Reason.LINE_USED: ("order_line_id",),
     Reason.DATE_TOO_OLD: ("days",),
     Reason.INVALID_IP_RANGE: ("text",),
     Reason.IP_RANGE_TOO_LARGE: ("text",),

@@ -38,7 +38,6 @@ def orders(gln_coll: str, lines: int, start: datetime, order_id_coll: str = "BUL
         line_store.create_order({
             "glnReseller": demo.RESELLER, "orderId": order_id, "glnColl": gln_coll, "orderIdColl": order_id_coll,
             "resellerCountry": "FR", "collCountry": "FR", "createdAt": iso(at),
-            "lineIds": [r["orderLineId"] for r in rows], "gsi1pk": f"COLL#{gln_coll}",
-            "gsi1sk": f"{iso(at)}#{demo.RESELLER}#{order_id}"}, rows)
+            "lineIds": [r["orderLineId"] for r in rows]}, rows)
         made.append(order_id)
     return made

@@ -78,7 +78,7 @@ def route(req: Request) -> Answer | dict[str, Any]:
     if key == "POST /lcp/status/{licence_id}/register":
         return _json(200, uses.register(ctx, licence_id, device, name), uses.STATUS_TYPE)
     if key == "PUT /lcp/status/{licence_id}/return":
-        return _json(200, uses.give_back(ctx, licence_id, device, name), uses.STATUS_TYPE)
+        return _json(200, uses.return_loan(ctx, licence_id, device, name), uses.STATUS_TYPE)
     if key == "PUT /lcp/status/{licence_id}/renew":
         end = None
         if query.get("end"):

@@ -140,7 +140,7 @@ def history(page: Page) -> Response:
 def loan_action(page: Page, loan_id: str, action: str) -> Response:
     assert page.session
     if action == "return" and page.req.method == "POST":
-        uses.give_back(page.ctx, page.session, loan_id)
+        uses.return_loan(page.ctx, page.session, loan_id)
         return redirect(url("loans", done="returned"))
     if action == "download" and page.req.method == "POST":
         return redirect(uses.download(page.ctx, page.session, loan_id))

@@ -24,7 +24,7 @@ from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
 from ..web import BadText
 from . import requests as rq
-from .refusals import INTERNAL_ERROR
+from .refusals import INTERNAL_ERROR, UNAVAILABLE, rollup
 from .refusals import fields as refusal_fields
 
 ENDED_LOANS_DAYS = lending.ENDED_LOANS_DAYS
@@ -106,24 +106,129 @@ def _user_agent_drm(user_agent: str | None) -> str | None:
     return drm.id
 
 
-def _lines(schema: Schema, raws: list[Any]) -> list[orders.Line]:
-    """Each request line through the contract: the line, or its own refusal (the others still go on)."""
-    out: list[orders.Line] = []
-    for raw in raws:
-        try:
-            out.append(schema.validate(raw))
-        except Invalid as e:
-            out.append(Refused(Reason.INVALID_PARAMETER, detail=e.message))
-    return out
+def _line(schema: Schema, raw: Any) -> Request | Refused:
+    """A request line through the contract: the line, or its own refusal (the others still go on)."""
+    try:
+        return schema.validate(raw)
+    except Invalid as e:
+        return Refused(Reason.INVALID_PARAMETER, detail=e.message)
+
+
+def _order_line(raw: Any) -> orders.OrderLine | Refused:
+    x = _line(rq.ORDER_REQUEST_LINE, raw)
+    if isinstance(x, Refused):
+        return x
+    return orders.OrderLine(ean13=x.ean13, gln_distributor=x.glnDistributor, unit_price=x.unitPrice,
+                            unit_price_ht=x.unitPriceExcludingTax, currency=x.currency, dmd_date=x.dmdDate,
+                            quantity=x.quantity, tax_rate=x.taxRate, line_reference_coll=x.lineReferenceColl)
+
+
+def _priced_line(raw: Any) -> orders.PricedLine | Refused:
+    x = _line(rq.CHECK_AVAILABILITY_LINE, raw)
+    if isinstance(x, Refused):
+        return x
+    return orders.PricedLine(ean13=x.ean13, gln_distributor=x.glnDistributor, unit_price=x.unitPrice,
+                             unit_price_ht=x.unitPriceExcludingTax, currency=x.currency)
+
+
+LINE_REFUSED = "REFUSED"  # a line's refusal, as the rollup counts it (any status but OK)
 
 
 def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
-    return orders.send_order(ctx, reseller, req, _lines(rq.ORDER_REQUEST_LINE, req.orderRequestLine))
+    order = orders.SendOrder(
+        gln_coll=req.glnColl, order_id=req.orderId, order_id_coll=req.orderIdColl,
+        reseller_country=req.resellerCountry, coll_country=req.collCountry, gln_contractor=req.glnContractor,
+        gln_delivery=req.glnDelivery, lines=[orders.SentLine(raw, _order_line(raw)) for raw in req.orderRequestLine])
+    answers = []
+    for x in orders.send_order(ctx, reseller, order).lines:
+        answer: dict[str, Any] = {"ean13": x.ean13, "glnDistributor": x.gln_distributor, "orderLineId": x.order_line_id,
+                                  "lineReference": x.line_reference, "quantity": x.quantity,
+                                  "unitPrice": x.unit_price, "currency": x.currency}
+        if x.refusal is None:
+            answer["returnStatus"] = Status.OK.value
+        else:
+            answer["refusal"] = x.refusal
+        answers.append(answer)
+    status, message = rollup("sendOrder", [a.get("returnStatus", LINE_REFUSED) for a in answers])
+    return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
+            "returnMessage": message}
+
+
+def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    cancel = orders.CancelOrder(req.orderId, list(req.orderLineId) if req.orderLineId else None, req.glnContractor)
+    lines = orders.cancel_order(ctx, reseller, cancel)
+    out = [{"orderLineId": x.order_line_id, "returnStatus": Status.CANCELLED.value} if x.refusal is None
+           else {"orderLineId": x.order_line_id, "refusal": x.refusal} for x in lines]
+    status, message = rollup("cancelOrder", [Status.OK if x.refusal is None else LINE_REFUSED for x in lines])
+    return {"cancelResponseLine": out, "returnStatus": status.value, "returnMessage": message}
 
 
 def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
-    return orders.check_availability(ctx, reseller, req,
-                                     _lines(rq.CHECK_AVAILABILITY_LINE, req.checkAvailabilityLine))
+    check = orders.CheckAvailability(
+        lines=[orders.AskedLine(raw, _priced_line(raw)) for raw in req.checkAvailabilityLine],
+        gln_coll=req.glnColl, gln_contractor=req.glnContractor or req.glnContrator)
+    out = []
+    for x in orders.check_availability(ctx, reseller, check):
+        line: dict[str, Any] = {"ean13": x.ean13, "glnDistributor": x.gln_distributor, "unitPrice": x.unit_price,
+                                "Date": iso(x.date),
+                                "checkAvailabilityReturnValue": "AVAILABLE" if x.available else "UNAVAILABLE"}
+        if x.refusal is not None:
+            line["refusal"] = x.refusal
+        else:
+            line["returnStatus"] = Status.OK.value
+            line["note"] = x.note
+            line["returnMessage"] = UNAVAILABLE[x.unavailable] if x.unavailable else None
+        out.append(line)
+    status, message = rollup("checkAvailability", [a.get("returnStatus", LINE_REFUSED) for a in out])
+    return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
+
+
+def _offer_updates(req: Request) -> updates.OfferUpdates:
+    return updates.OfferUpdates(req.sinceDate, req.lastConnection is not None, req.get("glnDistributor"),
+                                req.glnContractor)
+
+
+def _offer_files(links: list[str]) -> dict[str, Any]:
+    if not links:
+        return {"noNotice": "", "returnStatus": Status.OK.value}
+    return {"onixFileUrl": [{"httpLinks": u} for u in links], "returnStatus": Status.OK.value}
+
+
+def get_offers(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    return _offer_files(updates.get_offers(ctx, caller, _offer_updates(req)))
+
+
+def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    return _offer_files(updates.get_offers_for_distributor(ctx, caller, _offer_updates(req)))
+
+
+def _licence_state(state: orders.LicenceState) -> dict[str, Any]:
+    return {"beginDate": iso(state.begin_date) if state.begin_date else None, "endDate": iso(state.end_date),
+            "endOfferDate": iso(state.end_offer_date) if state.end_offer_date else None,
+            "NUS1": state.nus1, "NUS2": state.nus2, "NTA": state.nta}
+
+
+def _line_state(state: orders.LineState) -> dict[str, Any]:
+    if state.refusal is not None:
+        return {"refusal": state.refusal}
+    return {"returnStatus": state.status, "returnMessage": state.message}
+
+
+def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
+    found = orders.get_orders(ctx, coll, orders.GetOrders(req.sinceDate, req.orderIdColl, req.returnLinesWithError,
+                                                          req.glnContractor))
+    out = []
+    for x in found.lines:
+        line: dict[str, Any] = {"orderLineId": x.order_line_id, "ean13": x.ean13, "quantity": x.quantity}
+        if x.licence is not None:
+            line.update(_licence_state(x.licence))
+        line.update(_line_state(x.state), loanUrl=x.loan_url)
+        out.append({"orderIdColl": x.order_id_coll, "lineReferenceColl": x.line_reference_coll,
+                    "orderLine": [{k: v for k, v in line.items() if v is not None}], **_line_state(x.state)})
+    answer: dict[str, Any] = {"date": found.date, "getOrderResponseLine": out, "returnStatus": Status.OK.value}
+    if not out:
+        answer["noOrder"] = ""
+    return answer
 
 
 def fulfillment_url(ctx: Ctx, loan: Loan) -> str:
@@ -150,29 +255,26 @@ def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    ask = orders.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
     out = []
-    for line_id in dict.fromkeys(req.orderLineId):
-        line: dict[str, Any] = {"orderLineId": line_id}
-        try:
-            item, licence = lending.own_licence(coll, line_id)
-            if licence is not None:
-                line.update(orders.licence_state(licence, ctx))
-            if req.returnEndedLoan:  # PMB's sync closes these on its side (it reads loanId, endLoanDate)
-                line["pnbLoanList"] = [{"loanId": x.loan_id, "endLoanDate": iso(x.returned_at or x.created_at)}
-                                       for x in lending.ended_early(ctx, line_id)]
-            state = orders.line_status(item)
-            line.update(refusal_fields(state["refusal"]) if "refusal" in state else state)
-        except Refused as r:
-            line.update(refusal_fields(r))
+    for x in orders.loan_status(ctx, coll, ask):
+        line: dict[str, Any] = {"orderLineId": x.order_line_id}
+        if x.refusal is not None:
+            line.update(refusal_fields(x.refusal))
+        else:
+            if x.licence is not None:
+                line.update(_licence_state(x.licence))
+            if x.ended is not None:  # PMB's sync closes these on its side (it reads loanId, endLoanDate)
+                line["pnbLoanList"] = [{"loanId": e.loan_id, "endLoanDate": iso(e.returned_at or e.created_at)}
+                                       for e in x.ended]
+            assert x.state is not None
+            line.update(refusal_fields(x.state.refusal) if x.state.refusal is not None else _line_state(x.state))
         out.append({k: v for k, v in line.items() if v is not None})
     status, message = _rollup(out)
     return {"date": iso(ctx.now), "loanResponseLine": out, "returnStatus": status, "returnMessage": message}
 
 
 def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
-    from ..domain.codes import rollup
-
     status, message = rollup("getLoanStatus", [x["returnStatus"] for x in lines])
     return status.value, message
 
@@ -195,7 +297,7 @@ def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
 
 def return_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
     orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
-    collectivity_loans.give_back(ctx, coll, req.orderLineId, req.loanId)
+    collectivity_loans.return_loan(ctx, coll, req.orderLineId, req.loanId)
     return {"returnStatus": Status.OK.value}
 
 
@@ -216,13 +318,13 @@ LOGIN = ("login", "password")  # the later services' credentials, as PMB sends t
 COLLECTIVITY = ("glnColl", "passwordColl")
 OPERATIONS: dict[str, Operation] = {
     "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, send_order),
-    "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, orders.cancel_order),
+    "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, cancel_order),
     "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, check_availability),
     "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                           updates.get_offers),
+                           get_offers),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                                         updates.get_offers_for_distributor),
-    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, orders.get_orders),
+                                         get_offers_for_distributor),
+    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders),
     "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip),
     "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book),
     "consultBook": Operation(rq.CONSULT_BOOK, COLL, COLLECTIVITY, consult_book),

@@ -6,6 +6,7 @@ included; `{name}` is a parameter of the refusal (domain/refusals.PARAMS)."""
 from __future__ import annotations
 
 from ..domain.codes import Status
+from ..domain.offers import REMOVED
 from ..domain.refusals import Reason, Refused
 
 R = Reason
@@ -16,6 +17,28 @@ _POOL_FULL = {
     "on": "The maximum number of on-site consultation is reached.",
     "off": "The maximum number of off-site consultation is reached.",
 }
+
+# checkAvailability's words for an offer that cannot be sold now (domain.offers.unavailability): the
+# spec's own messages for the ONIX ProductAvailability codes it names, and a removed offer's.
+UNAVAILABLE: dict[str, str] = {
+    "01": "ProductAvailability 01: This product has been CANCELLED",
+    "10": "ProductAvailability 10: This product is not yet available",
+    "30": "ProductAvailability 30: This product is temporarily unavailable",
+    "40": "ProductAvailability 40: This product is not available",
+    "45": "ProductAvailability 45: This product is unmarketable separately",
+    "46": "ProductAvailability 46: This withdrawn from sale",
+    REMOVED: "Notification type 05: This product is removed",
+}
+
+def rollup(service: str, line_statuses: list[str]) -> tuple[Status, str | None]:
+    """Request status from line statuses: OK when every line is OK, else WARNING (spec, base codes)."""
+    bad = sum(1 for s in line_statuses if s != Status.OK)
+    if not line_statuses or bad == 0:
+        return Status.OK, None
+    if bad == len(line_statuses):
+        return Status.WARNING, f"All {service} lines are returned with error"
+    return Status.WARNING, f"Some {service} lines are returned with error"
+
 
 TABLE: dict[Reason, tuple[Status, str]] = {
     R.BAD_CREDENTIALS: (S.AUTHENTICATION_ERROR, "Bad credentials"),
@@ -47,6 +70,7 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.ORDER_EXISTS: (S.DUPLICATED, "{gln_reseller} : Order with referenceCommande {order_id} already exists"),
     R.ORDER_NOT_FOUND: (S.NOT_FOUND, "{gln_reseller} : Order with referenceCommande '{order_id}' is not found"),
     R.UNKNOWN_LINE: (S.NOT_FOUND, "The orderLineId {order_line_id} does not exist"),
+    R.LINE_USED: (S.ACCES_DENIED, "The orderLineId {order_line_id} has already been used and cannot be cancelled"),
     R.MISSING_SINCE_OR_ORDER_ID: (S.INVALID_ARGUMENTS, "One of the parameters sinceDate or orderIdColl is "
                                                        "mandatory"),
     R.MISSING_SINCE_OR_LAST: (S.INVALID_ARGUMENTS, "One of the parameters sinceDate or lastConnection is "

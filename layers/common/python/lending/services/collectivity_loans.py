@@ -25,7 +25,7 @@ def own_loan(coll: Account, order_line_id: str, loan_id: str) -> Loan:
     return loan
 
 
-def give_back(ctx: Ctx, coll: Account, order_line_id: str, loan_id: str) -> Loan:
+def return_loan(ctx: Ctx, coll: Account, order_line_id: str, loan_id: str) -> Loan:
     """returnLoan: the early return every door shares (place freed at once, listed by getEndedLoans, the
     loan's callback written to the outbox with the return). A loan already over is ACCES_DENIED."""
     return lending.return_early(ctx, own_loan(coll, order_line_id, loan_id))

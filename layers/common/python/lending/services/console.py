@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from ..domain.accounts import Account
 from ..domain.codes import Status
 from ..domain.licences import Pool
-from ..domain.loans import Loan, LoanState
+from ..domain.loans import Loan, LoanState, LoanView
 from ..domain.patrons import Limits, Patron, email_digest
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff, check_password
@@ -26,7 +26,6 @@ from ..store import offers as offer_store
 from ..store import patrons as patron_store
 from ..store import settings as settings_store
 from ..store import staff as staff_store
-from ..store.deliveries import LoanView
 from . import ips, patron_loans
 from .context import Ctx
 from .links import signing_key
@@ -225,7 +224,7 @@ def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanVie
     found = patron_loans.own_loan(coll, loan_id)
     if found.loan.extra.get("memberId") != member:
         raise not_found()
-    view = patron_loans.give_back(ctx, coll, loan_id)
+    view = patron_loans.return_loan(ctx, coll, loan_id)
     audit(ctx, staff, "loan.return", member, f"{loan_id} {view.loan.ean13}")
     return view
 

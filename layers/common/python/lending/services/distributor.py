@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.accounts import Account, Role
-from ..domain.offers import AVAILABLE_CODES, UNAVAILABLE_MESSAGES, Offer, model_terms
+from ..domain.offers import AVAILABLE_CODES, UNAVAILABLE_CODES, Offer, model_terms
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff
 from ..store import licences as line_store
@@ -28,7 +28,7 @@ from ..store import offers as offer_store
 from . import auth, files
 from .context import Ctx
 
-AVAILABILITIES = sorted(AVAILABLE_CODES | set(UNAVAILABLE_MESSAGES))
+AVAILABILITIES = sorted(AVAILABLE_CODES | UNAVAILABLE_CODES)
 CURRENCIES = ("EUR", "CAD", "CHF", "USD", "GBP")
 
 

@@ -38,6 +38,7 @@ from ..store import accounts as account_store
 from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
+from ..store import outbox as outbox_store
 from ..store import patrons as patron_store
 from .context import Ctx
 
@@ -218,9 +219,7 @@ def _outbox(ctx: Ctx, reserved: Hold, settings: dict[str, Any]) -> dict[str, Any
     body = {"event": HOLD_EVENT, "holdId": reserved.hold_id, "orderLineId": reserved.order_line_id,
             "ean13": reserved.ean13, "memberId": reserved.member_id, "reservedAt": iso(ctx.now),
             "holdExpiresAt": iso(reserved.expires_at) if reserved.expires_at else None}
-    return {"pk": f"OUTBOX#{event_id}", "sk": "OUTBOX", "type": "outbox", "eventId": event_id, "url": url,
-            "glnColl": reserved.gln_coll, "body": body, "createdAt": iso(ctx.now),
-            "gsi2pk": "OUTBOX", "gsi2sk": f"{iso(ctx.now)}#{event_id}"}
+    return outbox_store.event_item(event_id, url, reserved.gln_coll, body, iso(ctx.now))
 
 
 def _announce(ctx: Ctx, reserved: Hold, event: dict[str, Any] | None) -> None:

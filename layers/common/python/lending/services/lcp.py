@@ -230,7 +230,7 @@ def register(ctx: Ctx, licence_id: str, device_id: str | None, name: str | None)
     return _document(ctx, rec, loan)
 
 
-def give_back(ctx: Ctx, licence_id: str, device_id: str | None, name: str | None) -> dict[str, Any]:
+def return_loan(ctx: Ctx, licence_id: str, device_id: str | None, name: str | None) -> dict[str, Any]:
     """The reader returns the book from the app: the loan ends by the one early-return path. The same
     device asking again gets the same answer; a second device, or a loan already ended, is refused."""
     dev, dev_name = _device(device_id, name)
@@ -247,7 +247,7 @@ def give_back(ctx: Ctx, licence_id: str, device_id: str | None, name: str | None
     # The device's return is recorded first (its condition admits one return only), then the loan ends:
     # if the loan ended meanwhile by another path, the status still reads from the loan's state.
     if not store.mark_returned(rec.licence_id, Event(EventType.RETURN, dev, dev_name, ctx.now)):
-        return give_back(ctx, licence_id, device_id, name)  # a racing return recorded first: decide again
+        return return_loan(ctx, licence_id, device_id, name)  # a racing return recorded first: decide again
     _end(ctx, loan)
     rec, loan = _load(licence_id)
     return _document(ctx, rec, loan)

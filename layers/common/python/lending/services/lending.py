@@ -11,6 +11,7 @@ from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
+from ..domain.holds import Hold
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
 from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date
@@ -18,6 +19,8 @@ from ..domain.refusals import Reason, Refused
 from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
+from ..store import outbox as outbox_store
+from ..store.patrons import PatronWrite
 from .context import Ctx
 
 LEND_ATTEMPTS = 4
@@ -59,34 +62,29 @@ class LoanRequest:
     origin: str = "pnb"
     extra: dict[str, Any] = field(default_factory=dict)
     replay: Replay = WITHIN_THE_HOUR  # the door's replay rule (domain/loans.Replay says which and why)
-    # A door's own conditional writes (locks, counters) in the loan's transaction; their failure
-    # surfaces as loan_store.ExtraRefused, untouched.
-    extra_items: list[dict[str, Any]] = field(default_factory=list)
-    reserved: bool = False  # the place a hold reserved (its claim is among extra_items): store.loans.lend
+    # v1: the patron's record, list item and email claim, written in the loan's transaction; their
+    # conditions failing surfaces as loan_store.PatronMoved, untouched.
+    patron: PatronWrite | None = None
+    reservation: Hold | None = None  # the hold whose reserved place the loan takes (and claims)
 
 
 def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Loan, bool]:
     """Take one access and one place for `req`; returns (loan, replayed). The door renders its answer
     from the loan, the same way the first time and on a replay.
 
-    A repeat of the same request (req.replay) gets the first loan back and takes nothing.
-    Conditions in the store decide races; on refusal the licence as it was explains why."""
-    try:
-        return _lend(ctx, req, licence)
-    except _Replayed as r:
-        return r.loan, True
-
-
-def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bool]:
-    """Optimistic: one transaction whose conditions carry every rule (tenant, EAN, status, window,
+    Optimistic: one transaction whose conditions carry every rule (tenant, EAN, status, window,
     duration, NTA, pool), so the happy path is a single DynamoDB request. When a condition fails, the
-    line as it was (returned by the failed transaction) explains why, through the same domain rules."""
+    line as it was (returned by the failed transaction) explains why, through the same domain rules.
+    A repeat of the same request (req.replay) gets the first loan back and takes nothing, even where it
+    would now be refused (`_replayed_or`)."""
     end = req.requested_end
     if licence is not None:
-        end = _checked_end(ctx, req, licence)
+        try:
+            end = _checked_end(ctx, req, licence)
+        except Refused as refusal:
+            return _replayed_or(ctx, req, refusal), True
     elif end <= ctx.now:
-        _replay_or_raise(ctx, req)
-        raise Refused(Reason.INVALID_END)
+        return _replayed_or(ctx, req, Refused(Reason.INVALID_END)), True
     reclaimed = False
     for _ in range(LEND_ATTEMPTS):
         loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
@@ -94,30 +92,30 @@ def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bo
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
         try:
-            loan_store.lend(loan, ctx.now, req.extra_items, reserved=req.reserved)
+            loan_store.lend(loan, ctx.now, patron=req.patron, reservation=req.reservation)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
         except loan_store.LicenceRefused as e:
             item = e.item
-            if not item or item.get("glnColl") != req.coll.gln:
-                _replay_or_raise(ctx, req)
-                raise line_not_found(req.order_line_id) from None
-            licence = line_store.licence(item) if line_store.is_licence(item) else None
-            if licence is None:
-                _replay_or_raise(ctx, req)
-                raise Refused(Reason.CANNOT_BE_LOANED) from None
+        if not item or item.get("glnColl") != req.coll.gln:
+            return _replayed_or(ctx, req, line_not_found(req.order_line_id)), True
+        licence = line_store.licence(item) if line_store.is_licence(item) else None
+        if licence is None:
+            return _replayed_or(ctx, req, Refused(Reason.CANNOT_BE_LOANED)), True
+        try:
             end = _checked_end(ctx, req, licence)
-            try:
-                check_loan(licence, req.pool, ctx.now)
-            except Refused as refusal:
-                _replay_or_raise(ctx, req)
-                if refusal.reason is not Reason.POOL_FULL or reclaimed:
-                    raise
-                reclaimed = True
-                if not reclaim_overdue(ctx, req.order_line_id):
-                    raise
-            # Otherwise the licence changed under us, or the end had to be clamped: try again.
+            check_loan(licence, req.pool, ctx.now)
+        except Refused as refusal:
+            if refusal.reason is not Reason.POOL_FULL or reclaimed:
+                return _replayed_or(ctx, req, refusal), True
+            again = _repeat_of(ctx, req)  # checked before reclaiming anything
+            if again is not None:
+                return again, True
+            reclaimed = True
+            if not reclaim_overdue(ctx, req.order_line_id):
+                raise
+        # Otherwise the licence changed under us, or the end had to be clamped: try again.
     # Still changing after every attempt: our fault, not the caller's (the doors answer 500, logged; a
     # retry of the same request is safe, it replays or lends).
     raise RuntimeError(f"licence {req.order_line_id} kept changing over {LEND_ATTEMPTS} attempts")
@@ -125,14 +123,9 @@ def _lend(ctx: Ctx, req: LoanRequest, licence: Licence | None) -> tuple[Loan, bo
 
 def _checked_end(ctx: Ctx, req: LoanRequest, licence: Licence) -> datetime:
     """The EAN must be the licence's; the end within the rules (clamped to the licence's end)."""
-    try:
-        if licence.ean13 != req.ean13:
-            raise Refused(Reason.WRONG_EAN, gln_coll=req.coll.gln, ean13=req.ean13,
-                          order_line_id=req.order_line_id)
-        return loan_end(licence, ctx.now, req.requested_end)
-    except Refused:
-        _replay_or_raise(ctx, req)
-        raise
+    if licence.ean13 != req.ean13:
+        raise Refused(Reason.WRONG_EAN, gln_coll=req.coll.gln, ean13=req.ean13, order_line_id=req.order_line_id)
+    return loan_end(licence, ctx.now, req.requested_end)
 
 
 def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:
@@ -141,19 +134,20 @@ def _replay(ctx: Ctx, req: LoanRequest, existing: Loan) -> Loan:
     raise Refused(Reason.DUPLICATED, gln_coll=req.coll.gln, loan_id=req.loan_id)
 
 
-def _replay_or_raise(ctx: Ctx, req: LoanRequest) -> None:
-    """Before refusing, a request the replay rule says is a repeat of a loan already given is answered
-    with it again (say the pool filled since): look the loan up; return quietly if there is none."""
+def _repeat_of(ctx: Ctx, req: LoanRequest) -> Loan | None:
+    """The loan already under the request's key, when the replay rule says the request repeats it;
+    None when the key is free; DUPLICATED when another request took it."""
     existing = loan_store.get(req.coll.gln, req.loan_id)
-    if existing is not None:
-        _replay(ctx, req, existing)
-        raise _Replayed(existing)
+    return None if existing is None else _replay(ctx, req, existing)
 
 
-class _Replayed(Exception):
-    def __init__(self, loan: Loan) -> None:
-        super().__init__(loan.loan_id)
-        self.loan = loan
+def _replayed_or(ctx: Ctx, req: LoanRequest, refusal: Refused) -> Loan:
+    """Before refusing, a request that repeats a loan already given is answered with it again (say the
+    pool filled since); otherwise `refusal` stands."""
+    again = _repeat_of(ctx, req)
+    if again is None:
+        raise refusal
+    return again
 
 
 def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
@@ -278,9 +272,7 @@ def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
     for k in ("borrowerId", "memberId", "transactionId"):
         if k in loan.extra:
             body[k] = loan.extra[k]
-    return {"pk": f"OUTBOX#{event_id}", "sk": "OUTBOX", "type": "outbox", "eventId": event_id,
-            "url": loan.callback_url, "glnColl": loan.gln_coll, "body": body, "createdAt": iso(when),
-            "gsi2pk": "OUTBOX", "gsi2sk": f"{iso(when)}#{event_id}"}
+    return outbox_store.event_item(event_id, loan.callback_url, loan.gln_coll, body, iso(when))
 
 
 RECHECKS = 3  # a drift must hold this many times to be reported

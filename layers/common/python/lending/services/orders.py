@@ -1,25 +1,28 @@
 """Orders (sendOrder, cancelOrder, checkAvailability, getOrders): resellers buy licences for a
 collectivity; each OK line becomes a licence with the offer's terms.
 
-A line's refusal is not worded here: it travels as a `Refused` under "refusal" (the PNB door words it),
-and a refused line is stored as REFUSED with its reason and parameters."""
+Typed requests in, typed results out; a line's refusal is not worded here: it travels as a `Refused`
+in the line's result (the PNB door words it), and a refused line is stored as REFUSED with its reason
+and parameters."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..domain.accounts import Account, Role
-from ..domain.codes import Status, rollup
+from ..domain.codes import Status
 from ..domain.dates import iso
 from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
+from ..domain.loans import Loan
 from ..domain.offers import Offer, check_price
 from ..domain.refusals import Reason, Refused
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from ..store.table import TransactionFailed
-from ..validation import Request
 from . import auth
 from .context import Ctx
 
@@ -59,7 +62,6 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
 
 
 REFUSED = "REFUSED"  # a line refused when ordered; its reason and parameters are stored with it
-Line = Request | Refused  # a request line as the door decoded it, or why it could not
 
 
 def line_refusal(item: dict[str, Any]) -> Refused | None:
@@ -80,80 +82,133 @@ def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
     return value if isinstance(value, str) and 0 < len(value) <= 64 else None
 
 
-def send_order(ctx: Ctx, reseller: Account, req: Request, decoded: list[Line]) -> dict[str, Any]:
-    coll = collectivity(req.glnColl)
-    check_contractor(req.glnContractor)
-    if req.glnDelivery is not None and auth.account(req.glnDelivery) is None:
-        raise Refused(Reason.UNKNOWN_DELIVERY, gln=req.glnDelivery)
-    pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.orderRequestLine]
+# --- sendOrder ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OrderLine:
+    """One line of an order, as the door decoded it."""
+
+    ean13: str
+    gln_distributor: str
+    unit_price: int  # cents, tax included
+    unit_price_ht: int
+    currency: str
+    dmd_date: datetime  # when the licence may lend from
+    quantity: int = 1
+    tax_rate: int | None = None
+    line_reference_coll: str | None = None
+
+
+@dataclass(frozen=True)
+class SentLine:
+    """A request line as sent (echoed, as far as it is plain and short, when refused) and what the door
+    made of it: the line, or why it could not read it (the other lines still go on)."""
+
+    sent: dict[str, Any]
+    line: OrderLine | Refused
+
+
+@dataclass(frozen=True)
+class SendOrder:
+    gln_coll: str
+    order_id: str
+    order_id_coll: str
+    reseller_country: str
+    coll_country: str
+    lines: list[SentLine]
+    gln_contractor: str | None = None
+    gln_delivery: str | None = None
+
+
+@dataclass
+class OrderedLine:
+    """A line's answer: the licence made (`refusal` None), or why not."""
+
+    order_line_id: str
+    ean13: str | None
+    gln_distributor: str | None
+    line_reference: str | None
+    quantity: int | None
+    unit_price: int | None
+    currency: str | None
+    refusal: Refused | None = None
+
+
+@dataclass
+class OrderResult:
+    order_id: str
+    lines: list[OrderedLine]
+
+
+def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> OrderResult:
+    coll = collectivity(req.gln_coll)
+    check_contractor(req.gln_contractor)
+    if req.gln_delivery is not None and auth.account(req.gln_delivery) is None:
+        raise Refused(Reason.UNKNOWN_DELIVERY, gln=req.gln_delivery)
+    pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     now_ms = int(ctx.now.timestamp() * 1000)
     seen: set[tuple[str, str]] = set()
-    answers: list[dict[str, Any]] = []
+    answers: list[OrderedLine] = []
     lines: list[dict[str, Any]] = []
-    for raw, decoded_line in zip(req.orderRequestLine, decoded, strict=True):
+    for sent_line in req.lines:
+        raw = sent_line.sent
         line_id = new_order_line_id(now_ms)
         # A line in error echoes what it was sent, as far as it is plain and short (never garbage).
-        answer: dict[str, Any] = {
-            "ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"), "orderLineId": line_id,
-            "lineReference": _echo(raw, "lineReference"),
-            "quantity": _echo(raw, "quantity", int) if "quantity" in raw else 1,  # absent: the default, 1
-            "unitPrice": _echo(raw, "unitPrice", int), "currency": _echo(raw, "currency"),
-        }
+        answer = OrderedLine(
+            order_line_id=line_id, ean13=_echo(raw, "ean13"), gln_distributor=_echo(raw, "glnDistributor"),
+            line_reference=_echo(raw, "lineReference"),
+            quantity=_echo(raw, "quantity", int) if "quantity" in raw else 1,  # absent: the default, 1
+            unit_price=_echo(raw, "unitPrice", int), currency=_echo(raw, "currency"))
         stored: dict[str, Any] = {}
         try:
-            if isinstance(decoded_line, Refused):
-                raise decoded_line
-            line = decoded_line
+            if isinstance(sent_line.line, Refused):
+                raise sent_line.line
+            line = sent_line.line
             if line.quantity != 1:
                 raise Refused(Reason.QUANTITY_NOT_ONE)
-            pair = (line.ean13, line.glnDistributor)
+            pair = (line.ean13, line.gln_distributor)
             if pair in seen:
-                raise Refused(Reason.DUPLICATED_LINE, ean13=line.ean13, gln_distributor=line.glnDistributor)
+                raise Refused(Reason.DUPLICATED_LINE, ean13=line.ean13, gln_distributor=line.gln_distributor)
             seen.add(pair)
             offer = _offer_for(reseller, coll, offers, *pair)
             if offer is None:
-                raise Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.glnDistributor)
-            answer["unitPrice"] = offer.price_ttc
+                raise Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.gln_distributor)
+            answer.unit_price = offer.price_ttc
             if not offer.available:
                 raise Refused(Reason.CANNOT_BE_SOLD)
-            check_price(offer, line.unitPrice, line.unitPriceExcludingTax, line.currency)
+            check_price(offer, line.unit_price, line.unit_price_ht, line.currency)
             licence = Licence.new(order_line_id=line_id, gln_coll=coll.gln, gln_reseller=reseller.gln,
-                                  order_id=req.orderId, ean13=line.ean13, gln_distributor=line.glnDistributor,
-                                  terms=offer.terms, dmd_date=line.dmdDate, lending_token=secrets.token_urlsafe(24))
+                                  order_id=req.order_id, ean13=line.ean13, gln_distributor=line.gln_distributor,
+                                  terms=offer.terms, dmd_date=line.dmd_date, lending_token=secrets.token_urlsafe(24))
             stored = line_store.licence_fields(licence)
-            answer["returnStatus"] = Status.OK.value
-            stored["dmdDate"] = iso(line.dmdDate)
-            stored["unitPriceExcludingTax"] = line.unitPriceExcludingTax
-            stored["taxRate"] = line.taxRate
-            stored["lineReferenceColl"] = line.lineReferenceColl
+            stored["dmdDate"] = iso(line.dmd_date)
+            stored["unitPriceExcludingTax"] = line.unit_price_ht
+            stored["taxRate"] = line.tax_rate
+            stored["lineReferenceColl"] = line.line_reference_coll
         except Refused as r:
-            answer["refusal"] = r
+            answer.refusal = r
             stored = {"reason": r.reason.value, "params": r.params}
-        status = Status.OK.value if "refusal" not in answer else REFUSED
-        answers.append({k: v for k, v in answer.items() if v is not None})
+        answers.append(answer)
         lines.append({
             **stored, "orderLineId": line_id, "glnColl": coll.gln, "glnReseller": reseller.gln,
-            "orderId": req.orderId, "orderIdColl": req.orderIdColl, "ean13": answer.get("ean13") or "",
-            "glnDistributor": answer.get("glnDistributor") or "", "lineReference": answer.get("lineReference"),
-            "quantity": answer["quantity"], "unitPrice": answer.get("unitPrice"), "currency": answer.get("currency"),
-            "status": status, "createdAt": iso(ctx.now),
+            "orderId": req.order_id, "orderIdColl": req.order_id_coll, "ean13": answer.ean13 or "",
+            "glnDistributor": answer.gln_distributor or "", "lineReference": answer.line_reference,
+            "quantity": answer.quantity, "unitPrice": answer.unit_price, "currency": answer.currency,
+            "status": Status.OK.value if answer.refusal is None else REFUSED, "createdAt": iso(ctx.now),
         })
-    order = {"glnReseller": reseller.gln, "orderId": req.orderId, "glnColl": coll.gln,
-             "orderIdColl": req.orderIdColl, "glnContractor": req.glnContractor, "glnDelivery": req.glnDelivery,
-             "resellerCountry": req.resellerCountry, "collCountry": req.collCountry, "createdAt": iso(ctx.now),
-             "lineIds": [x["orderLineId"] for x in lines], "gsi1pk": f"COLL#{coll.gln}",
-             "gsi1sk": f"{iso(ctx.now)}#{reseller.gln}#{req.orderId}"}
+    order = {"glnReseller": reseller.gln, "orderId": req.order_id, "glnColl": coll.gln,
+             "orderIdColl": req.order_id_coll, "glnContractor": req.gln_contractor, "glnDelivery": req.gln_delivery,
+             "resellerCountry": req.reseller_country, "collCountry": req.coll_country, "createdAt": iso(ctx.now),
+             "lineIds": [x["orderLineId"] for x in lines]}
     try:
         line_store.create_order(order, lines)
     except TransactionFailed as e:
         if 0 in e.failed:
-            raise Refused(Reason.ORDER_EXISTS, gln_reseller=reseller.gln, order_id=req.orderId) from None
+            raise Refused(Reason.ORDER_EXISTS, gln_reseller=reseller.gln, order_id=req.order_id) from None
         raise
     _serve_holds(ctx, coll.gln, [(x["ean13"], x["orderLineId"]) for x in lines if x["status"] == Status.OK.value])
-    status, message = rollup("sendOrder", [a.get("returnStatus", REFUSED) for a in answers])
-    return {"orderId": req.orderId, "orderResponseLine": answers, "returnStatus": status.value,
-            "returnMessage": message}
+    return OrderResult(req.order_id, answers)
 
 
 def _serve_holds(ctx: Ctx, gln_coll: str, lines: list[tuple[str, str]]) -> None:
@@ -169,12 +224,29 @@ def _serve_holds(ctx: Ctx, gln_coll: str, lines: list[tuple[str, str]]) -> None:
             logger.exception("holds not served after an order", extra={"ean13": ean13})
 
 
-def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
-    check_contractor(req.glnContractor)
-    order = line_store.get_order(reseller.gln, req.orderId)
+# --- cancelOrder ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CancelOrder:
+    order_id: str
+    order_line_ids: list[str] | None = None  # None: every line of the order
+    gln_contractor: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelledLine:
+    """A line cancelled (now or before), or why not (LINE_USED: a loan was made from it)."""
+
+    order_line_id: str
+    refusal: Refused | None = None
+
+
+def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> list[CancelledLine]:
+    check_contractor(req.gln_contractor)
+    order = line_store.get_order(reseller.gln, req.order_id)
     if order is None:
-        raise Refused(Reason.ORDER_NOT_FOUND, gln_reseller=reseller.gln, order_id=req.orderId)
-    ids = list(dict.fromkeys(req.orderLineId or order["lineIds"]))
+        raise Refused(Reason.ORDER_NOT_FOUND, gln_reseller=reseller.gln, order_id=req.order_id)
+    ids = list(dict.fromkeys(req.order_line_ids or order["lineIds"]))
     for line_id in ids:
         if line_id not in order["lineIds"]:
             raise Refused(Reason.UNKNOWN_LINE, order_line_id=line_id)
@@ -182,73 +254,158 @@ def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
     out = []
     for line_id in ids:
         item = current.get(line_id, {})
-        status, message = Status.CANCELLED.value, None
+        refusal = None
         if item.get("status") != Status.CANCELLED:
             refused = line_store.cancel_line(line_id, iso(ctx.now), require_unused=item.get("status") == "OK")
             if refused is not None and refused.get("status") != Status.CANCELLED:
-                status = Status.ACCES_DENIED.value
-                message = f"The orderLineId {line_id} has already been used and cannot be cancelled"
-        out.append({"orderLineId": line_id, "returnStatus": status, "returnMessage": message})
-    bad = [x for x in out if x["returnStatus"] != Status.CANCELLED]
-    if not bad:
-        return {"cancelResponseLine": out, "returnStatus": Status.OK.value}
-    word = "All" if len(bad) == len(out) else "Some"
-    return {"cancelResponseLine": out, "returnStatus": Status.WARNING.value,
-            "returnMessage": f"{word} cancelOrder lines are returned with error"}
+                refusal = Refused(Reason.LINE_USED, order_line_id=line_id)
+        out.append(CancelledLine(line_id, refusal))
+    return out
 
 
-def check_availability(ctx: Ctx, reseller: Account, req: Request, decoded: list[Line]) -> dict[str, Any]:
-    coll = collectivity(req.glnColl) if req.glnColl else None
-    check_contractor(req.glnContractor or req.glnContrator)
-    pairs = [(str(r.get("ean13", "")), str(r.get("glnDistributor", ""))) for r in req.checkAvailabilityLine]
+# --- checkAvailability ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PricedLine:
+    """A checkAvailability line, as the door decoded it."""
+
+    ean13: str
+    gln_distributor: str
+    unit_price: int
+    unit_price_ht: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class AskedLine:
+    sent: dict[str, Any]  # as sent: echoed, as far as it is plain and short
+    line: PricedLine | Refused
+
+
+@dataclass(frozen=True)
+class CheckAvailability:
+    lines: list[AskedLine]
+    gln_coll: str | None = None
+    gln_contractor: str | None = None
+
+
+@dataclass
+class Availability:
+    """A line's answer: available or not (`unavailable`: the offer's ONIX availability code, or
+    domain.offers.REMOVED), a remark on an OK line (`note`), or the line's refusal."""
+
+    ean13: str | None
+    gln_distributor: str | None
+    unit_price: int | None
+    date: datetime
+    available: bool = False
+    unavailable: str | None = None
+    note: Refused | None = None
+    refusal: Refused | None = None
+
+
+def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> list[Availability]:
+    coll = collectivity(req.gln_coll) if req.gln_coll else None
+    check_contractor(req.gln_contractor)
+    pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     out = []
-    for raw, decoded_line in zip(req.checkAvailabilityLine, decoded, strict=True):
-        answer: dict[str, Any] = {"ean13": _echo(raw, "ean13"), "glnDistributor": _echo(raw, "glnDistributor"),
-                                  "unitPrice": _echo(raw, "unitPrice", int), "Date": iso(ctx.now),
-                                  "checkAvailabilityReturnValue": "UNAVAILABLE", "returnStatus": "OK"}
+    for asked in req.lines:
+        raw = asked.sent
+        answer = Availability(ean13=_echo(raw, "ean13"), gln_distributor=_echo(raw, "glnDistributor"),
+                              unit_price=_echo(raw, "unitPrice", int), date=ctx.now)
         try:
-            if isinstance(decoded_line, Refused):
-                raise decoded_line
-            line = decoded_line
-            offer = _offer_for(reseller, coll, offers, line.ean13, line.glnDistributor)
+            if isinstance(asked.line, Refused):
+                raise asked.line
+            line = asked.line
+            offer = _offer_for(reseller, coll, offers, line.ean13, line.gln_distributor)
             if offer is None:  # said, but the line is OK: the product is merely UNAVAILABLE
-                answer["note"] = Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.glnDistributor)
+                answer.note = Refused(Reason.UNKNOWN_OFFER, ean13=line.ean13, gln_distributor=line.gln_distributor)
             else:
-                answer["unitPrice"] = offer.price_ttc
-                why = offer.unavailable_message()
+                answer.unit_price = offer.price_ttc
+                why = offer.unavailability()
                 if why is None:
-                    check_price(offer, line.unitPrice, line.unitPriceExcludingTax, line.currency)
-                    answer["checkAvailabilityReturnValue"] = "AVAILABLE"
+                    check_price(offer, line.unit_price, line.unit_price_ht, line.currency)
+                    answer.available = True
                 else:
-                    answer["returnMessage"] = why
+                    answer.unavailable = why
         except Refused as r:
-            del answer["returnStatus"]
-            answer["refusal"] = r
-        out.append({k: v for k, v in answer.items() if v is not None})
-    status, message = rollup("checkAvailability", [a.get("returnStatus", REFUSED) for a in out])
-    return {"checkAvailabilityResponseLine": out, "returnStatus": status.value, "returnMessage": message}
+            answer.refusal = r
+        out.append(answer)
+    return out
 
 
-def line_status(item: dict[str, Any]) -> dict[str, Any]:
-    """A stored line's status as getOrders and getLoanStatus show it: its refusal, or its state."""
+# --- getOrders and getLoanStatus ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LicenceState:
+    """The counters and dates of a licence as getOrders and getLoanStatus show them."""
+
+    begin_date: datetime | None
+    end_date: datetime
+    end_offer_date: datetime | None
+    nus1: int
+    nus2: int
+    nta: int
+
+
+def licence_state(licence: Licence, ctx: Ctx) -> LicenceState:
+    return LicenceState(licence.begin_date, licence.end_date, licence.end_offer_date(ctx.now),
+                        licence.nus1(ctx.now), licence.nus2(ctx.now), licence.nta)
+
+
+@dataclass(frozen=True)
+class LineState:
+    """A stored line's state: its status (OK, CANCELLED... and the message stored with older records),
+    or the refusal it was ordered with."""
+
+    status: str | None = None
+    message: str | None = None
+    refusal: Refused | None = None
+
+
+def line_status(item: dict[str, Any]) -> LineState:
     refusal = line_refusal(item)
     if refusal is not None:
-        return {"refusal": refusal}
-    return {"returnStatus": item["status"], "returnMessage": item.get("message")}
+        return LineState(refusal=refusal)
+    return LineState(item["status"], item.get("message"))
 
 
-def licence_state(licence: Licence, ctx: Ctx) -> dict[str, Any]:
-    """The counters and dates of a licence as getOrders and getLoanStatus show them."""
-    end_offer = licence.end_offer_date(ctx.now)
-    return {
-        "beginDate": iso(licence.begin_date) if licence.begin_date else None,
-        "endDate": iso(licence.end_date),
-        "endOfferDate": iso(end_offer) if end_offer else None,
-        "NUS1": licence.nus1(ctx.now),
-        "NUS2": licence.nus2(ctx.now),
-        "NTA": licence.nta,
-    }
+@dataclass(frozen=True)
+class LoanStatus:
+    """getLoanStatus: the state of some of the collectivity's lines."""
+
+    order_line_ids: list[str]
+    with_ended: bool = False  # and the loans returned early from each (PMB's sync closes them on its side)
+    gln_contractor: str | None = None
+
+
+@dataclass(frozen=True)
+class LineLoanStatus:
+    """One line: its state and its licence's counters, or why it cannot be told (another tenant's line
+    is as unknown as a missing one)."""
+
+    order_line_id: str
+    state: LineState | None = None
+    licence: LicenceState | None = None
+    ended: list[Loan] | None = None
+    refusal: Refused | None = None
+
+
+def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
+    from .lending import ended_early, own_licence
+
+    check_contractor(req.gln_contractor)
+    out = []
+    for line_id in dict.fromkeys(req.order_line_ids):
+        try:
+            item, licence = own_licence(coll, line_id)
+        except Refused as r:
+            out.append(LineLoanStatus(line_id, refusal=r))
+            continue
+        out.append(LineLoanStatus(line_id, line_status(item), licence_state(licence, ctx) if licence else None,
+                                  ended_early(ctx, line_id) if req.with_ended else None))
+    return out
 
 
 def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
@@ -263,12 +420,41 @@ def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
 MAX_ANSWER_LINES = 5000
 
 
-def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    check_contractor(req.glnContractor)
-    if req.sinceDate is None and req.orderIdColl is None:
+@dataclass(frozen=True)
+class GetOrders:
+    since: datetime | None = None
+    order_id_coll: str | None = None
+    with_errors: bool = False  # refused and cancelled lines too
+    gln_contractor: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderLineState:
+    order_id_coll: str
+    line_reference_coll: str | None
+    order_line_id: str
+    ean13: str
+    quantity: int
+    state: LineState
+    licence: LicenceState | None = None
+    loan_url: str | None = None  # the licence's lending URL (warehouse door)
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The collectivity's order lines; `date`: when to ask from next (the creation time of the first
+    order left out when the answer was cut short, else now)."""
+
+    date: str
+    lines: list[OrderLineState]
+
+
+def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> Orders:
+    check_contractor(req.gln_contractor)
+    if req.since is None and req.order_id_coll is None:
         raise Refused(Reason.MISSING_SINCE_OR_ORDER_ID)
-    orders, rest_from = line_store.orders_page(coll.gln, iso(req.sinceDate) if req.sinceDate else None,
-                                          req.orderIdColl, MAX_ANSWER_LINES)
+    orders, rest_from = line_store.orders_page(coll.gln, iso(req.since) if req.since else None,
+                                               req.order_id_coll, MAX_ANSWER_LINES)
     lines = line_store.get_lines([i for o in orders for i in o["lineIds"]])
     out = []
     for order in orders:
@@ -276,19 +462,11 @@ def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
             item = lines.get(line_id)
             if item is None:
                 continue
-            ok = item["status"] == Status.OK
-            if not ok and not req.returnLinesWithError:
+            if item["status"] != Status.OK and not req.with_errors:
                 continue
-            line: dict[str, Any] = {"orderLineId": line_id, "ean13": item["ean13"], "quantity": item.get("quantity", 1)}
-            if line_store.is_licence(item):
-                line.update(licence_state(line_store.licence(item), ctx))
-            line.update(line_status(item), loanUrl=loan_url(ctx, item))
-            out.append({"orderIdColl": order["orderIdColl"], "lineReferenceColl": item.get("lineReferenceColl"),
-                        "orderLine": [{k: v for k, v in line.items() if v is not None}], **line_status(item)})
+            licence = licence_state(line_store.licence(item), ctx) if line_store.is_licence(item) else None
+            out.append(OrderLineState(order["orderIdColl"], item.get("lineReferenceColl"), line_id, item["ean13"],
+                                      item.get("quantity", 1), line_status(item), licence, loan_url(ctx, item)))
     # Cut short (docs/pnb-json.md, getOrders): `date` is then the creation time of the first order left out;
     # passed back as sinceDate it answers the rest (an order of that same second may come twice, none is lost).
-    date = rest_from or iso(ctx.now)
-    answer: dict[str, Any] = {"date": date, "getOrderResponseLine": out, "returnStatus": Status.OK.value}
-    if not out:
-        answer["noOrder"] = ""
-    return answer
+    return Orders(rest_from or iso(ctx.now), out)

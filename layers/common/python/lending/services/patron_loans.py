@@ -18,7 +18,7 @@ from ..domain.holds import Hold
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
-from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, fingerprint
+from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, LoanView, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
 from ..store import deliveries
@@ -26,7 +26,6 @@ from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import patrons as patron_store
-from ..store.deliveries import LoanView
 from . import holds, lcp, lending
 from .context import Ctx
 from .links import sign_loan_link, signing_key
@@ -106,7 +105,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
             order, refusals = lending_order(licences, req.pool, ctx.now)
         try:
             made = _lend_first(ctx, coll, req, limits, order, refusals, loan_id, patron, after, digest, reservation)
-        except loan_store.ExtraRefused:  # the patron's record, the email or the hold moved meanwhile: again
+        except loan_store.PatronMoved:  # the patron's record, the email or the hold moved meanwhile: again
             _backoff(attempt)
             continue
         if made is not None:
@@ -131,20 +130,17 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
     """Lend from the first licence of `order` that still can when the transaction lands; with a
     `reservation`, from its place (the hold is consumed in the loan's transaction)."""
     wanted = req.expires_at or ctx.now + timedelta(days=limits.default_days)
-    extra = [patron_store.record_op(patron, after), patron_store.listing_op(coll.gln, loan_id, req.member_id, ctx.now)]
-    if email:
-        extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
+    write = patron_store.PatronWrite(before=patron, after=after, email_digest=email)
     marks = _extra(req)
     if reservation is not None and reservation.expires_at:
-        extra.append(hold_store.claim_op(reservation, loan_id, ctx.now))
         marks.update(holdId=reservation.hold_id, holdExpiresAt=iso(reservation.expires_at))
     for lic in order:
         request = lending.LoanRequest(
             coll=coll, order_line_id=lic.order_line_id, loan_id=loan_id, ean13=req.ean13, pool=req.pool,
             requested_end=min(wanted, ctx.now + timedelta(days=lic.max_loan_days)),
             fingerprint=fingerprint(ORIGIN, coll.gln, req.member_id, req.ean13, loan_id),
-            callback_url=req.return_url, origin=ORIGIN, extra=marks, extra_items=extra,
-            replay=WHILE_ACTIVE, reserved=reservation is not None)
+            callback_url=req.return_url, origin=ORIGIN, extra=marks, patron=write,
+            replay=WHILE_ACTIVE, reservation=reservation)
         try:
             loan, _ = lending.lend(ctx, request, licence=lic)
             return loan
@@ -220,7 +216,7 @@ def fulfil(ctx: Ctx, coll: Account, loan_id: str) -> tuple[LoanView, str, dateti
     return found, loan_link(ctx, found.loan, until), until
 
 
-def give_back(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
+def return_loan(ctx: Ctx, coll: Account, loan_id: str) -> LoanView:
     """Early return by the library on the patron's behalf: place freed, listed by getEndedLoans, the
     return_url notified (the event is written with the return itself)."""
     found = own_loan(coll, loan_id)

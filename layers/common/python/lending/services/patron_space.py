@@ -1,6 +1,6 @@
 """The patron space's use cases: a patron signs in with their library, identifier and API key (seed
 000: the key is the password), lists their v1 loans and history, downloads a loan's file, returns a
-loan early (the v1 use case itself: patron_loans.give_back) and reads a streaming loan online.
+loan early (the v1 use case itself: patron_loans.return_loan) and reads a streaming loan online.
 
 The reader never receives the EPUB whole: the hub serves it resource by resource, each under a URL
 signed for the loan, the resource's path and a short expiry (links.sign_resource). A resource is
@@ -19,14 +19,13 @@ from io import BytesIO
 from ..domain.accounts import Account, Role
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Pool
-from ..domain.loans import LoanState
+from ..domain.loans import LoanState, LoanView
 from ..domain.refusals import Reason, Refused
 from ..store import accounts as account_store
 from ..store import ips as ip_store
 from ..store import patron_sessions as sessions
 from ..store import patrons as patron_store
 from ..store import staff as staff_store
-from ..store.deliveries import LoanView
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
 from . import files, patron_loans
 from .console import derive_patron_key
@@ -142,10 +141,10 @@ def download(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> str:
     return link
 
 
-def give_back(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
+def return_loan(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
     """Return the loan early: the v1 use case (place freed, getEndedLoans, the library's callback)."""
     own_loan(s, loan_id)
-    return patron_loans.give_back(ctx, _coll(s), loan_id)
+    return patron_loans.return_loan(ctx, _coll(s), loan_id)
 
 
 # --- reading online ---

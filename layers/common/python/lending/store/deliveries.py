@@ -6,23 +6,15 @@ does: past MAX_ENTRIES the first ones are kept and later ones are not recorded."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..domain.dates import iso
-from ..domain.loans import Loan
+from ..domain.loans import LoanView
 from . import table
 from .loans import loan, loan_key
 
 MAX_ENTRIES = 100
-
-
-@dataclass
-class LoanView:
-    loan: Loan
-    downloads: list[str] = field(default_factory=list)
-    shippings: list[str] = field(default_factory=list)
 
 
 def view(item: dict[str, Any]) -> LoanView:

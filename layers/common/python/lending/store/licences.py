@@ -78,10 +78,13 @@ def is_licence(item: dict[str, Any]) -> bool:
 def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
     """One transaction: the order (unique per reseller) and all its lines, or nothing at all."""
     pk, sk = order_key(order["glnReseller"], order["orderId"])
+    # A collectivity's orders by creation time (getOrders by sinceDate).
+    by_coll = {"gsi1pk": f"COLL#{order['glnColl']}",
+               "gsi1sk": f"{order['createdAt']}#{order['glnReseller']}#{order['orderId']}"}
     # getOrders by orderIdColl reads only that reference's orders (gsi3, sparse: orders and ended loans).
-    by_ref = {"gsi3pk": f"COLLREF#{order['glnColl']}#{order['orderIdColl']}", "gsi3sk": order["gsi1sk"]}
+    by_ref = {"gsi3pk": f"COLLREF#{order['glnColl']}#{order['orderIdColl']}", "gsi3sk": by_coll["gsi1sk"]}
     items: list[dict[str, Any]] = [
-        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order, **by_ref,
+        {"Put": {"Item": table.ser({"pk": pk, "sk": sk, "type": "order", **order, **by_coll, **by_ref,
                                     # a reseller's orders by creation time (its FTP files)
                                     "gsi4pk": f"RESELLER#{order['glnReseller']}",
                                     "gsi4sk": f"{order['createdAt']}#{order['orderId']}"}),

@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.dates import from_store, iso
 from ..domain.licences import Pool
@@ -15,6 +15,10 @@ from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
 from .licences import POOL_ATTRS, line_key
+
+if TYPE_CHECKING:
+    from ..domain.holds import Hold
+    from .patrons import PatronWrite
 
 DUE_SHARDS = 8  # spreads the active-by-end-time index over a few partitions
 
@@ -95,32 +99,39 @@ class LicenceRefused(Exception):
         self.item = item
 
 
-class ExtraRefused(Exception):
-    """A condition of one of the caller's extra items failed: `failed` maps its index in `extra_items`
-    to the item as it was."""
-
-    def __init__(self, failed: dict[int, dict[str, Any] | None]) -> None:
-        super().__init__(f"extra item conditions failed at {sorted(failed)}")
-        self.failed = failed
+class PatronMoved(Exception):
+    """A condition of the patron's writes (record, email claim, listing) or of the hold's claim failed:
+    something moved since the caller read it; it reads again and decides again."""
 
 
-def lend(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (), reserved: bool = False) -> None:
-    """Put the loan and take one access and one place of its pool, atomically, with the caller's
-    `extra_items` (TransactWriteItems operations: a door's own locks and counters) in the same transaction.
+def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservation: Hold | None = None) -> None:
+    """Put the loan and take one access and one place of its pool, atomically; with `patron` (v1: the
+    patron's record, list item and email claim) and `reservation` (the hold whose reserved place the loan
+    takes, claimed) in the same transaction.
 
     The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool).
-    Raises LoanExists (the loanId is taken), ExtraRefused (an extra item's condition) or LicenceRefused
-    (with the line as it was, or {}). `reserved`: the loan takes the place a hold reserved on the line
-    (its `held`, not its `free`; the hold's own claim is among `extra_items`, store.holds.claim_op)."""
+    Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
+    writes) or LicenceRefused (with the line as it was, or {})."""
     try:
-        table.transact(lend_items(new, now, extra_items, reserved))
+        table.transact(lend_items(new, now, companions(new, now, patron, reservation), reservation is not None))
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise LoanExists(loan(e.failed[0] or {})) from None
-        extra = {i - 2: old for i, old in e.failed.items() if i >= 2}
-        if extra:  # the caller's own state moved: it re-reads and decides again
-            raise ExtraRefused(extra) from None
+        if any(i >= 2 for i in e.failed):
+            raise PatronMoved from None
         raise LicenceRefused(e.failed.get(1) or {}) from None
+
+
+def companions(new: Loan, now: datetime, patron: PatronWrite | None,
+               reservation: Hold | None) -> list[dict[str, Any]]:
+    """The operations written with a loan besides its own and its line's: the patron's, and the claim of
+    the hold whose place it takes (a reservation with no window has nothing to claim)."""
+    from .holds import claim_op
+
+    items = patron.items(new.loan_id, now) if patron is not None else []
+    if reservation is not None and reservation.expires_at:
+        items.append(claim_op(reservation, new.loan_id, now))
+    return items
 
 
 def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),

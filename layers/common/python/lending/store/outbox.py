@@ -14,6 +14,13 @@ def outbox_key(event_id: str) -> tuple[str, str]:
     return f"OUTBOX#{event_id}", "OUTBOX"
 
 
+def event_item(event_id: str, url: str, gln_coll: str, body: dict[str, Any], created_at: str) -> dict[str, Any]:
+    """An event to write with the change it tells of (store.loans.end, store.holds): pending until sent."""
+    pk, sk = outbox_key(event_id)
+    return {"pk": pk, "sk": sk, "type": "outbox", "eventId": event_id, "url": url, "glnColl": gln_coll,
+            "body": body, "createdAt": created_at, "gsi2pk": PENDING, "gsi2sk": f"{created_at}#{event_id}"}
+
+
 def get(event_id: str) -> dict[str, Any] | None:
     return table.get(*outbox_key(event_id))
 

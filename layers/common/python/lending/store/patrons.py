@@ -6,11 +6,12 @@
 - email owner     PATRONMAIL#<glnColl>#<digest> / EMAIL       memberId of the patron who first gave it (the
                   address itself is never stored: domain.patrons.email_digest)
 
-The record, the library's list item and the email claim are written by the loan's own transaction (`record_op`,
-`listing_op` as extra items of store.loans.lend), so none of them can exist without the others."""
+The record, the library's list item and the email claim are written by the loan's own transaction (a
+`PatronWrite` given to store.loans.lend), so none of them can exist without the others."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,25 @@ def get(gln_coll: str, member_id: str) -> Patron:
                   active=dict(item.get("active") or {}), day=item.get("day", ""),
                   day_count=int(item.get("dayCount", 0)), month=item.get("month", ""),
                   month_count=int(item.get("monthCount", 0)), courtesy=int(item.get("courtesy", 0)))
+
+
+@dataclass(frozen=True)
+class PatronWrite:
+    """What a v1 loan writes about its patron, in the loan's own transaction: the record replaced as
+    read (`before.version`), the library's list item of the loan, and the email (its digest) claimed for
+    the patron when one was given. Any of them moved meanwhile: store.loans.PatronMoved."""
+
+    before: Patron
+    after: Patron
+    email_digest: str | None = None
+
+    def items(self, loan_id: str, created_at: datetime) -> list[dict[str, Any]]:
+        """The TransactWriteItems operations (the key layout stays here)."""
+        gln, member = self.after.gln_coll, self.after.member_id
+        out = [record_op(self.before, self.after), listing_op(gln, loan_id, member, created_at)]
+        if self.email_digest:
+            out.append(email_claim_op(gln, self.email_digest, member))
+        return out
 
 
 def record_op(old: Patron, new: Patron) -> dict[str, Any]:

@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 from ..domain.dates import iso
-from ..domain.loans import Loan
+from ..domain.loans import Loan, LoanView
 from ..services import holds as hold_uses
 from ..services import patron_loans as uses
-from ..store.deliveries import LoanView
 from .door import Call, V1Answer
 from .errors import V1Error
 from .requests import CREATE_LOAN, LIST_HOLDS, LIST_LOANS, PLACE_HOLD, RENEW_LOAN, member_id, validate
@@ -82,7 +81,7 @@ def get_loan(call: Call) -> V1Answer:
 
 def return_loan(call: Call) -> V1Answer:
     """DELETE /v1/loans/{loan_id}: early return by the library on the patron's behalf."""
-    return V1Answer(200, loan_fields(uses.give_back(call.ctx, call.library, call.path.get("loan_id", ""))))
+    return V1Answer(200, loan_fields(uses.return_loan(call.ctx, call.library, call.path.get("loan_id", ""))))
 
 
 def renew_loan(call: Call) -> V1Answer:

@@ -25,7 +25,7 @@ from typing import Any
 from .. import aws
 from ..domain.licences import Pool
 from ..domain.loans import Loan
-from ..store import billing as store
+from ..services import lending_systems
 
 PREFIX = "drm-billing"
 HEADER = ("lending_system", "month", "order_line_id", "ean13", "gln_coll", "gln_distributor", "medium",
@@ -113,7 +113,7 @@ def build(loans: list[Loan], month: str) -> dict[str, str]:
 def produce(month: str, bucket: str | None = None) -> dict[str, str]:
     """Write the month's report to the bucket; returns what was written (key -> CSV)."""
     start, end = month_range(month)
-    files = build(store.loans_created("warehouse", start, end), month)
+    files = build(lending_systems.warehouse_loans_created(start, end), month)
     s3 = aws.client("s3")
     for k, text in files.items():
         s3.put_object(Bucket=bucket or os.environ["BUCKET_NAME"], Key=k, Body=text.encode(),

@@ -73,7 +73,7 @@ TABLE: dict[Reason, str] = {
 
 def for_refusal(refusal: Refused) -> str:
     """The spec's name for a core refusal. A pool of size 0 ("cannot be loaned" for that medium) is
-    worded by the door itself (warehouse/loans.licence_errors) as that pool's maximum reached."""
+    said by the use case (services/warehouse_loans.licence_refusals) as that pool full."""
     if refusal.reason is R.POOL_FULL:
         return POOL_FULL[Pool(refusal.params["pool"])]
     return TABLE[refusal.reason]

@@ -15,6 +15,7 @@ from ..domain.identifiers import is_lending_system_id
 from ..domain.ips import parse_address
 from ..domain.licences import AccessMedium, Localization, Pool, pool_for
 from ..domain.loans import fingerprint
+from ..services.warehouse_loans import requested_end
 from ..text import secure_scheme
 from . import errors as e
 
@@ -62,10 +63,8 @@ class LoanParams:
 
     def requested_end(self, now: datetime, max_loan_days: int) -> datetime:
         """expire_at, or `duration` days from now, whichever ends first; neither: the publisher's
-        maximum (within the 59 days the spec allows)."""
-        by_duration = now + timedelta(days=self.duration) if self.duration else None
-        ends = [x for x in (self.expire_at, by_duration) if x]
-        return min(ends) if ends else now + timedelta(days=min(max_loan_days, MAX_DAYS))
+        maximum (within the 59 days the spec allows). The rule is the use case's."""
+        return requested_end(self.expire_at, self.duration, now, max_loan_days, MAX_DAYS)
 
     def extra(self) -> dict[str, Any]:
         """Kept on the loan: the early-return notification and the DRM billing report read them."""

@@ -12,7 +12,7 @@ import sys
 
 from .. import clock
 from ..domain.identifiers import is_lending_system_id
-from ..store import lending_systems
+from ..services import lending_systems
 from .billing import resolve_names
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     if system_id:
         lending_systems.register(system_id, name or system_id, clock.now())
     for s in lending_systems.listed():
-        print(f"{s['id']}\t{s['name']}\t{s['registeredAt']}")
+        print(f"{s.system_id}\t{s.name}\t{s.registered_at}")
     return 0
 
 
