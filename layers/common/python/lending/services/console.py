@@ -27,6 +27,7 @@ from ..store import patrons as patron_store
 from ..store import settings as settings_store
 from ..store import staff as staff_store
 from ..store.deliveries import LoanView
+from . import holds as hold_cases
 from . import ips, patron_loans
 from .context import Ctx
 from .links import signing_key
@@ -236,6 +237,34 @@ def grant_courtesy(ctx: Ctx, staff: Staff, member_id: str) -> int:
     granted = patron_loans.grant_courtesy(collectivity(staff), member)
     audit(ctx, staff, "patron.courtesy", member, str(granted))
     return granted
+
+
+# --- holds ---
+
+@dataclass
+class TitleHolds:
+    ean13: str
+    title: str
+    holds: list[hold_cases.HoldView]  # queue order (ticket)
+
+
+def holds(ctx: Ctx, staff: Staff, page: int = 1, per_page: int = 50) -> tuple[list[TitleHolds], bool]:
+    """One page of the collectivity's holds (newest placed first, services.holds.list_holds), shown per
+    title in queue order; and whether older ones follow."""
+    views, more = hold_cases.list_holds(ctx, collectivity(staff), None, max(1, page), per_page)
+    per_title: dict[str, list[hold_cases.HoldView]] = {}
+    for v in views:
+        per_title.setdefault(v.hold.ean13, []).append(v)
+    out = [TitleHolds(ean13, hold_cases.title_of(found[0].hold), sorted(found, key=lambda v: v.hold.ticket))
+           for ean13, found in per_title.items()]
+    return sorted(out, key=lambda x: (x.title.casefold(), x.ean13)), more
+
+
+def cancel_hold(ctx: Ctx, staff: Staff, hold_id: str) -> hold_cases.HoldView:
+    """Cancel a patron's hold for them: a waiting one leaves the queue, a reserved place goes to the next."""
+    view = hold_cases.cancel_hold(ctx, collectivity(staff), hold_id[:64])
+    audit(ctx, staff, "hold.cancel", view.hold.member_id, f"{view.hold.hold_id} {view.hold.ean13}")
+    return view
 
 
 # --- settings (network admin) ---

@@ -242,7 +242,7 @@ def notify(ctx: Ctx, reserved: Hold) -> bool:
 
     if not reserved.email or not reserved.expires_at:
         return False
-    title = _title(reserved)
+    title = title_of(reserved)
     try:
         mailer.send(reserved.email, *mailer.hold_email(title, reserved.expires_at))
     except Exception as e:  # its message may carry the address: not logged
@@ -252,7 +252,7 @@ def notify(ctx: Ctx, reserved: Hold) -> bool:
     return True
 
 
-def _title(h: Hold) -> str:
+def title_of(h: Hold) -> str:
     from ..store import offers
 
     for lic in line_store.licences_of(h.gln_coll, h.ean13):
@@ -382,3 +382,9 @@ def close_after_loan(ctx: Ctx, coll: Account, member_id: str, ean13: str,
     for h in open_of(coll.gln, member_id, ean13, believed):
         with contextlib.suppress(Refused):
             cancel_hold(ctx, coll, h.hold_id)
+
+
+def queue_length(gln_coll: str, ean13: str) -> int:
+    """How many patrons wait for the title (its queue's waiting holds; reservations not counted)."""
+    _, queue = hold_store.queue(gln_coll, ean13)
+    return sum(1 for h in queue if h.state is HoldState.WAITING)

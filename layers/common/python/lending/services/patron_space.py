@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 
 from ..domain.accounts import Account, Role
+from ..domain.holds import HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Pool
 from ..domain.loans import LoanState
@@ -28,7 +29,7 @@ from ..store import patrons as patron_store
 from ..store import staff as staff_store
 from ..store.deliveries import LoanView
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
-from . import files, patron_loans
+from . import files, holdings, holds, patron_loans
 from .console import derive_patron_key
 from .context import Ctx
 from .links import sign_resource, verify_resource
@@ -146,6 +147,88 @@ def give_back(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
     """Return the loan early: the v1 use case (place freed, getEndedLoans, the library's callback)."""
     own_loan(s, loan_id)
     return patron_loans.give_back(ctx, _coll(s), loan_id)
+
+
+# --- titles, borrowing and holds ---
+
+@dataclass
+class TitlePage:
+    """A title as the patron sees it: whether they may borrow it now, or else join its queue."""
+
+    ean13: str
+    title: str
+    copies: int  # download places of the licences that can lend
+    copies_free: int  # free now (a place reserved for a hold is not free)
+    waiting: int  # patrons in the queue
+    loan: LoanView | None  # the patron's active loan of it
+    hold: holds.HoldView | None  # the patron's open hold of it
+
+    @property
+    def can_borrow(self) -> bool:
+        """A free place nobody waits for, or the place reserved for this patron (still in its window)."""
+        if self.loan is not None:
+            return False
+        if self.hold is not None:
+            return self.hold.hold.state is HoldState.RESERVED
+        return self.copies_free > 0 and self.waiting == 0
+
+    @property
+    def can_hold(self) -> bool:
+        return self.loan is None and self.hold is None and not self.can_borrow and self.copies > 0
+
+
+def titles(ctx: Ctx, s: sessions.PatronSession) -> list[holdings.Title]:
+    """The library's catalogue (what it holds licences for), by title."""
+    return sorted(holdings.titles(_coll(s), ctx.now), key=lambda t: (t.title.casefold(), t.ean13))
+
+
+def title_page(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> TitlePage:
+    coll = _coll(s)
+    found = holdings.title(coll, ean13, ctx.now)
+    if found is None:
+        raise Refused(Reason.MEDIUM_NOT_FOUND)
+    mine = holds.open_of(coll.gln, s.member_id, ean13)
+    view = holds.get_hold(ctx, coll, mine[0].hold_id) if mine else None
+    loans = [v for v in my_loans(ctx, s).active if v.loan.ean13 == ean13]
+    return TitlePage(ean13, found.title, found.copies, found.copies_free, holds.queue_length(coll.gln, ean13),
+                     loans[0] if loans else None, view)
+
+
+def borrow(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> str:
+    """A download loan of the title, as the v1 door lends it (the patron's limits, their reservation's
+    place when they hold one): the new loan's id. Refused as v1 refuses (all copies out, limits...)."""
+    loan, _ = patron_loans.create(ctx, _coll(s), patron_loans.NewLoan(s.member_id, ean13))
+    return loan.loan_id
+
+
+@dataclass
+class MyHolds:
+    open: list[holds.HoldView]
+    titles: dict[str, str]
+
+
+def my_holds(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyHolds:
+    """The patron's holds still waiting or reserved, with their place in the queue and expected wait."""
+    views, _ = holds.list_holds(ctx, _coll(s), member_id=s.member_id, page=1, per_page=limit)
+    mine = [v for v in views if v.hold.open]
+    return MyHolds(mine, {v.hold.ean13: holds.title_of(v.hold) for v in mine})
+
+
+def place_hold(ctx: Ctx, s: sessions.PatronSession, ean13: str, email: str) -> holds.HoldView:
+    """Join the title's queue; `email` (optional) is told when a place is reserved, then forgotten."""
+    address = email.strip()
+    if address and ("@" not in address or len(address) > 254 or not address.isprintable() or " " in address):
+        raise Refused(Reason.INVALID_EMAIL)
+    view, _ = holds.place_hold(ctx, _coll(s), holds.NewHold(s.member_id, ean13, email=address or None))
+    return view
+
+
+def cancel_hold(ctx: Ctx, s: sessions.PatronSession, hold_id: str) -> holds.HoldView:
+    """Cancel the patron's own hold; another patron's is as unknown as a missing one."""
+    coll = _coll(s)
+    if holds.own_hold(coll, hold_id).member_id != s.member_id:
+        raise holds.hold_not_found()
+    return holds.cancel_hold(ctx, coll, hold_id)
 
 
 # --- reading online ---
