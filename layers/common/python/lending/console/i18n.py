@@ -273,9 +273,10 @@ MESSAGES.update({
     "cancel_hold_of": ("Cancel the hold of {title}", "Annuler la réservation de {title}"),
     "no_holds": ("No hold.", "Aucune réservation."),
     "holds": ("Holds", "Réservations"),
-    "holds_intro": ("The collectivity's holds, newest first: who waits for which book, and in what order.",
-                    "Les réservations de la collectivité, des plus récentes aux plus anciennes : qui attend "
-                    "quel livre, et dans quel ordre."),
+    "holds_intro": ("The collectivity's holds, the most recently placed first, page by page; each book's in "
+                    "queue order: who waits for it, and who holds a reserved copy.",
+                    "Les réservations de la collectivité, les plus récentes d'abord, page par page ; pour chaque "
+                    "livre, dans l'ordre de la file : qui l'attend, et qui a un exemplaire réservé."),
     "placed_at": ("Placed", "Placée le"),
     "hold_state_waiting": ("waiting, position {position}", "en attente, position {position}"),
     "hold_state_reserved": ("reserved until {when}", "réservée jusqu'au {when}"),
