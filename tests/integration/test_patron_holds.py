@@ -12,13 +12,15 @@ import pyotp
 import pytest
 
 from lending.domain.holds import HoldState
+from lending.domain.licences import Pool
 from lending.domain.refusals import Reason, Refused
 from lending.local import demo, mail
-from lending.services import console, holds, patron_loans
+from lending.services import console, holds, lending, patron_loans
 from lending.services import patron_space as uses
 from lending.services import staff as auth
 from lending.services.context import Ctx
 from lending.store import accounts
+from lending.store import licences as line_store
 from lending.store import staff as staff_store
 from lending.store.patron_sessions import PatronSession
 from tests.helpers import invoke, line, order_ok
@@ -55,15 +57,16 @@ def test_borrow_hold_reserve_and_borrow_from_the_patron_space() -> None:
     (lid,) = order_ok(line(ONE))
     (_, ann), (_, ben), (_, cat) = patron("ann"), patron("ben"), patron("cat")
     page = uses.title_page(ctx(), ann, ONE)
-    assert (page.title, page.copies, page.copies_free, page.waiting) == (TITLE, 1, 1, 0)
-    assert page.can_borrow and not page.can_hold
+    assert page.title == TITLE and [(w.pool, w.copies, w.copies_free, w.waiting) for w in page.ways] == [
+        (Pool.DOWNLOAD, 1, 1, 0)]  # the title lends downloads only
+    assert page.can_borrow(page.ways[0]) and page.holdable == []
     assert reason(lambda: uses.place_hold(ctx(), ann, ONE, "")) == Reason.COPIES_AVAILABLE  # borrow it instead
     loan_id = uses.borrow(ctx(), ann, ONE)
     assert uses.title_page(ctx(), ann, ONE).loan is not None
     assert reason(lambda: uses.place_hold(ctx(), ann, ONE, "")) == Reason.ALREADY_ON_LOAN
 
     page = uses.title_page(ctx(), ben, ONE)
-    assert (page.copies_free, page.can_borrow, page.can_hold) == (0, False, True)
+    assert (page.ways[0].copies_free, page.can_borrow(page.ways[0]), page.holdable) == (0, False, page.ways)
     assert reason(lambda: uses.borrow(ctx(), ben, ONE)) in (Reason.POOL_FULL, Reason.ALL_ON_LOAN)
     assert reason(lambda: uses.place_hold(ctx(), ben, ONE, "not an address")) == Reason.INVALID_EMAIL
     uses.place_hold(ctx(), ben, ONE, " ben@example.org ")
@@ -73,7 +76,7 @@ def test_borrow_hold_reserve_and_borrow_from_the_patron_space() -> None:
     assert (b.position, c.position) == (1, 2)
     assert b.expected_wait_days == 21 and c.expected_wait_days == 42  # ann's loan, then a whole loan more
     assert uses.my_holds(ctx(), ben).titles == {ONE: TITLE}
-    assert uses.title_page(ctx(), ann, ONE).waiting == 2
+    assert uses.title_page(ctx(), ann, ONE).ways[0].waiting == 2
     # Cancelling another patron's hold: as unknown as a missing one.
     assert reason(lambda: uses.cancel_hold(ctx(), cat, b.hold.hold_id)) == Reason.HOLD_NOT_FOUND
     assert reason(lambda: uses.cancel_hold(ctx(), cat, "../x")) == Reason.HOLD_NOT_FOUND
@@ -84,8 +87,10 @@ def test_borrow_hold_reserve_and_borrow_from_the_patron_space() -> None:
     assert notice.to == ["ben@example.org"] and notice.subject == f"Your hold is ready: {TITLE}"
     (b,) = uses.my_holds(ctx(), ben).open
     assert b.hold.state is HoldState.RESERVED and b.hold.expires_at == T0 + timedelta(hours=48)
-    assert uses.title_page(ctx(), ben, ONE).can_borrow
-    assert not uses.title_page(ctx(), ann, ONE).can_borrow  # the reserved place is ben's only
+    page = uses.title_page(ctx(), ben, ONE)
+    assert page.can_borrow(page.ways[0])
+    page = uses.title_page(ctx(), ann, ONE)
+    assert not page.can_borrow(page.ways[0])  # the reserved place is ben's only
     assert reason(lambda: uses.borrow(ctx(), ann, ONE)) in (Reason.POOL_FULL, Reason.ALL_ON_LOAN)
     assert uses.my_holds(ctx(), cat).open[0].position == 1
 
@@ -115,7 +120,59 @@ def test_a_window_passed_goes_to_the_next_and_cancelling_one_s_hold() -> None:
     uses.cancel_hold(ctx(later), cat, c.hold.hold_id)  # the place goes back to the licence
     assert uses.my_holds(ctx(later), cat).open == []
     assert reason(lambda: uses.cancel_hold(ctx(later), cat, c.hold.hold_id)) == Reason.HOLD_ENDED
-    assert uses.title_page(ctx(later), ben, ONE).can_borrow
+    page = uses.title_page(ctx(later), ben, ONE)
+    assert page.can_borrow(page.ways[0])
+
+
+STREAMS = "9791000000039"  # per licence: 5 downloads, 1 on-site and 1 off-site stream, 3 accesses
+
+
+def stream_counts(lid: str) -> tuple[int, int, int, int, int]:
+    """offFree, onFree, held, heldOff, nta of the line."""
+    item = line_store.get_line(lid)
+    assert item
+    return (int(item["offFree"]), int(item["onFree"]), int(item.get("held", 0)), int(item.get("heldOff", 0)),
+            int(item["nta"]))
+
+
+def clean() -> None:
+    assert lending.reconcile(pause=lambda s: None)[1] == []
+
+
+def test_holds_for_streams_wait_for_a_place_of_their_own_pool() -> None:
+    (lid,) = order_ok(line(STREAMS))
+    (_, ann), (_, ben), (_, cat), (_, dan) = patron("ann4"), patron("ben4"), patron("cat4"), patron("dan4")
+    loan_id = uses.borrow(ctx(), ann, STREAMS, Pool.OFFSITE)
+    page = uses.title_page(ctx(), ben, STREAMS)
+    assert [(w.pool, w.copies_free, w.copies) for w in page.ways] == [
+        (Pool.DOWNLOAD, 5, 5), (Pool.ONSITE, 1, 1), (Pool.OFFSITE, 0, 1)]
+    assert [w.pool for w in page.holdable] == [Pool.OFFSITE]  # the other ways lend now
+    assert reason(lambda: uses.borrow(ctx(), ben, STREAMS, Pool.OFFSITE)) in (Reason.POOL_FULL, Reason.ALL_ON_LOAN)
+    assert reason(lambda: uses.place_hold(ctx(), ben, STREAMS, "", Pool.ONSITE)) == Reason.COPIES_AVAILABLE
+    uses.place_hold(ctx(), ben, STREAMS, "", Pool.OFFSITE)
+    uses.place_hold(ctx(), dan, STREAMS, "", Pool.OFFSITE)
+    (b,) = uses.my_holds(ctx(), ben).open
+    assert (b.hold.pool, b.position, b.expected_wait_days) == (Pool.OFFSITE, 1, 14)  # ann's loan: the offer's 14 days
+    # A download returned serves no stream hold; ann's off-site return reserves it for ben.
+    cat_loan = uses.borrow(ctx(), cat, STREAMS)
+    uses.give_back(ctx(), cat, cat_loan)
+    assert uses.my_holds(ctx(), ben).open[0].hold.state is HoldState.WAITING
+    uses.give_back(ctx(), ann, loan_id)
+    (b,) = uses.my_holds(ctx(), ben).open
+    assert b.hold.state is HoldState.RESERVED
+    assert stream_counts(lid) == (0, 1, 1, 1, 1)  # off-site reserved: held and heldOff; 3 - 2 loans = 1 access
+    clean()
+    # The reservation is for a stream: not a download (which needs an access the reservation keeps).
+    assert uses.title_page(ctx(), ben, STREAMS).holdable == []
+    assert reason(lambda: uses.borrow(ctx(), ben, STREAMS, Pool.DOWNLOAD)) == Reason.NOTHING_LEFT
+    # Unclaimed, the window passes (injected clock): the place goes to dan, then back to the licence.
+    later = (b.hold.expires_at or T0) + timedelta(seconds=1)
+    assert holds.expire_reservations(ctx(later)) == 1
+    (d,) = uses.my_holds(ctx(later), dan).open
+    assert d.hold.state is HoldState.RESERVED and stream_counts(lid) == (0, 1, 1, 1, 1)
+    uses.borrow(ctx(later), dan, STREAMS, Pool.OFFSITE)  # within dan's window: the last access
+    assert stream_counts(lid) == (0, 1, 0, 0, 0)
+    clean()
 
 
 def test_the_console_lists_holds_per_title_and_cancels_one() -> None:

@@ -165,7 +165,8 @@ def title(page: Page, ean13: str, status: int = 200, error: str | None = None, e
     view = uses.title_page(page.ctx, page.session, ean13)
     return page.html("patron_title.html", view.title, status, current="catalogue", view=view, error=error,
                      email=email, borrow_url=url("titles", ean13, "borrow"), hold_url=url("titles", ean13, "hold"),
-                     cancel_url=url("holds", view.hold.hold.hold_id, "cancel") if view.hold else "")
+                     cancel_url=url("holds", view.hold.hold.hold_id, "cancel") if view.hold else "",
+                     chosen=page.req.form.get("pool", ""))
 
 
 def title_action(page: Page, ean13: str, action: str) -> Response:
@@ -173,10 +174,11 @@ def title_action(page: Page, ean13: str, action: str) -> Response:
     if page.req.method != "POST" or action not in ("borrow", "hold"):
         return not_found(page)
     try:
+        pool = uses.pool_of(page.req.form.get("pool", ""))
         if action == "borrow":
-            uses.borrow(page.ctx, page.session, ean13)
+            uses.borrow(page.ctx, page.session, ean13, pool)
             return redirect(url("loans", done="loan_made"))
-        uses.place_hold(page.ctx, page.session, ean13, page.req.form.get("email", ""))
+        uses.place_hold(page.ctx, page.session, ean13, page.req.form.get("email", ""), pool)
         return redirect(url("holds", done="hold_placed"))
     except Refused as r:
         if r.reason in (Reason.MEDIUM_NOT_FOUND, Reason.FORBIDDEN):

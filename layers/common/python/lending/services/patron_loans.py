@@ -98,7 +98,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
         # A place reserved for the patron's hold is theirs (and only theirs: it is out of `free`).
         _, believed = hold_store.patron_holds(coll.gln, req.member_id)
-        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed)
+        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed, req.pool)
         refusals: list[Refused] = []
         if reservation is not None:
             order = [x for x in licences if x.order_line_id == reservation.order_line_id]
@@ -136,7 +136,7 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
         extra.append(patron_store.email_claim_op(coll.gln, email, req.member_id))
     marks = _extra(req)
     if reservation is not None and reservation.expires_at:
-        extra.append(hold_store.claim_op(reservation, loan_id, ctx.now))
+        extra.append(hold_store.claim_op(reservation, loan_id, ctx.now, req.pool))
         marks.update(holdId=reservation.hold_id, holdExpiresAt=iso(reservation.expires_at))
     for lic in order:
         request = lending.LoanRequest(

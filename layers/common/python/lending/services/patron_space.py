@@ -152,29 +152,40 @@ def give_back(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
 # --- titles, borrowing and holds ---
 
 @dataclass
+class Way:
+    """One way to borrow a title (a pool: download, or reading online off-site or on-site), as its
+    lendable licences offer it."""
+
+    pool: Pool
+    copies: int  # places of the pool on the licences that can lend
+    copies_free: int  # free now (a place reserved for a hold is not free)
+    waiting: int  # patrons in this pool's queue
+
+
+@dataclass
 class TitlePage:
-    """A title as the patron sees it: whether they may borrow it now, or else join its queue."""
+    """A title as the patron sees it: whether they may borrow it now, or else join a queue."""
 
     ean13: str
     title: str
-    copies: int  # download places of the licences that can lend
-    copies_free: int  # free now (a place reserved for a hold is not free)
-    waiting: int  # patrons in the queue
+    ways: list[Way]
     loan: LoanView | None  # the patron's active loan of it
-    hold: holds.HoldView | None  # the patron's open hold of it
+    hold: holds.HoldView | None  # the patron's open hold of it (one per title)
 
-    @property
-    def can_borrow(self) -> bool:
+    def can_borrow(self, way: Way) -> bool:
         """A free place nobody waits for, or the place reserved for this patron (still in its window)."""
         if self.loan is not None:
             return False
         if self.hold is not None:
-            return self.hold.hold.state is HoldState.RESERVED
-        return self.copies_free > 0 and self.waiting == 0
+            return self.hold.hold.state is HoldState.RESERVED and self.hold.hold.pool is way.pool
+        return way.copies_free > 0 and way.waiting == 0
 
     @property
-    def can_hold(self) -> bool:
-        return self.loan is None and self.hold is None and not self.can_borrow and self.copies > 0
+    def holdable(self) -> list[Way]:
+        """The ways whose copies are all out, when the patron neither borrows nor waits for the title."""
+        if self.loan is not None or self.hold is not None:
+            return []
+        return [w for w in self.ways if w.copies > 0 and not self.can_borrow(w)]
 
 
 def titles(ctx: Ctx, s: sessions.PatronSession) -> list[holdings.Title]:
@@ -190,14 +201,22 @@ def title_page(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> TitlePage:
     mine = holds.open_of(coll.gln, s.member_id, ean13)
     view = holds.get_hold(ctx, coll, mine[0].hold_id) if mine else None
     loans = [v for v in my_loans(ctx, s).active if v.loan.ean13 == ean13]
-    return TitlePage(ean13, found.title, found.copies, found.copies_free, holds.queue_length(coll.gln, ean13),
-                     loans[0] if loans else None, view)
+    lendable = [lic for lic in found.licences if holdings.can_lend_from(lic, ctx.now)]
+    ways = [Way(pool, sum(lic.sizes[pool] for lic in lendable), sum(max(0, lic.free[pool]) for lic in lendable),
+                holds.queue_length(coll.gln, ean13, pool))
+            for pool in Pool if any(lic.sizes[pool] > 0 for lic in lendable)]
+    return TitlePage(ean13, found.title, ways, loans[0] if loans else None, view)
 
 
-def borrow(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> str:
-    """A download loan of the title, as the v1 door lends it (the patron's limits, their reservation's
+def pool_of(text: str) -> Pool:
+    """A form's pool ("dl", "on", "off"); a download for anything else."""
+    return Pool(text) if text in {p.value for p in Pool} else Pool.DOWNLOAD
+
+
+def borrow(ctx: Ctx, s: sessions.PatronSession, ean13: str, pool: Pool = Pool.DOWNLOAD) -> str:
+    """A loan of the title from `pool`, as the v1 door lends it (the patron's limits, their reservation's
     place when they hold one): the new loan's id. Refused as v1 refuses (all copies out, limits...)."""
-    loan, _ = patron_loans.create(ctx, _coll(s), patron_loans.NewLoan(s.member_id, ean13))
+    loan, _ = patron_loans.create(ctx, _coll(s), patron_loans.NewLoan(s.member_id, ean13, pool=pool))
     return loan.loan_id
 
 
@@ -214,12 +233,14 @@ def my_holds(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyHolds:
     return MyHolds(mine, {v.hold.ean13: holds.title_of(v.hold) for v in mine})
 
 
-def place_hold(ctx: Ctx, s: sessions.PatronSession, ean13: str, email: str) -> holds.HoldView:
-    """Join the title's queue; `email` (optional) is told when a place is reserved, then forgotten."""
+def place_hold(ctx: Ctx, s: sessions.PatronSession, ean13: str, email: str,
+               pool: Pool = Pool.DOWNLOAD) -> holds.HoldView:
+    """Join the title's queue for a place of `pool`; `email` (optional) is told when a place is reserved,
+    then forgotten."""
     address = email.strip()
     if address and ("@" not in address or len(address) > 254 or not address.isprintable() or " " in address):
         raise Refused(Reason.INVALID_EMAIL)
-    view, _ = holds.place_hold(ctx, _coll(s), holds.NewHold(s.member_id, ean13, email=address or None))
+    view, _ = holds.place_hold(ctx, _coll(s), holds.NewHold(s.member_id, ean13, email=address or None, pool=pool))
     return view
 
 
