@@ -80,6 +80,7 @@ def test_the_whole_hold_flow(stack: Any, browser: Browser) -> None:
         title_page(page_b, stack.url)
         expect(page_b.get_by_role("heading", name="Every copy is out")).to_be_visible()
         expect(page_b.get_by_role("button", name="Borrow")).to_have_count(0)
+        shot(page_b, "patron-title-all-out")
         direct = page_b.request.post(f"{stack.url}/patron/titles/{EAN}/borrow", headers={"Origin": stack.url},
                                      form={"csrf": page_b.locator("input[name=csrf]").first.get_attribute("value")
                                            or ""})
@@ -108,10 +109,10 @@ def test_the_whole_hold_flow(stack: Any, browser: Browser) -> None:
         assert counts(lid) == (0, 1)  # reserved: out of free, counted as held
         notices = [m for m in mail.sent()[before:] if address in m.to]
         assert len(notices) == 1 and notices[0].subject == f"Your hold is ready: {TITLE}"
-        page_b.reload()
+        page_b.goto(f"{stack.url}/patron/holds")
         expect(hold_row(page_b)).to_contain_text("Reserved for you until")
         shot(page_b, "patron-hold-reserved")
-        page_c.reload()
+        page_c.goto(f"{stack.url}/patron/holds")
         expect(hold_row(page_c)).to_contain_text("Position 2 in the queue")
 
         # B borrows within the window, from My holds.
@@ -167,7 +168,7 @@ def test_the_whole_hold_flow(stack: Any, browser: Browser) -> None:
             staff.get_by_role("link", name="Read in English").click()
         finally:
             ctx_s.close()
-        page_c.reload()
+        page_c.goto(f"{stack.url}/patron/holds")
         expect(page_c.get_by_text("No hold.")).to_be_visible()
         clean(lid)
     finally:
