@@ -195,6 +195,9 @@ def test_the_console_lists_holds_per_title_and_cancels_one() -> None:
     entry = console.audit_log(mine)[0]
     assert (entry.action, entry.target, entry.detail) == ("hold.cancel", "ben3", f"{b.hold.hold_id} {ONE}")
     assert reason(lambda: console.cancel_hold(ctx(), mine, b.hold.hold_id)) == Reason.HOLD_ENDED
+    # The patron's record shows their open holds (and the hold ids to cancel them).
+    (c,) = console.patron(ctx(), mine, "cat3").holds
+    assert (c.hold.member_id, c.position) == ("cat3", 1) and console.patron(ctx(), mine, "ben3").holds == []
 
 
 def test_the_functions_answers_holds_pages() -> None:
@@ -227,3 +230,13 @@ def test_the_functions_answers_holds_pages() -> None:
     assert invoke("POST", "/console/holds/nothing/cancel", "", {**FORM, **staff_cookie})[0] == 403
     assert invoke("POST", "/console/holds/nothing/cancel", f"csrf={staff_session.csrf}",
                   {**FORM, **staff_cookie})[0] == 404
+    # dora borrowed the only copy above: erin waits, and the librarian cancels it from erin's record.
+    _, erin = patron("erin")
+    view = uses.place_hold(ctx(), erin, ONE, "")
+    status, body = invoke("GET", "/console/patrons/erin", headers=staff_cookie)
+    assert status == 200 and "Cancel the hold of erin on Petite histoire du pret" in body
+    status, _ = invoke("POST", f"/console/holds/{view.hold.hold_id}/cancel", f"csrf={staff_session.csrf}&back=patron",
+                       {**FORM, **staff_cookie})
+    assert status == 303 and uses.my_holds(ctx(), erin).open == []
+    status, body = invoke("GET", "/console/patrons/erin", headers=staff_cookie)
+    assert "No hold." in body

@@ -286,7 +286,9 @@ def holds(page: Page) -> Response:
     rest = page.req.path[1:]
     if page.req.method == "POST":
         if len(rest) == 2 and rest[1] == "cancel":
-            uses.cancel_hold(page.ctx, page.staff, rest[0])
+            view = uses.cancel_hold(page.ctx, page.staff, rest[0])
+            if page.req.form.get("back") == "patron":  # cancelled from the patron's record: back there
+                return redirect(url("patrons", view.hold.member_id, done="hold_cancelled"))
             return redirect(url("holds", done="hold_cancelled"))
         return not_found(page)
     if rest:
@@ -316,6 +318,7 @@ def patron_page(page: Page, member: str, api_key: str | None = None, notice: str
                      loans_url=url("patrons", member), history_url=url("patrons", member, tab="history"),
                      key_url=url("patrons", member, "key"), regenerate_url=url("patrons", member, "key", "regenerate"),
                      courtesy_url=url("patrons", member, "courtesy"),
+                     cancel_hold_url=lambda hold_id: url("holds", hold_id, "cancel"),
                      return_url=lambda loan_id: url("patrons", member, "loans", loan_id, "return"))
 
 

@@ -165,6 +165,7 @@ class PatronRecord:
     history: list[LoanView]
     titles: dict[str, str]
     more: bool
+    holds: list[hold_cases.HoldView] = field(default_factory=list)  # open: waiting or reserved
 
 
 def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronRecord:
@@ -177,7 +178,9 @@ def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronR
     active = [v for v in views if v.loan.active(ctx.now)]
     ended = [v for v in views if not v.loan.active(ctx.now)]
     titles = {v.loan.ean13: _title(v.loan) for v in views}
-    return PatronRecord(record, Limits.of(collectivity(staff).settings), active, ended, titles, more)
+    holds = hold_cases.open_holds(ctx, staff.gln_coll, member)
+    titles.update({v.hold.ean13: hold_cases.title_of(v.hold) for v in holds if v.hold.ean13 not in titles})
+    return PatronRecord(record, Limits.of(collectivity(staff).settings), active, ended, titles, more, holds)
 
 
 def _title(loan: Loan) -> str:

@@ -372,6 +372,14 @@ def reservation_of(ctx: Ctx, gln_coll: str, member_id: str, ean13: str,
     return None
 
 
+def open_holds(ctx: Ctx, gln_coll: str, member_id: str) -> list[HoldView]:
+    """The patron's holds still waiting or reserved, oldest placed first, with their positions (read from
+    the patron's holds record: a few items, however long their history)."""
+    _, believed = hold_store.patron_holds(gln_coll, member_id)
+    found = [h for h in (hold_store.get_many(gln_coll, list(believed)) if believed else []) if h.open]
+    return _views(ctx, sorted(found, key=lambda h: (h.placed_at, h.hold_id)))
+
+
 def open_of(gln_coll: str, member_id: str, ean13: str, believed: dict[str, str] | None = None) -> list[Hold]:
     """The patron's open holds of the title."""
     if believed is None:

@@ -226,10 +226,10 @@ class MyHolds:
     titles: dict[str, str]
 
 
-def my_holds(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyHolds:
-    """The patron's holds still waiting or reserved, with their place in the queue and expected wait."""
-    views, _ = holds.list_holds(ctx, _coll(s), member_id=s.member_id, page=1, per_page=limit)
-    mine = [v for v in views if v.hold.open]
+def my_holds(ctx: Ctx, s: sessions.PatronSession) -> MyHolds:
+    """The patron's holds still waiting or reserved (at most the library's `maxHolds`), with their place
+    in the queue and expected wait."""
+    mine = holds.open_holds(ctx, _coll(s).gln, s.member_id)
     return MyHolds(mine, {v.hold.ean13: holds.title_of(v.hold) for v in mine})
 
 
