@@ -204,7 +204,8 @@ def test_the_functions_answers_holds_pages() -> None:
     order_ok(line(ONE))
     token, session = patron("dora")
     cookie = {"cookie": f"lh_patron={token}"}
-    for path in ("/patron/holds", "/patron/titles", f"/patron/titles/{ONE}"):
+    for path in ("/patron/holds", "/patron/titles", "/patron/titles?page=x", "/patron/titles?page=9",
+                 f"/patron/titles/{ONE}"):
         status, body = invoke("GET", path, headers=cookie)
         assert status == 200 and '<html lang="en">' in body and "<h1>" in body, path
     status, body = invoke("GET", f"/patron/titles/{ONE}", headers={**cookie, "accept-language": "fr"})

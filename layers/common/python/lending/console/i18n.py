@@ -243,6 +243,8 @@ MESSAGES.update({
     "catalogue": ("Find a book", "Trouver un livre"),
     "copies_free": ("Copies free", "Exemplaires libres"),
     "not_lendable": ("cannot be lent now", "ne peut être prêté pour l'instant"),
+    "previous_titles": ("Previous titles", "Titres précédents"),
+    "next_titles": ("Next titles", "Titres suivants"),
     "no_titles": ("Your library has no book to lend yet.", "Votre bibliothèque n'a pas encore de livre à prêter."),
     "waiting_patrons": ("Readers waiting", "Lecteurs en attente"),
     "on_loan_to_you": ("You borrow this book until {when}.", "Vous empruntez ce livre jusqu'au {when}."),

@@ -156,8 +156,13 @@ def hold_action(page: Page, hold_id: str, action: str) -> Response:
 
 def titles(page: Page) -> Response:
     assert page.session
-    return page.html("patron_titles.html", page.t("catalogue"), current="catalogue",
-                     rows=uses.titles(page.ctx, page.session), title_url=lambda ean13: url("titles", ean13))
+    raw = page.req.query.get("page", "1")
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+    rows, pages = uses.titles(page.ctx, page.session, number)
+    return page.html("patron_titles.html", page.t("catalogue"), current="catalogue", rows=rows,
+                     title_url=lambda ean13: url("titles", ean13),
+                     previous_url=url("titles", page=str(number - 1)) if number > 1 else None,
+                     next_url=url("titles", page=str(number + 1)) if number < pages else None)
 
 
 def title(page: Page, ean13: str, status: int = 200, error: str | None = None, email: str = "") -> Response:

@@ -188,9 +188,14 @@ class TitlePage:
         return [w for w in self.ways if w.copies > 0 and not self.can_borrow(w)]
 
 
-def titles(ctx: Ctx, s: sessions.PatronSession) -> list[holdings.Title]:
-    """The library's catalogue (what it holds licences for), by title."""
-    return sorted(holdings.titles(_coll(s), ctx.now), key=lambda t: (t.title.casefold(), t.ean13))
+TITLES_PER_PAGE = 50
+
+
+def titles(ctx: Ctx, s: sessions.PatronSession, page: int = 1) -> tuple[list[holdings.Title], int]:
+    """One page (from 1) of the library's catalogue (what it holds licences for), by title, and the
+    number of pages."""
+    found = sorted(holdings.titles(_coll(s), ctx.now), key=lambda t: (t.title.casefold(), t.ean13))
+    return holdings.page(found, max(1, page), TITLES_PER_PAGE)
 
 
 def title_page(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> TitlePage:
