@@ -315,6 +315,7 @@ class MemoryStore:
              reservation: Hold | None = None) -> None:
         reserved = reservation is not None
         free, _ = licences.POOL_ATTRS[new.pool]
+        stream_held = licences.HELD_ATTRS.get(new.pool) if reserved else None  # a stream's own reserved count
         now_s, end_s = iso(now), iso(new.end_date)
         # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
         need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
@@ -327,12 +328,16 @@ class MemoryStore:
                 _cmp(line.get("maxLoanDays"), ">=", need), _cmp(line.get("nta"), ">", 0),
                 # a reservation's place is in `held`; any other loan leaves the held places their accesses
                 _cmp(line.get("held"), ">", 0) if reserved else (
-                    _cmp(line.get(free), ">", 0) and ("held" not in line or _cmp(line.get("nta"), ">", line["held"])))))
+                    _cmp(line.get(free), ">", 0) and ("held" not in line or _cmp(line.get("nta"), ">", line["held"]))),
+                stream_held is None or _cmp(line.get(stream_held), ">", 0)))
 
         def take(line: Item | None) -> Item:
             assert line is not None
             place = "held" if reserved else free
-            return {**line, place: line[place] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
+            out = {**line, place: line[place] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
+            if stream_held:
+                out[stream_held] = line[stream_held] - 1
+            return out
 
         put = loans._item(new)
         ops: list[Mapping[str, Any] | Op] = [

@@ -140,3 +140,29 @@ def test_the_hold_event_shape() -> None:
         events.from_outbox({**item, "body": {k: v for k, v in body.items() if k != "holdExpiresAt"}})
     with pytest.raises(events.Poison):
         events.from_outbox({**item, "body": {**body, "event": "hold.other"}})
+
+
+def test_each_pool_has_its_own_head_and_positions() -> None:
+    """A freed place serves the first waiting hold of its own pool; a patron's position counts only the
+    holds waiting for the same kind of place (tickets stay one sequence per title)."""
+    queue = [a_hold(1), a_hold(2), a_hold(3), a_hold(4)]
+    queue[1].pool = queue[3].pool = Pool.OFFSITE
+    assert [h.ticket for h in (head(queue), head(queue, Pool.OFFSITE))] == [1, 2]  # type: ignore[union-attr]
+    assert head(queue, Pool.ONSITE) is None
+    assert [position(queue, h) for h in queue] == [1, 1, 2, 2]
+    reserved = reserve(queue[1], "L1", NOW, HoldSettings())
+    assert reserved.pool is Pool.OFFSITE  # the reservation keeps the hold's pool
+
+
+def test_a_reserved_stream_counts_as_taken_in_its_own_pool() -> None:
+    lic = Licence.new(order_line_id="L1", gln_coll="C", gln_reseller="R", order_id="O", ean13=EAN,
+                      gln_distributor="D", terms=LicenceTerms(loans=10, downloads=2, onsite_streams=1,
+                                                              offsite_streams=1, licence_days=365,
+                                                              max_loan_days=21), dmd_date=NOW)
+    lic.free[Pool.OFFSITE], lic.held, lic.held_streams = 0, 1, {Pool.OFFSITE: 1}
+    assert lic.held_in(Pool.OFFSITE) == 1 and lic.held_in(Pool.DOWNLOAD) == 0
+    assert drifts(lic, [], reserved={Pool.OFFSITE: 1}) == []
+    # counted as a download reservation, it is three drifts: its own count, and both pools' free places
+    assert {d.what for d in drifts(lic, [], reserved=1)} == {"held[off]", "free[off]", "free[dl]"}
+    lic.held_streams = {}
+    assert {d.what for d in drifts(lic, [], reserved={Pool.OFFSITE: 1})} == {"held[off]"}

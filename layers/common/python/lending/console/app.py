@@ -52,7 +52,8 @@ class Page:
 
     def html(self, template: str, heading: str, status: int = 200, current: str = "", **values: Any) -> Response:
         staff = self.staff if self.session is not None and self.session.mfa else None
-        menu = [("dashboard", url("dashboard")), ("licences", url("licences")), ("patrons", url("patrons"))]
+        menu = [("dashboard", url("dashboard")), ("licences", url("licences")), ("patrons", url("patrons")),
+                ("holds", url("holds"))]
         if self.distributor:
             menu = [("offers", url("offers")), ("summary", url("summary"))]
         elif staff is not None and staff.admin:
@@ -95,6 +96,10 @@ STATUS: dict[Reason, int] = {
     # the patron space's (lending.patron, which answers its reader's resources with a few of its own)
     Reason.BAD_PATRON_CREDENTIALS: 401, Reason.NOT_ON_SITE: 403, Reason.FILE_NOT_FOUND: 404,
     Reason.NOT_STREAMING: 404, Reason.STREAMING_ONLY: 404,
+    # holds (the console's list and the patron space's pages) and the borrowing that leads to them
+    Reason.HOLD_NOT_FOUND: 404, Reason.MEDIUM_NOT_FOUND: 404, Reason.HOLD_ENDED: 409, Reason.COPIES_AVAILABLE: 409,
+    Reason.ALREADY_ON_LOAN: 409, Reason.HOLD_LIMIT: 403, Reason.POOL_FULL: 403, Reason.ALL_ON_LOAN: 403,
+    Reason.NTA_EXHAUSTED: 403, Reason.BUSY: 409,
 }
 
 
@@ -274,7 +279,31 @@ def patrons(page: Page) -> Response:
     return not_found(page)
 
 
-DONE = {"returned", "courtesy_done", "saved", "declared", "invited", "password_set"}
+DONE = {"returned", "courtesy_done", "saved", "declared", "invited", "password_set", "hold_cancelled"}
+
+
+def holds(page: Page) -> Response:
+    assert page.staff
+    rest = page.req.path[1:]
+    if page.req.method == "POST":
+        if len(rest) == 2 and rest[1] == "cancel":
+            view = uses.cancel_hold(page.ctx, page.staff, rest[0])
+            if page.req.form.get("back") == "patron":  # cancelled from the patron's record: back there
+                return redirect(url("patrons", view.hold.member_id, done="hold_cancelled"))
+            return redirect(url("holds", done="hold_cancelled"))
+        return not_found(page)
+    if rest:
+        return not_found(page)
+    raw = page.req.query.get("page", "1")
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 else 1
+    titles, more = uses.holds(page.ctx, page.staff, max(1, number))
+    done = page.req.query.get("done")
+    return page.html("holds.html", page.t("holds"), current="holds", titles=titles, number=number,
+                     older_url=url("holds", page=str(number + 1)) if more else None,
+                     newer_url=url("holds", page=str(number - 1)) if number > 1 else None,
+                     notice=page.t(done) if done in DONE else None,
+                     cancel_url=lambda hold_id: url("holds", hold_id, "cancel"),
+                     patron_url=lambda member: url("patrons", member))
 
 
 def patron_page(page: Page, member: str, api_key: str | None = None, notice: str | None = None,
@@ -290,6 +319,7 @@ def patron_page(page: Page, member: str, api_key: str | None = None, notice: str
                      loans_url=url("patrons", member), history_url=url("patrons", member, tab="history"),
                      key_url=url("patrons", member, "key"), regenerate_url=url("patrons", member, "key", "regenerate"),
                      courtesy_url=url("patrons", member, "courtesy"),
+                     cancel_hold_url=lambda hold_id: url("holds", hold_id, "cancel"),
                      return_url=lambda loan_id: url("patrons", member, "loans", loan_id, "return"))
 
 
@@ -377,7 +407,7 @@ def _mail(to: str, subject: str, text: str) -> None:
         logger.warning("console email not sent", extra={"error": type(e).__name__})
 
 
-PAGES: dict[str, Handler] = {"dashboard": dashboard, "licences": licences, "patrons": patrons,
+PAGES: dict[str, Handler] = {"dashboard": dashboard, "licences": licences, "patrons": patrons, "holds": holds,
                              "settings": settings, "staff": team, "audit": audit}
 LIBRARY_PAGES = frozenset(PAGES) - {"dashboard"}
 DISTRIBUTOR_PAGES = frozenset({"offers"})  # "summary" is on both sides

@@ -11,6 +11,10 @@ loan), or the window passes (the reservation goes to the next in line, or the pl
        |                            |--(window passed)--> EXPIRED (the place to the next, or freed)
        +--(cancelled)--> CANCELLED  +--(cancelled)------> CANCELLED (likewise)
 
+A hold waits for a place of one pool: a download (the v1 door's, the default) or a stream, on-site or
+off-site (the patron space's "read online"). The tickets of a title are one sequence, and each freed
+place goes to the first waiting hold of its own pool: a FIFO queue per title and pool.
+
 Pure rules: no clock of its own (`now` is an argument), no storage."""
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from .licences import Pool
 from .refusals import Reason, Refused
 
 DEFAULT_MAX_HOLDS = 5
@@ -91,6 +96,7 @@ class Hold:
     email: str | None = None  # only while the patron may still need to be told; dropped once notified
     callback_url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    pool: Pool = Pool.DOWNLOAD  # the kind of place the patron waits for
 
     @property
     def hold_id(self) -> str:
@@ -115,9 +121,9 @@ def check_new_hold(settings: HoldSettings, open_holds: int, on_loan: bool, avail
         raise Refused(Reason.HOLD_LIMIT)
 
 
-def head(queue: Sequence[Hold]) -> Hold | None:
-    """The next patron to serve: the waiting hold with the lowest ticket."""
-    waiting = [h for h in queue if h.state is HoldState.WAITING]
+def head(queue: Sequence[Hold], pool: Pool = Pool.DOWNLOAD) -> Hold | None:
+    """The next patron to serve a place of `pool`: the waiting hold of that pool with the lowest ticket."""
+    waiting = [h for h in queue if h.state is HoldState.WAITING and h.pool is pool]
     return min(waiting, key=lambda h: h.ticket) if waiting else None
 
 
@@ -134,10 +140,10 @@ def reserve(hold: Hold, order_line_id: str, now: datetime, settings: HoldSetting
 
 
 def position(queue: Sequence[Hold], hold: Hold) -> int:
-    """1 for the head; 0 once the hold is no longer waiting (reserved, or over)."""
+    """1 for the head of its pool's queue; 0 once the hold is no longer waiting (reserved, or over)."""
     if hold.state is not HoldState.WAITING:
         return 0
-    return 1 + sum(1 for h in queue if h.state is HoldState.WAITING and h.ticket < hold.ticket)
+    return 1 + sum(1 for h in queue if h.state is HoldState.WAITING and h.pool is hold.pool and h.ticket < hold.ticket)
 
 
 def expected_at(place: int, loan_ends: Sequence[datetime], reserved_ends: Sequence[datetime],

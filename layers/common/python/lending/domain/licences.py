@@ -5,7 +5,7 @@ consultBook, the library API v1 and the warehouse lending URL all lend through `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -56,6 +56,13 @@ class Licence:
     begin_date: datetime | None = None
     lending_token: str | None = None
     held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
+    held_streams: dict[Pool, int] = field(default_factory=dict)  # of `held`, those of the streaming pools
+
+    def held_in(self, pool: Pool) -> int:
+        """Places of `pool` reserved for holds (out of its `free`)."""
+        if pool is Pool.DOWNLOAD:
+            return self.held - sum(self.held_streams.values())
+        return self.held_streams.get(pool, 0)
 
     @classmethod
     def new(

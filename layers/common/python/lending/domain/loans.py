@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -113,18 +114,23 @@ class Drift:
     found: int  # what the counter holds
 
 
-def drifts(licence: Licence, loans: list[Loan], reserved: int = 0) -> list[Drift]:
+def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, int] = 0) -> list[Drift]:
     """The licence's counters against its loans and holds: each pool's free places are its size less its
-    active loans (and, for downloads, the places reserved for holds: `reserved`, the holds RESERVED on
-    it), `held` is that number of reservations, NTA is the total less every loan ever made (an ended loan
-    still spent its access; a reservation spends none until it is borrowed)."""
+    active loans and its places reserved for holds (`reserved`: the holds RESERVED on it, per pool; a
+    number is download reservations), `held` is the number of reservations (and `held[on]`, `held[off]`
+    those of the streaming pools), NTA is the total less every loan ever made (an ended loan still spent
+    its access; a reservation spends none until it is borrowed)."""
+    per_pool = {Pool.DOWNLOAD: reserved} if isinstance(reserved, int) else dict(reserved)
     out = []
-    if licence.held != reserved:
-        out.append(Drift(licence.order_line_id, "held", reserved, licence.held))
+    total = sum(per_pool.values())
+    if licence.held != total:
+        out.append(Drift(licence.order_line_id, "held", total, licence.held))
+    for pool in (Pool.ONSITE, Pool.OFFSITE):
+        if licence.held_streams.get(pool, 0) != per_pool.get(pool, 0):
+            out.append(Drift(licence.order_line_id, f"held[{pool.value}]", per_pool.get(pool, 0),
+                             licence.held_streams.get(pool, 0)))
     for pool in Pool:
-        active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE)
-        if pool is Pool.DOWNLOAD:
-            active += reserved
+        active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE) + per_pool.get(pool, 0)
         if licence.free[pool] != licence.sizes[pool] - active:
             out.append(Drift(licence.order_line_id, f"free[{pool.value}]", licence.sizes[pool] - active,
                              licence.free[pool]))

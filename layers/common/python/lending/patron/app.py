@@ -65,7 +65,8 @@ class Page:
         return self.pre
 
     def html(self, template: str, heading: str, status: int = 200, current: str = "", **values: Any) -> Response:
-        menu = [("my_loans", url("loans")), ("my_history", url("history"))]
+        menu = [("my_loans", url("loans")), ("my_holds", url("holds")), ("catalogue", url("titles")),
+                ("my_history", url("history"))]
         here = "/" + "/".join(quote(s, safe="") for s in self.req.path)
         other = "fr" if self.lang == "en" else "en"
         body = render(template, self.lang, heading=heading, nonce=self.nonce, staff=self.session, menu=menu,
@@ -119,7 +120,9 @@ def sign_out(page: Page) -> Response:
     return response
 
 
-DONE = {"returned"}
+DONE = {"returned", "loan_made", "hold_placed", "hold_cancelled"}
+# A borrow refused because every copy is out: the title page offers a hold instead of a dead end.
+ALL_OUT = (Reason.POOL_FULL, Reason.ALL_ON_LOAN)
 
 
 def loans(page: Page) -> Response:
@@ -129,6 +132,62 @@ def loans(page: Page) -> Response:
     return page.html("patron_loans.html", page.t("my_loans"), current="my_loans", mine=mine,
                      streaming=uses.STREAMING, notice=page.t(done) if done in DONE else None,
                      action_url=lambda loan_id, action: url("loans", loan_id, action))
+
+
+def holds(page: Page) -> Response:
+    assert page.session
+    mine = uses.my_holds(page.ctx, page.session)
+    done = page.req.query.get("done")
+    return page.html("patron_holds.html", page.t("my_holds"), current="my_holds", mine=mine,
+                     notice=page.t(done) if done in DONE else None,
+                     cancel_url=lambda hold_id: url("holds", hold_id, "cancel"),
+                     borrow_url=lambda ean13: url("titles", ean13, "borrow"))
+
+
+def hold_action(page: Page, hold_id: str, action: str) -> Response:
+    assert page.session
+    if action == "cancel" and page.req.method == "POST":
+        uses.cancel_hold(page.ctx, page.session, hold_id)
+        return redirect(url("holds", done="hold_cancelled"))
+    return not_found(page)
+
+
+def titles(page: Page) -> Response:
+    assert page.session
+    raw = page.req.query.get("page", "1")
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+    rows, pages = uses.titles(page.ctx, page.session, number)
+    return page.html("patron_titles.html", page.t("catalogue"), current="catalogue", rows=rows,
+                     title_url=lambda ean13: url("titles", ean13),
+                     previous_url=url("titles", page=str(number - 1)) if number > 1 else None,
+                     next_url=url("titles", page=str(number + 1)) if number < pages else None)
+
+
+def title(page: Page, ean13: str, status: int = 200, error: str | None = None, email: str = "") -> Response:
+    assert page.session
+    view = uses.title_page(page.ctx, page.session, ean13)
+    return page.html("patron_title.html", view.title, status, current="catalogue", view=view, error=error,
+                     email=email, borrow_url=url("titles", ean13, "borrow"), hold_url=url("titles", ean13, "hold"),
+                     cancel_url=url("holds", view.hold.hold.hold_id, "cancel") if view.hold else "",
+                     chosen=page.req.form.get("pool", ""))
+
+
+def title_action(page: Page, ean13: str, action: str) -> Response:
+    assert page.session
+    if page.req.method != "POST" or action not in ("borrow", "hold"):
+        return not_found(page)
+    try:
+        pool = uses.pool_of(page.req.form.get("pool", ""))
+        if action == "borrow":
+            uses.borrow(page.ctx, page.session, ean13, pool)
+            return redirect(url("loans", done="loan_made"))
+        uses.place_hold(page.ctx, page.session, ean13, page.req.form.get("email", ""), pool)
+        return redirect(url("holds", done="hold_placed"))
+    except Refused as r:
+        if r.reason in (Reason.MEDIUM_NOT_FOUND, Reason.FORBIDDEN):
+            raise
+        code = 403 if r.reason in ALL_OUT else STATUS.get(r.reason, 400)
+        return title(page, ean13, code, page.explain(r), email=page.req.form.get("email", "")[:254])
 
 
 def history(page: Page) -> Response:
@@ -213,6 +272,16 @@ def route(page: Page) -> Response:
         return redirect(url("loans")) if not rest else loans(page)
     if rest == ["history"] and req.method == "GET":
         return history(page)
+    if rest == ["holds"] and req.method == "GET":
+        return holds(page)
+    if len(rest) == 3 and rest[0] == "holds":
+        return hold_action(page, rest[1], rest[2])
+    if rest == ["titles"] and req.method == "GET":
+        return titles(page)
+    if len(rest) == 2 and rest[0] == "titles" and req.method == "GET":
+        return title(page, rest[1])
+    if len(rest) == 3 and rest[0] == "titles":
+        return title_action(page, rest[1], rest[2])
     if rest == ["sign-out"] and req.method == "POST":
         return sign_out(page)
     if len(rest) == 3 and rest[0] == "loans":

@@ -26,6 +26,7 @@ from ..store import offers as offer_store
 from ..store import patrons as patron_store
 from ..store import settings as settings_store
 from ..store import staff as staff_store
+from . import holds as hold_cases
 from . import ips, patron_loans
 from .context import Ctx
 from .links import signing_key
@@ -163,6 +164,7 @@ class PatronRecord:
     history: list[LoanView]
     titles: dict[str, str]
     more: bool
+    holds: list[hold_cases.HoldView] = field(default_factory=list)  # open: waiting or reserved
 
 
 def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronRecord:
@@ -175,7 +177,9 @@ def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronR
     active = [v for v in views if v.loan.active(ctx.now)]
     ended = [v for v in views if not v.loan.active(ctx.now)]
     titles = {v.loan.ean13: _title(v.loan) for v in views}
-    return PatronRecord(record, Limits.of(collectivity(staff).settings), active, ended, titles, more)
+    holds = hold_cases.open_holds(ctx, staff.gln_coll, member)
+    titles.update({v.hold.ean13: hold_cases.title_of(v.hold) for v in holds if v.hold.ean13 not in titles})
+    return PatronRecord(record, Limits.of(collectivity(staff).settings), active, ended, titles, more, holds)
 
 
 def _title(loan: Loan) -> str:
@@ -235,6 +239,34 @@ def grant_courtesy(ctx: Ctx, staff: Staff, member_id: str) -> int:
     granted = patron_loans.grant_courtesy(collectivity(staff), member)
     audit(ctx, staff, "patron.courtesy", member, str(granted))
     return granted
+
+
+# --- holds ---
+
+@dataclass
+class TitleHolds:
+    ean13: str
+    title: str
+    holds: list[hold_cases.HoldView]  # queue order (ticket)
+
+
+def holds(ctx: Ctx, staff: Staff, page: int = 1, per_page: int = 50) -> tuple[list[TitleHolds], bool]:
+    """One page of the collectivity's holds (newest placed first, services.holds.list_holds), shown per
+    title in queue order; and whether older ones follow."""
+    views, more = hold_cases.list_holds(ctx, collectivity(staff), None, max(1, page), per_page)
+    per_title: dict[str, list[hold_cases.HoldView]] = {}
+    for v in views:
+        per_title.setdefault(v.hold.ean13, []).append(v)
+    out = [TitleHolds(ean13, hold_cases.title_of(found[0].hold), sorted(found, key=lambda v: v.hold.ticket))
+           for ean13, found in per_title.items()]
+    return sorted(out, key=lambda x: (x.title.casefold(), x.ean13)), more
+
+
+def cancel_hold(ctx: Ctx, staff: Staff, hold_id: str) -> hold_cases.HoldView:
+    """Cancel a patron's hold for them: a waiting one leaves the queue, a reserved place goes to the next."""
+    view = hold_cases.cancel_hold(ctx, collectivity(staff), hold_id[:64])
+    audit(ctx, staff, "hold.cancel", view.hold.member_id, f"{view.hold.hold_id} {view.hold.ean13}")
+    return view
 
 
 # --- settings (network admin) ---

@@ -47,9 +47,13 @@ class Title:
         return self.offer.title if self.offer and self.offer.title else self.ean13
 
 
+def can_lend_from(lic: Licence, now: datetime) -> bool:
+    """The licence can lend (started, not over, accesses left), whatever its pools."""
+    return lic.status == "OK" and lic.dmd_date <= now < lic.end_date and lic.nta > 0
+
+
 def can_lend(lic: Licence, now: datetime) -> bool:
-    return (lic.status == "OK" and lic.dmd_date <= now < lic.end_date and lic.nta > 0
-            and lic.sizes[Pool.DOWNLOAD] > 0)
+    return can_lend_from(lic, now) and lic.sizes[Pool.DOWNLOAD] > 0
 
 
 def _title(ean13: str, licences: list[tuple[Licence, datetime]], offer: Offer | None, now: datetime) -> Title:

@@ -72,6 +72,7 @@ class NewHold:
     ean13: str
     email: str | None = None  # where to tell the patron that a place waits for them (notify=1)
     callback_url: str | None = None  # else the library's `holdCallbackUrl` setting
+    pool: Pool = Pool.DOWNLOAD  # the place waited for: a download (v1), or a stream (the patron space)
 
 
 # --- reading ---
@@ -86,12 +87,12 @@ def _fresh_licences(gln_coll: str, ean13: str, known: Iterable[str] = ()) -> lis
             and i.get("glnColl") == gln_coll]
 
 
-def _lendable(licences: Iterable[Licence], now: datetime) -> list[Licence]:
-    """Licences with a download place free now (and an access for it), the one that ends soonest first."""
+def _lendable(licences: Iterable[Licence], now: datetime, pool: Pool = Pool.DOWNLOAD) -> list[Licence]:
+    """Licences with a place of `pool` free now (and an access for it), the one that ends soonest first."""
     out = []
     for lic in licences:
         try:
-            check_loan(lic, Pool.DOWNLOAD, now)
+            check_loan(lic, pool, now)
             out.append(lic)
         except Refused:
             pass
@@ -106,19 +107,20 @@ def _settings(gln_coll: str) -> tuple[HoldSettings, dict[str, Any]]:
 
 def _views(ctx: Ctx, holds: list[Hold]) -> list[HoldView]:
     """Position and expected wait of each waiting hold (each title's queue and loans read once)."""
-    titles: dict[tuple[str, str], tuple[list[Hold], list[datetime], list[datetime], int]] = {}
+    titles: dict[tuple[str, str, Pool], tuple[list[Hold], list[datetime], list[datetime], int]] = {}
     out = []
     for h in holds:
         if h.state is not HoldState.WAITING:
             out.append(HoldView(h))
             continue
-        title = (h.gln_coll, h.ean13)
+        title = (h.gln_coll, h.ean13, h.pool)
         if title not in titles:
-            _, queue = hold_store.queue(*title)
-            lines = line_store.licences_of(*title)
+            _, queue = hold_store.queue(h.gln_coll, h.ean13)
+            lines = line_store.licences_of(h.gln_coll, h.ean13)
             loans = [x for lic in lines for x in loan_store.of_line(lic.order_line_id)]
-            loan_ends = [x.end_date for x in loans if x.state is LoanState.ACTIVE and x.pool is Pool.DOWNLOAD]
-            reserved = [x.expires_at for x in queue if x.state is HoldState.RESERVED and x.expires_at]
+            loan_ends = [x.end_date for x in loans if x.state is LoanState.ACTIVE and x.pool is h.pool]
+            reserved = [x.expires_at for x in queue
+                        if x.state is HoldState.RESERVED and x.expires_at and x.pool is h.pool]
             _, settings = _settings(h.gln_coll)
             titles[title] = (queue, loan_ends, reserved, Limits.of(settings).default_days)
         queue, loan_ends, reserved, days = titles[title]
@@ -169,10 +171,10 @@ def place_hold(ctx: Ctx, coll: Account, req: NewHold) -> tuple[HoldView, bool]:
             if h.ean13 == req.ean13:
                 return _views(ctx, [h])[0], False
         last, queue = hold_store.queue(coll.gln, req.ean13)
-        available = bool(_lendable(licences, ctx.now)) and head(queue) is None
+        available = bool(_lendable(licences, ctx.now, req.pool)) and head(queue, req.pool) is None
         check_new_hold(settings, len(mine), _borrows(ctx, coll.gln, req.member_id, req.ean13), available)
         new = Hold(gln_coll=coll.gln, ean13=req.ean13, ticket=last + 1, member_id=req.member_id,
-                   placed_at=ctx.now, email=req.email, callback_url=req.callback_url)
+                   placed_at=ctx.now, email=req.email, callback_url=req.callback_url, pool=req.pool)
         try:
             hold_store.place(new, last, version, {**{h.hold_id: h.ean13 for h in mine}, new.hold_id: new.ean13})
         except hold_store.Moved:  # another hold took the ticket, or the patron's holds changed: again
@@ -241,7 +243,7 @@ def notify(ctx: Ctx, reserved: Hold) -> bool:
 
     if not reserved.email or not reserved.expires_at:
         return False
-    title = _title(reserved)
+    title = title_of(reserved)
     try:
         mailer.send(reserved.email, *mailer.hold_email(title, reserved.expires_at))
     except Exception as e:  # its message may carry the address: not logged
@@ -251,7 +253,7 @@ def notify(ctx: Ctx, reserved: Hold) -> bool:
     return True
 
 
-def _title(h: Hold) -> str:
+def title_of(h: Hold) -> str:
     from ..store import offers
 
     for lic in line_store.licences_of(h.gln_coll, h.ean13):
@@ -264,13 +266,11 @@ def _title(h: Hold) -> str:
 def end_loan(ctx: Ctx, loan: Loan, state: LoanState, when: datetime,
              outbox: dict[str, Any] | None = None) -> bool:
     """Every loan's end (services.lending.return_early and expire): when the title's queue has a waiting
-    head, the download place goes to it in the end's own transaction (store.loans.end `handover`), else
-    back to the licence. Raises loan_store.AlreadyEnded as store.loans.end does."""
-    if loan.pool is not Pool.DOWNLOAD:
-        return loan_store.end(loan, state, when, outbox)
+    head for the loan's pool, the place goes to it in the end's own transaction (store.loans.end
+    `handover`), else back to the licence. Raises loan_store.AlreadyEnded as store.loans.end does."""
     for _ in range(HANDOVER_ATTEMPTS):
         last, queue = hold_store.queue(loan.gln_coll, loan.ean13)
-        first = head(queue)
+        first = head(queue, loan.pool)
         try:
             if first is None:  # back to the licence, unless a hold joins the queue meanwhile
                 return loan_store.end(loan, state, when, outbox,
@@ -292,14 +292,19 @@ def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:
     licence bought, a hold placed while a place freed). Returns how many were reserved."""
     given = 0
     settings: tuple[HoldSettings, dict[str, Any]] | None = None
+    pools = list(Pool)
     for _ in range(ATTEMPTS * 4):
+        if not pools:
+            break
+        pool = pools[0]
         _, queue = hold_store.queue(gln_coll, ean13)
-        first = head(queue)
-        if first is None:
-            break
-        free = _lendable(_fresh_licences(gln_coll, ean13, known), ctx.now)
-        if not free:
-            break
+        if not any(h.state is HoldState.WAITING for h in queue):
+            break  # nobody waits (a title never held costs one read)
+        first = head(queue, pool)
+        free = _lendable(_fresh_licences(gln_coll, ean13, known), ctx.now, pool) if first else []
+        if first is None or not free:
+            pools.pop(0)  # this pool's queue is served (or has no place): the next pool
+            continue
         settings = settings or _settings(gln_coll)
         reserved = reserve(first, free[0].order_line_id, ctx.now, settings[0])
         event = _outbox(ctx, reserved, settings[1])
@@ -323,7 +328,7 @@ def release(ctx: Ctx, current: Hold, state: HoldState) -> bool:
         if state is HoldState.EXPIRED and fresh.claimable(ctx.now):
             return False
         last, queue = hold_store.queue(current.gln_coll, current.ean13)
-        nxt = head(queue) if following_allowed else None
+        nxt = head(queue, fresh.pool) if following_allowed else None
         settings, raw = _settings(current.gln_coll)
         following = reserve(nxt, fresh.order_line_id or "", ctx.now, settings) if nxt else None
         event = _outbox(ctx, following, raw) if following else None
@@ -354,16 +359,24 @@ def notify_pending(ctx: Ctx) -> int:
 # --- borrowing a reservation (services.patron_loans.create) ---
 
 def reservation_of(ctx: Ctx, gln_coll: str, member_id: str, ean13: str,
-                   believed: dict[str, str] | None = None) -> Hold | None:
-    """The patron's reservation of the title that they may borrow now, if any (`believed`: their holds
-    record's map, when the caller read it already)."""
+                   believed: dict[str, str] | None = None, pool: Pool = Pool.DOWNLOAD) -> Hold | None:
+    """The patron's reservation of the title that they may borrow now from `pool`, if any (`believed`:
+    their holds record's map, when the caller read it already)."""
     if believed is None:
         _, believed = hold_store.patron_holds(gln_coll, member_id)
     ids = [k for k, v in believed.items() if v == ean13]
     for h in hold_store.get_many(gln_coll, ids) if ids else []:
-        if h.claimable(ctx.now):
+        if h.claimable(ctx.now) and h.pool is pool:
             return h
     return None
+
+
+def open_holds(ctx: Ctx, gln_coll: str, member_id: str) -> list[HoldView]:
+    """The patron's holds still waiting or reserved, oldest placed first, with their positions (read from
+    the patron's holds record: a few items, however long their history)."""
+    _, believed = hold_store.patron_holds(gln_coll, member_id)
+    found = [h for h in (hold_store.get_many(gln_coll, list(believed)) if believed else []) if h.open]
+    return _views(ctx, sorted(found, key=lambda h: (h.placed_at, h.hold_id)))
 
 
 def open_of(gln_coll: str, member_id: str, ean13: str, believed: dict[str, str] | None = None) -> list[Hold]:
@@ -381,3 +394,9 @@ def close_after_loan(ctx: Ctx, coll: Account, member_id: str, ean13: str,
     for h in open_of(coll.gln, member_id, ean13, believed):
         with contextlib.suppress(Refused):
             cancel_hold(ctx, coll, h.hold_id)
+
+
+def queue_length(gln_coll: str, ean13: str, pool: Pool | None = None) -> int:
+    """How many patrons wait for the title (for a place of `pool`, or any); reservations not counted."""
+    _, queue = hold_store.queue(gln_coll, ean13)
+    return sum(1 for h in queue if h.state is HoldState.WAITING and (pool is None or h.pool is pool))

@@ -97,7 +97,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         after = after_loan(patron, kept, loan_id, req.ean13, ctx.now, courtesy)
         # A place reserved for the patron's hold is theirs (and only theirs: it is out of `free`).
         _, believed = hold_store.patron_holds(coll.gln, req.member_id)
-        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed)
+        reservation = holds.reservation_of(ctx, coll.gln, req.member_id, req.ean13, believed, req.pool)
         refusals: list[Refused] = []
         if reservation is not None:
             order = [x for x in licences if x.order_line_id == reservation.order_line_id]

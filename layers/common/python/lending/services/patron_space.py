@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 
 from ..domain.accounts import Account, Role
+from ..domain.holds import HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Pool
 from ..domain.loans import LoanState, LoanView
@@ -27,7 +28,7 @@ from ..store import patron_sessions as sessions
 from ..store import patrons as patron_store
 from ..store import staff as staff_store
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
-from . import files, patron_loans
+from . import files, holdings, holds, patron_loans
 from .console import derive_patron_key
 from .context import Ctx
 from .links import sign_resource, verify_resource
@@ -145,6 +146,114 @@ def return_loan(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
     """Return the loan early: the v1 use case (place freed, getEndedLoans, the library's callback)."""
     own_loan(s, loan_id)
     return patron_loans.return_loan(ctx, _coll(s), loan_id)
+
+
+# --- titles, borrowing and holds ---
+
+@dataclass
+class Way:
+    """One way to borrow a title (a pool: download, or reading online off-site or on-site), as its
+    lendable licences offer it."""
+
+    pool: Pool
+    copies: int  # places of the pool on the licences that can lend
+    copies_free: int  # free now (a place reserved for a hold is not free)
+    waiting: int  # patrons in this pool's queue
+
+
+@dataclass
+class TitlePage:
+    """A title as the patron sees it: whether they may borrow it now, or else join a queue."""
+
+    ean13: str
+    title: str
+    ways: list[Way]
+    loan: LoanView | None  # the patron's active loan of it
+    hold: holds.HoldView | None  # the patron's open hold of it (one per title)
+
+    def can_borrow(self, way: Way) -> bool:
+        """A free place nobody waits for, or the place reserved for this patron (still in its window)."""
+        if self.loan is not None:
+            return False
+        if self.hold is not None:
+            return self.hold.hold.state is HoldState.RESERVED and self.hold.hold.pool is way.pool
+        return way.copies_free > 0 and way.waiting == 0
+
+    @property
+    def holdable(self) -> list[Way]:
+        """The ways whose copies are all out, when the patron neither borrows nor waits for the title."""
+        if self.loan is not None or self.hold is not None:
+            return []
+        return [w for w in self.ways if w.copies > 0 and not self.can_borrow(w)]
+
+
+TITLES_PER_PAGE = 50
+
+
+def titles(ctx: Ctx, s: sessions.PatronSession, page: int = 1) -> tuple[list[holdings.Title], int]:
+    """One page (from 1) of the library's catalogue (what it holds licences for), by title, and the
+    number of pages."""
+    found = sorted(holdings.titles(_coll(s), ctx.now), key=lambda t: (t.title.casefold(), t.ean13))
+    return holdings.page(found, max(1, page), TITLES_PER_PAGE)
+
+
+def title_page(ctx: Ctx, s: sessions.PatronSession, ean13: str) -> TitlePage:
+    coll = _coll(s)
+    found = holdings.title(coll, ean13, ctx.now)
+    if found is None:
+        raise Refused(Reason.MEDIUM_NOT_FOUND)
+    mine = holds.open_of(coll.gln, s.member_id, ean13)
+    view = holds.get_hold(ctx, coll, mine[0].hold_id) if mine else None
+    loans = [v for v in my_loans(ctx, s).active if v.loan.ean13 == ean13]
+    lendable = [lic for lic in found.licences if holdings.can_lend_from(lic, ctx.now)]
+    ways = [Way(pool, sum(lic.sizes[pool] for lic in lendable), sum(max(0, lic.free[pool]) for lic in lendable),
+                holds.queue_length(coll.gln, ean13, pool))
+            for pool in Pool if any(lic.sizes[pool] > 0 for lic in lendable)]
+    return TitlePage(ean13, found.title, ways, loans[0] if loans else None, view)
+
+
+def pool_of(text: str) -> Pool:
+    """A form's pool ("dl", "on", "off"); a download for anything else."""
+    return Pool(text) if text in {p.value for p in Pool} else Pool.DOWNLOAD
+
+
+def borrow(ctx: Ctx, s: sessions.PatronSession, ean13: str, pool: Pool = Pool.DOWNLOAD) -> str:
+    """A loan of the title from `pool`, as the v1 door lends it (the patron's limits, their reservation's
+    place when they hold one): the new loan's id. Refused as v1 refuses (all copies out, limits...)."""
+    loan, _ = patron_loans.create(ctx, _coll(s), patron_loans.NewLoan(s.member_id, ean13, pool=pool))
+    return loan.loan_id
+
+
+@dataclass
+class MyHolds:
+    open: list[holds.HoldView]
+    titles: dict[str, str]
+
+
+def my_holds(ctx: Ctx, s: sessions.PatronSession) -> MyHolds:
+    """The patron's holds still waiting or reserved (at most the library's `maxHolds`), with their place
+    in the queue and expected wait."""
+    mine = holds.open_holds(ctx, _coll(s).gln, s.member_id)
+    return MyHolds(mine, {v.hold.ean13: holds.title_of(v.hold) for v in mine})
+
+
+def place_hold(ctx: Ctx, s: sessions.PatronSession, ean13: str, email: str,
+               pool: Pool = Pool.DOWNLOAD) -> holds.HoldView:
+    """Join the title's queue for a place of `pool`; `email` (optional) is told when a place is reserved,
+    then forgotten."""
+    address = email.strip()
+    if address and ("@" not in address or len(address) > 254 or not address.isprintable() or " " in address):
+        raise Refused(Reason.INVALID_EMAIL)
+    view, _ = holds.place_hold(ctx, _coll(s), holds.NewHold(s.member_id, ean13, email=address or None, pool=pool))
+    return view
+
+
+def cancel_hold(ctx: Ctx, s: sessions.PatronSession, hold_id: str) -> holds.HoldView:
+    """Cancel the patron's own hold; another patron's is as unknown as a missing one."""
+    coll = _coll(s)
+    if holds.own_hold(coll, hold_id).member_id != s.member_id:
+        raise holds.hold_not_found()
+    return holds.cancel_hold(ctx, coll, hold_id)
 
 
 # --- reading online ---

@@ -13,8 +13,10 @@ Keys and access patterns:
 - reservations    GSI2 HOLDDUE / <holdExpiresAt>#<glnColl>#<holdId>, while RESERVED (the expiry job)
 - per licence     GSI3 HELD#<orderLineId> / <holdId>, while RESERVED (reconcile: the line's `held`)
 
-A licence line carries `held`: its places reserved for holds. A reserved place is out of `free` (every
-door sees it taken) and keeps one access of `nta` (store.loans.lend_items: other loans need nta > held).
+A licence line carries `held`: its places reserved for holds (and `heldOn`/`heldOff`: those of the
+streaming pools; a hold waits for a place of one pool, its `pool`, and only a place of that pool serves
+it). A reserved place is out of its pool's `free` (every door sees it taken) and keeps one access of
+`nta` (store.loans.lend_items: other loans need nta > held).
 
 - placing: the queue counter (`next = :read`), the hold (new) and the patron's holds (`version = :read`)
   in one transaction: tickets follow commit order, and one patron never passes their limit by racing.
@@ -35,8 +37,9 @@ from typing import Any
 
 from ..domain.dates import from_store, iso
 from ..domain.holds import Hold, HoldState, parse_hold_id
+from ..domain.licences import Pool
 from . import table
-from .licences import line_key
+from .licences import HELD_ATTRS, POOL_ATTRS, line_key
 
 QUEUE_SK = "QUEUE"
 
@@ -66,7 +69,7 @@ def _item(hold: Hold) -> dict[str, Any]:
         "placedAt": iso(hold.placed_at), "email": hold.email, "callbackUrl": hold.callback_url,
         "gsi1pk": f"HOLDS#{hold.gln_coll}", "gsi1sk": f"{iso(hold.placed_at)}#{hold.hold_id}",
         "gsi4pk": f"MEMBERHOLDS#{hold.gln_coll}#{hold.member_id}",
-        "gsi4sk": f"{iso(hold.placed_at)}#{hold.hold_id}",
+        "gsi4sk": f"{iso(hold.placed_at)}#{hold.hold_id}", "pool": hold.pool.value,
     }
     return item
 
@@ -78,7 +81,7 @@ def hold(item: dict[str, Any]) -> Hold:
                 reserved_at=from_store(item.get("reservedAt")), expires_at=from_store(item.get("holdExpiresAt")),
                 ended_at=from_store(item.get("endedAt")), loan_id=item.get("loanId"), email=item.get("email"),
                 callback_url=item.get("callbackUrl"),
-                extra={k: item[k] for k in ("notifiedAt",) if k in item})
+                extra={k: item[k] for k in ("notifiedAt",) if k in item}, pool=Pool(item.get("pool", "dl")))
 
 
 # --- reads ---
@@ -157,9 +160,13 @@ def reserved_unnotified(now: datetime, limit: int = 500) -> list[Hold]:
     return [hold(i) for i in items]
 
 
-def reserved_on_line(order_line_id: str) -> int:
-    """How many holds are RESERVED on a licence (GSI3: reconcile re-reads a drift before reporting it)."""
-    return len(table.query("gsi3", "gsi3pk", f"HELD#{order_line_id}"))
+def reserved_on_line(order_line_id: str) -> dict[Pool, int]:
+    """How many holds are RESERVED on a licence, per pool (GSI3: reconcile re-reads a drift before
+    reporting it)."""
+    out = dict.fromkeys(Pool, 0)
+    for item in table.query("gsi3", "gsi3pk", f"HELD#{order_line_id}"):
+        out[Pool(item.get("pool", "dl"))] += 1
+    return out
 
 
 # --- writes ---
@@ -225,14 +232,30 @@ def _pruned(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
-def _line_op(order_line_id: str, now: datetime, update: str, condition: str) -> dict[str, Any]:
+def _line_op(order_line_id: str, now: datetime, update: str, condition: str,
+             pool: Pool = Pool.DOWNLOAD) -> dict[str, Any]:
+    """An update of the line: `#f`/`#z` name the free places and size of `pool`, `#h` its own reserved
+    count (streaming pools; `held` for downloads, whose count is `held` itself)."""
     lpk, lsk = line_key(order_line_id)
+    free, size = POOL_ATTRS[pool]
     return {"Update": _pruned({
         "Key": table.key(lpk, lsk), "UpdateExpression": update,
         "ConditionExpression": condition,
-        "ExpressionAttributeNames": {"#s": "status", "#f": "dlFree", "#z": "dlSize"},
+        "ExpressionAttributeNames": {"#s": "status", "#f": free, "#z": size, "#h": HELD_ATTRS.get(pool, "held")},
         "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
                                       ":now": table.val(iso(now))}})}
+
+
+def _held_plus(pool: Pool, sign: str) -> str:
+    """SET clauses that move `held` (and a streaming pool's own count) by one: sign "+" or "-"."""
+    if sign == "+":
+        out = "held = if_not_exists(held, :zero) + :one"
+        return out if pool is Pool.DOWNLOAD else out + ", #h = if_not_exists(#h, :zero) + :one"
+    return "held = held - :one" + ("" if pool is Pool.DOWNLOAD else ", #h = #h - :one")
+
+
+def _held_positive(pool: Pool) -> str:
+    return "held > :zero" + ("" if pool is Pool.DOWNLOAD else " AND #h > :zero")
 
 
 # The licence can still lend (OK, running) and keeps an access for one more reservation.
@@ -261,15 +284,15 @@ def queue_guard(gln_coll: str, ean13: str, last_ticket: int) -> dict[str, Any]:
 def handover_ops(reserved: Hold, now: datetime, outbox: dict[str, Any] | None) -> list[dict[str, Any]]:
     """For store.loans.end: the ending loan's place goes to `reserved` (the head of its queue) instead of
     back to `free` (`#z`, the pool's size, is named for the expression's sake only)."""
-    line = _line_op(reserved.order_line_id or "", now, "SET held = if_not_exists(held, :zero) + :one",
-                    f"{_CAN_HOLD} AND #f < #z")
+    line = _line_op(reserved.order_line_id or "", now, f"SET {_held_plus(reserved.pool, '+')}",
+                    f"{_CAN_HOLD} AND #f < #z", reserved.pool)
     return [_reserve_op(reserved), line, *_outbox_op(outbox)]
 
 
 def reserve_free(reserved: Hold, now: datetime, outbox: dict[str, Any] | None) -> None:
     """A free place of the line to `reserved`: raises Moved if the hold or the place went meanwhile."""
-    line = _line_op(reserved.order_line_id or "", now, "SET #f = #f - :one, held = if_not_exists(held, :zero) + :one",
-                    f"{_CAN_HOLD} AND #f > :zero AND #z > :zero")
+    line = _line_op(reserved.order_line_id or "", now, f"SET #f = #f - :one, {_held_plus(reserved.pool, '+')}",
+                    f"{_CAN_HOLD} AND #f > :zero AND #z > :zero", reserved.pool)
     _transact([_reserve_op(reserved), line, *_outbox_op(outbox)])
 
 
@@ -286,12 +309,17 @@ def _end_op(old: Hold, state: HoldState, now: datetime, condition: str,
     return {"Update": _pruned({"Key": table.key(pk, sk), "ConditionExpression": condition, **expr})}
 
 
-def claim_op(reserved: Hold, loan_id: str, now: datetime) -> dict[str, Any]:
-    """For the loan's transaction: the reservation consumed, while its window runs, on its own line."""
-    return _end_op(reserved, HoldState.CLAIMED, now,
-                   "#state = :reserved AND #holdExpiresAt > :now AND #orderLineId = :line",
-                   {":reserved": HoldState.RESERVED.value, ":now": iso(now), ":line": reserved.order_line_id},
-                   loan_id=loan_id)
+def claim_op(reserved: Hold, loan_id: str, now: datetime, pool: Pool = Pool.DOWNLOAD) -> dict[str, Any]:
+    """For the loan's transaction: the reservation consumed, while its window runs, on its own line, by a
+    loan of its own pool (`pool`: the loan's; holds written before pools existed are downloads)."""
+    same_pool = "#pool = :pool" if pool is not Pool.DOWNLOAD else "(attribute_not_exists(#pool) OR #pool = :pool)"
+    op = _end_op(reserved, HoldState.CLAIMED, now,
+                 f"#state = :reserved AND #holdExpiresAt > :now AND #orderLineId = :line AND {same_pool}",
+                 {":reserved": HoldState.RESERVED.value, ":now": iso(now), ":line": reserved.order_line_id,
+                  ":pool": pool.value},
+                 loan_id=loan_id)
+    op["Update"]["ExpressionAttributeNames"]["#pool"] = "pool"
+    return op
 
 
 def cancel_waiting(old: Hold, now: datetime) -> None:
@@ -312,13 +340,15 @@ def pass_on(old: Hold, state: HoldState, now: datetime, following: Hold | None,
         values[":now"] = iso(now)
     items = [_end_op(old, state, now, cond, values)]
     if following is not None:
+        if following.pool is not old.pool:
+            raise ValueError("a reserved place passes only to a hold of its own pool")
         items += [_reserve_op(following),
                   _line_op(old.order_line_id or "", now, "SET held = held + :zero",
                            "#s = :ok AND endDate > :now AND held > :zero")]
         items += _outbox_op(outbox)
     else:  # back to the licence, unless a hold joined the queue meanwhile (`last_ticket`, as read)
-        items.append(_line_op(old.order_line_id or "", now, "SET #f = #f + :one, held = held - :one",
-                              "held > :zero AND #f < #z"))
+        items.append(_line_op(old.order_line_id or "", now, f"SET #f = #f + :one, {_held_plus(old.pool, '-')}",
+                              f"{_held_positive(old.pool)} AND #f < #z", old.pool))
         items.append(queue_guard(old.gln_coll, old.ean13, last_ticket))
     _transact(items)
 

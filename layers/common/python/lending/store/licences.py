@@ -13,6 +13,9 @@ POOL_ATTRS = {
     Pool.ONSITE: ("onFree", "onSize"),
     Pool.OFFSITE: ("offFree", "offSize"),
 }
+# A line's places reserved for holds: `held` counts them all (each keeps one access of `nta`); those of a
+# streaming pool are counted again per pool (a download reservation is `held` less these).
+HELD_ATTRS = {Pool.ONSITE: "heldOn", Pool.OFFSITE: "heldOff"}
 
 
 def line_key(order_line_id: str) -> tuple[str, str]:
@@ -68,6 +71,7 @@ def licence(item: dict[str, Any]) -> Licence:
         begin_date=from_store(item.get("beginDate")),
         lending_token=item.get("lendingToken"),
         held=int(item.get("held", 0)),
+        held_streams={p: int(item.get(a, 0)) for p, a in HELD_ATTRS.items()},
     )
 
 

@@ -14,7 +14,7 @@ from ..domain.licences import Pool
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import POOL_ATTRS, line_key
+from .licences import HELD_ATTRS, POOL_ATTRS, line_key
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -130,7 +130,7 @@ def companions(new: Loan, now: datetime, patron: PatronWrite | None,
 
     items = patron.items(new.loan_id, now) if patron is not None else []
     if reservation is not None and reservation.expires_at:
-        items.append(claim_op(reservation, new.loan_id, now))
+        items.append(claim_op(reservation, new.loan_id, now, new.pool))
     return items
 
 
@@ -141,6 +141,8 @@ def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] =
     Places reserved for holds are out of `free` already; the accesses they will spend are kept: a loan
     needs `nta > held`. A loan made from a reservation takes its place from `held` instead of `free`."""
     free, _ = POOL_ATTRS[new.pool]
+    # A reservation's place comes out of `held` (and a streaming pool's own reserved count, `#h`).
+    stream_held = HELD_ATTRS.get(new.pool) if reserved else None
     # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
     need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
     lpk, lsk = line_key(new.order_line_id)
@@ -151,12 +153,15 @@ def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] =
             "TableName": table.table_name(),
             "Key": table.key(lpk, lsk),
             "UpdateExpression": f"SET {'held = held' if reserved else '#f = #f'} - :one, nta = nta - :one, "
-                                "beginDate = if_not_exists(beginDate, :now)",
+                                + ("#h = #h - :one, " if stream_held else "")
+                                + "beginDate = if_not_exists(beginDate, :now)",
             "ConditionExpression": "glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now "
                                    "AND endDate > :now AND endDate >= :end AND maxLoanDays >= :need "
                                    "AND nta > :zero AND " + ("held > :zero" if reserved else
-                                   "#f > :zero AND (attribute_not_exists(held) OR nta > held)"),
-            "ExpressionAttributeNames": {"#s": "status"} if reserved else {"#f": free, "#s": "status"},
+                                   "#f > :zero AND (attribute_not_exists(held) OR nta > held)")
+                                   + (" AND #h > :zero" if stream_held else ""),
+            "ExpressionAttributeNames": ({"#s": "status"} if reserved else {"#f": free, "#s": "status"})
+                                        | ({"#h": stream_held} if stream_held else {}),
             "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
                                           ":now": table.val(iso(now)), ":end": table.val(iso(new.end_date)),
                                           ":need": table.val(need), ":coll": table.val(new.gln_coll),
