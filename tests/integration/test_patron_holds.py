@@ -82,7 +82,7 @@ def test_borrow_hold_reserve_and_borrow_from_the_patron_space() -> None:
     assert reason(lambda: uses.cancel_hold(ctx(), cat, "../x")) == Reason.HOLD_NOT_FOUND
 
     before = len(mail.sent())
-    uses.give_back(ctx(), ann, loan_id)  # the return reserves the place for ben, who is emailed
+    uses.return_loan(ctx(), ann, loan_id)  # the return reserves the place for ben, who is emailed
     (notice,) = mail.sent()[before:]
     assert notice.to == ["ben@example.org"] and notice.subject == f"Your hold is ready: {TITLE}"
     (b,) = uses.my_holds(ctx(), ben).open
@@ -108,7 +108,7 @@ def test_a_window_passed_goes_to_the_next_and_cancelling_one_s_hold() -> None:
     loan_id = uses.borrow(ctx(), ann, ONE)
     uses.place_hold(ctx(), ben, ONE, "")
     uses.place_hold(ctx(), cat, ONE, "")
-    uses.give_back(ctx(), ann, loan_id)
+    uses.return_loan(ctx(), ann, loan_id)
     (b,) = uses.my_holds(ctx(), ben).open
     assert b.hold.expires_at is not None
     later = b.hold.expires_at + timedelta(seconds=1)
@@ -155,9 +155,9 @@ def test_holds_for_streams_wait_for_a_place_of_their_own_pool() -> None:
     assert (b.hold.pool, b.position, b.expected_wait_days) == (Pool.OFFSITE, 1, 14)  # ann's loan: the offer's 14 days
     # A download returned serves no stream hold; ann's off-site return reserves it for ben.
     cat_loan = uses.borrow(ctx(), cat, STREAMS)
-    uses.give_back(ctx(), cat, cat_loan)
+    uses.return_loan(ctx(), cat, cat_loan)
     assert uses.my_holds(ctx(), ben).open[0].hold.state is HoldState.WAITING
-    uses.give_back(ctx(), ann, loan_id)
+    uses.return_loan(ctx(), ann, loan_id)
     (b,) = uses.my_holds(ctx(), ben).open
     assert b.hold.state is HoldState.RESERVED
     assert stream_counts(lid) == (0, 1, 1, 1, 1)  # off-site reserved: held and heldOff; 3 - 2 loans = 1 access
