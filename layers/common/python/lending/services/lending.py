@@ -278,7 +278,10 @@ def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
     for k in ("borrowerId", "memberId", "transactionId"):
         if k in loan.extra:
             body[k] = loan.extra[k]
-    return {"pk": f"OUTBOX#{event_id}", "sk": "OUTBOX", "type": "outbox", "eventId": event_id,
+    # Carried by the loan item itself (store.loans.end): the sweeper rebuilds the same body from it
+    # (notify.events.from_outbox; tests/unit/test_notify.py keeps the two equal).
+    pk, sk = loan_store.loan_key(loan.gln_coll, loan.loan_id)
+    return {"pk": pk, "sk": sk, "type": "loan", "eventId": event_id,
             "url": loan.callback_url, "glnColl": loan.gln_coll, "body": body, "createdAt": iso(when),
             "gsi2pk": "OUTBOX", "gsi2sk": f"{iso(when)}#{event_id}"}
 
