@@ -166,3 +166,30 @@ def test_delivery_state_lives_on_the_loan_item() -> None:
     from lending.store import callbacks, loans
 
     assert callbacks.loan_key("3012345000031", "L1") == loans.loan_key("3012345000031", "L1")
+
+
+def test_a_batch_reports_only_the_records_that_raised() -> None:
+    import threading
+
+    from lending.notify import batch
+
+    class Keep(Exception):
+        pass
+
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def handler(record: Any) -> None:
+        with lock:
+            seen.add(record["messageId"])
+        if record["body"] == "keep":
+            raise Keep()
+        if record["body"] == "bug":
+            raise RuntimeError("a reader bug")
+
+    records = [{"messageId": f"m{i}", "body": body} for i, body in enumerate(["ok", "keep", "bug", "ok"])]
+    assert batch.process({"Records": records}, handler, expected=(Keep,)) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    assert seen == {"m0", "m1", "m2", "m3"}
+    assert batch.process({"Records": records[:1]}, handler) == {"batchItemFailures": []}
+    assert batch.process({}, handler) == {"batchItemFailures": []}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..observability import logger
+from ..observability import logger, request_line
 from ..services.context import Ctx, warm_up
 from ..web import BadBody, BadText, base_url, parameters, request_id
 from . import codec
@@ -36,7 +36,7 @@ def lend(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
         outcome = lend_by_url(ctx, str(path.get("orderLineId", "")), str(path.get("token", "")), raw)
     except Exception:
         return _fault("lend", event)
-    logger.info("warehouse loan", extra=describe(outcome))
+    request_line("warehouse loan", **describe(outcome))
     if outcome.status == 201:
         return codec.created(outcome.url, outcome.return_url)
     return codec.refused(outcome.status, outcome.errors)
@@ -49,7 +49,7 @@ def give_back(event: dict[str, Any], ctx: Ctx | None = None) -> dict[str, Any]:
         outcome = return_by_link(ctx, str((event.get("pathParameters") or {}).get("token", "")))
     except Exception:
         return _fault("return", event)
-    logger.info("warehouse return", extra=describe(outcome))
+    request_line("warehouse return", **describe(outcome))
     if outcome.status == 204:
         return codec.no_content()
     return codec.refused(outcome.status, outcome.errors)

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ...domain.codes import Status
-from ...observability import logger, observed
+from ...observability import logger, observed, request_line
 from ...services.context import Ctx, warm_up
 from ...web import BadText, base_url, check_text, source_ip
 from ..operations import OPERATIONS, new_request_id, refuse_text, run
@@ -96,8 +96,7 @@ def call(event: dict[str, Any]) -> dict[str, Any]:
             http, answer = refuse_text(service, BadText(m.field, "not a value of its type"))
         else:
             http, answer = run(service, body, Ctx(base_url=base_url(event), source_ip=source_ip(event)))
-    logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
-                                   "requestId": answer["requestId"]})
+    request_line("pnb soap", operation=service, returnStatus=answer["returnStatus"], requestId=answer["requestId"])
     if http >= 500:  # our fault, not the caller's: a Server fault that still names the request
         return _fault(version, "receiver", answer["requestId"], answer["returnStatus"],
                       answer["returnMessage"])
