@@ -24,6 +24,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("asyncio",
 @pytest.mark.parametrize(("function", "kept_out"), [
     ("pnb_loan_book", {"cryptography", "asyncio"}),  # LCP's crypto only for a loan that asks for it
     ("pnb_soap", {"cryptography", "asyncio"}),
+    ("v1_create_loan", {"cryptography", "asyncio"}),
+    ("v1_get_loan", {"cryptography", "asyncio"}),
     ("callback_delivery", {"asyncio", "lxml", "cryptography"}),  # no Powertools batch utility (asyncio)
 ])
 def test_a_function_loads_none_of_what_it_does_not_use(function: str, kept_out: set[str]) -> None:
