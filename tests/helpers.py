@@ -99,3 +99,23 @@ def order_ok(*lines: dict[str, Any], **over: Any) -> list[str]:
     answer = pnb("sendOrder", order_body(*lines, **over))
     assert answer["returnStatus"] == "OK", answer
     return [x["orderLineId"] for x in answer["orderResponseLine"]]
+
+
+def stored_events(subject: str | None = None) -> list[dict[str, Any]]:
+    """The callback events in the table, read straight from it: `hold.reserved` outbox items, and the
+    `loan.returned` event each returned loan carries (store.loans.end), as {"eventId", "url", "glnColl",
+    "body", "item"} (the body as it is sent); only those about `subject` (a loan or hold id) if given."""
+    from lending.notify import events
+    from lending.store import table
+
+    out = table.client().scan(TableName=table.table_name(),
+                              FilterExpression="#t = :o OR (#t = :l AND attribute_exists(callbackEventId))",
+                              ExpressionAttributeNames={"#t": "type"},
+                              ExpressionAttributeValues={":o": {"S": "outbox"}, ":l": {"S": "loan"}})["Items"]
+    found = []
+    for item in (table.de(i) or {} for i in out):
+        event = events.from_outbox(item)
+        if subject is None or event.loan_id == subject:
+            found.append({"eventId": event.event_id, "url": event.url, "glnColl": event.gln_coll,
+                          "body": event.payload, "item": item})
+    return found

@@ -22,7 +22,7 @@ from lending.notify import outbox as notify_outbox
 from lending.notify.signing import verify
 from lending.store import callbacks as delivery_store
 from lending.store import outbox as outbox_store
-from tests.helpers import line, loan_body, order_body
+from tests.helpers import line, loan_body, order_body, stored_events
 
 pytestmark = pytest.mark.e2e
 _ids = itertools.count(1)
@@ -104,8 +104,9 @@ def test_503_then_retry_then_exactly_one_signed_acknowledged_delivery(
         assert eventually(queue_empty)
         # A duplicate copy of the message (SQS delivers at least once) is not sent again.
         event_id = state.event_id
-        item = outbox_store.get(event_id)
-        assert item is not None and "gsi2pk" not in item and item["enqueuedAt"]
+        (stored,) = stored_events(loan_id)
+        item = stored["item"]  # the loan carries its event; its first claim took it out of the pending index
+        assert stored["eventId"] == event_id and "gsi2pk" not in item and item["callbackEventId"] == event_id
         notify_outbox.enqueue([item], datetime.now(UTC))
         assert eventually(queue_empty)
         assert len(rx.acknowledged()) == 1 and len(rx.received) == 2
@@ -119,16 +120,16 @@ def test_crash_between_return_and_enqueue_is_covered_by_the_sweeper(
         monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
         end_loan(stack, line_id, loan_id)
         monkeypatch.undo()
-        pending = [x for x in outbox_store.pending("~") if x["body"].get("loanId") == loan_id]
+        pending = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
         assert len(pending) == 1, "the event waits in the outbox"
         assert eventually(queue_empty) and rx.received == []
         monkeypatch.setenv("CALLBACK_SWEEP_GRACE_S", "0")
         assert stack.run_schedule("OutboxSweeperFunction")["enqueued"] >= 1
         got = rx.wait_for(lambda r: len(r) >= 1)
         assert len(got) == 1 and got[0].signed and got[0].json()["loanId"] == loan_id
-        assert got[0].headers["x-event-id"] == pending[0]["eventId"]
-        assert not [x for x in outbox_store.pending("~") if x["body"].get("loanId") == loan_id]
+        assert got[0].headers["x-event-id"] == events.from_outbox(pending[0]).event_id
         assert eventually(lambda: delivery_status(loan_id) == "DELIVERED")
+        assert not [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
 
 
 def test_a_slow_receiver_never_slows_a_return(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +162,7 @@ def test_copies_of_one_event_in_one_batch_are_sent_once(stack: Any, monkeypatch:
         monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
         end_loan(stack, line_id, loan_id)
         monkeypatch.undo()
-        (item,) = [x for x in outbox_store.pending("~") if x["body"].get("loanId") == loan_id]
+        (item,) = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
         message = events.from_outbox(item).message()
         queues.client().send_message_batch(QueueUrl=queues.queue_url(), Entries=[
             {"Id": str(n), "MessageBody": message} for n in range(4)])

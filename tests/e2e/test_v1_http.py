@@ -24,8 +24,7 @@ from lending.local import demo, epubs, mail
 from lending.services import clock
 from lending.store import licences, offers, patrons
 from lending.store import loans as loan_store
-from lending.store import table as table_store
-from tests.helpers import coll_auth, line, order_body
+from tests.helpers import coll_auth, line, order_body, stored_events
 from tests.v1_helpers import answer, month_start
 
 pytestmark = pytest.mark.e2e
@@ -94,11 +93,7 @@ def assert_is_the_book(content: bytes, ean13: str) -> None:
 
 
 def outbox(loan_id: str) -> list[dict[str, Any]]:
-    out = table_store.client().scan(TableName=table_store.table_name(), FilterExpression="#t = :t",
-                                    ExpressionAttributeNames={"#t": "type"},
-                                    ExpressionAttributeValues={":t": {"S": "outbox"}})
-    items = [table_store.de(i) or {} for i in out["Items"]]
-    return [i for i in items if i["body"].get("loanId") == loan_id]  # hold.reserved events carry holdId
+    return stored_events(loan_id)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

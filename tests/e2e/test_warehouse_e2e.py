@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from lending.local import demo
-from tests.helpers import coll_auth, line, order_body
+from tests.helpers import coll_auth, line, order_body, stored_events
 
 pytestmark = pytest.mark.e2e
 
@@ -234,7 +234,6 @@ def _order_of(line_id: str) -> str:
 
 
 def test_early_return_writes_the_notification_for_notify_url(stack: Any) -> None:
-    from lending.store import table
 
     (line_id, url), = licences(stack)
     by_distributor, by_reader = tx(), tx()
@@ -250,9 +249,7 @@ def test_early_return_writes_the_notification_for_notify_url(stack: Any) -> None
     assert status(stack, line_id) == (2, 2, 28)  # both places back, accesses never given back
     assert requests.get(r2.text, timeout=10).status_code == 403  # the link no longer opens
 
-    events = [table.de(i) or {} for i in table.client().scan(
-        TableName=table.table_name(), FilterExpression="#t = :o", ExpressionAttributeNames={"#t": "type"},
-        ExpressionAttributeValues={":o": {"S": "outbox"}})["Items"]]
+    events = stored_events()
     mine = {e["body"]["transactionId"]: e for e in events if e["body"].get("orderLineId") == line_id}
     assert set(mine) == {by_distributor["transaction_id"], by_reader["transaction_id"]}
     one, two = mine[by_distributor["transaction_id"]], mine[by_reader["transaction_id"]]

@@ -370,18 +370,18 @@ class MemoryStore:
             out["state"] = state.value
             if state is LoanState.RETURNED:
                 out.update(returnedAt=now_s, gsi3pk=f"ENDED#{current.gln_coll}", gsi3sk=f"{now_s}#{current.loan_id}")
+            if outbox:  # the loan carries its own event, pending on gsi2
+                out.update(callbackEventId=outbox["eventId"], gsi2pk=outbox["gsi2pk"], gsi2sk=outbox["gsi2sk"])
             return out
 
         loan_op = Op(loans.loan_key(current.gln_coll, current.loan_id), active, ended)
         line_op = Op(licences.line_key(current.order_line_id),
                      lambda line: line is not None and _cmp(line.get(free), "<", line.get(size)),
                      lambda line: {**(line or {}), free: (line or {})[free] + 1})
-        put = {"Put": {"Item": table.ser(outbox or {}), "ConditionExpression": "attribute_not_exists(pk)"}}
-        tail = [put] if outbox else []
         # `handover`: the place to a hold instead of back to the pool; `guard`: the hold queue as read.
         moves: list[Mapping[str, Any] | Op] = list(handover) if handover is not None else [line_op]
         try:
-            self.transact([loan_op, *moves, *guard, *tail])
+            self.transact([loan_op, *moves, *guard])
             return True
         except table.TransactionFailed as e:
             if 0 in e.failed:
@@ -389,7 +389,7 @@ class MemoryStore:
             if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
                 raise loans.HandoverFailed() from None
         try:  # the pool was already full: the loan ends anyway, the counter stays clamped
-            self.transact([loan_op, *guard, *tail])
+            self.transact([loan_op, *guard])
         except table.TransactionFailed as e:
             if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
                 raise loans.HandoverFailed() from None
@@ -453,8 +453,8 @@ class MemoryStore:
         self.items[key] = _norm(new)
         return int(new["courtesy"])
 
-    def mark_enqueued(self, event_id: str, now: str, message_id: str) -> None:
-        key = outbox.outbox_key(event_id)
+    def mark_enqueued(self, event_id: str, now: str, message_id: str, key: tuple[str, str] | None = None) -> None:
+        key = key or outbox.outbox_key(event_id)
         if key in self.items:  # no such event: nothing to mark
             kept = {k: v for k, v in self.items[key].items() if k not in ("gsi2pk", "gsi2sk")}
             self.items[key] = {**kept, "enqueuedAt": now, "messageId": message_id}

@@ -130,7 +130,7 @@ def test_failing_receiver_is_retried_with_growing_delays_then_parked_then_redriv
 def test_acknowledged_event_is_never_sent_again() -> None:
     with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
         _, loan_id = returned_loan(f"{rx.url}/cb")
-        (item,) = [x for x in outbox_scan() if x["body"]["loanId"] == loan_id]
+        (item,) = [x for x in outbox_scan() if events.from_outbox(x).loan_id == loan_id]
         # Two more copies of the message (SQS is at-least-once, the sweeper may enqueue it again).
         outbox.enqueue([item, item], datetime.now(UTC))
         drain()
@@ -145,11 +145,13 @@ def test_acknowledged_event_is_never_sent_again() -> None:
 
 
 def outbox_scan() -> list[dict[str, Any]]:
+    """Every stored event: outbox items, and returned loans carrying their own (store.loans.end)."""
     from lending.store import table
 
-    out = table.client().scan(TableName=table.table_name(), FilterExpression="#t = :t",
+    out = table.client().scan(TableName=table.table_name(),
+                              FilterExpression="#t = :t OR (#t = :l AND attribute_exists(callbackEventId))",
                               ExpressionAttributeNames={"#t": "type"},
-                              ExpressionAttributeValues={":t": {"S": "outbox"}})
+                              ExpressionAttributeValues={":t": {"S": "outbox"}, ":l": {"S": "loan"}})
     return [table.de(x) or {} for x in out["Items"]]
 
 
@@ -222,21 +224,25 @@ def test_crash_between_return_and_enqueue_the_sweeper_sends_it(monkeypatch: pyte
         monkeypatch.setenv("HUB_LOCAL", "1")
         monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "0")
         assert drain() == 0, "nothing reached the queue"
-        (item,) = [x for x in outbox_store.pending("~") if x["body"]["loanId"] == loan_id]
+        (item,) = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
+        assert item["pk"] == f"LOAN#{demo.COLL}#{loan_id}"  # the loan carries its event: no item of its own
         now = datetime.now(UTC)
         assert outbox.sweep(now) == 0  # younger than the grace period: its own enqueue may be under way
         assert outbox.sweep(now + timedelta(seconds=outbox.sweep_grace_s() + 1)) == 1
-        assert outbox_store.pending("~") == []
+        # On the queue; pending until its first delivery claim (a sweep meanwhile sends a harmless copy).
+        assert len(outbox_store.pending("~")) == 1
         drain()
+        assert outbox_store.pending("~") == []
         (got,) = rx.received
-        assert got.signed and got.headers["x-event-id"] == item["eventId"] and got.json()["loanId"] == loan_id
+        event_id = events.from_outbox(item).event_id
+        assert got.signed and got.headers["x-event-id"] == event_id and got.json()["loanId"] == loan_id
         assert outbox.sweep(now + timedelta(hours=1)) == 0
 
 
 def test_claims_keep_one_sender_at_a_time() -> None:
     _, loan_id = returned_loan("http://127.0.0.1:9/cb")
-    (item,) = outbox_store.pending("~") or [x for x in outbox_scan() if x["body"]["loanId"] == loan_id]
-    event_id = item["eventId"]
+    (item,) = [x for x in outbox_scan() if events.from_outbox(x).loan_id == loan_id]
+    event_id = events.from_outbox(item).event_id
     now = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 
     def at(seconds: int) -> str:
@@ -321,8 +327,8 @@ def test_an_unusable_outbox_item_does_not_block_the_sweep(monkeypatch: pytest.Mo
         assert len(outbox_store.pending("~")) == 2
         # The broken item comes first (oldest) and is set aside; the good one still goes out.
         assert outbox.sweep(datetime.now(UTC) + timedelta(hours=1)) == 1
-        assert outbox_store.pending("~") == []
         broken = outbox_store.get("broken")
-        assert broken is not None and broken["messageId"] == "unusable"
+        assert broken is not None and broken["messageId"] == "unusable" and "gsi2pk" not in broken
         drain()
+        assert outbox_store.pending("~") == []
         assert [r.json()["loanId"] for r in rx.received] == [loan_id]

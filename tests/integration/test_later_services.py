@@ -16,8 +16,7 @@ from lending.pnb.operations import run
 from lending.services import clock, fulfillment, lending
 from lending.services.context import Ctx
 from lending.store import loans as loan_store
-from lending.store import table
-from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_ok, pnb
+from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_ok, pnb, stored_events
 from tests.v1_helpers import KEY, KEY2
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -41,10 +40,7 @@ def counters(line_id: str, now: datetime | None = None) -> tuple[int, int]:
 
 
 def outbox(loan_id: str) -> list[dict[str, Any]]:
-    items = table.client().scan(TableName=table.table_name(), FilterExpression="#t = :o",
-                                ExpressionAttributeNames={"#t": "type"},
-                                ExpressionAttributeValues={":o": {"S": "outbox"}})["Items"]
-    return [x for x in (table.de(i) or {} for i in items) if x["body"]["loanId"] == loan_id]
+    return stored_events(loan_id)
 
 
 def token(url: str) -> str:

@@ -14,7 +14,7 @@ from lending.pnb.operations import run
 from lending.services import lending
 from lending.services.context import Ctx
 from lending.store import table
-from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_body, order_ok, pnb
+from tests.helpers import coll_auth, invoke, iso, line, loan_body, order_body, order_ok, pnb, stored_events
 
 pytestmark = pytest.mark.usefixtures("aws")
 DIST = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
@@ -279,17 +279,12 @@ def test_end_loan_get_ended_loans_and_the_outbox() -> None:
     since = pnb("getEndedLoans", {**coll_auth(), "date": iso(datetime.now(UTC) - timedelta(days=1))})
     assert [x["loanId"] for x in since["loanEndedResponseLine"]] == ["END1"]
     # The return wrote its notification (only END1 has a callback URL), enqueued at once.
-    scan = table.client().scan(
-        TableName=table.table_name(),
-        FilterExpression="#t = :o",
-        ExpressionAttributeNames={"#t": "type"},
-        ExpressionAttributeValues={":o": {"S": "outbox"}},
-    )
-    outbox = [table.de(i) or {} for i in scan["Items"]]
+    outbox = stored_events()
     assert [(o["url"], o["body"]["loanId"], o["body"]["event"]) for o in outbox] == [
         ("https://127.0.0.1:9/cb", "END1", "loan.returned")
     ]
-    assert "gsi2pk" not in outbox[0]  # accepted by SQS: no longer pending
+    # carried by the loan itself, pending (gsi2) until its first delivery claim
+    assert outbox[0]["item"]["pk"] == f"LOAN#{demo.COLL}#END1" and outbox[0]["item"]["gsi2pk"] == "OUTBOX"
     theirs = pnb("getEndedLoans", {**coll_auth(demo.COLL2, demo.COLL2_PASSWORD), "loanId": ["END1"]})
     assert (
         theirs["loanEndedResponseLine"] == []

@@ -20,7 +20,7 @@ from lending.local.gateway import build_event
 from lending.services import api_keys, clock, patron_loans
 from lending.store import accounts, licences, patrons, table
 from lending.store import loans as loan_store
-from tests.helpers import invoke, line, loan_body, order_body, order_ok, pnb
+from tests.helpers import invoke, line, loan_body, order_body, order_ok, pnb, stored_events
 from tests.v1_helpers import KEY, KEY2, answer, month_start
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -445,13 +445,7 @@ def test_early_return_frees_the_place_lists_it_and_queues_the_callback() -> None
 
 
 def outbox_events(loan_id: str) -> list[dict[str, Any]]:
-    from lending.store import table
-
-    out = table.client().scan(TableName=table.table_name(), FilterExpression="#t = :t",
-                              ExpressionAttributeNames={"#t": "type"},
-                              ExpressionAttributeValues={":t": {"S": "outbox"}})
-    items = [table.de(i) or {} for i in out["Items"]]
-    return [i for i in items if i["body"]["loanId"] == loan_id]
+    return stored_events(loan_id)
 
 
 def test_order_body_helper_for_another_library() -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from lending.local import demo
-from tests.helpers import coll_auth, invoke, line, loan_body, order_ok, pnb
+from tests.helpers import coll_auth, invoke, line, loan_body, order_ok, pnb, stored_events
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -45,13 +45,8 @@ def status(line_id: str) -> dict[str, Any]:
 
 
 def outbox_events(loan_id: str) -> list[dict[str, Any]]:
-    """Read straight from the table: the early-return events the return wrote with itself."""
-    from lending.store import table
-
-    items = table.client().scan(TableName=table.table_name(), FilterExpression="#t = :o",
-                                ExpressionAttributeNames={"#t": "type"},
-                                ExpressionAttributeValues={":o": {"S": "outbox"}})["Items"]
-    return [x for x in (table.de(i) or {} for i in items) if x["body"]["loanId"] == loan_id]
+    """Read straight from the table: the early-return event the return wrote with itself."""
+    return stored_events(loan_id)
 
 
 def stored_loan(url: str) -> Any:

@@ -129,3 +129,12 @@ def test_lsd_status_from_the_loan_and_its_events() -> None:
     doc = document(licence_id="x", status=LsdStatus.EXPIRED, licence_updated=NOW, status_updated=NOW,
                    licence_url="https://h/l", lsd_url="https://h/s", events=[], potential_end=NOW, can_renew=True)
     assert [x["rel"] for x in doc["links"]] == ["license"] and "potential_rights" not in doc
+
+
+def test_the_doors_light_lcp_marks_are_lcps_own() -> None:
+    """domain.loans keeps LCP's mark and media type so the doors need not load LCP's code to read them."""
+    from lending.domain import loans
+    from lending.lcp import licence
+    from lending.services import lcp
+
+    assert (loans.LCP_PROTECTION, loans.LCP_LICENCE_TYPE) == (lcp.PROTECTION, licence.LICENCE_TYPE)

@@ -29,6 +29,30 @@ def test_event_travels_unchanged_from_outbox_to_message_to_body() -> None:
     assert event.body() == again.body()  # the same bytes on every try: the same signature
 
 
+@pytest.mark.parametrize("extra", [{}, {"memberId": "M-77"}, {"borrowerId": "B", "transactionId": "T", "other": "x"}])
+def test_a_returned_loan_carries_the_same_event_the_return_sent(extra: dict[str, Any]) -> None:
+    """The return hands its event to the queue at once (services.lending), and the loan item carries it for
+    the sweeper (store.loans.end): both must give the same message, byte for byte."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from lending.domain.licences import Pool
+    from lending.domain.loans import Loan, LoanState
+    from lending.services import lending
+    from lending.store import loans
+
+    when = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    loan = Loan("3012345000031", "L1", "0" * 22 + "42", "9791000000015", "0" * 13, Pool.DOWNLOAD,
+                datetime(2026, 2, 20, tzinfo=UTC), datetime(2026, 3, 20, tzinfo=UTC),
+                callback_url="https://ils.example/returns", extra=extra)
+    sent = lending._outbox(loan, when)
+    assert sent is not None
+    item = {**loans._item(replace(loan, state=LoanState.RETURNED, returned_at=when)),
+            "callbackEventId": sent["eventId"], "gsi2pk": sent["gsi2pk"], "gsi2sk": sent["gsi2sk"]}
+    assert events.from_outbox(item).message() == events.from_outbox(sent).message()
+    assert (sent["pk"], sent["sk"]) == (item["pk"], item["sk"])
+
+
 def test_body_carries_only_the_contract_fields() -> None:
     item = {**OUTBOX_ITEM, "body": {**OUTBOX_ITEM["body"], "email": "reader@example.org", "name": "A. Reader",
                                     "borrowerId": "B-1", "transactionId": "T-9"}}
@@ -142,3 +166,30 @@ def test_delivery_state_lives_on_the_loan_item() -> None:
     from lending.store import callbacks, loans
 
     assert callbacks.loan_key("3012345000031", "L1") == loans.loan_key("3012345000031", "L1")
+
+
+def test_a_batch_reports_only_the_records_that_raised() -> None:
+    import threading
+
+    from lending.notify import batch
+
+    class Keep(Exception):
+        pass
+
+    seen: set[str] = set()
+    lock = threading.Lock()
+
+    def handler(record: Any) -> None:
+        with lock:
+            seen.add(record["messageId"])
+        if record["body"] == "keep":
+            raise Keep()
+        if record["body"] == "bug":
+            raise RuntimeError("a reader bug")
+
+    records = [{"messageId": f"m{i}", "body": body} for i, body in enumerate(["ok", "keep", "bug", "ok"])]
+    assert batch.process({"Records": records}, handler, expected=(Keep,)) == {
+        "batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+    assert seen == {"m0", "m1", "m2", "m3"}
+    assert batch.process({"Records": records[:1]}, handler) == {"batchItemFailures": []}
+    assert batch.process({}, handler) == {"batchItemFailures": []}

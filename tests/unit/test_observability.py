@@ -28,3 +28,26 @@ def test_nothing_is_counted_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch
     observability.count("loans.expired", 3)
     observability.flush()
     assert not observability.metrics.metric_set and capsys.readouterr().out == ""
+
+
+def test_a_request_line_rides_on_the_metrics_line_when_deployed(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """One line per request: its fields are metadata of the invocation's EMF document, no log line."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    observability.count("pnb.loanBook.OK")
+    observability.request_line("pnb", operation="loanBook", returnStatus="OK", requestId="r-1")
+    observability.flush()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    (doc,) = lines
+    assert "_aws" in doc and doc["pnb.loanBook.OK"] in (1, [1], 1.0, [1.0])
+    assert (doc["operation"], doc["returnStatus"], doc["requestId"]) == ("loanBook", "OK", "r-1")
+    assert not observability.metrics.metadata_set
+
+
+def test_a_request_line_is_a_log_line_when_metrics_are_off(monkeypatch: pytest.MonkeyPatch,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with caplog.at_level("INFO", logger=observability.logger.name):
+        observability.request_line("pnb", operation="loanBook", requestId="r-2")
+    (record,) = [r for r in caplog.records if getattr(r, "requestId", None) == "r-2"]
+    assert record.getMessage() == "pnb" and getattr(record, observability.EMF_FIELDS) == ["operation", "requestId"]

@@ -13,6 +13,7 @@ from lending.domain.licences import Localization, Pool
 from lending.domain.loans import LoanState
 from lending.domain.refusals import Reason
 from lending.local import demo
+from lending.notify import events
 from lending.services import collectivity_loans, lending, renewals
 from lending.store import loans as loan_store
 from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, counters, licence_of, loan_request, refused
@@ -115,20 +116,23 @@ def test_an_early_return_frees_the_place_once_and_writes_its_event_with_it(memor
     returned = collectivity_loans.return_loan(back, account(demo.COLL), line, "L1")
     assert returned.state is LoanState.RETURNED and returned.returned_at == back.now
     assert counters(line) == (2, 1, 1, 29)  # the place comes back, the access stays spent
-    (event,) = memory.of_type("outbox")
-    assert event["url"] == CALLBACK and event["body"]["loanId"] == "L1" and event["body"]["event"] == "loan.returned"
-    assert event["enqueuedAt"] and "gsi2pk" not in event  # handed to the queue at once, no longer pending
+    assert memory.of_type("outbox") == []  # the event is no item of its own: the loan carries it
+    (event,) = [x for x in memory.of_type("loan") if x.get("callbackEventId")]
+    assert event["loanId"] == "L1" and event["callbackUrl"] == CALLBACK
+    # handed to the queue at once; pending (gsi2 OUTBOX) until its first delivery claim
+    assert event["gsi2pk"] == "OUTBOX" and event["gsi2sk"].endswith(event["callbackEventId"])
     (message,) = memory.queue
-    assert message["eventId"] == event["eventId"] and json.loads(message["body"])["loanId"] == "L1"
+    assert message["eventId"] == event["callbackEventId"] and json.loads(message["body"])["loanId"] == "L1"
+    assert json.loads(message["body"])["payload"] == json.loads(events.from_outbox(event).message())["payload"]
     # A second return is refused and frees nothing, whichever way it comes.
     again = refused(collectivity_loans.return_loan, back, account(demo.COLL), line, "L1")
     assert again.reason is Reason.ALREADY_ENDED
     assert refused(lending.return_early, back, loan).reason is Reason.ALREADY_ENDED  # the loan as first read
-    assert counters(line) == (2, 1, 1, 29) and len(memory.of_type("outbox")) == 1
+    assert counters(line) == (2, 1, 1, 29) and len(memory.queue) == 1
     # Without a callback there is nothing to notify.
     quiet, _ = lending.lend(back, loan_request(back, line, "L2"))
     lending.return_early(back, quiet)
-    assert len(memory.of_type("outbox")) == 1
+    assert len(memory.queue) == 1 and len([x for x in memory.of_type("loan") if x.get("callbackEventId")]) == 1
 
 
 def test_end_loan_by_the_distributor_and_its_refusals() -> None:

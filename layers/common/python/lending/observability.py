@@ -37,10 +37,30 @@ def count(name: str, value: int = 1) -> None:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+EMF_FIELDS = "emfFields"  # a record's attribute naming what it adds to the EMF line (tools/benches/cost.py)
+
+
+def request_line(message: str, **fields: Any) -> None:
+    """The request's one line. Deployed (metrics on), its fields ride on the invocation's EMF metrics line
+    as metadata (searchable in Logs Insights, e.g. by requestId): one line per request, not two, which
+    is most of the hub's CloudWatch Logs bill. With metrics off (local stack, tests) it is a log line."""
+    if _enabled():
+        with _lock:
+            for key, value in fields.items():
+                metrics.add_metadata(key=key, value=value)
+        return
+    logger.info(message, extra={**fields, EMF_FIELDS: sorted(fields)})
+
+
 def flush() -> None:
     with _lock:
-        if metrics.metric_set and _enabled():
+        if not _enabled():
+            return
+        if metrics.metric_set:
             metrics.flush_metrics()
+        elif metrics.metadata_set:  # a request line with no count (none today): written as a log line
+            logger.info("request", extra=dict(metrics.metadata_set))
+            metrics.clear_metrics()
 
 
 def observed(handler: Handler) -> Handler:

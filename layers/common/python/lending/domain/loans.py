@@ -17,6 +17,13 @@ IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
 
 
+# A Readium LCP loan: the mark kept in its `extra["protection"]` (its link never serves the file in clear)
+# and its licence's media type; here, not in services.lcp, so that the doors read them without loading
+# LCP's code and crypto (tests/unit/test_lcp*.py keep them equal to lcp.licence's).
+LCP_PROTECTION = "LCP"
+LCP_LICENCE_TYPE = "application/vnd.readium.lcp.license.v1.0+json"
+
+
 class LoanState(StrEnum):
     ACTIVE = "ACTIVE"
     RETURNED = "RETURNED"

@@ -52,7 +52,25 @@ def payload_of(body: dict[str, Any]) -> dict[str, Any]:
     return {k: str(body[k]) for k in PAYLOAD_FIELDS if body.get(k) is not None}
 
 
+LOAN_EXTRA = ("borrowerId", "memberId", "transactionId")
+
+
+def loan_returned_body(item: dict[str, Any]) -> dict[str, Any]:
+    """A returned loan's event body, rebuilt from the loan item that carries the event (store.loans.end):
+    the same on every sweep, as every field comes from the return itself."""
+    body = {"event": EVENT_TYPE, "loanId": item.get("loanId"), "orderLineId": item.get("orderLineId"),
+            "ean13": item.get("ean13"), "returnDate": item.get("returnedAt")}
+    extra = item.get("extra") or {}
+    body.update({k: extra[k] for k in LOAN_EXTRA if k in extra})
+    return body
+
+
 def from_outbox(item: dict[str, Any]) -> CallbackEvent:
+    """An outbox item (`hold.reserved`, and `loan.returned` events written before they were folded into
+    their loan), or a returned loan item carrying its own event (callbackEventId, callbackUrl)."""
+    if item.get("type") == "loan" and "body" not in item:
+        return _event(item.get("callbackEventId"), item.get("glnColl"), item.get("loanId"),
+                      item.get("callbackUrl"), loan_returned_body(item))
     body = item.get("body") or {}
     subject = TYPES.get(str(body.get("event")), TYPES[EVENT_TYPE])[0]
     return _event(item.get("eventId"), item.get("glnColl"), body.get(subject), item.get("url"), body)

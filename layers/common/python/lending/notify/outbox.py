@@ -23,9 +23,13 @@ def sweep_grace_s() -> float:
 
 
 def enqueue(items: Iterable[dict[str, Any]], now: datetime) -> int:
-    """Send outbox items to the callback queue; returns how many SQS accepted (and are marked so)."""
+    """Send outbox items to the callback queue; returns how many SQS accepted. An outbox item is marked
+    enqueued then; a loan carrying its own event is not: its first delivery claim takes it out of the
+    pending index (store.callbacks.claim), one write less per returned loan. Until then a sweep may send
+    it again: two copies of a message are harmless (the claim lets one send, and never after a 2xx)."""
     sent = 0
     batch: dict[str, str] = {}
+    marked: set[str] = set()  # event ids whose item is an outbox item, marked once SQS has them
     for item in items:
         try:
             event = events.from_outbox(item)
@@ -33,21 +37,25 @@ def enqueue(items: Iterable[dict[str, Any]], now: datetime) -> int:
             # Cannot happen with items written by return_early. It leaves the pending index (a sweep must
             # not stop on it every minute) but stays in the table for a person to look at.
             logger.error("outbox event unusable", extra={"eventId": item.get("eventId"), "reason": str(e)})
-            outbox_store.mark_enqueued(str(item.get("eventId", "")), iso(now), "unusable")
+            outbox_store.mark_enqueued(str(item.get("eventId", "")), iso(now), "unusable",
+                                       key=None if item.get("type") == "outbox" else (item["pk"], item["sk"]))
             continue
         batch[event.event_id] = event.message()
+        if item.get("type") == "outbox":
+            marked.add(event.event_id)
         if len(batch) == BATCH:
-            sent += _send(batch, now)
+            sent += _send(batch, marked, now)
             batch = {}
     if batch:
-        sent += _send(batch, now)
+        sent += _send(batch, marked, now)
     return sent
 
 
-def _send(batch: dict[str, str], now: datetime) -> int:
+def _send(batch: dict[str, str], marked: set[str], now: datetime) -> int:
     accepted = queues.send_batch(queues.queue_url(), batch)
     for event_id, message_id in accepted.items():
-        outbox_store.mark_enqueued(event_id, iso(now), message_id)
+        if event_id in marked:
+            outbox_store.mark_enqueued(event_id, iso(now), message_id)
     if len(accepted) < len(batch):
         logger.warning("events not accepted by SQS, left for the sweeper",
                        extra={"count": len(batch) - len(accepted)})

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..domain.codes import Status
 from ..domain.refusals import Reason, Refused
-from ..observability import logger
+from ..observability import logger, request_line
 from ..services.context import Ctx, warm_up
 from ..web import Answer, BadBody, BadText, Door, Handler, Request, json_answer, spring_parameters
 from .operations import OPERATIONS, new_request_id, refuse_text, run
@@ -83,8 +83,8 @@ def serve(service: str, req: Request) -> Answer:
     if basic is not None and answer["returnStatus"] == Status.AUTHENTICATION_ERROR.value:
         status = 403  # Basic credentials given, and wrong: the binding's 403 (Bad credentials)
     # Never the parameters themselves: DRMinfo and userInfo carry personal data.
-    logger.info("pnb", extra={"operation": service, "returnStatus": answer["returnStatus"],
-                              "requestId": answer["requestId"], "auth": "basic" if basic else "parameters"})
+    request_line("pnb", operation=service, returnStatus=answer["returnStatus"], requestId=answer["requestId"],
+                 auth="basic" if basic else "parameters")
     return respond(status, as_bean(answer))
 
 

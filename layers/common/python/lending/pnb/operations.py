@@ -16,10 +16,10 @@ from ..domain.accounts import Account, Role
 from ..domain.codes import Status
 from ..domain.dates import iso
 from ..domain.licences import AccessMedium, Localization, pool_for
-from ..domain.loans import Loan, fingerprint
+from ..domain.loans import LCP_LICENCE_TYPE, LCP_PROTECTION, Loan, fingerprint
 from ..domain.refusals import Reason, Refused
 from ..observability import count
-from ..services import auth, collectivity_loans, ips, lcp, lending, orders
+from ..services import auth, collectivity_loans, ips, lending, orders
 from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
 from ..web import BadText
@@ -72,25 +72,31 @@ def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, An
     extra: dict[str, Any] = {"loanerColl": req.loanerColl, "drm": kept_drm or None, "reader": req.userInfo or None,
                              "drmId": _user_agent_drm(drm.get("userAgent"))}
     extra = {k: v for k, v in extra.items() if v}
-    passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
-    if passphrase is None and drm.get("readerPass") is not None:  # asked for protection: never a silent plain loan
-        raise Refused(Reason.INVALID_PARAMETER, detail="The parameter DRMinfo.readerPass is invalid")
-    if passphrase is not None and lcp.is_protected(req.ean13):
-        extra["protection"] = lcp.PROTECTION
+    passphrase = None
+    if drm.get("readerPass") is not None:  # LCP's code (and its crypto) only loaded when a loan asks for it
+        from ..services import lcp
+
+        passphrase = lcp.Passphrase.of(drm.get("readerPass"), drm.get("readerHint"))
+        if passphrase is None:  # asked for protection: never a silent plain loan
+            raise Refused(Reason.INVALID_PARAMETER, detail="The parameter DRMinfo.readerPass is invalid")
+        if lcp.is_protected(req.ean13):
+            extra["protection"] = LCP_PROTECTION
 
     request = lending.LoanRequest(coll=coll, order_line_id=req.orderLineId, loan_id=req.loanId, ean13=req.ean13,
                                   pool=pool, requested_end=requested_end, fingerprint=fp,
                                   callback_url=req.callbackUrl, extra=extra)
     loan, _ = lending.lend(ctx, request)  # a replay is answered as the first time: rendered from the loan
-    protected = loan.extra.get("protection") == lcp.PROTECTION
+    protected = loan.extra.get("protection") == LCP_PROTECTION
     if passphrase is not None and protected:
+        from ..services import lcp
+
         lcp.issue(ctx, loan, passphrase)  # once per loan: a replay finds it (or issues it, after a crash)
     link = {"url": fulfillment_url(ctx, loan), "format": "EPUB", "formatDescription": "epub",
-            "ean13": loan.ean13, "mimeType": lcp.LICENCE_TYPE if protected else "application/epub+zip"}
+            "ean13": loan.ean13, "mimeType": LCP_LICENCE_TYPE if protected else "application/epub+zip"}
     if protected:  # the link answers the loan's LCP licence
-        link["protection"] = lcp.PROTECTION
+        link["protection"] = LCP_PROTECTION
     return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, end_field: iso(loan.end_date),
-            "link": link, "protection": lcp.PROTECTION if protected else PROTECTION,
+            "link": link, "protection": LCP_PROTECTION if protected else PROTECTION,
             "returnStatus": Status.OK.value}
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from ..aws import client
 from ..domain.dates import iso
 from ..domain.licences import Licence
-from ..domain.loans import Loan, LoanState
+from ..domain.loans import LCP_PROTECTION, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..domain.renewals import ended, latest_end
 from ..lcp import crypto, epub
@@ -97,7 +97,7 @@ class Passphrase:
         return cls(text, hint if isinstance(hint, str) else "")
 
 
-PROTECTION = "LCP"  # kept in the loan's `extra["protection"]`: its link never serves the file in clear
+PROTECTION = LCP_PROTECTION  # kept in the loan's `extra["protection"]`: its link never serves the file in clear
 
 
 def is_protected(ean13: str) -> bool:

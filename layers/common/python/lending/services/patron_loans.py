@@ -18,7 +18,7 @@ from ..domain.holds import Hold
 from ..domain.identifiers import is_ean13
 from ..domain.licence_choice import lending_order, none_left
 from ..domain.licences import Licence, Pool
-from ..domain.loans import WHILE_ACTIVE, Loan, LoanState, LoanView, fingerprint
+from ..domain.loans import LCP_LICENCE_TYPE, LCP_PROTECTION, WHILE_ACTIVE, Loan, LoanState, LoanView, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
 from ..store import deliveries
@@ -26,7 +26,7 @@ from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import patrons as patron_store
-from . import holds, lcp, lending
+from . import holds, lending
 from .context import Ctx
 from .links import sign_loan_link, signing_key
 
@@ -151,23 +151,35 @@ def _lend_first(ctx: Ctx, coll: Account, req: NewLoan, limits: Limits, order: li
 
 def _extra(req: NewLoan) -> dict[str, Any]:
     out: dict[str, Any] = {"memberId": req.member_id}
+    if req.passphrase is None:  # LCP's code (and its crypto) only loaded for a loan that asks for it
+        return out
+    from . import lcp
+
     if lcp.Passphrase.of(req.passphrase) is not None and lcp.is_protected(req.ean13):
-        out["protection"] = lcp.PROTECTION
+        out["protection"] = LCP_PROTECTION
     return out
 
 
 def with_licence(ctx: Ctx, loan: Loan, req: NewLoan) -> None:
     """An LCP loan's licence, issued once (the patron's active loan asked for again finds it)."""
+    if req.passphrase is None or loan.extra.get("protection") != LCP_PROTECTION:
+        return
+    from . import lcp
+
     passphrase = lcp.Passphrase.of(req.passphrase, req.passphrase_hint)
-    if passphrase is not None and loan.extra.get("protection") == lcp.PROTECTION:
+    if passphrase is not None:
         lcp.issue(ctx, loan, passphrase)
 
 
-LICENCE_TYPE = lcp.LICENCE_TYPE  # what GET /v1/loans/{id} answers for an LCP loan
+LICENCE_TYPE = LCP_LICENCE_TYPE  # what GET /v1/loans/{id} answers for an LCP loan
 
 
 def licence_file(ctx: Ctx, loan: Loan) -> dict[str, Any] | None:
     """The loan's LCP licence document, when it has one (GET /v1/loans/{id} answers it), its end the loan's."""
+    if loan.extra.get("protection") != LCP_PROTECTION:  # only a loan marked so ever has one (every door)
+        return None
+    from . import lcp
+
     found = lcp.licence_of(ctx, loan)
     return found.doc if found else None
 

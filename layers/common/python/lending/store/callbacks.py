@@ -69,15 +69,21 @@ _UNLEASED = "(attribute_not_exists(callbackLeaseUntil) OR callbackLeaseUntil < :
 
 def claim(gln_coll: str, loan_id: str, event_id: str, now: str, lease_until: str,
           event_type: str = "loan.returned") -> Claim:
-    """Take the right to send `event_id` now (until `lease_until`) and count the attempt."""
+    """Take the right to send `event_id` now (until `lease_until`) and count the attempt.
+
+    A returned loan carries its own event, pending on gsi2 (store.loans.end): a claim only ever comes from
+    a message SQS holds (and keeps until it is acknowledged, retried or dead-lettered), so the claim is
+    also the event's "enqueued" mark, in the same write."""
     pk, sk = subject_key(gln_coll, loan_id, event_type)
+    # a hold's gsi2 entry is its expiry (HOLDDUE): only a loan's leaves the index here
+    unpend = " REMOVE gsi2pk, gsi2sk" if event_type != HOLD_EVENT else ""
     try:
         out = table.client().update_item(
             TableName=table.table_name(),
             Key=table.key(pk, sk),
             UpdateExpression="SET callbackEventId = :e, callbackStatus = :s, callbackLastAttemptAt = :now, "
                              "callbackLeaseUntil = :lease, "
-                             "callbackAttempts = if_not_exists(callbackAttempts, :zero) + :one",
+                             "callbackAttempts = if_not_exists(callbackAttempts, :zero) + :one" + unpend,
             ConditionExpression=f"{_FREE} AND {_UNLEASED}",
             ExpressionAttributeValues={":e": table.val(event_id), ":s": table.val(DeliveryState.SENDING.value),
                                        ":now": table.val(now), ":lease": table.val(lease_until),

@@ -134,6 +134,17 @@ def companions(new: Loan, now: datetime, patron: PatronWrite | None,
     return items
 
 
+def carried_event(gln_coll: str, loan_id: str, event_id: str, url: str, body: dict[str, Any],
+                  created_at: str) -> dict[str, Any]:
+    """A loan's own callback event, written on the loan item with its end (`end`): pending in the outbox
+    index until its first delivery claim takes it out (no outbox item of its own: docs/cost.md)."""
+    from .outbox import PENDING
+
+    pk, sk = loan_key(gln_coll, loan_id)
+    return {"pk": pk, "sk": sk, "type": "loan", "eventId": event_id, "url": url, "glnColl": gln_coll,
+            "body": body, "createdAt": created_at, "gsi2pk": PENDING, "gsi2sk": f"{created_at}#{event_id}"}
+
+
 def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
                reserved: bool = False) -> list[dict[str, Any]]:
     """The TransactWriteItems operations of one loan (also what the loanBook bench replays bare).
@@ -186,6 +197,11 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
         handover: Sequence[dict[str, Any]] | None = None, guard: Sequence[dict[str, Any]] = ()) -> bool:
     """ACTIVE -> RETURNED/EXPIRED and the place freed, with the outbox event, in one transaction.
 
+    `outbox` (services.lending.outbox_event): the loan's own `loan.returned` event. It is no item of its
+    own: the loan item carries it (`callbackEventId`, and its place in the pending index gsi2 `OUTBOX`,
+    where the loan's due entry was), so the return is one 2-item transaction, not three; the first
+    delivery claim takes it out of the pending index (store.callbacks.claim), no separate write.
+
     `handover` (store.holds.handover_ops): the place goes to the head of the title's hold queue instead
     of back to `free`, in this same transaction (a reserved place never passes through `free`, so no
     other patron can take it). Raises HandoverFailed when one of its conditions fails: the caller
@@ -201,7 +217,9 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     if state is LoanState.RETURNED:
         sets["gsi3pk"] = f"ENDED#{current.gln_coll}"
         sets["gsi3sk"] = f"{iso(now)}#{current.loan_id}"
-    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))
+    if outbox:  # the loan's own event, folded into it: pending on gsi2 until its first delivery claim
+        sets.update(callbackEventId=outbox["eventId"], gsi2pk=outbox["gsi2pk"], gsi2sk=outbox["gsi2sk"])
+    expr = table.update_expr(sets, remove=() if outbox else ("gsi2pk", "gsi2sk"))
     cond = "#state = :active"
     expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
     if state is LoanState.EXPIRED:
@@ -217,10 +235,9 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
         "ExpressionAttributeNames": {"#f": free, "#z": size},
         "ExpressionAttributeValues": {":one": table.val(1)},
     }}
-    tail = [{"Put": {"Item": table.ser(outbox), "ConditionExpression": "attribute_not_exists(pk)"}}] if outbox else []
     try:
         moves = list(handover) if handover is not None else [line_update]
-        table.transact([loan_update, *moves, *guard, *tail])
+        table.transact([loan_update, *moves, *guard])
         return True
     except table.TransactionFailed as e:
         if 0 in e.failed:
@@ -230,7 +247,7 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     # The pool was already full: end the loan anyway, the counter stays clamped at its size.
     loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
     try:
-        table.transact([loan_update, *guard, *tail])
+        table.transact([loan_update, *guard])
     except table.TransactionFailed as e:
         if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
             raise HandoverFailed() from None

@@ -1,5 +1,6 @@
-"""The outbox: early-return events written in the return's own transaction (see services.lending),
-pending on GSI2 `OUTBOX` until SQS has accepted them."""
+"""The outbox: callback events written in their cause's own transaction, pending on GSI2 `OUTBOX` until
+SQS has accepted them. A `hold.reserved` event is an item of its own; a `loan.returned` event is carried
+by its loan item (store.loans.end) and leaves the pending index with its first delivery claim."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ def pending(created_before: str, limit: int = 500) -> list[dict[str, Any]]:
     return table.query("gsi2", "gsi2pk", PENDING, sk_name="gsi2sk", sk_below=created_before, limit=limit)
 
 
-def mark_enqueued(event_id: str, now: str, message_id: str) -> None:
-    """SQS has the event: it leaves the pending index. Only ever called after SQS accepted it."""
-    pk, sk = outbox_key(event_id)
+def mark_enqueued(event_id: str, now: str, message_id: str, key: tuple[str, str] | None = None) -> None:
+    """SQS has the event: it leaves the pending index. Only ever called after SQS accepted it, or for an
+    unusable event. `key`: the item carrying the event when it is not an outbox item (a returned loan)."""
+    pk, sk = key or outbox_key(event_id)
     try:
         table.client().update_item(
             TableName=table.table_name(),

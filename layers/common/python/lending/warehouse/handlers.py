@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ..observability import count, logger
+from ..observability import count, request_line
 from ..services.context import Ctx, warm_up
 from ..web import Answer, BadBody, BadText, Door, Handler, Request, parameters
 from . import codec
@@ -39,7 +39,7 @@ def lend(req: Request) -> Answer:
     ctx = Ctx(base_url=req.base_url)
     raw = parameters(req)
     outcome = lend_by_url(ctx, req.path_params.get("orderLineId", ""), req.path_params.get("token", ""), raw)
-    logger.info("warehouse loan", extra=describe(outcome))
+    request_line("warehouse loan", **describe(outcome))
     if outcome.status == 201:
         return codec.created(outcome.url, outcome.return_url)
     return codec.refused(outcome.status, outcome.errors)
@@ -48,7 +48,7 @@ def lend(req: Request) -> Answer:
 def give_back(req: Request) -> Answer:
     """DELETE /warehouse/loans/{token} (or POST .../return): early return through the fulfillment link."""
     outcome = return_by_link(Ctx(base_url=req.base_url), req.path_params.get("token", ""))
-    logger.info("warehouse return", extra=describe(outcome))
+    request_line("warehouse return", **describe(outcome))
     if outcome.status == 204:
         return codec.no_content()
     return codec.refused(outcome.status, outcome.errors)

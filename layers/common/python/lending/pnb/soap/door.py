@@ -12,7 +12,7 @@ import threading
 from lxml import etree
 
 from ...domain.codes import Status
-from ...observability import logger
+from ...observability import logger, request_line
 from ...services.context import Ctx, warm_up
 from ...web import Answer, BadBody, BadText, Door, Handler, Request, check_text
 from ..operations import OPERATIONS, new_request_id, refuse_text, run
@@ -99,8 +99,7 @@ def call(req: Request) -> Answer:
             http, answer = refuse_text(service, BadText(m.field, "not a value of its type"))
         else:
             http, answer = run(service, body, Ctx(base_url=req.base_url, source_ip=req.source_ip))
-    logger.info("pnb soap", extra={"operation": service, "returnStatus": answer["returnStatus"],
-                                   "requestId": answer["requestId"]})
+    request_line("pnb soap", operation=service, returnStatus=answer["returnStatus"], requestId=answer["requestId"])
     if http >= 500:  # our fault, not the caller's: a Server fault that still names the request
         return _fault(version, "receiver", answer["requestId"], answer["returnStatus"],
                       answer["returnMessage"])
