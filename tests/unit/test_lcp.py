@@ -138,3 +138,4 @@ def test_the_doors_light_lcp_marks_are_lcps_own() -> None:
     from lending.services import lcp
 
     assert (loans.LCP_PROTECTION, loans.LCP_LICENCE_TYPE) == (lcp.PROTECTION, licence.LICENCE_TYPE)
+    assert loans.LCP_HINT_MAX == licence.HINT_MAX  # the doors refuse a hint the licence would cut

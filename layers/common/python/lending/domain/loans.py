@@ -22,6 +22,9 @@ CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may 
 # LCP's code and crypto (tests/unit/test_lcp*.py keep them equal to lcp.licence's).
 LCP_PROTECTION = "LCP"
 LCP_LICENCE_TYPE = "application/vnd.readium.lcp.license.v1.0+json"
+# A reader passphrase's and its hint's limits, as every door checks them (the hint is lcp.licence's).
+LCP_PASSPHRASE_MAX = 256
+LCP_HINT_MAX = 200
 
 
 class LoanState(StrEnum):

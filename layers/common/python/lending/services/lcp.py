@@ -20,7 +20,7 @@ from typing import Any
 from ..aws import client
 from ..domain.dates import iso
 from ..domain.licences import Licence
-from ..domain.loans import LCP_PROTECTION, Loan, LoanState
+from ..domain.loans import LCP_HINT_MAX, LCP_PASSPHRASE_MAX, LCP_PROTECTION, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..domain.renewals import ended, latest_end
 from ..lcp import crypto, epub
@@ -38,8 +38,8 @@ from .lcp_provider import provider_uri, signer
 # Rights every licence grants (the catalogue's offers carry no print or copy terms yet).
 PRINT_PAGES = 10
 COPY_CHARACTERS = 2000
-PASSPHRASE_MAX = 256
-HINT_MAX = lcpl.HINT_MAX
+PASSPHRASE_MAX = LCP_PASSPHRASE_MAX
+HINT_MAX = LCP_HINT_MAX
 __all__ = ["LICENCE_TYPE", "STATUS_TYPE"]  # the media types, for the doors that answer licences
 
 
