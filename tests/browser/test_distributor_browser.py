@@ -5,6 +5,8 @@ it with loanBook; the offer's sales points page (and the JSON endpoint) show the
 
 from __future__ import annotations
 
+import ftplib
+import io
 import random
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from lending.catalogue import onix
 from lending.domain.identifiers import gs1_check_digit
 from lending.local import demo, epubs
 from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, new_page, shot
@@ -73,6 +76,28 @@ def update_files_text(stack: Any, since: datetime) -> str:
     return "".join(requests.get(f["httpLinks"], timeout=30).text for f in got.get("onixFileUrl", []))
 
 
+def ftp_catalogue_update(stack: Any, ean: str) -> Any:
+    """The offer as the distributor's FTP catalogue folder has it now: the files job runs, then a reseller
+    logs in over FTP (ftplib, passive) and reads /HUB/ONIX/<distributor>/."""
+    stack.run_schedule("FtpFilesFunction")
+    ftp = ftplib.FTP()
+    ftp.connect("127.0.0.1", stack.ftp.port, timeout=10)
+    try:
+        ftp.login(demo.RESELLER, demo.RESELLER_PASSWORD)
+        ftp.set_pasv(True)
+        ftp.cwd(f"/HUB/ONIX/{demo.DISTRIBUTOR}")
+        found: dict[str, Any] = {}
+        # the newest full, then the updates in name (time) order: the catalogue of now, as a reseller reads it
+        for name in [max(ftp.nlst("full_onix*")), *sorted(ftp.nlst("diffusion_onix*"))]:
+            buf = io.BytesIO()
+            ftp.retrbinary(f"RETR {name}", buf.write)
+            found.update((n.ean13, n) for n in onix.read(io.BytesIO(buf.getvalue()), demo.DISTRIBUTOR)
+                         if isinstance(n, onix.Offer))
+    finally:
+        ftp.close()
+    return found[ean]
+
+
 def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page, tmp_path: Any) -> None:
     ean = new_ean()
     started = datetime.now(UTC) - timedelta(seconds=5)
@@ -94,6 +119,10 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
     # the offer went the ONIX way: it is in the update files getOffersForDistributor answers
     text = update_files_text(stack, started)
     assert ean in text and "Manuel du colporteur" in text
+    # and in the FTP files: the distributor's catalogue folder, with its licence terms
+    in_ftp = ftp_catalogue_update(stack, ean)
+    assert (in_ftp.title, in_ftp.terms.loans, in_ftp.terms.downloads, in_ftp.terms.max_loan_days) == \
+        ("Manuel du colporteur", 5, 2, 14)
 
     # its EPUB, uploaded from the browser, is what the hub serves
     book = tmp_path / "book.epub"
@@ -154,6 +183,7 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
     dist.get_by_role("button", name="Publish the offer").click()
     expect(dist.get_by_role("status")).to_contain_text("The offer is published")
     assert "Manuel du colporteur, 2e édition" in update_files_text(stack, edited)
+    assert ftp_catalogue_update(stack, ean).title == "Manuel du colporteur, 2e édition"
     dist.goto(f"{stack.url}/console/offers")
     expect(dist.get_by_role("row", name=f"Manuel du colporteur, 2e édition {ean}")).to_contain_text(
         "Perpetual within limits")
