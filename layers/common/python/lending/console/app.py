@@ -17,6 +17,7 @@ from ..services import clock
 from ..services import console as uses
 from ..services import staff as auth
 from ..services.context import Ctx, warm_up
+from ..text import same_secret
 from .http import Request, Response, new_nonce, redirect, request_of, url
 from .i18n import MESSAGES, pick, translator
 from .render import qr_svg, render
@@ -110,7 +111,7 @@ def words(t: Callable[..., str], r: Refused) -> str:
 def _csrf_ok(page: Page) -> bool:
     sent = page.req.form.get("csrf", "")
     expected = page.session.csrf if page.session is not None else page.req.cookie(PRE)
-    return bool(sent) and bool(expected) and secrets.compare_digest(sent, expected or "")
+    return bool(sent) and bool(expected) and same_secret(sent, expected or "")
 
 
 # --- sign-in, first sign-in, reset ---

@@ -26,6 +26,7 @@ from ..domain.dates import iso
 from ..observability import logger
 from ..store import offers as offer_store
 from ..store import summary as store
+from ..text import same_secret
 from . import files
 
 Send = Callable[[str, str, str], str]
@@ -92,13 +93,11 @@ def manage_link(base_url: str, sub: Subscription) -> str:
 
 def by_token(token: str) -> Subscription | None:
     """The subscription a genuine link names; None for anything else (forged, stale, malformed)."""
-    import hmac
-
     gln, _, mac = token.partition(".")
     if not (gln.isascii() and gln.isdigit() and len(gln) == 13) or not mac.isascii() or len(mac) > 40:
         return None
     sub = store.subscription(gln)
-    if sub is None or not hmac.compare_digest(_mac(sub.gln, sub.email), mac):
+    if sub is None or not same_secret(_mac(sub.gln, sub.email), mac):
         return None
     return sub
 
