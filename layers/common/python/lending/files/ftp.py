@@ -152,10 +152,6 @@ def publish_account(gln: str, role: Role, now: datetime, running: dict[str, list
     store.save_state(gln, st)
 
 
-def _offers_digest(changed: list[Offer]) -> str:
-    return hashlib.sha256(json.dumps(sorted((o.ean13, o.updated_at) for o in changed)).encode()).hexdigest()
-
-
 def publish_catalogue(gln_distributor: str, now: datetime, report: Report, s3: Any) -> None:
     """The distributor's full catalogue once a day; an update file when offers changed since (module doc)."""
     owner = f"ONIX#{gln_distributor}"
@@ -173,16 +169,20 @@ def publish_catalogue(gln_distributor: str, now: datetime, report: Report, s3: A
         _upload(s3, key, fill)
         st.full_day, wrote_full = closing, True
         report.catalogues.append(key)
-    # what changed since the newest full's day began (its changes are in it or in this file; the digest
-    # of (EAN, change time) says whether anything changed since the last file)
-    changed = offer_store.changed_since(gln_distributor, iso(_start_of(st.full_day)))
-    digest = _offers_digest(changed)
+    # Whether anything changed since the last file: every change (a feed's file, a console edit) is filed
+    # by the catalogue sync in a getOffers update file, so their index since the newest full's day began
+    # (a few items) tells it, without reading the offers on every run.
+    start = iso(_start_of(st.full_day))
+    filed = [f.name for f in feeds.update_files_since(start, gln_distributor)]
+    digest = hashlib.sha256(json.dumps(filed).encode()).hexdigest()
     if digest == st.digest and not wrote_full:
         return
-    if not wrote_full and changed:
-        key = layout.onix_prefix(gln_distributor) + layout.onix_update_name(gln_distributor, now)
-        _upload(s3, key, lambda out: onix.write(out, changed, gln_distributor, "Lending hub", now))
-        report.catalogues.append(key)
+    if not wrote_full:
+        changed = offer_store.changed_since(gln_distributor, start)  # every offer changed since then
+        if changed:
+            key = layout.onix_prefix(gln_distributor) + layout.onix_update_name(gln_distributor, now)
+            _upload(s3, key, lambda out: onix.write(out, changed, gln_distributor, "Lending hub", now))
+            report.catalogues.append(key)
     st.digest = digest
     store.save_state(owner, st)
 
