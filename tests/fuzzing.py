@@ -115,6 +115,8 @@ class Target:
     v1_loans: list[str] = field(default_factory=list)
     v1_key: str = demo.COLL2_API_KEY
     v1_ean: str = "9791000000053"
+    console_cookie: str = ""  # "name=value" of a signed-in distributor console session (empty: none)
+    console_csrf: str = ""  # that session's CSRF token
 
 
 def _credentials(draw: Any, pair: tuple[str, str]) -> tuple[dict[str, Any], bool]:
@@ -374,10 +376,233 @@ def links(draw: Any, target: Target) -> Req:
     return Req("links", "GET", f"/fulfillment/{token}", {}, b"", "link")
 
 
+# --- the HTML doors, the distributor's JSON, LSD and the catalogue (harvest) ---------------------------
+
+FORM_FIELDS = ["email", "password", "password2", "code", "q", "csrf", "ean13", "title", "publisher", "availability",
+               "price", "currency", "tax_rate", "model", "loans", "downloads", "onsite_streams", "offsite_streams",
+               "licence_days", "max_loan_days", "ips", "role", "library", "day", "lang", "tz", "member", "next",
+               "maxActiveLoans", "maxLoansPerDay", "defaultLoanDays", "x"]
+METHODS = ["GET"] * 4 + ["POST"] * 6 + ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "TRACE"]  # mostly the doors' own
+HUGE = [b"a=" + b"x" * 1_500_000, b"\xff" * 200_000, b"--b\r\n" * 50_000]
+
+
+def _form_bytes(draw: Any, fields: dict[str, Any]) -> tuple[bytes, str]:
+    """A form body as a browser (or not a browser) may send it: urlencoded, in an odd charset, multipart
+    (sound or broken), JSON, a huge one."""
+    how = draw(st.sampled_from(["urlencoded", "urlencoded", "urlencoded", "latin1", "bad_bytes", "multipart",
+                                "broken_multipart", "json", "huge", "none"]))
+    pairs = [(k.encode("utf-8", "surrogatepass"), str(v)[:3000].encode("utf-8", "surrogatepass"))
+             for k, v in fields.items()]
+    if how == "latin1":
+        return urlencode([(k, v.decode("utf-8", "replace").encode("latin-1", "replace")) for k, v in pairs]).encode(), \
+            "application/x-www-form-urlencoded; charset=iso-8859-1"
+    if how == "bad_bytes":
+        return b"&".join(k + b"=" + v for k, v in pairs) + b"&\xff\xfe=\xc3", "application/x-www-form-urlencoded"
+    if how in ("multipart", "broken_multipart"):
+        parts = b"".join(b"--fzb\r\nContent-Disposition: form-data; name=\"" + k + b"\"\r\n\r\n" + v + b"\r\n"
+                         for k, v in pairs)
+        epub = b"PK\x03\x04" + b"\x00" * draw(st.integers(0, 2000))
+        parts += (b"--fzb\r\nContent-Disposition: form-data; name=\"epub\"; filename=\"b.epub\"\r\n"
+                  b"Content-Type: application/epub+zip\r\n\r\n" + epub + b"\r\n")
+        if how == "multipart":
+            return parts + b"--fzb--\r\n", "multipart/form-data; boundary=fzb"
+        return parts[: draw(st.integers(0, len(parts)))], draw(st.sampled_from(
+            ["multipart/form-data; boundary=fzb", "multipart/form-data", "multipart/form-data; boundary=",
+             "multipart/form-data; boundary=" + "b" * 300]))
+    if how == "json":
+        return _json_bytes(draw, fields)
+    if how == "huge":
+        return draw(st.sampled_from(HUGE)), draw(st.sampled_from(["application/x-www-form-urlencoded",
+                                                                   "multipart/form-data; boundary=b"]))
+    if how == "none":
+        return b"", ""
+    return urlencode(pairs).encode(), "application/x-www-form-urlencoded"
+
+
+def _cookie_header(draw: Any, names: list[str], valid: str = "") -> str:
+    kind = draw(st.sampled_from(["none", "garbage", "garbage", "valid", "valid", "many"] if valid else
+                                ["none", "garbage", "many"]))
+    if kind == "none":
+        return ""
+    if kind == "valid":
+        return valid
+    junk = draw(st.sampled_from(["", "x", "a" * 5000, "%00", "\u00e9", "..", "a;b", "=", "\"q\""])
+                | st.text(st.characters(min_codepoint=0x21, max_codepoint=0xff, exclude_characters=";,"), max_size=60))
+    if kind == "many":
+        return "; ".join(f"{n}={junk}" for n in names * 20)[:8000]
+    return f"{draw(st.sampled_from(names))}={junk}"
+
+
+def _html_req(draw: Any, door: str, path: str, cookie_names: list[str], valid_cookie: str, valid_csrf: str,
+              note: str, origin: str) -> Req:
+    method = draw(st.sampled_from(METHODS))
+    headers: dict[str, str] = {}
+    cookie = _cookie_header(draw, cookie_names, valid_cookie)
+    if cookie:
+        headers["Cookie"] = cookie.encode("latin-1", "replace").decode("latin-1")
+    fields: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(FORM_FIELDS), max_size=8, unique=True)):
+        fields[name] = draw(VALUES)
+    csrf = draw(st.sampled_from(["missing", "wrong", "valid", "valid"] if valid_csrf else ["missing", "wrong"]))
+    if csrf == "valid":
+        fields["csrf"] = valid_csrf
+    elif csrf == "wrong":
+        fields["csrf"] = draw(st.sampled_from(["x", "", "\ud800", "a" * 4000]))
+    else:
+        fields.pop("csrf", None)
+    if draw(st.booleans()):
+        headers["Origin"] = draw(st.sampled_from([origin, origin, "https://evil.example", "null", "\x7f"]))
+    body = b""
+    if method in ("POST", "PUT", "PATCH"):
+        body, ctype = _form_bytes(draw, fields)
+        if ctype:
+            headers["Content-Type"] = ctype
+    elif draw(st.integers(0, 3)) == 0:
+        path += "?" + urlencode([(k.encode("utf-8", "surrogatepass"), str(v)[:500].encode("utf-8", "surrogatepass"))
+                                 for k, v in fields.items()])
+    # valid sessions never sign out (the rest of the run would be signed out)
+    if valid_cookie and cookie == valid_cookie and "sign-out" in path:
+        headers.pop("Cookie")
+    return Req(door, method, path[:7000], headers, body, note, wrong_credentials=True)
+
+
+CONSOLE_PATHS = ["", "", "sign-in", "sign-in/code", "sign-out", "forgot", "reset/{t}", "welcome/{t}", "lang/{t}",
+                 "dashboard", "licences", "patrons", "patrons/{t}", "patrons/{t}/key", "patrons/{t}/password",
+                 "patrons/{t}/loans/{t}/return", "settings", "settings/limits", "settings/ips", "settings/api-key",
+                 "staff", "staff/invite", "staff/{t}/disable", "audit", "offers", "offers", "offers/new",
+                 "offers/new", "offers/{ean}", "offers/{ean}", "offers/{ean}/sales", "offers/{ean}/epub",
+                 "summary", "summary", "summary/subscription", "summary/subscription", "{t}", "{t}/{t}"]
+
+
+def _fill(draw: Any, pattern: str, eans: list[str]) -> str:
+    out = pattern
+    while "{t}" in out:
+        out = out.replace("{t}", _segment(draw, ["x", "admin@mediatheques-demo.example", "fr", "en"]), 1)
+    return out.replace("{ean}", draw(st.sampled_from(eans)) if draw(st.booleans()) else _segment(draw, eans))
+
+
+@st.composite
+def console(draw: Any, target: Target) -> Req:
+    """The console's pages, signed in (a distributor's session) or not: every method, bad forms and cookies,
+    CSRF tokens missing, wrong or right, hostile offers and subscriptions, bad ids."""
+    pattern = draw(st.sampled_from(CONSOLE_PATHS))
+    path = "/console" + ("/" + _fill(draw, pattern, [*EANS, "9791000000053"]) if pattern else "")
+    return _html_req(draw, "console", path, ["lh_session", "lh_pre", "lh_lang"], target.console_cookie,
+                     target.console_csrf, pattern or "root", "")
+
+
+PATRON_PATHS = ["/sign_in", "/sign_in", "/patron", "/patron/loans", "/patron/history", "/patron/sign-out",
+                "/patron/lang/{t}", "/patron/loans/{t}/return", "/patron/loans/{t}/download", "/patron/loans/{t}/read",
+                "/patron/static/{t}", "/patron/static/reader.js", "/patron/read/{t}/{t}/{t}", "/patron/{t}"]
+
+
+@st.composite
+def patron(draw: Any, target: Target) -> Req:
+    """The patron space: hostile sign-ins (unknown patrons, from throw-away addresses), forged sessions,
+    reader resources with bad signatures."""
+    pattern = draw(st.sampled_from(PATRON_PATHS))
+    path = _fill(draw, pattern, EANS)
+    if pattern.startswith("/patron/read") and draw(st.booleans()):
+        path += "?" + urlencode({"e": draw(st.sampled_from(["1", "99999999999", "x", ""])),
+                                 "s": draw(st.sampled_from(["x", "a" * 300, ""]))})
+    req = _html_req(draw, "patron", path, ["lh_patron", "lh_pre", "lh_lang", "lh_session"], "", "", pattern,
+                    "")
+    if pattern == "/sign_in" and req.method == "POST" and draw(st.booleans()):
+        fields = {"library": draw(st.sampled_from([demo.COLL, demo.LIBRARY]) | texts()),
+                  "member": f"fz{draw(st.integers(0, 10**6))}", "password": draw(texts()), "csrf": "x"}
+        req.body, req.headers["Content-Type"] = urlencode(
+            {k: v.encode("utf-8", "surrogatepass") for k, v in fields.items()}).encode(), \
+            "application/x-www-form-urlencoded"
+        req.headers["Cookie"] = "lh_pre=x"
+    return req
+
+
+@st.composite
+def distributor(draw: Any, target: Target) -> Req:
+    """GET/POST /distributor/sales/{ean13}: Basic or PNB-style credentials, right, wrong or malformed."""
+    ean = draw(st.sampled_from(EANS)) if draw(st.booleans()) else _segment(draw, EANS)
+    method = draw(st.sampled_from(["GET", "GET", "POST", "POST", "PUT", "DELETE", "OPTIONS", "HEAD"]))
+    headers: dict[str, str] = {}
+    wrong = True
+    how = draw(st.sampled_from(["basic", "basic", "body", "none", "odd"]))
+    if how == "basic":
+        good = draw(st.booleans())
+        user, password = (demo.DISTRIBUTOR, demo.DISTRIBUTOR_PASSWORD) if good else \
+            (gln_of(f"3019{draw(st.integers(0, 10**8 - 1)):08d}"), "wrong1")
+        wrong = not good
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    elif how == "odd":
+        headers["Authorization"] = draw(st.sampled_from(["Basic %%%", "Basic " + "A" * 9000, "Bearer x", "Basic",
+                                                         "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
+                                                         "Basic " + base64.b64encode(b"nocolon").decode()]))
+    body = b""
+    if method in ("POST", "PUT"):
+        fields: dict[str, Any] = {}
+        if how == "body" or draw(st.booleans()):
+            creds, wrong = _credentials(draw, ("glnDistributor", "passwordDistributor"))
+            fields.update(creds)
+        for name in draw(st.lists(st.sampled_from(["ean13", "glnDistributor", "x"]), max_size=2, unique=True)):
+            fields[name] = draw(VALUES)
+        body, ctype = _json_bytes(draw, fields) if draw(st.integers(0, 4)) else _form_bytes(draw, fields)
+        if ctype:
+            headers["Content-Type"] = ctype
+    return Req("distributor", method, f"/distributor/sales/{ean}", headers, body, method.lower(), wrong)
+
+
+LSD_ROUTES = [("GET", "/lcp/status/{t}"), ("POST", "/lcp/status/{t}/register"), ("PUT", "/lcp/status/{t}/return"),
+              ("PUT", "/lcp/status/{t}/renew"), ("GET", "/lcp/licences/{t}"), ("GET", "/lcp/publications/{t}"),
+              ("GET", "/lcp/hint"), ("DELETE", "/lcp/status/{t}"), ("GET", "/lcp/status/{t}/renew")]
+
+
+@st.composite
+def lsd(draw: Any, target: Target) -> Req:
+    """The LCP status door: unknown, malformed and huge licence ids, odd device ids and names, bad dates."""
+    method, pattern = draw(st.sampled_from(LSD_ROUTES))
+    path = pattern.replace("{t}", _segment(draw, ["x", "0" * 36, "a" * 300, "..", "%2e%2e"]))
+    query: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(["id", "name", "end", "x"]), max_size=3, unique=True)):
+        query[name] = draw(texts(["dev-1", "2027-01-01T00:00:00Z", "2020-01-01", "x" * 5000]))
+    if query:
+        path += "?" + urlencode({k: v.encode("utf-8", "surrogatepass")[:6000] for k, v in query.items()})
+    body = b""
+    headers: dict[str, str] = {}
+    if method in ("POST", "PUT") and draw(st.booleans()):
+        body, headers["Content-Type"] = _json_bytes(draw, query)
+    return Req("lsd", method, path, headers, body, pattern.split("/")[-1] if "{t}/" in pattern else pattern)
+
+
+@st.composite
+def harvest(draw: Any, target: Target) -> Req:
+    """The catalogue for library systems: /v1/resources(.json|.xml), one resource, OPDS; the library's key
+    right, wrong, odd or by HTTP Basic; odd paging and dates."""
+    kind = draw(st.sampled_from(["list.json", "list.xml", "one", "opds", "opds"]))
+    params: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(["page", "per_page", "updated_since", "since", "q", "lang", "x"]),
+                              max_size=4, unique=True)):
+        params[name] = draw(texts(["1", "0", "-1", "100000", "2026-01-01T00:00:00Z", "99999999999999999999"]))
+    query = "?" + urlencode({k: v.encode("utf-8", "surrogatepass")[:2000] for k, v in params.items()}) if params else ""
+    if kind == "one":
+        path = f"/v1/resources/{_segment(draw, EANS)}" + draw(st.sampled_from(["", ".json", ".xml"]))
+    elif kind == "opds":
+        path = "/v1/opds.json"
+    else:
+        path = f"/v1/resources.{kind.split('.')[1]}"
+    headers: dict[str, str] = {}
+    key = draw(st.sampled_from([target.v1_key] * 4 + ["", "nope", "k" * 5000, "basic"]))
+    if key == "basic":
+        headers["Authorization"] = "Basic " + base64.b64encode(f"{target.v1_key}:".encode()).decode()
+    elif key:
+        headers["X-Api-Key"] = key
+    method = draw(st.sampled_from(["GET"] * 6 + ["POST", "DELETE", "HEAD", "OPTIONS"]))
+    return Req("harvest", method, path + query, headers, b"", kind, key not in (target.v1_key, "basic"))
+
+
 @st.composite
 def any_door(draw: Any, target: Target) -> Req:
     return draw(st.one_of(pnb_json(target), pnb_json(target), pnb_rest(target), pnb_soap(target), v1(target),
-                          warehouse(target), links(target)))
+                          warehouse(target), links(target), console(target), patron(target), distributor(target),
+                          lsd(target), harvest(target)))
 
 
 # --- calling and judging -----------------------------------------------------------------------------
@@ -421,6 +646,13 @@ def client_fault(o: Outcome) -> bool:
     return code.split(":")[-1] in ("Client", "VersionMismatch", "MustUnderstand")
 
 
+def _gateway_answer(o: Outcome) -> bool:
+    try:
+        return set(json.loads(o.body)) == {"message"}
+    except (ValueError, TypeError):
+        return False
+
+
 def problems(o: Outcome) -> list[str]:
     """What this answer breaks of the promises (empty: none)."""
     if o.status is None:
@@ -457,6 +689,30 @@ def problems(o: Outcome) -> list[str]:
                 assert ctype.startswith("text/plain")
             elif o.status != 204:
                 assert isinstance(json.loads(o.body), list | dict)
+        elif o.req.method == "HEAD" or o.status in (204, 301, 302, 303, 304):
+            pass  # no body to judge
+        elif o.status in (404, 405) and _gateway_answer(o):
+            pass  # a method or path no route takes: API Gateway's own answer, before any door
+        elif o.req.door in ("console", "patron"):
+            allowed = ("text/html",) if o.req.door == "console" else ("text/html", "text/plain", "text/javascript")
+            if not ctype.startswith(allowed):
+                out.append(f"{o.req.door} answered {ctype!r}")
+        elif o.req.door == "distributor":
+            answer = json.loads(o.body)
+            assert isinstance(answer, dict) and ("errors" in answer or "salesPoints" in answer), text[:200]
+        elif o.req.door == "lsd":
+            if o.req.path.startswith("/lcp/hint") and o.status == 200:
+                assert ctype.startswith("text/html")
+            else:
+                assert "json" in ctype, ctype
+                assert isinstance(json.loads(o.body), dict)
+        elif o.req.door == "harvest":
+            if "json" in ctype:
+                json.loads(o.body)
+            elif "xml" in ctype:
+                etree.fromstring(o.body)
+            else:
+                out.append(f"harvest answered {ctype!r}")
     except Exception as e:
         out.append(f"unreadable {o.req.door} answer ({type(e).__name__}): {text[:200]}")
     return out
@@ -560,5 +816,39 @@ def prepare(host: str, port: int) -> Target:
                              {"X-Api-Key": demo.COLL2_API_KEY, "Content-Type": "application/json"},
                              json.dumps({"member_id": f"fzr{stamp}"}).encode()))
     assert o.status == 201, o.body[:300]
+    cookie, csrf = console_session(host, port)
     return Target(lines=lines, loan_urls=paths, loans=[(lines[-1], f"FZR{stamp}")],
-                  v1_loans=[json.loads(o.body)["id"]])
+                  v1_loans=[json.loads(o.body)["id"]], console_cookie=cookie, console_csrf=csrf)
+
+
+def console_session(host: str, port: int) -> tuple[str, str]:
+    """A signed-in console session of the second distributor's admin (password, then the TOTP code of now:
+    the browser tests use the next step's), for the console's fuzzing: its cookie and CSRF token."""
+    import re
+
+    import pyotp
+
+    email, _, _, _, secret = demo.STAFF[4]
+    o = send(host, port, Req("console", "GET", "/console/sign-in", {}, b""))
+    pre = re.search(r"lh_pre=([^;]+)", o.headers.get("set-cookie", ""))
+    token = re.search(rb'name="csrf" value="([^"]+)"', o.body)
+    assert pre and token, o.headers
+    form = {"csrf": token.group(1).decode(), "email": email, "password": demo.CONSOLE_PASSWORD}
+    o = send(host, port, Req("console", "POST", "/console/sign-in", {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"lh_pre={pre.group(1)}"},
+        urlencode(form).encode()))
+    session = re.search(r"(lh_session=[^;]+)", o.headers.get("set-cookie", ""))
+    assert o.status == 303 and session, (o.status, o.body[:300])
+    o = send(host, port, Req("console", "GET", "/console/sign-in/code", {"Cookie": session.group(1)}, b""))
+    token = re.search(rb'name="csrf" value="([^"]+)"', o.body)  # the pending session's own
+    assert token, o.body[:300]
+    form = {"csrf": token.group(1).decode(), "code": pyotp.TOTP(secret).now()}
+    o = send(host, port, Req("console", "POST", "/console/sign-in/code", {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"lh_pre={pre.group(1)}; {session.group(1)}"},
+        urlencode(form).encode()))
+    session = re.search(r"(lh_session=[^;]+)", o.headers.get("set-cookie", ""))
+    assert o.status == 303 and session, (o.status, o.body[:300])
+    o = send(host, port, Req("console", "GET", "/console/summary", {"Cookie": session.group(1)}, b""))
+    csrf = re.search(rb'name="csrf" value="([^"]+)"', o.body)
+    assert o.status == 200 and csrf, (o.status, o.body[:300])
+    return session.group(1), csrf.group(1).decode()

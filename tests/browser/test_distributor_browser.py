@@ -5,6 +5,8 @@ it with loanBook; the offer's sales points page (and the JSON endpoint) show the
 
 from __future__ import annotations
 
+import ftplib
+import io
 import random
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from lending.catalogue import onix
 from lending.domain.identifiers import gs1_check_digit
 from lending.local import demo, epubs
 from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, new_page, shot
@@ -73,6 +76,28 @@ def update_files_text(stack: Any, since: datetime) -> str:
     return "".join(requests.get(f["httpLinks"], timeout=30).text for f in got.get("onixFileUrl", []))
 
 
+def ftp_catalogue_update(stack: Any, ean: str) -> Any:
+    """The offer as the distributor's FTP catalogue folder has it now: the files job runs, then a reseller
+    logs in over FTP (ftplib, passive) and reads /HUB/ONIX/<distributor>/."""
+    stack.run_schedule("FtpFilesFunction")
+    ftp = ftplib.FTP()
+    ftp.connect("127.0.0.1", stack.ftp.port, timeout=10)
+    try:
+        ftp.login(demo.RESELLER, demo.RESELLER_PASSWORD)
+        ftp.set_pasv(True)
+        ftp.cwd(f"/HUB/ONIX/{demo.DISTRIBUTOR}")
+        found: dict[str, Any] = {}
+        # the newest full, then the updates in name (time) order: the catalogue of now, as a reseller reads it
+        for name in [max(ftp.nlst("full_onix*")), *sorted(ftp.nlst("diffusion_onix*"))]:
+            buf = io.BytesIO()
+            ftp.retrbinary(f"RETR {name}", buf.write)
+            found.update((n.ean13, n) for n in onix.read(io.BytesIO(buf.getvalue()), demo.DISTRIBUTOR)
+                         if isinstance(n, onix.Offer))
+    finally:
+        ftp.close()
+    return found[ean]
+
+
 def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page, tmp_path: Any) -> None:
     ean = new_ean()
     started = datetime.now(UTC) - timedelta(seconds=5)
@@ -94,6 +119,10 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
     # the offer went the ONIX way: it is in the update files getOffersForDistributor answers
     text = update_files_text(stack, started)
     assert ean in text and "Manuel du colporteur" in text
+    # and in the FTP files: the distributor's catalogue folder, with its licence terms
+    in_ftp = ftp_catalogue_update(stack, ean)
+    assert (in_ftp.title, in_ftp.terms.loans, in_ftp.terms.downloads, in_ftp.terms.max_loan_days) == \
+        ("Manuel du colporteur", 5, 2, 14)
 
     # its EPUB, uploaded from the browser, is what the hub serves
     book = tmp_path / "book.epub"
@@ -154,6 +183,7 @@ def test_offer_created_ordered_lent_and_its_sales_points(stack: Any, dist: Page,
     dist.get_by_role("button", name="Publish the offer").click()
     expect(dist.get_by_role("status")).to_contain_text("The offer is published")
     assert "Manuel du colporteur, 2e édition" in update_files_text(stack, edited)
+    assert ftp_catalogue_update(stack, ean).title == "Manuel du colporteur, 2e édition"
     dist.goto(f"{stack.url}/console/offers")
     expect(dist.get_by_role("row", name=f"Manuel du colporteur, 2e édition {ean}")).to_contain_text(
         "Perpetual within limits")
@@ -190,12 +220,12 @@ def test_tenancy_between_distributors_and_libraries(stack: Any, browser: Browser
         expect(dist.get_by_role("alert")).to_have_text("Not found.")
     r = dist.goto(f"{stack.url}/console/patrons")
     assert r is not None and r.status == 403
-    expect(dist.get_by_role("alert")).to_contain_text("other console")
+    expect(dist.get_by_role("alert")).to_contain_text("another console")
     context, library = sign_in(browser, stack.url, ADMIN, ADMIN_SECRET, "Dashboard")
     try:
         r = library.goto(f"{stack.url}/console/offers")
         assert r is not None and r.status == 403
-        expect(library.get_by_role("alert")).to_contain_text("other console")
+        expect(library.get_by_role("alert")).to_contain_text("another console")
         # the collectivity's own daily summary (its network admin's): today's loans of the first test
         today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
         library.goto(f"{stack.url}/console/summary?day={today}")
@@ -207,5 +237,59 @@ def test_tenancy_between_distributors_and_libraries(stack: Any, browser: Browser
     try:
         expect(dist2.get_by_role("link", name="Atlas des bibliotheques")).to_be_visible()
         expect(dist2.get_by_role("link", name="Le Chant des rivieres")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_a_reseller_manages_its_daily_summary(stack: Any, browser: Browser) -> None:
+    """A reseller's staff sign in to the same console (password + TOTP) and find only their daily summary;
+    they subscribe in their language and time zone; the job (its clock injected: the morning in Tokyo)
+    sends one email, whose signed link opens a page, without signing in, to change the zone or stop."""
+    import re
+
+    from lending import clock
+    from lending.local import mail
+
+    email, secret = demo.STAFF[5][0], str(demo.STAFF[5][4])
+    context, page = sign_in(browser, stack.url, email, secret, "Daily summary")
+    try:
+        expect(page.get_by_role("link", name="Offers")).to_have_count(0)
+        for path in ("offers", "patrons", "settings"):
+            r = page.goto(f"{stack.url}/console/{path}")
+            assert r is not None and r.status == 403
+            expect(page.get_by_role("alert")).to_contain_text("another console")
+        page.goto(f"{stack.url}/console/summary")
+        address = f"ventes-{uuid.uuid4().hex[:6]}@librairie-demo.example"
+        page.get_by_label("Email", exact=True).fill(address)
+        page.get_by_label("Language").select_option("fr")
+        page.get_by_label("Time zone (IANA name)").fill("Asia/Tokyo")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+    finally:
+        context.close()
+
+    before = len(mail.sent())
+    morning = datetime.now(UTC).replace(hour=22, minute=5, second=0, microsecond=0)  # 07:05 in Tokyo
+    with clock.frozen(morning):
+        stack.run_schedule("DailySummaryFunction")
+        stack.run_schedule("DailySummaryFunction")  # run twice: still one email
+    mine = [m for m in mail.sent()[before:] if address in m.to]
+    assert len(mine) == 1, [m.to for m in mail.sent()[before:]]
+    assert mine[0].subject == f"Récapitulatif du {morning.date().isoformat()} - {demo.RESELLER}"
+    link = re.search(r"/console/subscription/\S+", mine[0].body)
+    assert link and "Asia/Tokyo" in mine[0].body
+
+    context, page = new_page(browser)  # no session: the link alone
+    try:
+        page.goto(stack.url + link.group(0))
+        expect(page.locator("#subscription-of")).to_contain_text(address)
+        page.get_by_label("Time zone (IANA name)").fill("America/Montreal")
+        page.get_by_role("button", name="Save").click()
+        expect(page.get_by_role("status")).to_have_text("Saved.")
+        expect(page.get_by_label("Time zone (IANA name)")).to_have_value("America/Montreal")
+        page.get_by_role("button", name="Stop these emails").click()
+        expect(page.get_by_role("status")).to_contain_text(f"{address} will no longer receive the daily summary")
+        r = page.goto(stack.url + link.group(0))  # the link ends with the subscription
+        assert r is not None and r.status == 404
     finally:
         context.close()

@@ -68,7 +68,7 @@ def test_pmb_fetches_its_full_and_update_files(stack: Any) -> None:
         with pytest.raises(ftplib.error_perm, match=r"^550"):
             ftp.storbinary("STOR full_pnb_x_20990101.xml", io.BytesIO(b"<x/>"))  # read-only
         ftp.cwd(f"/HUB/ONIX/{demo.DISTRIBUTOR}")
-        (catalogue,) = ftp.nlst()
+        (catalogue,) = ftp.nlst("full_onix*")
         offers = [n for n in onix.read(io.BytesIO(fetch(ftp, catalogue)), demo.DISTRIBUTOR)]
         assert {n.ean13 for n in offers} >= {"9791000000015", "9791000000022", "9791000000039"}
 

@@ -55,6 +55,7 @@ def _run(stack: Any, target: Any, strategy: Callable[[Any], st.SearchStrategy[An
     one()
 
 
-@pytest.mark.parametrize("door", ["pnb_json", "pnb_rest", "pnb_soap", "v1", "warehouse", "links"])
+@pytest.mark.parametrize("door", ["pnb_json", "pnb_rest", "pnb_soap", "v1", "warehouse", "links", "console", "patron",
+                                  "distributor", "lsd", "harvest"])
 def test_no_door_fails_on_hostile_input(stack: Any, target: Any, door: str) -> None:
     _run(stack, target, getattr(fuzzing, door))

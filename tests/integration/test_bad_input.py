@@ -110,3 +110,31 @@ def test_dates_at_the_calendar_s_edges_are_invalid_arguments(when: str) -> None:
         assert answer["returnStatus"] == "INVALID_ARGUMENTS", (service, answer)
         assert "1970 to 2999" in answer["returnMessage"], (service, answer)
     assert _count_items() == before
+
+
+FORM = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+
+
+@pytest.mark.parametrize("path, body, cookie, expected", [
+    # found by the fuzzer: hmac.compare_digest raises TypeError on text with non-ASCII characters
+    ("/console/licences", "csrf=%C3%A9t%C3%A9", "lh_pre=x", 403),
+    ("/console/sign-in", "csrf=x&email=a%40b.example&password=x", "lh_pre=%C3%A9", 403),
+    ("/sign_in", "csrf=%C3%A9&library=3012345000031&member=m1&password=x", "lh_pre=x", 403),
+    ("/console/subscription/3012345000017.%C3%A9", "csrf=x", "lh_pre=x", 404),  # a link that is not one
+])
+def test_non_ascii_tokens_are_refused_not_a_500(path: str, body: str, cookie: str, expected: int) -> None:
+    status, page = invoke("POST", path, body, {**FORM, "cookie": cookie})
+    assert status == expected and "<html" in str(page)
+
+
+def test_a_non_ascii_password_is_a_wrong_password() -> None:
+    from lending.local import demo
+    from lending.services import console
+
+    key = console.derive_patron_key(demo.COLL, "m1", 0)
+    assert key.isascii()
+    status, page = invoke("POST", "/sign_in", "csrf=x&library=3012345000031&member=m1&password=%C3%A9t%C3%A9",
+                          {**FORM, "cookie": "lh_pre=x"})
+    assert status == 401 and "<html" in str(page)
+    status, _ = invoke("GET", "/fulfillment/YWJj.%C3%A9t%C3%A9")
+    assert status < 500

@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from lending.domain import summary as rules
+from lending.domain.refusals import Reason, Refused
 from lending.local import demo
 from lending.pnb.operations import run as pnb_run
 from lending.services import lending as lending_uses
@@ -149,3 +150,65 @@ def test_due_day_follows_each_time_zone() -> None:
     assert end - start == timedelta(hours=23)
     with pytest.raises(ValueError):
         rules.due_day(now, "Mars/Olympus")
+
+
+def test_the_job_honours_each_accounts_time_zone() -> None:
+    """Three kinds of account in three zones, the hourly job run over a whole UTC day (injected clock):
+    each day of each account is sent once, at the first run once it is 06:00 or later where it is."""
+    from lending.store import summary as subs
+
+    for gln, _, _, _, _ in demo.SUMMARY_SUBSCRIBERS:
+        subs.unsubscribe(gln)
+    chosen = {demo.RESELLER: ("reseller", "compta@librairie-demo.example", "en", "Asia/Tokyo"),
+              demo.COLL: ("collectivity", "admin@mediatheques-demo.example", "fr", "Europe/Paris"),
+              demo.DISTRIBUTOR: ("distributor", "exports@diffuseur-demo.example", "en", "America/Montreal")}
+    for gln, (role, email, lang, tz) in chosen.items():
+        assert summary.choose(gln, role, email, lang, tz) is not None
+    when: dict[str, list[tuple[datetime, str]]] = {}
+    first = datetime(2026, 3, 10, 0, 5, tzinfo=UTC)  # 09:05 in Tokyo, 01:05 in Paris, 20:05 (the 9th) in Montreal
+    for hour in range(24):
+        now = first + timedelta(hours=hour)
+        got = summary.run(now, lambda to, subject, text: f"m-{to}", base_url="https://hub.example")
+        for gln, day in got.sent:
+            when.setdefault(gln, []).append((now, day))
+    at = {h: first + timedelta(hours=h) for h in (0, 5, 10, 21)}
+    assert when == {
+        # Tokyo: 09:05 at the first run (the 9th is due), then 06:05 on the 11th there (the 10th)
+        demo.RESELLER: [(at[0], "2026-03-09"), (at[21], "2026-03-10")],
+        # Paris (UTC+1): 01:05 at the first run, not yet morning; 06:05 at 05:05 UTC
+        demo.COLL: [(at[5], "2026-03-09")],
+        # Montreal (EDT since the 8th): 20:05 on the 9th at the first run (its day before, the 8th, is due),
+        # then 06:05 on the 10th at 10:05 UTC
+        demo.DISTRIBUTOR: [(at[0], "2026-03-08"), (at[10], "2026-03-09")],
+    }
+
+
+def test_the_signed_link_in_each_email_manages_the_subscription() -> None:
+    sent: list[tuple[str, str, str]] = []
+    summary.run(datetime(2026, 3, 11, 6, 5, tzinfo=UTC), lambda to, subject, text: sent.append((to, subject, text))
+                or "m", base_url="https://hub.example")
+    texts = {to: text for to, _, text in sent}
+    reseller_text = texts["compta@librairie-demo.example"]
+    link = re.search(r"https://hub\.example/console/subscription/(\S+)$", reseller_text, re.M)
+    assert link and "to stop them" in reseller_text  # English, as the reseller chose
+    assert "ou pour les arrêter" in texts["admin@mediatheques-demo.example"]
+    token = link.group(1)
+    sub = summary.by_token(token)
+    assert sub is not None and (sub.gln, sub.role) == (demo.RESELLER, "reseller")
+    # a link names one account only: another GLN, a changed MAC, garbage
+    forged = demo.COLL + token[len(demo.RESELLER):]
+    assert summary.by_token(forged) is None and summary.by_token(token[:-1] + "A") is None
+    assert summary.by_token("") is None and summary.by_token("\ud800.x") is None
+    # the reseller moves to another zone and language through it; the link still works (same address)
+    summary.choose(sub.gln, sub.role, sub.email, "fr", "America/Montreal")
+    assert summary.by_token(token) == summary.Subscription(demo.RESELLER, "reseller", "compta@librairie-demo.example",
+                                                           "fr", "America/Montreal")
+    with pytest.raises(Refused) as e:
+        summary.choose(sub.gln, sub.role, sub.email, "fr", "Mars/Olympus")
+    assert e.value.reason is Reason.INVALID_TIME_ZONE
+    # stopping: unsubscribed, the link is dead, the next morning sends it nothing
+    assert summary.choose(sub.gln, sub.role, "", "fr", "") is None
+    assert summary.by_token(token) is None
+    later: list[str] = []
+    summary.run(datetime(2026, 3, 12, 12, 5, tzinfo=UTC), lambda to, subject, text: later.append(to) or "m")
+    assert "compta@librairie-demo.example" not in later and len(later) == 2

@@ -65,3 +65,14 @@ def test_dates_as_real_clients_write_them() -> None:
     assert parse_iso("2026-07-14T00:00:00", naive_zone=PNB_ZONE) == datetime(2026, 7, 13, 22, tzinfo=UTC)
     for bad in ("2026-12-14T00:00:00+01", "2026-12-14T00:00:00+2500", "2026-12-14", "2026-13-01T00:00:00Z"):
         assert parse_iso(bad, naive_zone=PNB_ZONE) is None, bad
+
+
+def test_a_body_read_as_a_parameter_name_is_never_echoed() -> None:
+    """Found by the fuzzer: JSON in UTF-16 sent to a form door became one "name" and the refusal quoted its
+    first 64 characters, the caller's password among them."""
+    with pytest.raises(BadBody) as e:
+        nest([('{"glnColl": "3012345000031", "passwordColl": "s3cret-pass", "x": [1.5]}', "")])
+    assert "s3cret" not in str(e.value) and "JSON body sent as a form" in str(e.value)
+    with pytest.raises(BadBody) as e:
+        nest([("a..b", "x")])
+    assert "'a..b'" in str(e.value)  # a short name that only breaks the notation is still named

@@ -87,3 +87,12 @@ def secure_scheme(url: str, loopback: bool | None = None) -> bool:
     if parts.scheme == "https":
         return True
     return parts.scheme == "http" and loopback and _loopback_host(parts.hostname or "")
+
+
+def same_secret(a: str, b: str) -> bool:
+    """Constant-time equality of two texts of any content: `hmac.compare_digest` refuses str with
+    non-ASCII characters (a TypeError, i.e. a 500 for whoever sends a token or password with an "é" in
+    it), so both are compared as UTF-8 bytes (lone surrogates kept as they are)."""
+    import hmac
+
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))

@@ -418,7 +418,10 @@ def _steps(key: str) -> list[str | int | None]:
     """`a[0].b` -> ["a", 0, "b"]; `a[]` -> ["a", None] (append); `a[b]` (PHP) -> ["a", "b"]."""
     m = _KEY.match(key)
     if m is None:
-        raise BadBody(f"parameter name {key[:64]!r} cannot be read")
+        if len(key) <= 40 and not any(c in key for c in "\"'{}:,="):
+            raise BadBody(f"parameter name {key!r} cannot be read")
+        # Not a name but a body read as one (JSON sent as a form): never echoed, it may hold a password.
+        raise BadBody(f"a parameter name of {len(key)} characters cannot be read (a JSON body sent as a form?)")
     out: list[str | int | None] = [m.group(1)]
     for bracket, dotted in _STEP.findall(m.group(2)):
         if dotted:

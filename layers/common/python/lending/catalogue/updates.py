@@ -42,6 +42,7 @@ from ..services.context import Ctx
 from ..services.links import signing_key
 from ..services.orders import check_contractor
 from ..store import catalogue as store
+from ..text import same_secret
 
 MAX_AGE = timedelta(days=8)
 LINK_LIFE = timedelta(days=10)
@@ -78,7 +79,7 @@ def verify_link(token: str, now: datetime) -> str | None:
         raw, sig = token.split(".")
         payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         name, exp = payload.rsplit(".", 1)
-        if not hmac.compare_digest(_mac(payload), sig) or not _NAME.match(name):
+        if not same_secret(_mac(payload), sig) or not _NAME.match(name):
             return None
         if datetime.fromtimestamp(int(exp), UTC) <= now:
             return None

@@ -18,6 +18,7 @@ from ..services import clock
 from ..services import console as uses
 from ..services import staff as auth
 from ..services.context import Ctx, warm_up
+from ..text import same_secret
 from .http import Request, Response, new_nonce, redirect, request_of, url
 from .i18n import MESSAGES, pick, translator
 from .render import qr_svg, render
@@ -37,6 +38,7 @@ class Page:
     session: Session | None = None
     pre: str | None = None  # the pre-sign-in CSRF token this answer sets, if new
     distributor: bool = False  # the signed-in staff work for a distributor (offers), not a library
+    reseller: bool = False  # ... for a reseller (its daily summary only)
 
 
     def t(self, key: str, **values: object) -> str:
@@ -56,12 +58,15 @@ class Page:
                 ("holds", url("holds"))]
         if self.distributor:
             menu = [("offers", url("offers")), ("summary", url("summary"))]
+        elif self.reseller:
+            menu = [("summary", url("summary"))]
         elif staff is not None and staff.admin:
             menu += [("summary", url("summary")), ("settings", url("settings")), ("team", url("staff")),
                      ("audit", url("audit"))]
         here = url(*self.req.path)
         other = "fr" if self.lang == "en" else "en"
-        values.setdefault("app_name", "app_distributor" if self.distributor else "app")
+        values.setdefault("app_name", "app_distributor" if self.distributor else
+                          "app_reseller" if self.reseller else "app")
         body = render(template, self.lang, heading=heading, nonce=self.nonce, staff=staff, menu=menu,
                       current=current, csrf=self.csrf, switch_url=url("lang", other, next=here),
                       error=values.pop("error", None), notice=values.pop("notice", None), **values)
@@ -112,7 +117,7 @@ def words(t: Callable[..., str], r: Refused) -> str:
 def _csrf_ok(page: Page) -> bool:
     sent = page.req.form.get("csrf", "")
     expected = page.session.csrf if page.session is not None else page.req.cookie(PRE)
-    return bool(sent) and bool(expected) and secrets.compare_digest(sent, expected or "")
+    return bool(sent) and bool(expected) and same_secret(sent, expected or "")
 
 
 # --- sign-in, first sign-in, reset ---
@@ -228,6 +233,8 @@ def dashboard(page: Page) -> Response:
     assert page.staff
     if page.distributor:
         return redirect(url("offers"))
+    if page.reseller:
+        return redirect(url("summary"))
     board = uses.dashboard(page.ctx, page.staff)
     peak = max([n for _, n in board.per_day] + [1])
     return page.html("dashboard.html", page.t("dashboard"), current="dashboard", board=board, peak=peak)
@@ -431,12 +438,15 @@ def route(page: Page) -> Response:
         return public[head](page)
     from . import distributor
 
+    if head == "subscription":  # the signed link of the daily summary's emails: no sign-in
+        return distributor.subscription(page)
     handler = PAGES.get(head) or distributor.PAGES.get(head)
     if handler is None:
         return not_found(page)
     if page.session is None or not page.session.mfa:
         return redirect(url("sign-in"))
-    if (head in LIBRARY_PAGES and page.distributor) or (head in DISTRIBUTOR_PAGES and not page.distributor):
+    if (head in LIBRARY_PAGES and (page.distributor or page.reseller)) or \
+            (head in DISTRIBUTOR_PAGES and not page.distributor):
         return page.html("message.html", page.t("error_title"), 403, error=page.t("other_console"),
                          back=url("dashboard"))
     if head in ("settings", "staff", "audit") and not (page.staff and page.staff.admin):
@@ -455,9 +465,10 @@ def handle(http: web.Request) -> web.Answer:
     found = auth.session_of(ctx, req.cookie(SESSION))
     if found is not None:
         page.staff, page.session = found
-        from ..services.distributor import organisation
+        from ..services.distributor import organisation_role
 
-        page.distributor = organisation(page.staff) is not None
+        role = organisation_role(page.staff)
+        page.distributor, page.reseller = role == "distributor", role == "reseller"
     try:
         response = route(page)
     except Refused as r:  # a refusal is a page in the reader's words (STATUS, words): it needs the page

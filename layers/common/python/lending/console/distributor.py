@@ -86,46 +86,63 @@ def model_of_offer(o: Offer) -> str:
 
 def summary(page: Page) -> Response:
     """The daily summary of any day (yesterday by default), and its email subscription: the distributor's,
-    or the collectivity's for its network admin."""
+    the reseller's, or the collectivity's for its network admin."""
     from datetime import date, timedelta
 
     from ..domain import summary as rules
-    from ..services import summary as subs
     from ..services import summary as summaries
 
     assert page.staff
     gln = page.staff.gln_coll
-    role = "distributor" if page.distributor else "collectivity"
-    if not page.distributor and not page.staff.admin:
+    role = "distributor" if page.distributor else "reseller" if page.reseller else "collectivity"
+    if role == "collectivity" and not page.staff.admin:
         raise Refused(Reason.FORBIDDEN)
     if page.req.method == "POST":
         if page.req.path[1:] != ["subscription"]:
             return not_found(page)
         form = page.req.form
-        email, lang, tz = form.get("email", "").strip(), form.get("lang", "fr"), form.get("tz", "").strip()
-        if not email:
-            subs.unsubscribe(gln)
-            return redirect(url("summary", done="saved"))
-        try:
-            rules.zone(tz)
-        except ValueError:
-            raise Refused(Reason.INVALID_TIME_ZONE, zone=tz) from None
-        from ..domain.staff import normal_email
-
-        if normal_email(email) is None:
-            raise Refused(Reason.INVALID_EMAIL)
-        subs.subscribe(subs.Subscription(gln, role, email, "fr" if lang == "fr" else "en", tz))
+        summaries.choose(gln, role, form.get("email", ""), form.get("lang", "fr"), form.get("tz", ""))
         return redirect(url("summary", done="saved"))
-    sub = subs.subscription(gln)
+    sub = summaries.subscription(gln)
     tz = sub.tz if sub else "Europe/Paris"
     try:
         day = date.fromisoformat(page.req.query.get("day", ""))
     except ValueError:
         day = page.ctx.now.astimezone(rules.zone(tz)).date() - timedelta(days=1)
-    s = summaries.build(sub or subs.Subscription(gln, role, "", page.lang, tz), day)
+    s = summaries.build(sub or summaries.Subscription(gln, role, "", page.lang, tz), day)
     done = page.req.query.get("done")
     return page.html("summary.html", page.t("summary"), current="summary", s=s, day=day.isoformat(), tz=tz, sub=sub,
                      word=lambda k: rules.word(k, page.lang), notice=page.t(done) if done in DONE else None)
+
+
+def subscription(page: Page) -> Response:
+    """/console/subscription/<token>: the signed link of every summary email. Whoever holds it may change
+    the language and time zone of these emails, or stop them, without signing in (what one expects of an
+    automated email); changing the address takes the console."""
+    from ..services import summary as summaries
+
+    token = page.req.path[1] if len(page.req.path) == 2 else ""
+    sub = summaries.by_token(token)
+    heading = page.t("summary_email")
+    if sub is None:
+        raise Refused(Reason.INVALID_LINK)
+    action = url("subscription", token)
+    if page.req.method == "POST":
+        form = page.req.form
+        stop = form.get("action") == "stop"
+        try:
+            kept = summaries.choose(sub.gln, sub.role, "" if stop else sub.email, form.get("lang", sub.lang),
+                                    form.get("tz", sub.tz))
+        except Refused as r:
+            return page.html("subscription.html", heading, 400, sub=sub, action=action, error=page.explain(r),
+                             tz=form.get("tz", ""))
+        if kept is None:
+            return page.html("message.html", heading, notice=page.t("unsubscribed", email=sub.email),
+                             back=url("sign-in"))
+        return redirect(url("subscription", token, done="saved"))
+    done = page.req.query.get("done")
+    return page.html("subscription.html", heading, sub=sub, action=action, tz=sub.tz,
+                     notice=page.t(done) if done in DONE else None)
 
 
 PAGES: dict[str, Handler] = {"offers": offers, "summary": summary}

@@ -103,6 +103,8 @@ WORDS = {
     "callbacks_parked": ("Callbacks parked in the dead-letter queue", "Rappels en file d'attente des échecs"),
     "rejected_line": ("Rejected {identifier}: {reason}", "Rejetée {identifier} : {reason}"),
     "csv": ("The same figures as CSV: {where}", "Les mêmes chiffres en CSV : {where}"),
+    "manage": ("To change the language or time zone of these emails, or to stop them: {link}",
+               "Pour changer la langue ou le fuseau horaire de ces courriels, ou pour les arrêter : {link}"),
 }
 
 
@@ -110,14 +112,17 @@ def word(name: str, lang: str, **values: object) -> str:
     return WORDS[name][1 if lang == "fr" else 0].format(**values)
 
 
-def email(s: Summary, lang: str, tz: str, csv_key: str) -> tuple[str, str]:
-    """Subject and text of the summary's email, in `lang` (fr or en)."""
+def email(s: Summary, lang: str, tz: str, csv_key: str, manage_link: str = "") -> tuple[str, str]:
+    """Subject and text of the summary's email, in `lang` (fr or en); `manage_link`: the signed link to
+    manage or stop the subscription."""
     lines = [word("intro", lang, day=s.day.isoformat(), tz=tz, gln=s.gln), ""]
     lines += [f"{word(k, lang)}: {v}" for k, v in s.figures().items()]
     if s.offers_published:
         lines += ["", word("offers_published", lang) + ": " + ", ".join(s.offers_published)]
     lines += [word("rejected_line", lang, identifier=i, reason=r) for i, r in s.rejected]
     lines += ["", word("csv", lang, where=csv_key)]
+    if manage_link:
+        lines += ["", word("manage", lang, link=manage_link)]
     return word("subject", lang, day=s.day.isoformat(), gln=s.gln), "\n".join(lines) + "\n"
 
 

@@ -14,7 +14,12 @@ Every collectivity and reseller has a folder of offer/order files in the shape P
   and its differential sync (the newest of the two by date) both see everything.
 
 Each distributor's whole catalogue (every offer not removed) is written once a day as ONIX 3.0
-(`full_onix_<gln>_<D>.xml`): the spec's "Catalog can be provided by FTP" for a first getOffers.
+(`full_onix_<gln>_<D>.xml`): the spec's "Catalog can be provided by FTP" for a first getOffers. Between
+two, a run that finds offers changed since the start of the newest full file's day (a feed's file, a
+console edit) writes `diffusion_onix_<gln>_<today>_<HHMMSS>.xml`: every one of them (removed ones as
+NotificationType 05), so the newest update and the newest full together are the catalogue of now, and an
+edit reaches the FTP folder within a run, as it reaches the getOffers update files. Every distributor
+account has a folder, with a feed or without (a small publisher that only uses the console).
 
 A file is uploaded before the state that records it, so a crash at worst writes a file twice; two runs
 that overlap both read an account's state, and the one that saves second (version check) leaves it be.
@@ -148,34 +153,57 @@ def publish_account(gln: str, role: Role, now: datetime, running: dict[str, list
 
 
 def publish_catalogue(gln_distributor: str, now: datetime, report: Report, s3: Any) -> None:
+    """The distributor's full catalogue once a day; an update file when offers changed since (module doc)."""
     owner = f"ONIX#{gln_distributor}"
     st = store.state(owner)
     closing = _day((now - timedelta(days=1)).date())
-    if st.full_day is not None and st.full_day >= closing:
+    wrote_full = False
+    if st.full_day is None or st.full_day < closing:
+        key = layout.onix_prefix(gln_distributor) + layout.onix_full_name(gln_distributor,
+                                                                          (now - timedelta(days=1)).date())
+
+        def fill(out: IO[bytes]) -> None:
+            live = (o for o in store.offers_of(gln_distributor) if not o.removed)
+            onix.write(out, live, gln_distributor, "Lending hub", now)
+
+        _upload(s3, key, fill)
+        st.full_day, wrote_full = closing, True
+        report.catalogues.append(key)
+    # Whether anything changed since the last file: every change (a feed's file, a console edit) is filed
+    # by the catalogue sync in a getOffers update file, so their index since the newest full's day began
+    # (a few items) tells it, without reading the offers on every run.
+    start = iso(_start_of(st.full_day))
+    filed = [f.name for f in feeds.update_files_since(start, gln_distributor)]
+    digest = hashlib.sha256(json.dumps(filed).encode()).hexdigest()
+    if digest == st.digest and not wrote_full:
         return
-    key = layout.onix_prefix(gln_distributor) + layout.onix_full_name(gln_distributor,
-                                                                      (now - timedelta(days=1)).date())
-
-    def fill(out: IO[bytes]) -> None:
-        live = (o for o in store.offers_of(gln_distributor) if not o.removed)
-        onix.write(out, live, gln_distributor, "Lending hub", now)
-
-    _upload(s3, key, fill)
-    st.full_day = closing
+    if not wrote_full:
+        changed = offer_store.changed_since(gln_distributor, start)  # every offer changed since then
+        if changed:
+            key = layout.onix_prefix(gln_distributor) + layout.onix_update_name(gln_distributor, now)
+            _upload(s3, key, lambda out: onix.write(out, changed, gln_distributor, "Lending hub", now))
+            report.catalogues.append(key)
+    st.digest = digest
     store.save_state(owner, st)
-    report.catalogues.append(key)
+
+
+def distributors() -> list[str]:
+    """Every distributor with a catalogue folder: those with a feed and every distributor account."""
+    return sorted({f.gln_distributor for f in feeds.feeds()} | set(store.accounts_of(Role.DISTRIBUTOR)))
 
 
 def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | None = None) -> Report:
     """One run of the files job: the distributors' catalogues, then each account's files."""
     s3 = _s3(s3)
     report = Report()
-    for feed in feeds.feeds():
+    for gln_distributor in distributors():
         try:
-            publish_catalogue(feed.gln_distributor, now, report, s3)
+            publish_catalogue(gln_distributor, now, report, s3)
+        except store.StateConflict:
+            pass  # another run wrote this catalogue's files meanwhile
         except Exception as e:  # one distributor's failure leaves the others' files be written
-            logger.exception("FTP catalogue file failed", extra={"glnDistributor": feed.gln_distributor})
-            report.errors.append(f"ONIX#{feed.gln_distributor}: {type(e).__name__}")
+            logger.exception("FTP catalogue file failed", extra={"glnDistributor": gln_distributor})
+            report.errors.append(f"ONIX#{gln_distributor}: {type(e).__name__}")
     running = store.running_loans(iso(now))
     for role in ROLES:
         for gln in store.accounts_of(role):
@@ -201,7 +229,7 @@ class Access:
 
 
 def visible_distributors(account: Account) -> list[str]:
-    return [f.gln_distributor for f in feeds.feeds() if account.may_order_from(f.gln_distributor)]
+    return [gln for gln in distributors() if account.may_order_from(gln)]
 
 
 def login(username: object, password: object) -> Access | None:

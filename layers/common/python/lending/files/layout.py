@@ -2,7 +2,8 @@
 
 Bucket keys:
 - ftp/accounts/<gln>/O/<file>                 one account's offer/order files (full_pnb_*, diffusion_pnb_*)
-- ftp/onix/<glnDistributor>/<file>            the distributor's full ONIX catalogue (full_onix_*)
+- ftp/onix/<glnDistributor>/<file>            the distributor's full ONIX catalogue (full_onix_*) and its
+                                              updates of the day (diffusion_onix_*)
 
 What an account sees once logged in (the same mapping for AWS Transfer Family's logical directories and
 for the local FTP server):
@@ -15,12 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 FTP_ROOT = "ftp/"
 OFFERS_DIR = "/HUB/O"
 ONIX_DIR = "/HUB/ONIX"
 ONIX_PREFIX = "full_onix"
+ONIX_UPDATE_PREFIX = "diffusion_onix"
 
 
 def account_prefix(gln: str) -> str:
@@ -33,6 +35,10 @@ def onix_prefix(gln_distributor: str) -> str:
 
 def onix_full_name(gln_distributor: str, day: date) -> str:
     return f"{ONIX_PREFIX}_{gln_distributor}_{day:%Y%m%d}.xml"
+
+
+def onix_update_name(gln_distributor: str, at: datetime) -> str:
+    return f"{ONIX_UPDATE_PREFIX}_{gln_distributor}_{at:%Y%m%d_%H%M%S}.xml"
 
 
 def mappings(gln: str, distributors: Iterable[str]) -> list[tuple[str, str]]:

@@ -32,6 +32,8 @@ STAFF = [  # email, collectivity, role, member library, TOTP secret (base32)
     # distributor console: one per demo distributor (their organisation's GLN in place of a collectivity)
     ("admin@diffuseur-demo.example", DISTRIBUTOR, "admin", None, "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK"),
     ("admin@diffuseur-deux.example", DISTRIBUTOR2, "admin", None, "ONSWG4TFORZWK3TUONSWG4TFORZWK3TU"),
+    # reseller console (its daily summary): the demo reseller's
+    ("admin@librairie-demo.example", RESELLER, "admin", None, "NRUWE4TBNFZGSZLENRUWE4TBNFZGSZLE"),
 ]
 
 # Daily exportation summary: one subscriber of each kind (mails go to the local mail catcher).

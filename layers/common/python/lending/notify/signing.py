@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from ..text import same_secret
+
 PREFIX = "sha256="
 
 
@@ -14,4 +16,4 @@ def sign(secret: str, body: bytes) -> str:
 
 def verify(secret: str, body: bytes, header: str | None) -> bool:
     """What a receiver does (and the tests): constant-time comparison."""
-    return bool(header) and hmac.compare_digest(sign(secret, body), header or "")
+    return bool(header) and same_secret(sign(secret, body), header or "")

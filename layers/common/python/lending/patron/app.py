@@ -21,6 +21,7 @@ from ..services import clock
 from ..services import patron_space as uses
 from ..services.context import Ctx, warm_up
 from ..services.patron_space import PatronSession
+from ..text import same_secret
 
 SESSION = "lh_patron"
 STATIC = Path(__file__).with_name("static")
@@ -92,7 +93,7 @@ class Page:
 def _csrf_ok(page: Page) -> bool:
     sent = page.req.form.get("csrf", "")
     expected = page.session.csrf if page.session is not None else page.req.cookie(PRE)
-    return bool(sent) and bool(expected) and secrets.compare_digest(sent, expected or "")
+    return bool(sent) and bool(expected) and same_secret(sent, expected or "")
 
 
 # --- pages ---

@@ -38,6 +38,14 @@ def organisation(staff: Staff) -> Account | None:
     return acc if acc is not None and acc.role is Role.DISTRIBUTOR else None
 
 
+def organisation_role(staff: Staff) -> str:
+    """Which console a staff member gets: "distributor", "reseller", else "library" (a collectivity's)."""
+    acc = auth.account(staff.gln_coll)
+    if acc is not None and acc.role in (Role.DISTRIBUTOR, Role.RESELLER):
+        return acc.role.value
+    return "library"
+
+
 def own_gln(staff: Staff) -> str:
     if organisation(staff) is None:
         raise Refused(Reason.FORBIDDEN)

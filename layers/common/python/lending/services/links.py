@@ -8,6 +8,8 @@ import hmac
 import os
 from datetime import UTC, datetime
 
+from ..text import same_secret
+
 _DEV_KEY = "local-only-signing-key"  # the deployed stack sets LINK_SIGNING_KEY from a secret parameter
 
 
@@ -44,7 +46,7 @@ def verify_loan_link(token: str, now: datetime) -> tuple[str, str] | None:
         payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         gln_coll, loan_id, exp, *flag = payload.split(".")
         good = hmac.new(signing_key(), payload.encode(), hashlib.sha256).digest()[:20]
-        if not hmac.compare_digest(_b64(good), sig) or flag not in ([], [FOLLOWS_LOAN]):
+        if not same_secret(_b64(good), sig) or flag not in ([], [FOLLOWS_LOAN]):
             return None
         if not flag and datetime.fromtimestamp(int(exp), UTC) <= now:
             return None
@@ -70,4 +72,4 @@ def verify_resource(gln_coll: str, loan_id: str, path: str, exp: str, sig: str, 
     if not (exp.isascii() and exp.isdigit() and len(exp) <= 12) or len(sig) > 64:
         return False
     good = _resource_sig(gln_coll, loan_id, path, int(exp))
-    return hmac.compare_digest(good, sig) and datetime.fromtimestamp(int(exp), UTC) > now
+    return same_secret(good, sig) and datetime.fromtimestamp(int(exp), UTC) > now

@@ -28,6 +28,7 @@ from ..store import patron_sessions as sessions
 from ..store import patrons as patron_store
 from ..store import staff as staff_store
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
+from ..text import same_secret
 from . import files, holdings, holds, patron_loans
 from .console import derive_patron_key
 from .context import Ctx
@@ -68,7 +69,7 @@ def sign_in(ctx: Ctx, library: str, member_id: str, password: str, address: str)
         good = verify_password(password_hash, password[:500])
     else:
         expected = derive_patron_key(gln, member, generation) if coll and member else secrets.token_hex(16)
-        good = secrets.compare_digest(expected, password.strip()[:200])
+        good = same_secret(expected, password.strip()[:200])
     known = coll is not None and coll.role is Role.COLLECTIVITY and _known(gln, member)
     if not (good and known):
         raise fail(ctx, attempt, Reason.BAD_PATRON_CREDENTIALS)

@@ -30,6 +30,7 @@ from ..domain.staff import (
     window_left,
 )
 from ..store import staff as store
+from ..text import same_secret
 from .context import Ctx
 
 ISSUER = "Lending hub"
@@ -116,7 +117,7 @@ def _totp_step(secret: str, code: str, ctx: Ctx) -> int | None:
     now = int(ctx.now.timestamp())
     for drift in (0, -1, 1):
         at = now + drift * totp.interval
-        if secrets.compare_digest(totp.at(at), code):
+        if same_secret(totp.at(at), code):
             return at // totp.interval
     return None
 

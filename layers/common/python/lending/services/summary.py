@@ -26,6 +26,7 @@ from ..domain.dates import iso
 from ..observability import logger
 from ..store import offers as offer_store
 from ..store import summary as store
+from ..text import same_secret
 from . import files
 
 Send = Callable[[str, str, str], str]
@@ -40,6 +41,65 @@ def subscription(gln: str) -> Subscription | None:
 
 def subscribe(sub: Subscription) -> None:
     store.subscribe(sub)
+
+
+def choose(gln: str, role: str, email: str, lang: str, tz: str) -> Subscription | None:
+    """An account's own choice (console page or the signed link): an empty address unsubscribes; else the
+    address, language (fr, else en) and IANA time zone are checked and kept. None when unsubscribed."""
+    from ..domain.refusals import Reason, Refused
+    from ..domain.staff import normal_email
+
+    email = email.strip()
+    if not email:
+        store.unsubscribe(gln)
+        return None
+    try:
+        rules.zone(tz.strip())
+    except ValueError:
+        raise Refused(Reason.INVALID_TIME_ZONE, zone=tz) from None
+    address = normal_email(email)
+    if address is None:
+        raise Refused(Reason.INVALID_EMAIL)
+    sub = Subscription(gln, role, address, "fr" if lang == "fr" else "en", tz.strip())
+    store.subscribe(sub)
+    return sub
+
+
+# --- the signed link in every email: manage or stop the subscription without signing in --------------
+
+_PURPOSE = b"summary-subscription\0"
+
+
+def _mac(gln: str, email: str) -> str:
+    import base64
+    import hashlib
+    import hmac
+
+    from .links import signing_key
+
+    raw = hmac.new(signing_key(), _PURPOSE + f"{gln}\0{email}".encode(), hashlib.sha256).digest()[:20]
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def manage_token(sub: Subscription) -> str:
+    """`<gln>.<mac>`: bound to the account and to the address it was sent to, so a link stops working
+    once the address changes or the account unsubscribes (and can never name another account)."""
+    return f"{sub.gln}.{_mac(sub.gln, sub.email)}"
+
+
+def manage_link(base_url: str, sub: Subscription) -> str:
+    return f"{base_url.rstrip('/')}/console/subscription/{manage_token(sub)}"
+
+
+def by_token(token: str) -> Subscription | None:
+    """The subscription a genuine link names; None for anything else (forged, stale, malformed)."""
+    gln, _, mac = token.partition(".")
+    if not (gln.isascii() and gln.isdigit() and len(gln) == 13) or not mac.isascii() or len(mac) > 40:
+        return None
+    sub = store.subscription(gln)
+    if sub is None or not same_secret(_mac(sub.gln, sub.email), mac):
+        return None
+    return sub
 
 
 def unsubscribe(gln: str) -> None:
@@ -119,8 +179,13 @@ class Run:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-def run(now: datetime, send: Send | None = None) -> Run:
-    """The hourly job (module docstring)."""
+def run(now: datetime, send: Send | None = None, base_url: str | None = None) -> Run:
+    """The hourly job (module docstring). `base_url`: the hub's public address, for the signed link to
+    manage the subscription in every email (PUBLIC_BASE_URL by default)."""
+    if base_url is None:
+        from .context import Ctx
+
+        base_url = Ctx().base_url
     if send is None:
         from . import mailer
 
@@ -145,7 +210,7 @@ def run(now: datetime, send: Send | None = None) -> Run:
         if not store.claim(sub.gln, day, iso(now)):
             report.already.append((sub.gln, day))
             continue
-        subject, text = rules.email(s, sub.lang, sub.tz, key)
+        subject, text = rules.email(s, sub.lang, sub.tz, key, manage_link(base_url, sub))
         try:
             message_id = send(sub.email, subject, text)
         except Exception:
