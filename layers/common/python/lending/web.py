@@ -219,11 +219,6 @@ class Answer:
         return out
 
 
-def status_of(answer: Answer | Event) -> int:
-    """The HTTP status of an answer, an Answer or an event dict a use case still builds (a file's)."""
-    return answer.status if isinstance(answer, Answer) else int(answer["statusCode"])
-
-
 def json_answer(status: int, value: Any, headers: Mapping[str, str] | None = None,
                 content_type: str = "application/json") -> Answer:
     return Answer(status, dumps(value), {"Content-Type": content_type, **(headers or {})})

@@ -89,17 +89,15 @@ def verify_link(token: str, now: datetime) -> str | None:
     return update_key(gln, file_name)
 
 
-def open_link(token: str, now: datetime, s3: Any = None) -> dict[str, Any]:
-    """GET /catalogue/onix/{token}: 302 to a short-lived presigned S3 URL, 403 for a bad or old link."""
+def open_link(token: str, now: datetime, s3: Any = None) -> str | None:
+    """GET /catalogue/onix/{token}: a short-lived presigned S3 URL of the file, None for a bad or old link."""
     key = verify_link(token, now)
     if key is None:
-        return {"statusCode": 403, "headers": {"Content-Type": "application/json"},
-                "body": '{"errors": ["This link is invalid or has expired."]}'}
+        return None
     if s3 is None:
         s3 = aws.client("s3")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": os.environ["BUCKET_NAME"], "Key": key},
-                                    ExpiresIn=300)
-    return {"statusCode": 302, "headers": {"Location": url, "Cache-Control": "no-store"}, "body": ""}
+    return str(s3.generate_presigned_url("get_object", Params={"Bucket": os.environ["BUCKET_NAME"], "Key": key},
+                                         ExpiresIn=300))
 
 
 # --- the two services --------------------------------------------------------------------------------

@@ -10,11 +10,11 @@ from typing import Any
 
 from ..domain.dates import parse_iso
 from ..domain.refusals import Reason, Refused
+from ..downloads.door import licence_answer
 from ..observability import count
 from ..services import lcp as uses
 from ..services.context import Ctx, warm_up
-from ..services.fulfillment import licence_answer
-from ..web import Answer, Door, Request, status_of
+from ..web import Answer, Door, Request
 from .errors import LSD_ERRORS, PROBLEM_TYPE, SERVER, problem
 
 HINT_PAGE = """<!DOCTYPE html>
@@ -48,16 +48,16 @@ def _fault(req: Request, request_id: str) -> Answer:
     return _json(500, {"type": LSD_ERRORS + SERVER, "title": "Internal error.", "status": 500}, PROBLEM_TYPE)
 
 
-def _counted(req: Request, answer: Answer | dict[str, Any]) -> Answer | dict[str, Any]:
-    count(f"lcp.{status_of(answer)}")
+def _counted(req: Request, answer: Answer) -> Answer:
+    count(f"lcp.{answer.status}")
     return answer
 
 
 # The LSD door: refusals through lsd/errors.py's one table, as Problem Details.
-DOOR: Door[Answer | dict[str, Any]] = Door("lcp", _fault, {Refused: _problem}, _counted)
+DOOR: Door[Answer] = Door("lcp", _fault, {Refused: _problem}, _counted)
 
 
-def route(req: Request) -> Answer | dict[str, Any]:
+def route(req: Request) -> Answer:
     key, path, query = req.route, req.path_params, req.query
     ctx = Ctx(base_url=req.base_url)  # the clock seam gives `now`
     licence_id = path.get("licence_id", "")

@@ -1,13 +1,13 @@
 """Opening a fulfillment link: only a genuine, unexpired link of an active loan gives the file.
 
-The file is the EPUB of the loan's EAN in the bucket: answered inline (base64, as API Gateway wants
-binary bodies), or by a redirect to a short-lived S3 link when it is too large for a Lambda answer.
-Each delivery is recorded on the loan (`downloads`)."""
+The file is the EPUB of the loan's EAN in the bucket: the door answers it inline, or redirects to a
+short-lived S3 link when it is too large for a Lambda answer. An LCP loan's link gives its licence,
+never the file in clear. Each delivery is recorded on the loan (`downloads`)."""
 
 from __future__ import annotations
 
-import base64
-import json
+import enum
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain.loans import LoanState
@@ -17,57 +17,50 @@ from . import files
 from .context import Ctx
 from .links import verify_loan_link
 
-ERRORS = {
-    "invalid_link": "This link is invalid or has expired.",
-    "loan_not_found": "Loan not found.",
-    "loan_expired": "The loan has expired.",
-    "loan_returned": "This loan's availability period has expired.",
-    "file_not_found": "The file of this loan is not available.",
-}
+
+class Refusal(enum.Enum):
+    """Why a loan's link gives nothing (the download door words each, in v1's error shape)."""
+
+    INVALID_LINK = "invalid_link"
+    LOAN_NOT_FOUND = "loan_not_found"
+    LOAN_EXPIRED = "loan_expired"
+    LOAN_RETURNED = "loan_returned"
+    FILE_NOT_FOUND = "file_not_found"
 
 
-def _error(status: int, code: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"errors": [code], "messages": [ERRORS[code]]})}
+@dataclass(frozen=True)
+class Delivery:
+    """What a loan's link gives: its LCP licence document, or its file (the bytes, or where to fetch
+    them when too large for a Lambda answer)."""
+
+    licence: dict[str, Any] | None = None
+    name: str = ""
+    content: bytes | None = None
+    url: str | None = None
 
 
-def licence_answer(doc: dict[str, Any]) -> dict[str, Any]:
-    """A licence file (`.lcpl`): what the fulfillment link, v1 and the LSD `license` link answer."""
-    from .lcp import LICENCE_TYPE
-
-    return {"statusCode": 200, "body": json.dumps(doc, ensure_ascii=False),
-            "headers": {"Content-Type": LICENCE_TYPE, "Content-Disposition": 'attachment; filename="loan.lcpl"',
-                        "Cache-Control": "private, no-store"}}
-
-
-def open_link(token: str, ctx: Ctx | None = None) -> dict[str, Any]:
+def open_link(token: str, ctx: Ctx | None = None) -> Delivery | Refusal:
     ctx = ctx or Ctx()
     found = verify_loan_link(token, ctx.now)
     if found is None:
-        return _error(403, "invalid_link")
+        return Refusal.INVALID_LINK
     loan = loan_store.get(*found)
     if loan is None:
-        return _error(404, "loan_not_found")
+        return Refusal.LOAN_NOT_FOUND
     if loan.state is LoanState.RETURNED:
-        return _error(403, "loan_returned")
+        return Refusal.LOAN_RETURNED
     if loan.state is not LoanState.ACTIVE or loan.end_date <= ctx.now:
-        return _error(403, "loan_expired")
+        return Refusal.LOAN_EXPIRED
     from . import lcp
 
     licence = lcp.licence_of(ctx, loan)
     if licence is not None:  # an LCP loan: its link answers the licence, never the file in clear
         deliveries.record_download(loan.gln_coll, loan.loan_id, ctx.now)
-        return licence_answer(licence.doc)
+        return Delivery(licence=licence.doc)
     if loan.extra.get("protection") == lcp.PROTECTION:  # its licence could not be issued: never the clear file
-        return _error(404, "file_not_found")
+        return Refusal.FILE_NOT_FOUND
     file = files.open_epub(loan.ean13)
     if file is None:
-        return _error(404, "file_not_found")
+        return Refusal.FILE_NOT_FOUND
     deliveries.record_download(loan.gln_coll, loan.loan_id, ctx.now)
-    disposition = f'attachment; filename="{file.name}"'
-    if file.content is None:
-        return {"statusCode": 302, "body": "",
-                "headers": {"Location": file.url or "", "Cache-Control": "no-store"}}
-    return {"statusCode": 200, "isBase64Encoded": True, "body": base64.b64encode(file.content).decode(),
-            "headers": {"Content-Type": files.EPUB_TYPE, "Content-Disposition": disposition,
-                        "Cache-Control": "private, no-store"}}
+    return Delivery(name=file.name, content=file.content, url=file.url)
