@@ -35,7 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "warehouse": {"domain", "services", "web"} | BASE,
     "lsd": {"domain", "services", "web", "downloads"} | BASE,  # LCP licence status documents (reading apps);
     # its `license` link answers the licence file as the fulfillment link does (downloads.door.licence_answer)
-    "downloads": {"domain", "services", "catalogue", "web"} | BASE,  # GETs of signed links (a loan's file, an ONIX file)
+    "downloads": {"domain", "services", "catalogue", "web"} | BASE,  # GETs of signed links (a loan's file, ONIX)
     "web": BASE,
     # The library's catalogue for harvesters (Cantook v1 resources, OPDS 2): a v1-family door, it shares
     # v1's key check, paging parameters and error table.
