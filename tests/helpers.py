@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -119,3 +121,13 @@ def stored_events(subject: str | None = None) -> list[dict[str, Any]]:
             found.append({"eventId": event.event_id, "url": event.url, "glnColl": event.gln_coll,
                           "body": event.payload, "item": item})
     return found
+
+
+def unused_ips(count: int = 1) -> list[str]:
+    """`count` consecutive IPv4 addresses no test has declared yet: a random block of the shared address space
+    100.64.0.0/10, where no test declares anything by a fixed address. The local stack (and its declared
+    addresses) lives for the whole session, so a test that needs an address undeclared, or its own declared
+    range, takes one here instead of a fixed address another test may declare first."""
+    # secrets, not random: pytest-randomly reseeds `random` alike before every test (the same draws).
+    first = int(ipaddress.IPv4Address("100.64.0.0")) + secrets.randbelow(2**22 - count)
+    return [str(ipaddress.IPv4Address(first + i)) for i in range(count)]

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from lending.local import demo
-from tests.helpers import coll_auth, iso, line, loan_body, order_body
+from tests.helpers import coll_auth, iso, line, loan_body, order_body, unused_ips
 
 DIST = {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD}
 
@@ -61,7 +61,9 @@ def test_every_return_code_of_the_six_loan_services(call: Any) -> None:
         "loanBook", {**body, "loanId": "C4", "loanEndDate": iso(datetime.now(UTC) - timedelta(days=1))}
     )["returnStatus"]
     seen["auth"] = call("loanBook", {**body, "passwordColl": "bad"})["returnStatus"]
-    # The same on-site consultation, before and after its address is declared (this title has no streams).
+    # The same on-site consultation, before and after its address is declared (this title has no streams): an
+    # address of this test's own, which no other test of the session has declared.
+    (ip,) = unused_ips()
     consult = {
         **coll_auth(),
         "orderLineId": lid,
@@ -70,10 +72,10 @@ def test_every_return_code_of_the_six_loan_services(call: Any) -> None:
         "accessMedium": "STREAMING",
         "localization": "IN_SITU",
         "consultEndDate": iso(datetime.now(UTC) + timedelta(hours=1)),
-        "ipAddress": "198.51.100.7",
+        "ipAddress": ip,
     }
     seen["in_situ"] = call("consultBook", consult)["returnStatus"]
-    seen["declare"] = call("declareIp", {**coll_auth(), "ips": ["198.51.100.7"]})["returnStatus"]
+    seen["declare"] = call("declareIp", {**coll_auth(), "ips": [ip]})["returnStatus"]
     seen["declare_big"] = call("declareIp", {**coll_auth(), "ips": ["10.0.0.0,10.9.0.0"]})["returnStatus"]
     seen["stream_none"] = call("consultBook", consult)["returnStatus"]
     seen["status_missing"] = call("getLoanStatus", {**coll_auth(), "orderLineId": ["1" * 24]})["loanResponseLine"][0][
@@ -196,7 +198,7 @@ def test_every_return_code_of_consult_book_over_http(call: Any) -> None:
     """consultBook's own table of codes (spec), each one sent over HTTP."""
     lid = call("sendOrder", order_body(line()))["orderResponseLine"][0]["orderLineId"]  # 2 dl, 1 on, 1 off
     now = datetime.now(UTC)
-    ip = "198.51.100.99"
+    (ip,) = unused_ips()  # undeclared until this test declares it, whatever ran before
 
     def consult(loan_id: str, where: str = "EX_SITU", **over: Any) -> dict[str, Any]:
         body = {**coll_auth(), "orderLineId": lid, "loanId": loan_id, "ean13": "9791000000015",

@@ -3,6 +3,7 @@ services, with their arrays and return codes. Every answer it receives is also c
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from zeep.plugins import Plugin
 
 from lending.local import demo
 from lending.pnb.soap.schema import MODEL, NS
+from tests.helpers import unused_ips
 
 pytestmark = pytest.mark.e2e
 NOW = datetime.now(UTC)
@@ -160,18 +162,22 @@ def test_collectivity_services_lend_consult_and_follow(pnb: Any, check: XsdCheck
                         accessMedium="DOWNLOAD", localization="EX_SITU",
                         loanEndDate=end).returnStatus == "NOT_FOUND"
 
-    declared = pnb.declareIp(**COLL, ips=["198.51.100.1,198.51.100.20", "203.0.113.9"])
+    # Addresses of this test's own (the session's stack keeps what other tests declared): a range of 20, one
+    # address alone, one never declared.
+    block, (single,), (outside_ip,) = unused_ips(20), unused_ips(), unused_ips()
+    declared = pnb.declareIp(**COLL, ips=[f"{block[0]},{block[-1]}", single])
     assert declared.returnStatus == "OK"
-    again = pnb.declareIp(**COLL, ips=["203.0.113.9"])
-    assert (again.returnStatus, again.returnMessage) == ("OK", "Warn : 203.0.113.9 already declared.")
-    assert pnb.declareIp(**COLL, ips=["198.51.100.1,198.51.110.1"]).returnStatus == "INVALID_ARGUMENTS"
+    again = pnb.declareIp(**COLL, ips=[single])
+    assert (again.returnStatus, again.returnMessage) == ("OK", f"Warn : {single} already declared.")
+    too_large = f"{block[0]},{ipaddress.IPv4Address(block[0]) + 5000}"  # over declareIp's 1000 addresses
+    assert pnb.declareIp(**COLL, ips=[too_large]).returnStatus == "INVALID_ARGUMENTS"
     consult = pnb.consultBook(**COLL, orderLineId=line_id, loanId="ZC1", ean13="9791000000015",
                               accessMedium="STREAMING", localization="IN_SITU",
-                              consultEndDate=NOW + timedelta(hours=2), ipAddress="198.51.100.7")
+                              consultEndDate=NOW + timedelta(hours=2), ipAddress=block[6])
     assert consult.returnStatus == "OK" and consult.consultEndDate and consult.link.url
     outside = pnb.consultBook(**COLL, orderLineId=line_id, loanId="ZC2", ean13="9791000000015",
                               accessMedium="STREAMING", localization="IN_SITU",
-                              consultEndDate=NOW + timedelta(hours=2), ipAddress="192.0.2.200")
+                              consultEndDate=NOW + timedelta(hours=2), ipAddress=outside_ip)
     assert outside.returnStatus == "ACCES_DENIED"
 
     status = pnb.getLoanStatus(**COLL, orderLineId=[line_id, small_line, "123456789012345678901234"])
