@@ -89,6 +89,13 @@ lending-system: $(VENV)/.installed
 redrive: $(VENV)/.installed
 	PYTHONPATH=layers/common/python $(PY) -m lending.notify.redrive $(ARGS)
 
+# An organisation's first console account (its admin): prints a one-time invitation link (docs/operations.md).
+#   make console-owner GLN=3010999000049 EMAIL=admin@example.org [ARGS="--mail"]   the deployed stack
+#   AWS_ENDPOINT_URL=http://127.0.0.1:3001 make console-owner GLN=... EMAIL=...      local (`make run` up)
+.PHONY: console-owner
+console-owner: $(VENV)/.installed
+	$(PY) -m tools.console_owner "$(GLN)" "$(EMAIL)" $(if $(STACK),--stack "$(STACK)") $(ARGS)
+
 # The demo console staff's current TOTP codes (against `make run`: their secrets are printed there).
 .PHONY: console-codes
 console-codes: $(VENV)/.installed

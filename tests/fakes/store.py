@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from lending import aws
 from lending.domain.dates import iso
@@ -233,9 +234,15 @@ class MemoryStore:
         return copy.deepcopy(found) if found is not None else None
 
     def put(self, item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> None:
-        if condition is not None:
-            raise NotFaked(f"conditional put {condition!r}")
         stored = _norm(item)
+        if condition is not None:  # one of the plain puts' conditions, failed as DynamoDB fails it
+            check = PUT_CONDITIONS.get(condition)
+            if check is None or set(kw) - {"ExpressionAttributeValues"}:
+                raise NotFaked(f"conditional put {condition!r} {sorted(kw)}")
+            if not check(self.items.get((stored["pk"], stored["sk"])), table.de(kw.get("ExpressionAttributeValues"))
+                         or {}):
+                raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": condition}},
+                                  "PutItem")
         self.items[(stored["pk"], stored["sk"])] = stored
 
     def batch_get(self, keys: list[tuple[str, str]], consistent: bool = True) -> list[Item]:

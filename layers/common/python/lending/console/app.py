@@ -98,6 +98,7 @@ STATUS: dict[Reason, int] = {
     Reason.NO_PENDING_SIGN_IN: 401, Reason.FORBIDDEN: 403, Reason.NOT_FOUND: 404, Reason.LOAN_NOT_FOUND: 404,
     Reason.INVALID_LINK: 404, Reason.EMAIL_TAKEN: 409, Reason.LOAN_RETURNED: 409, Reason.LOAN_EXPIRED: 409,
     Reason.ALREADY_ENDED: 409, Reason.OFFER_EXISTS: 409, Reason.SYNC_BUSY: 409,
+    Reason.UNKNOWN_ORGANISATION: 404, Reason.HAS_OWNER: 409,
     # the patron space's (lending.patron, which answers its reader's resources with a few of its own)
     Reason.BAD_PATRON_CREDENTIALS: 401, Reason.NOT_ON_SITE: 403, Reason.FILE_NOT_FOUND: 404,
     Reason.NOT_STREAMING: 404, Reason.STREAMING_ONLY: 404,
@@ -377,10 +378,7 @@ def team(page: Page) -> Response:
                                        coll.members)
             uses.audit(page.ctx, page.staff, "staff.invite", staff.email, role.value)
             link = page.req.base + url("welcome", token)
-            _mail(staff.email, "Your library console account / Votre accès à la console",
-                  f"You are invited to the library console of {coll.name}. Open this link within three days:\n"
-                  f"Vous êtes invité(e) à la console de {coll.name}. Ouvrez ce lien dans les trois jours :\n\n"
-                  f"{link}\n")
+            _mail(staff.email, *invitation_email(coll.name, "library", link))
             return redirect(url("staff", done="invited"))
         if len(rest) == 2 and rest[1] in ("disable", "enable"):
             state = StaffState.DISABLED if rest[1] == "disable" else StaffState.ACTIVE
@@ -403,6 +401,12 @@ def audit(page: Page) -> Response:
 
 def not_found(page: Page) -> Response:
     return page.html("message.html", page.t("page_not_found"), 404, back=url("dashboard"))
+
+
+def invitation_email(organisation: str, kind: str, link: str) -> tuple[str, str]:
+    from ..services import mailer  # on first use: the console's cold start needs no email code
+
+    return mailer.invitation_email(organisation, kind, link)
 
 
 def _mail(to: str, subject: str, text: str) -> None:

@@ -110,6 +110,9 @@ class Reason(StrEnum):
     INVALID_LIMIT = "invalid_limit"
     NO_IP_ENTRY = "invalid_ip"  # a declaration with no entry
     THROTTLED = "throttled"  # too many failed sign-ins: wait the window out
+    # The operator's first console account of an organisation (services.staff.invite_owner)
+    UNKNOWN_ORGANISATION = "unknown_organisation"  # no collectivity, distributor or reseller has this GLN
+    HAS_OWNER = "has_owner"  # the organisation has its admin already: they invite the others
     # Readium LCP licence status documents (LSD: register, return, renew)
     LICENCE_NOT_FOUND = "licence_not_found"
     INVALID_DEVICE = "invalid_device"  # the device's id and name are required, printable, at most 255
@@ -161,6 +164,8 @@ PARAMS: dict[Reason, tuple[str, ...]] = {
     Reason.LOAN_NOT_IN_LINE: ("order_line_id", "loan_id"),
     Reason.INVALID_LIMIT: ("name",),
     Reason.THROTTLED: ("minutes",),
+    Reason.UNKNOWN_ORGANISATION: ("gln",),
+    Reason.HAS_OWNER: ("gln", "email"),
     Reason.END_NOT_LATER: ("current",),
     Reason.RENEWAL_TOO_LONG: ("days",),
     Reason.LICENCE_ENDS_FIRST: ("end",),

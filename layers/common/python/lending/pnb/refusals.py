@@ -143,6 +143,8 @@ TABLE: dict[Reason, tuple[Status, str]] = {
     R.INVALID_LIMIT: (S.INVALID_ARGUMENTS, "The parameter {name} is invalid"),
     R.NO_IP_ENTRY: (S.INVALID_ARGUMENTS, "The parameter ips is mandatory"),
     R.THROTTLED: (S.AUTHENTICATION_ERROR, "Too many failed sign-ins, try again in {minutes} minutes"),
+    R.UNKNOWN_ORGANISATION: (S.UNKNOWN_GLN, "No collectivity, distributor or reseller has GLN {gln}"),
+    R.HAS_OWNER: (S.DUPLICATED, "{gln} has its console administrator already ({email})"),
     # The LCP status documents' reasons (a reading app's calls): PNB never meets them.
     R.LICENCE_NOT_FOUND: (S.NOT_FOUND, "This licence does not exist."),
     R.INVALID_DEVICE: (S.INVALID_ARGUMENTS, "The device id and name are invalid."),

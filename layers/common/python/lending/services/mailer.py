@@ -33,6 +33,24 @@ def hold_email(title: str, hold_expires_at: datetime) -> tuple[str, str]:
     return subject, text
 
 
+# Whose console an invitation opens: words of both languages (the invited person's is not known yet).
+_CONSOLES = {"library": ("the library console", "la console"),
+             "distributor": ("the distributor console", "la console diffuseur"),
+             "reseller": ("the reseller console", "la console revendeur")}
+
+
+def invitation_email(organisation: str, kind: str, link: str) -> tuple[str, str]:
+    """Subject and text of a console invitation (staff invited by their admin, or an organisation's first
+    admin by the operator): the one-time link, good three days (domain.staff.INVITE_TTL)."""
+    en, fr = _CONSOLES.get(kind, _CONSOLES["library"])
+    subject = ("Your library console account" if kind == "library" else "Your console account") + \
+        " / Votre accès à la console"
+    text = (f"You are invited to {en} of {organisation}. Open this link within three days:\n"
+            f"Vous êtes invité(e) à {fr} de {organisation}. Ouvrez ce lien dans les trois jours :\n\n"
+            f"{link}\n")
+    return subject, text
+
+
 def send(to: str, subject: str, text: str) -> str:
     """Send a plain-text email; returns SES's message id."""
     out = client("sesv2").send_email(

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from ..domain.accounts import Account, Role
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import (
     INVITE_TTL,
@@ -29,6 +30,7 @@ from ..domain.staff import (
     window,
     window_left,
 )
+from ..store import accounts as account_store
 from ..store import staff as store
 from ..text import same_secret
 from .context import Ctx
@@ -210,6 +212,44 @@ def invite(ctx: Ctx, admin: Staff, email_text: str, role: StaffRole, library: st
     token = secrets.token_urlsafe(32)
     store.save_token(digest(token), "invite", email, ctx.now + INVITE_TTL)
     return staff, token
+
+
+# The organisations that have a console: a collectivity's network (its member libraries' staff are its
+# own), a distributor (offers), a reseller (its daily summary).
+CONSOLE_ORGANISATIONS = (Role.COLLECTIVITY, Role.DISTRIBUTOR, Role.RESELLER)
+
+
+@dataclass(frozen=True)
+class OwnerInvitation:
+    staff: Staff  # the organisation's admin, invited (they set their password and authenticator at the link)
+    token: str  # the one-time invitation token (console page /console/welcome/<token>)
+    organisation: Account
+    again: bool  # a new link for the same admin, invited before and not yet enrolled
+
+
+def invite_owner(ctx: Ctx, gln: str, email_text: str, operator: str) -> OwnerInvitation:
+    """The hub's operator gives an organisation its first console account: its admin, invited exactly as an
+    admin invites staff (a one-time link good for INVITE_TTL; password, authenticator and recovery codes
+    at the first visit), after which that admin invites the others. Refused when no collectivity,
+    distributor or reseller has `gln`, or when it has an admin already; asked again for the same admin
+    who has not enrolled yet, a new link is made (a lost email). Audited in the organisation's log."""
+    org = account_store.get(gln) if gln.isascii() and gln.isdigit() and len(gln) <= 20 else None
+    if org is None or org.role not in CONSOLE_ORGANISATIONS:
+        raise Refused(Reason.UNKNOWN_ORGANISATION, gln=gln)
+    email = normal_email(email_text)
+    if email is None:
+        raise Refused(Reason.INVALID_EMAIL)
+    admins = [s for s in store.of_collectivity(gln) if s.admin]
+    again = len(admins) == 1 and admins[0].email == email and admins[0].state is StaffState.INVITED
+    if admins and not again:
+        raise Refused(Reason.HAS_OWNER, gln=gln, email=admins[0].email)
+    staff = admins[0] if again else Staff(email=email, gln_coll=gln, role=StaffRole.ADMIN)
+    if not again and not store.create(staff):
+        raise Refused(Reason.EMAIL_TAKEN)
+    token = secrets.token_urlsafe(32)
+    store.save_token(digest(token), "invite", email, ctx.now + INVITE_TTL)
+    store.audit(gln, ctx.now, operator, "staff.invite_owner.again" if again else "staff.invite_owner", email)
+    return OwnerInvitation(staff, token, org, again)
 
 
 def _token(ctx: Ctx, token: str, purpose: str) -> dict[str, object]:

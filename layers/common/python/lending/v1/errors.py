@@ -142,6 +142,8 @@ TABLE: dict[Reason, str] = {
     R.INVALID_LIMIT: _UNREACHABLE,
     R.NO_IP_ENTRY: _UNREACHABLE,
     R.THROTTLED: _UNREACHABLE,
+    R.UNKNOWN_ORGANISATION: _UNREACHABLE,  # an operator's command, never a v1 route's
+    R.HAS_OWNER: _UNREACHABLE,
     R.END_NOT_LATER: "expires_at_not_later",
     R.RENEWAL_TOO_LONG: "loan_duration_over_maximum",
     R.LICENCE_ENDS_FIRST: "licence_ends_first",
