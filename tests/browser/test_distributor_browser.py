@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from lending.catalogue import onix
 from lending.domain.identifiers import gs1_check_digit
 from lending.local import demo, epubs
-from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, new_page, shot
+from tests.browser.test_console_browser import ADMIN, ADMIN_SECRET, new_page, shot, unused_code
 from tests.helpers import iso, loan_body, order_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -42,7 +42,7 @@ def sign_in(browser: Browser, base: str, email: str, secret: str, landing: str) 
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(demo.CONSOLE_PASSWORD)
     page.get_by_role("button", name="Continue").click()
-    page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)))
+    page.get_by_label("6-digit code").fill(unused_code(email, secret))
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(landing)
     return context, page
@@ -291,5 +291,81 @@ def test_a_reseller_manages_its_daily_summary(stack: Any, browser: Browser) -> N
         expect(page.get_by_role("status")).to_contain_text(f"{address} will no longer receive the daily summary")
         r = page.goto(stack.url + link.group(0))  # the link ends with the subscription
         assert r is not None and r.status == 404
+    finally:
+        context.close()
+
+
+def test_a_distributor_admin_invites_staff_who_enrol_into_the_distributor_console(
+        stack: Any, browser: Browser, dist: Page) -> None:
+    """The Staff page libraries have, for a distributor (the same invitation use case): no member libraries,
+    the console's invitation email naming the distributor's console, CSRF-guarded, audited."""
+    import re
+
+    from lending.local import mail
+
+    email = f"catalogue-{uuid.uuid4().hex[:6]}@diffuseur-demo.example"
+    dist.get_by_role("link", name="Staff").click()
+    expect(dist.get_by_role("heading", level=1)).to_have_text("Staff")
+    expect(dist.get_by_label("Member library")).to_have_count(0)
+    expect(dist.get_by_role("heading", name="Your organisation's team")).to_be_visible()
+    expect(dist.get_by_role("row", name=re.compile(re.escape(DIST_ADMIN)))).to_contain_text("Administrator")
+    forged = dist.request.post(f"{stack.url}/console/staff/invite", form={"email": email, "csrf": "forged"},
+                               headers={"Origin": stack.url})
+    assert forged.status == 403 and not [m for m in mail.sent() if email in m.to]
+    dist.get_by_label("Email").fill(email)
+    dist.get_by_role("button", name="Send the invitation").click()
+    expect(dist.get_by_role("status")).to_have_text("Invitation sent.")
+    expect(dist.get_by_role("row", name=re.compile(re.escape(email)))).to_contain_text("invited")
+    (message,) = [m for m in mail.sent() if email in m.to]
+    assert message.subject == "Your console account / Votre accès à la console"
+    assert "the distributor console of Diffuseur Demo" in message.body
+    link = re.search(r"http://\S+/console/welcome/\S+", message.body)
+    assert link is not None
+    dist.get_by_role("link", name="Audit log").click()
+    expect(dist.get_by_role("row", name=re.compile(re.escape(email)))).to_contain_text("staff.invite")
+
+    context, page = new_page(browser)
+    try:
+        page.goto(link.group(0))
+        secret = page.locator("#totp-secret").inner_text()
+        page.get_by_label("Password", exact=True).fill("a long new password 2026")
+        page.get_by_label("Password again").fill("a long new password 2026")
+        page.get_by_label("6-digit code").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Activate my account").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+        page.get_by_role("link", name="Go to the dashboard").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Offers")  # the distributor's console
+        expect(page.get_by_role("link", name="Staff")).to_have_count(0)  # staff, not admin: no Staff page
+        r = page.goto(f"{stack.url}/console/staff")
+        assert r is not None and r.status == 403
+    finally:
+        context.close()
+
+
+def test_a_reseller_admin_invites_staff_in_french(stack: Any, browser: Browser) -> None:
+    import re
+
+    from lending.local import mail
+
+    email, secret = demo.STAFF[5][0], str(demo.STAFF[5][4])
+    context, page = sign_in(browser, stack.url, email, secret, "Daily summary")
+    try:
+        page.get_by_role("link", name="Lire en français").click()
+        page.get_by_role("link", name="Équipe").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Équipe")
+        expect(page.get_by_role("heading", name="L'équipe de votre organisation")).to_be_visible()
+        expect(page.get_by_label("Bibliothèque membre")).to_have_count(0)
+        invited = f"caisse-{uuid.uuid4().hex[:6]}@librairie-demo.example"
+        page.get_by_label("Adresse électronique").fill(invited)
+        page.get_by_label("Rôle").select_option("admin")
+        page.get_by_role("button", name="Envoyer l'invitation").click()
+        expect(page.get_by_role("status")).to_have_text("Invitation envoyée.")
+        row = page.get_by_role("row", name=re.compile(re.escape(invited)))
+        expect(row).to_contain_text("Administrateur")
+        expect(row).to_contain_text("invité")
+        (message,) = [m for m in mail.sent() if invited in m.to]
+        assert "la console revendeur de Librairie Demo" in message.body
+        page.get_by_role("link", name="Journal d'audit").click()
+        expect(page.get_by_role("row", name=re.compile(re.escape(invited)))).to_contain_text("staff.invite")
     finally:
         context.close()

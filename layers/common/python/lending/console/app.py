@@ -41,6 +41,11 @@ class Page:
     reseller: bool = False  # ... for a reseller (its daily summary only)
 
 
+    @property
+    def kind(self) -> str:
+        """Whose console this is: "library" (a collectivity's network), "distributor" or "reseller"."""
+        return "distributor" if self.distributor else "reseller" if self.reseller else "library"
+
     def t(self, key: str, **values: object) -> str:
         return translator(self.lang)(key, **values)
 
@@ -56,13 +61,13 @@ class Page:
         staff = self.staff if self.session is not None and self.session.mfa else None
         menu = [("dashboard", url("dashboard")), ("licences", url("licences")), ("patrons", url("patrons")),
                 ("holds", url("holds"))]
+        admin = [("team", url("staff")), ("audit", url("audit"))] if staff is not None and staff.admin else []
         if self.distributor:
-            menu = [("offers", url("offers")), ("summary", url("summary"))]
+            menu = [("offers", url("offers")), ("summary", url("summary")), *admin]
         elif self.reseller:
-            menu = [("summary", url("summary"))]
-        elif staff is not None and staff.admin:
-            menu += [("summary", url("summary")), ("settings", url("settings")), ("team", url("staff")),
-                     ("audit", url("audit"))]
+            menu = [("summary", url("summary")), *admin]
+        elif admin:
+            menu += [("summary", url("summary")), ("settings", url("settings")), *admin]
         here = url(*self.req.path)
         other = "fr" if self.lang == "en" else "en"
         values.setdefault("app_name", "app_distributor" if self.distributor else
@@ -373,12 +378,13 @@ def team(page: Page) -> Response:
         if rest == ["invite"]:
             form = page.req.form
             role = StaffRole.ADMIN if form.get("role") == "admin" else StaffRole.STAFF
-            coll = uses.collectivity(page.staff)
+            org = uses.collectivity(page.staff)  # the staff member's organisation, whichever kind
+            members = org.members if page.kind == "library" else ()  # member libraries are a network's only
             staff, token = auth.invite(page.ctx, page.staff, form.get("email", ""), role, form.get("library") or None,
-                                       coll.members)
+                                       members)
             uses.audit(page.ctx, page.staff, "staff.invite", staff.email, role.value)
             link = page.req.base + url("welcome", token)
-            _mail(staff.email, *invitation_email(coll.name, "library", link))
+            _mail(staff.email, *invitation_email(org.name or org.gln, page.kind, link))
             return redirect(url("staff", done="invited"))
         if len(rest) == 2 and rest[1] in ("disable", "enable"):
             state = StaffState.DISABLED if rest[1] == "disable" else StaffState.ACTIVE
@@ -389,8 +395,10 @@ def team(page: Page) -> Response:
     if rest:
         return not_found(page)
     done = page.req.query.get("done")
-    return page.html("team.html", page.t("team"), current="team", people=auth.team(page.staff),
-                     members=uses.collectivity(page.staff).members, notice=page.t(done) if done in DONE else None,
+    network = page.kind == "library"
+    return page.html("team.html", page.t("team"), current="team", people=auth.team(page.staff), network=network,
+                     members=uses.collectivity(page.staff).members if network else (),
+                     notice=page.t(done) if done in DONE else None,
                      state_url=lambda email, action: url("staff", email, action))
 
 
@@ -420,7 +428,7 @@ def _mail(to: str, subject: str, text: str) -> None:
 
 PAGES: dict[str, Handler] = {"dashboard": dashboard, "licences": licences, "patrons": patrons, "holds": holds,
                              "settings": settings, "staff": team, "audit": audit}
-LIBRARY_PAGES = frozenset(PAGES) - {"dashboard"}
+LIBRARY_PAGES = frozenset(PAGES) - {"dashboard", "staff", "audit"}  # every organisation's admin has Staff and Audit
 DISTRIBUTOR_PAGES = frozenset({"offers"})  # "summary" is on both sides
 
 

@@ -192,6 +192,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "disable": ("Disable", "Désactiver"),
     "enable": ("Enable", "Réactiver"),
     "staff_list": ("Staff of the network", "Équipe du réseau"),
+    "role_admin_org": ("Administrator", "Administrateur"),  # a distributor's or reseller's (no network)
+    "staff_list_org": ("Your organisation's team", "L'équipe de votre organisation"),
     # audit
     "when": ("When", "Quand"),
     "who": ("Who", "Qui"),
