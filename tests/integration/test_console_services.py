@@ -160,6 +160,28 @@ def test_password_reset_needs_the_code_and_closes_every_session() -> None:
     assert reason(lambda: auth.request_reset(ctx(later), ADMIN, "198.51.100.9")) == "throttled"
 
 
+def test_a_patron_known_only_through_a_hold_is_found_and_shown() -> None:
+    """A patron who waits for a title (every copy out) has no loan and no patron record yet: the search
+    finds them all the same, and their record shows the hold (another collectivity's staff still see nobody)."""
+    from tests.v1_helpers import KEY
+
+    one = "9791000000022"  # one download place
+    order_ok(line(one))
+    assert invoke("POST", f"/v1/media/{one}/loans.json", {"member_id": "first-reader"}, KEY)[0] == 201
+    assert invoke("POST", f"/v1/media/{one}/holds.json", {"member_id": "waits-only"}, KEY)[0] == 201
+    mine, theirs = staff_store.get(ADMIN), staff_store.get(ADMIN2)
+    assert mine is not None and theirs is not None
+    assert uses.find_patron(mine, " waits-only ") == "waits-only"
+    record = uses.patron(ctx(datetime.now(UTC)), mine, "waits-only")
+    assert record.active == [] and record.history == []
+    assert [(v.hold.member_id, v.hold.ean13, v.hold.state.value) for v in record.holds] == [
+        ("waits-only", one, "WAITING")]
+    assert uses.find_patron(theirs, "waits-only") is None
+    assert reason(lambda: uses.patron(ctx(datetime.now(UTC)), theirs, "waits-only")) == "not_found"
+    assert uses.find_patron(mine, "never-seen") is None
+    assert reason(lambda: uses.patron(ctx(datetime.now(UTC)), mine, "never-seen")) == "not_found"
+
+
 def test_another_collectivity_is_unknown_to_every_use_case() -> None:
     order_ok(line("9791000000015"))
     now = datetime.now(UTC)

@@ -20,6 +20,7 @@ from ..domain.patrons import Limits, Patron, email_digest
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff, check_password
 from ..store import accounts as account_store
+from ..store import holds as hold_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import offers as offer_store
@@ -152,8 +153,15 @@ def find_patron(staff: Staff, query: str) -> str | None:
         member = _member(query)
     except Refused:
         return None
-    known = patron_store.get(staff.gln_coll, member).version > 0
-    return member if known or patron_store.member_loans(staff.gln_coll, member, None, None, 0, 1)[0] else None
+    return member if _known(staff.gln_coll, member) else None
+
+
+def _known(gln_coll: str, member: str) -> bool:
+    """Has the patron ever been seen by the collectivity: a patron record (v1 loans and limits), a loan of
+    any door, or a hold (a patron who only waits for a title has no loan yet, and no patron record)."""
+    return (patron_store.get(gln_coll, member).version > 0
+            or bool(patron_store.member_loans(gln_coll, member, None, None, 0, 1)[0])
+            or hold_store.patron_holds(gln_coll, member)[0] > 0)
 
 
 @dataclass
@@ -171,8 +179,8 @@ def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronR
     member = _member(member_id)
     record = patron_store.get(staff.gln_coll, member)
     items, more = patron_store.member_loans(staff.gln_coll, member, None, None, 0, history)
-    if record.version == 0 and not items:
-        raise not_found()
+    if record.version == 0 and not items and hold_store.patron_holds(staff.gln_coll, member)[0] == 0:
+        raise not_found()  # never seen (as find_patron's _known: a patron with holds only is found)
     views = [patron_loans.deliveries.view(i) for i in items]
     active = [v for v in views if v.loan.active(ctx.now)]
     ended = [v for v in views if not v.loan.active(ctx.now)]
