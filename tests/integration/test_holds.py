@@ -313,3 +313,56 @@ def test_the_queue_read_skips_its_served_history() -> None:
     counter = table.get(hold_store.queue_pk(demo.COLL, ONE), hold_store.QUEUE_SK)
     assert counter and (counter["next"], counter["low"]) == (21, 19)
     assert [h.member_id for h in hold_store.queue(demo.COLL, ONE)[1]] == ["h18", "h19", "late"]
+
+
+def test_v1_places_a_streaming_hold_in_its_pool_and_names_the_pool_in_every_answer() -> None:
+    """`medium` and `localisation` (the warehouse lending URL's words) choose the pool a v1 hold waits for;
+    every hold answer names it. A stream's place serves only a stream's hold."""
+    ean = "9791000000015"  # per licence: 2 downloads, 1 on-site and 1 off-site stream
+    (lid,) = order_ok(line(ean))
+    streamed = loan_body(lid, "OFFSTREAM1", medium="STREAMING")  # PNB: the one off-site stream
+    assert pnb("loanBook", streamed)["returnStatus"] == "OK"
+    # The downloads and the on-site stream are free: holding them is refused; the off-site stream waits.
+    assert hold("dl-reader", ean)[1]["errors"] == ["copies_available"]
+    assert hold("on-reader", ean, medium="streaming", localisation="on-site")[1]["errors"] == ["copies_available"]
+    status, held = hold("off-reader", ean, medium="Streaming", localisation="off-site", notify=1,
+                        email="off@example.org")
+    assert status == 201
+    assert (held["medium"], held["localisation"], held["state"], held["position"]) == (
+        "streaming", "off-site", "waiting", 1)
+    for fmt in ("json", "xml"):  # the same fields in both formats; a listing names the pool too
+        status, one = call("GET", f"/v1/holds/{held['id']}.{fmt}")
+        assert (status, one["medium"], one["localisation"]) == (200, "streaming", "off-site")
+        listed = call("GET", f"/v1/holds.{fmt}?member_id=off-reader")[1]
+        if fmt == "json":
+            assert [(h["id"], h["medium"], h["localisation"]) for h in listed["holds"]] == [
+                (held["id"], "streaming", "off-site")]
+    # The off-site stream ends: its place is reserved for the off-site hold, in its own pool's counters.
+    ended = pnb("endLoan", {"glnDistributor": demo.DISTRIBUTOR, "passwordDistributor": demo.DISTRIBUTOR_PASSWORD,
+                            "orderLineId": lid, "loanId": "OFFSTREAM1"})
+    assert ended["returnStatus"] == "OK"
+    reserved = call("GET", f"/v1/holds/{held['id']}")[1]
+    assert (reserved["state"], reserved["medium"], reserved["localisation"]) == ("reserved", "streaming", "off-site")
+    item = licences.get_line(lid)
+    assert item and (int(item.get("held", 0)), int(item.get("heldOff", 0)), int(item["dlFree"])) == (1, 1, 2)
+    clean()
+
+
+def test_a_download_hold_says_so_and_the_pool_parameters_are_checked() -> None:
+    (lid,) = order_ok(line(ONE))
+    assert borrow("alice")[0] == 201
+    status, b = hold("bob", localisation="on-site")  # a download: localisation is not read (as the warehouse URL)
+    assert (status, b["medium"], b["localisation"]) == (201, "download", None)
+    xml = call("GET", f"/v1/holds/{b['id']}.xml")[1]
+    assert (xml["medium"], xml["localisation"]) == ("download", None)  # <localisation/>
+    assert hold("carol", medium="streaming") == (400, {
+        "errors": ["missing_localisation"],
+        "messages": ["localisation is required with medium=streaming: on-site or off-site."]})
+    assert hold("carol", medium="paper")[1]["errors"] == ["invalid_medium"]
+    assert hold("carol", medium="streaming", localisation="home")[1]["errors"] == ["invalid_localisation"]
+    assert hold("carol", medium="tape", member_id="")[1]["errors"] == ["missing_member_id", "invalid_medium"]
+    # A title without a place of the pool at all: the hold waits for a new licence (no expected wait).
+    status, none = hold("carol", medium="streaming", localisation="on-site")
+    assert (status, none["medium"], none["expected_wait_days"]) == (201, "streaming", None)
+    assert line_counts(lid) == (0, 0, 9)
+    clean()

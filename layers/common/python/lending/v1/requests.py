@@ -85,6 +85,22 @@ def hint(value: Any) -> str:
     return value
 
 
+def medium(value: Any) -> str:
+    """How the patron will read the book they wait for, in the warehouse lending URL's words (seed 003)."""
+    text = _text(value, 20).lower()
+    if text not in ("download", "streaming"):
+        raise ValueError(text)
+    return text
+
+
+def localisation(value: Any) -> str:
+    """Where a streamed book is read from (seed 003's words): in the library, or outside it."""
+    text = _text(value, 20).lower()
+    if text not in ("on-site", "off-site"):
+        raise ValueError(text)
+    return text
+
+
 def flag(value: Any) -> bool:
     if value in (True, 1, "1", "true"):
         return True
@@ -122,7 +138,9 @@ CREATE_LOAN: ParamSpecs = {"member_id": Param(member, required=True), "expires_a
 LIST_LOANS: ParamSpecs = {"member_id": Param(member), "start_at": Param(date), "end_at": Param(date),
                           "page": Param(whole(1, 10_000), default=1), "per_page": Param(whole(1, 100), default=50)}
 PLACE_HOLD: ParamSpecs = {"member_id": Param(member, required=True), "notify": Param(flag, default=False),
-                          "email": Param(email), "callback_url": Param(url)}
+                          "email": Param(email), "callback_url": Param(url),
+                          # the pool waited for: a download place (default), or an on-site or off-site stream
+                          "medium": Param(medium, default="download"), "localisation": Param(localisation)}
 LIST_HOLDS: ParamSpecs = {"member_id": Param(member), "page": Param(whole(1, 10_000), default=1),
                           "per_page": Param(whole(1, 100), default=50)}
 
