@@ -336,8 +336,10 @@ def test_a_distributor_admin_invites_staff_who_enrol_into_the_distributor_consol
         page.get_by_role("link", name="Go to the dashboard").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Offers")  # the distributor's console
         expect(page.get_by_role("link", name="Staff")).to_have_count(0)  # staff, not admin: no Staff page
-        r = page.goto(f"{stack.url}/console/staff")
-        assert r is not None and r.status == 403
+        for path in ("staff", "audit"):
+            r = page.goto(f"{stack.url}/console/{path}")
+            assert r is not None and r.status == 403
+            expect(page.get_by_role("alert")).to_have_text("This page is for your organisation's administrator.")
     finally:
         context.close()
 

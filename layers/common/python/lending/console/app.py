@@ -462,7 +462,8 @@ def route(page: Page) -> Response:
         return page.html("message.html", page.t("error_title"), 403, error=page.t("other_console"),
                          back=url("dashboard"))
     if head in ("settings", "staff", "audit") and not (page.staff and page.staff.admin):
-        return page.html("message.html", page.t("error_title"), 403, error=page.t("forbidden"), back=url("dashboard"))
+        admin_only = "forbidden" if page.kind == "library" else "forbidden_org"  # no network outside libraries
+        return page.html("message.html", page.t("error_title"), 403, error=page.t(admin_only), back=url("dashboard"))
     return handler(page)
 
 

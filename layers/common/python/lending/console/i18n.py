@@ -77,6 +77,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password_is_email": ("The password cannot be your email.", "Le mot de passe ne peut être votre adresse."),
     "not_found": ("Not found.", "Introuvable."),
     "forbidden": ("This page is for the network admin.", "Cette page est réservée à l'administrateur du réseau."),
+    "forbidden_org": ("This page is for your organisation's administrator.",
+                      "Cette page est réservée à l'administrateur de votre organisation."),
     "invalid_email": ("This is not an email address.", "Ce n'est pas une adresse électronique."),
     "email_taken": ("This email already has an account.", "Cette adresse a déjà un compte."),
     "unknown_library": ("Unknown member library.", "Bibliothèque membre inconnue."),
