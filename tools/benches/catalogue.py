@@ -12,6 +12,9 @@
   emulator, not DynamoDB's speed.
 - catalogue_sync_peak_mb: peak resident memory (VmHWM) of a fresh subprocess that runs only that sync;
   it includes the interpreter, boto3 and lxml themselves. Goal < 256 MB.
+
+CATALOGUE_BENCH_SYNC=0 measures the parse only (no emulator):
+`CATALOGUE_BENCH_OFFERS=20000 CATALOGUE_BENCH_SYNC=0 python -m tools.bench catalogue`.
 """
 
 from __future__ import annotations
@@ -164,7 +167,8 @@ def run(report: Callable[..., Any]) -> None:
         report("catalogue_parse_over_filtered_iterparse_ratio", parse_s / filtered_s,
                f"vs iterparse stopping only at <Product>, least CPU time of {ROUNDS} rounds each; goal <= 2")
         report("catalogue_parse_over_iterparse_ratio", parse_s / bare_s, "vs every element visited in Python")
-        _sync(report, path)
+        if os.environ.get("CATALOGUE_BENCH_SYNC", "1") != "0":
+            _sync(report, path)
 
 
 def _sync(report: Callable[..., Any], path: Path) -> None:
