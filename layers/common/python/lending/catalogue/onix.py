@@ -186,6 +186,8 @@ def _whole(value: str) -> int | None:
     digits than it converts."""
     if not (value.isascii() and value.isdigit()):
         return None
+    if len(value) <= _MAX_DIGITS:
+        return int(value)
     digits = value.lstrip("0")
     return int(digits or "0") if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
@@ -203,9 +205,12 @@ class _Defaults:
     price_type: str | None = None
 
 
+_POOLS = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
+
+
 def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
     found: dict[str, int] = {}
-    pools = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
+    pools = _POOLS
     for usage, status, limits in constraints:
         if usage == LEND:
             if status != LIMITED:
@@ -232,11 +237,11 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
             for qty, unit in limits:
                 if unit == UNIT_CONCURRENT_USERS and status == LIMITED:
                     found[name] = _quantity(qty)
-    missing = [label for key, label in (("loans", "06 Lend limit in 10 Times"),
-                                        ("max_loan_days", "06 Lend limit in 09 Days"),
-                                        ("licence_days", "07 Time-limited license limit in 09 Days"))
-               if key not in found]
-    if missing:
+    if "loans" not in found or "max_loan_days" not in found or "licence_days" not in found:
+        missing = [label for key, label in (("loans", "06 Lend limit in 10 Times"),
+                                            ("max_loan_days", "06 Lend limit in 09 Days"),
+                                            ("licence_days", "07 Time-limited license limit in 09 Days"))
+                   if key not in found]
         raise _Bad("missing licence terms: EpubUsageConstraint " + ", ".join(missing))
     try:
         return LicenceTerms(loans=found["loans"], downloads=found.get("downloads", 1),
@@ -486,11 +491,14 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
         seq = _whole(parts.get("SequenceNumber", ""))
         names.append((1 << 30 if seq is None else seq, order, _contributor(parts)))
     contributor_names = [x for _, _, x in sorted(names) if x]
-    for what, value in (("title", title), ("PublisherName", publisher),
-                        *(("Contributor", x) for x in contributor_names)):
-        problem = text_problem(value)  # the doors' own text check: what XML 1.0 lets through (DEL) too
-        if problem:
-            raise _Bad(f"{what} is invalid: {problem}")
+    # The doors' own text check (what XML 1.0 lets through, DEL too), once over them all ("\n" is no
+    # problem) and field by field only to name the first faulty one.
+    if text_problem("\n".join((title, publisher, *contributor_names))):
+        for what, value in (("title", title), ("PublisherName", publisher),
+                            *(("Contributor", x) for x in contributor_names)):
+            problem = text_problem(value)
+            if problem:
+                raise _Bad(f"{what} is invalid: {problem}")
     return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
                  publisher=publisher, contributors=tuple(contributor_names),
