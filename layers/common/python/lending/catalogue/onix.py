@@ -252,6 +252,24 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
         raise _Bad(f"licence terms: {e}") from None
 
 
+# Licence terms already read, by the constraints they were read from: a feed states the same few licence
+# models record after record. Only terms read without error are kept (a _Bad raises every time), and
+# LicenceTerms is immutable, so sharing one is safe; bounded as the tag caches.
+_TERMS_KEPT = 4096
+_terms_read: dict[tuple[Any, ...], LicenceTerms] = {}
+
+
+def _known_terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
+    key = tuple([(usage, status, tuple(map(tuple, limits))) for usage, status, limits in constraints])
+    terms = _terms_read.get(key)
+    if terms is None:
+        terms = _terms(constraints)
+        if len(_terms_read) >= _TERMS_KEPT:
+            _terms_read.clear()
+        _terms_read[key] = terms
+    return terms
+
+
 @dataclass
 class _Price:
     type: str
@@ -499,7 +517,7 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
             problem = text_problem(value)
             if problem:
                 raise _Bad(f"{what} is invalid: {problem}")
-    return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
+    return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_known_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
                  publisher=publisher, contributors=tuple(contributor_names),
                  formats=tuple(dict.fromkeys(formats)))
