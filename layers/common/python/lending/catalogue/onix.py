@@ -145,17 +145,23 @@ _HUNDREDTH = Decimal("0.01")
 # The usual shape ("24", "24.5", "24.50"), read as integers: a price and a tax rate per record, where
 # Decimal costs a few microseconds. Anything else, or above the bound, takes the exact path below.
 _SHORT_DECIMAL = re.compile(r"([0-9]{1,9})(?:\.([0-9]{0,2}))?")
+_short_numbers: dict[str, int] = {}  # such amounts already read (a feed repeats its prices and rates)
 
 
 def _hundredths(value: str, what: str, high: int, unit: str) -> int:
     """A plain decimal as a whole number of hundredths (24.5 -> 2450), from 0 to `high`: bounded, every
     number of an accepted record can be stored and ordered."""
-    short = _SHORT_DECIMAL.fullmatch(value)
-    if short:
-        whole, fraction = short.groups()
-        number = int(whole) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
-        if number <= high:
-            return number
+    number = _short_numbers.get(value)
+    if number is None:
+        short = _SHORT_DECIMAL.fullmatch(value)
+        if short:
+            whole, fraction = short.groups()
+            number = int(whole) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
+            if len(_short_numbers) >= _NAMES_KEPT:
+                _short_numbers.clear()
+            _short_numbers[value] = number
+    if number is not None and number <= high:
+        return number
     if not _PLAIN_DECIMAL.fullmatch(value):
         raise _Bad(f"{what} {value!r} is not a number (ASCII digits and an optional decimal point)")
     amount = Decimal(value)  # exact: construction never rounds
