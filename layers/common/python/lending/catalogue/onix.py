@@ -319,6 +319,22 @@ def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
     return ttc.amount, ht, ttc.currency, ttc.tax_rate
 
 
+# Prices already read, by what they were read from (the supply's price leaves and the header's defaults):
+# as _terms_read, bounded, only what was read without error.
+_prices_read: dict[tuple[Any, ...], tuple[int, int, str, int | None]] = {}
+
+
+def _known_prices(raw: list[dict[str, str]], defaults: _Defaults) -> tuple[int, int, str, int | None]:
+    key = (defaults.currency, defaults.price_type, *[tuple(r.items()) for r in raw])
+    prices = _prices_read.get(key)
+    if prices is None:
+        prices = _prices([x for x in (_price(r, defaults) for r in raw) if x])
+        if len(_prices_read) >= _TERMS_KEPT:
+            _prices_read.clear()
+        _prices_read[key] = prices
+    return prices
+
+
 def _identifier(ids: dict[str, str]) -> str:
     isbn, gtin = ids.get("15"), ids.get("03")
     if isbn and gtin and isbn != gtin:
@@ -507,7 +523,7 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     availability = chosen["availability"]
     if len(availability) != 2 or not (availability.isascii() and availability.isdigit()):
         raise _Bad("no ProductAvailability (list 65)")
-    ttc, ht, currency, tax_rate = _prices([x for x in (_price(r, defaults) for r in chosen["prices"]) if x])
+    ttc, ht, currency, tax_rate = _known_prices(chosen["prices"], defaults)
     publisher = next((x.get("PublisherName", "") for x in publishers if x.get("PublishingRole") == "01"),
                      publishers[0].get("PublisherName", "") if publishers else "")
     names = []
