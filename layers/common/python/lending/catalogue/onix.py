@@ -157,9 +157,7 @@ def _hundredths(value: str, what: str, high: int, unit: str) -> int:
         if short:
             whole, fraction = short.groups()
             number = int(whole) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
-            if len(_short_numbers) >= _NAMES_KEPT:
-                _short_numbers.clear()
-            _short_numbers[value] = number
+            _keep(_short_numbers, value, number, 0)  # at most 13 characters: the pattern's
     if number is not None and number <= high:
         return number
     if not _PLAIN_DECIMAL.fullmatch(value):
@@ -260,9 +258,18 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
 
 # Licence terms already read, by the constraints they were read from: a feed states the same few licence
 # models record after record. Only terms read without error are kept (a _Bad raises every time), and
-# LicenceTerms is immutable, so sharing one is safe; bounded as the tag caches.
-_TERMS_KEPT = 4096
+# LicenceTerms is immutable, so sharing one is safe. Bounded: at most _KEPT of them, each from at most
+# _KEY_TEXT characters of leaves (a hostile feed's long or many values are read, never kept).
+_KEPT = 4096
+_KEY_TEXT = 64
 _terms_read: dict[tuple[Any, ...], LicenceTerms] = {}
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any, text: int) -> None:
+    if text <= _KEY_TEXT:
+        if len(kept) >= _KEPT:
+            kept.clear()
+        kept[key] = value
 
 
 def _known_terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
@@ -270,9 +277,8 @@ def _known_terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> L
     terms = _terms_read.get(key)
     if terms is None:
         terms = _terms(constraints)
-        if len(_terms_read) >= _TERMS_KEPT:
-            _terms_read.clear()
-        _terms_read[key] = terms
+        _keep(_terms_read, key, terms, sum(len(usage) + len(status) + sum(len(q) + len(u) for q, u in limits)
+                                           for usage, status, limits in constraints))
     return terms
 
 
@@ -319,8 +325,8 @@ def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
     return ttc.amount, ht, ttc.currency, ttc.tax_rate
 
 
-# Prices already read, by what they were read from (the supply's price leaves and the header's defaults):
-# as _terms_read, bounded, only what was read without error.
+# Prices already read, by what they were read from (the supply's price leaves and the header's defaults,
+# the leaves' names being the reader's own strings): as _terms_read, bounded, only what read without error.
 _prices_read: dict[tuple[Any, ...], tuple[int, int, str, int | None]] = {}
 
 
@@ -329,9 +335,8 @@ def _known_prices(raw: list[dict[str, str]], defaults: _Defaults) -> tuple[int, 
     prices = _prices_read.get(key)
     if prices is None:
         prices = _prices([x for x in (_price(r, defaults) for r in raw) if x])
-        if len(_prices_read) >= _TERMS_KEPT:
-            _prices_read.clear()
-        _prices_read[key] = prices
+        _keep(_prices_read, key, prices, len(defaults.currency or "") + len(defaults.price_type or "")
+              + sum(len(v) for r in raw for v in r.values()))
     return prices
 
 
