@@ -212,10 +212,12 @@ class _Defaults:
 _POOLS = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
 
 
-def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
+def _terms(constraints: list[list[str]]) -> LicenceTerms:
+    """From each EpubUsageConstraint read as [type, status, quantity, unit, quantity, unit, ...]."""
     found: dict[str, int] = {}
     pools = _POOLS
-    for usage, status, limits in constraints:
+    for constraint in constraints:
+        usage, status, limits = constraint[0], constraint[1], zip(constraint[2::2], constraint[3::2], strict=True)
         if usage == LEND:
             if status != LIMITED:
                 raise _Bad(f"EpubUsageType 06 (Lend) must be limited (EpubUsageStatus 02), "
@@ -272,13 +274,12 @@ def _keep(kept: dict[Any, Any], key: Any, value: Any, text: int) -> None:
         kept[key] = value
 
 
-def _known_terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
-    key = tuple([(usage, status, tuple(map(tuple, limits))) for usage, status, limits in constraints])
+def _known_terms(constraints: list[list[str]]) -> LicenceTerms:
+    key = tuple(map(tuple, constraints))
     terms = _terms_read.get(key)
     if terms is None:
         terms = _terms(constraints)
-        _keep(_terms_read, key, terms, sum(len(usage) + len(status) + sum(len(q) + len(u) for q, u in limits)
-                                           for usage, status, limits in constraints))
+        _keep(_terms_read, key, terms, sum(len(text) for constraint in constraints for text in constraint))
     return terms
 
 
@@ -403,11 +404,12 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     publishers: list[dict[str, str]] = []
     publisher_el: Any = None
     formats: list[str] = []
-    constraints: list[tuple[str, str, list[tuple[str, str]]]] = []
+    constraints: list[list[str]] = []  # [type, status, quantity, unit, quantity, unit, ...] each
     constraint_el: Any = None
-    constraint: list[Any] = []
+    constraint: list[str] = []
     limit_el: Any = None
-    limit: list[str] = []
+    limit_of: list[str] = []  # the constraint that limit_el's values go to, at limit_at and after
+    limit_at = 0
     supplies: list[dict[str, Any]] = []
     supply: dict[str, Any] = {}
     supply_el: Any = None
@@ -423,17 +425,17 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
         if code <= 9:  # licence terms, identifiers
             if code <= 2:  # Quantity, EpubUsageUnit
                 if limit_el is not None and el.getparent() is limit_el:
-                    limit[code - 1] = (el.text or "").strip()
+                    limit_of[limit_at + code - 1] = (el.text or "").strip()
             elif code == 3:  # EpubUsageLimit
                 if constraint_el is not None and el.getparent() is constraint_el:
-                    limit_el, limit = el, ["", ""]
-                    constraint[2].append(limit)
+                    limit_el, limit_of, limit_at = el, constraint, len(constraint)
+                    constraint += ("", "")
             elif code <= 5:  # EpubUsageType, EpubUsageStatus
                 if constraint_el is not None and el.getparent() is constraint_el:
                     constraint[code - 4] = (el.text or "").strip()
             elif code == 6:  # EpubUsageConstraint
-                constraint_el, constraint = el, ["", "", []]
-                constraints.append(constraint)  # type: ignore[arg-type]
+                constraint_el, constraint = el, ["", ""]
+                constraints.append(constraint)
             elif code == 7:  # IDValue
                 parent = el.getparent()
                 if pid_el is not None and parent is pid_el:
