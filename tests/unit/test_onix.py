@@ -530,16 +530,20 @@ def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_pat
 
 
 def test_the_tag_name_cache_stays_bounded_whatever_the_feed_invents() -> None:
-    from lending.catalogue.onix import _N, _NAMES_KEPT, _local
+    from lending.catalogue.onix import _C, _N, _NAMES_KEPT, _local
 
-    kept = dict(_N)
+    kept, codes = dict(_N), dict(_C)
     try:
         for i in range(_NAMES_KEPT + 100):
             assert _local(f"{{urn:x}}Tag{i}") == f"Tag{i}"
-        assert len(_N) <= _NAMES_KEPT
+            assert _C[f"{{urn:y}}Tag{i}"] == 0  # no element the reader takes
+        assert _C["{urn:y}Quantity"] == _C["Quantity"] != 0  # any namespace, as _local
+        assert len(_N) <= _NAMES_KEPT and len(_C) <= _NAMES_KEPT
     finally:  # the real names for the tests that follow
         _N.clear()
         _N.update(kept)
+        _C.clear()
+        _C.update(codes)
 
 
 def test_text_that_xml_lets_through_but_no_field_takes_is_the_record_s_error() -> None:
