@@ -16,6 +16,17 @@ def test_check_digit_agrees_with_stdnum() -> None:
         assert gs1_check_digit(payload) == ean.calc_check_digit(payload)
 
 
+def test_the_check_of_13_digits_agrees_with_stdnum_and_with_the_check_digit() -> None:
+    """is_gln sums the bytes itself (the ONIX reader checks one EAN per record): the same answer as
+    gs1_check_digit and stdnum, for valid numbers and for every wrong last digit."""
+    rng = random.Random(13)
+    for _ in range(2000):
+        payload = "".join(rng.choice("0123456789") for _ in range(12))
+        for last in "0123456789":
+            number = payload + last
+            assert is_gln(number) == (gs1_check_digit(payload) == last) == ean.is_valid(number), number
+
+
 def test_gln_and_ean_shapes() -> None:
     assert is_gln("3012345000017") and is_gln("9791000000015")
     assert not is_gln("3012345000018")  # wrong check digit

@@ -530,16 +530,20 @@ def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_pat
 
 
 def test_the_tag_name_cache_stays_bounded_whatever_the_feed_invents() -> None:
-    from lending.catalogue.onix import _N, _NAMES_KEPT, _local
+    from lending.catalogue.onix import _C, _N, _NAMES_KEPT, _local
 
-    kept = dict(_N)
+    kept, codes = dict(_N), dict(_C)
     try:
         for i in range(_NAMES_KEPT + 100):
             assert _local(f"{{urn:x}}Tag{i}") == f"Tag{i}"
-        assert len(_N) <= _NAMES_KEPT
+            assert _C[f"{{urn:y}}Tag{i}"] == 0  # no element the reader takes
+        assert _C["{urn:y}Quantity"] == _C["Quantity"] != 0  # any namespace, as _local
+        assert len(_N) <= _NAMES_KEPT and len(_C) <= _NAMES_KEPT
     finally:  # the real names for the tests that follow
         _N.clear()
         _N.update(kept)
+        _C.clear()
+        _C.update(codes)
 
 
 def test_text_that_xml_lets_through_but_no_field_takes_is_the_record_s_error() -> None:
@@ -549,3 +553,29 @@ def test_text_that_xml_lets_through_but_no_field_takes_is_the_record_s_error() -
                                      product("9791000000022", ref="B")))
     assert [n.ean13 for n in notices] == ["9791000000022"]
     assert rejected == [Rejected("9791000000091", "title is invalid: control characters are not allowed")]
+
+
+def test_what_the_reader_keeps_between_records_stays_bounded_whatever_the_feed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Terms, prices and amounts already read are kept for the records that repeat them: at most _KEPT
+    of each, and none from long values (read all the same, never kept)."""
+    monkeypatch.setattr(onix, "_KEPT", 20)
+    for kept in (onix._terms_read, onix._prices_read, onix._short_numbers):
+        kept.clear()  # what is kept only spares work: emptying it changes no record
+    long_amount = "0" * 200 + "12.50"
+    prices = [f"{10 + i}.{i % 100:02d}" for i in range(60)] + [long_amount]
+    terms = BASIC_TERMS.replace("<Quantity>10</Quantity>", f"<Quantity>{'0' * 100}7</Quantity>")
+    records = [product(with_check_digit(f"979100{i:06d}"), terms=terms if i % 2 else BASIC_TERMS,
+                       prices=f"<Price><PriceType>04</PriceType><PriceAmount>{amount}</PriceAmount><Tax>"
+                              f"<TaxRatePercent>5.5</TaxRatePercent></Tax><CurrencyCode>EUR</CurrencyCode></Price>")
+               for i, amount in enumerate(prices)]
+    notices, rejected = read(message(*records))
+    assert rejected == [] and len(notices) == len(prices)
+    assert [n.price_ttc for n in notices if isinstance(n, Offer)] == [
+        (10 + i) * 100 + i % 100 for i in range(60)] + [1250]
+    assert {n.terms.loans for n in notices if isinstance(n, Offer)} == {10, 7}
+    for kept in (onix._terms_read, onix._prices_read, onix._short_numbers):
+        assert 0 < len(kept) <= 20
+    assert all(long_amount not in repr(key) for key in onix._prices_read)
+    assert all("0" * 100 not in repr(key) for key in onix._terms_read)

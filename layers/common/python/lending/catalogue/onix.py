@@ -142,9 +142,24 @@ _PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
 _HUNDREDTH = Decimal("0.01")
 
 
+# The usual shape ("24", "24.5", "24.50"), read as integers: a price and a tax rate per record, where
+# Decimal costs a few microseconds. Anything else, or above the bound, takes the exact path below.
+_SHORT_DECIMAL = re.compile(r"([0-9]{1,9})(?:\.([0-9]{0,2}))?")
+_short_numbers: dict[str, int] = {}  # such amounts already read (a feed repeats its prices and rates)
+
+
 def _hundredths(value: str, what: str, high: int, unit: str) -> int:
     """A plain decimal as a whole number of hundredths (24.5 -> 2450), from 0 to `high`: bounded, every
     number of an accepted record can be stored and ordered."""
+    number = _short_numbers.get(value)
+    if number is None:
+        short = _SHORT_DECIMAL.fullmatch(value)
+        if short:
+            whole, fraction = short.groups()
+            number = int(whole) * 100 + (int(fraction.ljust(2, "0")) if fraction else 0)
+            _keep(_short_numbers, value, number, 0)  # at most 13 characters: the pattern's
+    if number is not None and number <= high:
+        return number
     if not _PLAIN_DECIMAL.fullmatch(value):
         raise _Bad(f"{what} {value!r} is not a number (ASCII digits and an optional decimal point)")
     amount = Decimal(value)  # exact: construction never rounds
@@ -175,6 +190,8 @@ def _whole(value: str) -> int | None:
     digits than it converts."""
     if not (value.isascii() and value.isdigit()):
         return None
+    if len(value) <= _MAX_DIGITS:
+        return int(value)
     digits = value.lstrip("0")
     return int(digits or "0") if len(digits) <= _MAX_DIGITS else 10**_MAX_DIGITS
 
@@ -192,10 +209,15 @@ class _Defaults:
     price_type: str | None = None
 
 
-def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> LicenceTerms:
+_POOLS = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
+
+
+def _terms(constraints: list[list[str]]) -> LicenceTerms:
+    """From each EpubUsageConstraint read as [type, status, quantity, unit, quantity, unit, ...]."""
     found: dict[str, int] = {}
-    pools = {MULTI_USER: "downloads", PREVIEW_ON_PREMISES: "onsite_streams", PREVIEW: "offsite_streams"}
-    for usage, status, limits in constraints:
+    pools = _POOLS
+    for constraint in constraints:
+        usage, status, limits = constraint[0], constraint[1], zip(constraint[2::2], constraint[3::2], strict=True)
         if usage == LEND:
             if status != LIMITED:
                 raise _Bad(f"EpubUsageType 06 (Lend) must be limited (EpubUsageStatus 02), "
@@ -221,11 +243,11 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
             for qty, unit in limits:
                 if unit == UNIT_CONCURRENT_USERS and status == LIMITED:
                     found[name] = _quantity(qty)
-    missing = [label for key, label in (("loans", "06 Lend limit in 10 Times"),
-                                        ("max_loan_days", "06 Lend limit in 09 Days"),
-                                        ("licence_days", "07 Time-limited license limit in 09 Days"))
-               if key not in found]
-    if missing:
+    if "loans" not in found or "max_loan_days" not in found or "licence_days" not in found:
+        missing = [label for key, label in (("loans", "06 Lend limit in 10 Times"),
+                                            ("max_loan_days", "06 Lend limit in 09 Days"),
+                                            ("licence_days", "07 Time-limited license limit in 09 Days"))
+                   if key not in found]
         raise _Bad("missing licence terms: EpubUsageConstraint " + ", ".join(missing))
     try:
         return LicenceTerms(loans=found["loans"], downloads=found.get("downloads", 1),
@@ -234,6 +256,31 @@ def _terms(constraints: list[tuple[str, str, list[tuple[str, str]]]]) -> Licence
                             licence_days=found["licence_days"], max_loan_days=found["max_loan_days"])
     except ValueError as e:
         raise _Bad(f"licence terms: {e}") from None
+
+
+# Licence terms already read, by the constraints they were read from: a feed states the same few licence
+# models record after record. Only terms read without error are kept (a _Bad raises every time), and
+# LicenceTerms is immutable, so sharing one is safe. Bounded: at most _KEPT of them, each from at most
+# _KEY_TEXT characters of leaves (a hostile feed's long or many values are read, never kept).
+_KEPT = 4096
+_KEY_TEXT = 64
+_terms_read: dict[tuple[Any, ...], LicenceTerms] = {}
+
+
+def _keep(kept: dict[Any, Any], key: Any, value: Any, text: int) -> None:
+    if text <= _KEY_TEXT:
+        if len(kept) >= _KEPT:
+            kept.clear()
+        kept[key] = value
+
+
+def _known_terms(constraints: list[list[str]]) -> LicenceTerms:
+    key = tuple(map(tuple, constraints))
+    terms = _terms_read.get(key)
+    if terms is None:
+        terms = _terms(constraints)
+        _keep(_terms_read, key, terms, sum(len(text) for constraint in constraints for text in constraint))
+    return terms
 
 
 @dataclass
@@ -279,6 +326,21 @@ def _prices(prices: list[_Price]) -> tuple[int, int, str, int | None]:
     return ttc.amount, ht, ttc.currency, ttc.tax_rate
 
 
+# Prices already read, by what they were read from (the supply's price leaves and the header's defaults,
+# the leaves' names being the reader's own strings): as _terms_read, bounded, only what read without error.
+_prices_read: dict[tuple[Any, ...], tuple[int, int, str, int | None]] = {}
+
+
+def _known_prices(raw: list[dict[str, str]], defaults: _Defaults) -> tuple[int, int, str, int | None]:
+    key = (defaults.currency, defaults.price_type, *[tuple(r.items()) for r in raw])
+    prices = _prices_read.get(key)
+    if prices is None:
+        prices = _prices([x for x in (_price(r, defaults) for r in raw) if x])
+        _keep(_prices_read, key, prices, len(defaults.currency or "") + len(defaults.price_type or "")
+              + sum(len(v) for r in raw for v in r.values()))
+    return prices
+
+
 def _identifier(ids: dict[str, str]) -> str:
     isbn, gtin = ids.get("15"), ids.get("03")
     if isbn and gtin and isbn != gtin:
@@ -291,19 +353,32 @@ def _identifier(ids: dict[str, str]) -> str:
     return ean
 
 
-# The elements the reader looks at (any other element of a product is passed over).
-_WANTED = ("RecordReference", "NotificationType", "ProductIdentifier", "ProductIDType", "IDValue",
-           "ProductFormDetail", "EpubUsageConstraint", "EpubUsageType", "EpubUsageStatus", "EpubUsageLimit",
-           "Quantity", "EpubUsageUnit", "TitleDetail", "TitleType", "TitleElement", "TitleText",
-           "TitlePrefix", "TitleWithoutPrefix", "Contributor", "SequenceNumber", "PersonName",
-           "NamesBeforeKey", "KeyNames", "CorporateName", "PersonNameInverted", "Publisher", "PublishingRole",
-           "PublisherName", "SupplyDetail", "SupplierIdentifier", "SupplierIDType", "ProductAvailability",
-           "Price", "PriceType", "PriceAmount", "Tax", "TaxRatePercent", "TaxableAmount", "CurrencyCode")
-_WANTED_SET = frozenset(_WANTED)
-_CONTRIBUTOR_NAMES = frozenset({"PersonName", "NamesBeforeKey", "KeyNames", "CorporateName",
-                                "PersonNameInverted"})
-_TITLE_PARTS = frozenset({"TitleText", "TitlePrefix", "TitleWithoutPrefix"})
-_PRICE_PARTS = frozenset({"PriceType", "PriceAmount", "CurrencyCode"})
+# The elements the reader looks at (any other element of a product is passed over), numbered so that
+# one dict lookup per element gives both "wanted?" and which branch: a few integer comparisons instead
+# of a chain of string ones, the reader's inner loop running once per element of the file.
+_WANTED = ("Quantity", "EpubUsageUnit", "EpubUsageLimit", "EpubUsageType", "EpubUsageStatus",
+           "EpubUsageConstraint", "IDValue", "ProductIdentifier", "ProductIDType",
+           "PriceType", "PriceAmount", "CurrencyCode", "TaxRatePercent", "TaxableAmount", "Tax", "Price",
+           "SupplyDetail", "SupplierIdentifier", "SupplierIDType", "ProductAvailability",
+           "PersonName", "NamesBeforeKey", "KeyNames", "CorporateName", "PersonNameInverted", "SequenceNumber",
+           "Contributor", "TitleText", "TitlePrefix", "TitleWithoutPrefix", "TitleElement", "TitleType",
+           "TitleDetail", "PublishingRole", "PublisherName", "Publisher", "ProductFormDetail",
+           "NotificationType", "RecordReference")
+_NAME_OF = ("", *_WANTED)  # code -> local name; 0: not wanted
+_CODE_OF_NAME = {name: code for code, name in enumerate(_NAME_OF) if code}
+
+
+class _Codes(dict[Any, int]):
+    """Tag ("{ns}Price" or "Price") -> the code of its local name, 0 for any other; bounded as _Names."""
+
+    def __missing__(self, tag: Any) -> int:
+        code = _CODE_OF_NAME.get(_N[tag], 0)
+        if len(self) < _NAMES_KEPT:
+            self[tag] = code
+        return code
+
+
+_C = _Codes()
 
 
 def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
@@ -314,6 +389,8 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     ContentItem, ...) are taken only where they belong: each leaf is kept only if its parent is the
     composite being read."""
     n = _N
+    codes = _C
+    named = _NAME_OF
     notification = ""
     ids: dict[str, str] = {}
     pid_el: Any = None
@@ -327,11 +404,12 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     publishers: list[dict[str, str]] = []
     publisher_el: Any = None
     formats: list[str] = []
-    constraints: list[tuple[str, str, list[tuple[str, str]]]] = []
+    constraints: list[list[str]] = []  # [type, status, quantity, unit, quantity, unit, ...] each
     constraint_el: Any = None
-    constraint: list[Any] = []
+    constraint: list[str] = []
     limit_el: Any = None
-    limit: list[str] = []
+    limit_of: list[str] = []  # the constraint that limit_el's values go to, at limit_at and after
+    limit_at = 0
     supplies: list[dict[str, Any]] = []
     supply: dict[str, Any] = {}
     supply_el: Any = None
@@ -341,105 +419,103 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     price: dict[str, str] = {}
     tax_el: Any = None
     for el in p.iter():
-        name = n[el.tag]
-        if name not in _WANTED_SET:
+        code = codes[el.tag]
+        if not code:
             continue
-        if name == "Quantity":
-            if limit_el is not None and el.getparent() is limit_el:
-                limit[0] = (el.text or "").strip()
-        elif name == "EpubUsageUnit":
-            if limit_el is not None and el.getparent() is limit_el:
-                limit[1] = (el.text or "").strip()
-        elif name == "EpubUsageLimit":
-            if constraint_el is not None and el.getparent() is constraint_el:
-                limit_el, limit = el, ["", ""]
-                constraint[2].append(limit)
-        elif name == "EpubUsageType" or name == "EpubUsageStatus":
-            if constraint_el is not None and el.getparent() is constraint_el:
-                constraint[0 if name == "EpubUsageType" else 1] = (el.text or "").strip()
-        elif name == "EpubUsageConstraint":
-            constraint_el, constraint = el, ["", "", []]
-            constraints.append(constraint)  # type: ignore[arg-type]
-        elif name == "IDValue":
-            parent = el.getparent()
-            if pid_el is not None and parent is pid_el:
-                if pid_type in ("15", "03"):
-                    value = (el.text or "").strip()
-                    ids.setdefault(pid_type, value)
-                    found.setdefault("ean", value)
-            elif supplier_el is not None and parent is supplier_el and supplier_type == "06":
-                supply["gln"] = (el.text or "").strip()
-        elif name == "ProductIdentifier":
-            pid_el, pid_type = (el, "") if el.getparent() is p else (None, "")
-        elif name == "ProductIDType":
-            if pid_el is not None and el.getparent() is pid_el:
+        if code <= 9:  # licence terms, identifiers
+            if code <= 2:  # Quantity, EpubUsageUnit
+                if limit_el is not None and el.getparent() is limit_el:
+                    limit_of[limit_at + code - 1] = (el.text or "").strip()
+            elif code == 3:  # EpubUsageLimit
+                if constraint_el is not None and el.getparent() is constraint_el:
+                    limit_el, limit_of, limit_at = el, constraint, len(constraint)
+                    constraint += ("", "")
+            elif code <= 5:  # EpubUsageType, EpubUsageStatus
+                if constraint_el is not None and el.getparent() is constraint_el:
+                    constraint[code - 4] = (el.text or "").strip()
+            elif code == 6:  # EpubUsageConstraint
+                constraint_el, constraint = el, ["", ""]
+                constraints.append(constraint)
+            elif code == 7:  # IDValue
+                parent = el.getparent()
+                if pid_el is not None and parent is pid_el:
+                    if pid_type in ("15", "03"):
+                        value = (el.text or "").strip()
+                        ids.setdefault(pid_type, value)
+                        found.setdefault("ean", value)
+                elif supplier_el is not None and parent is supplier_el and supplier_type == "06":
+                    supply["gln"] = (el.text or "").strip()
+            elif code == 8:  # ProductIdentifier
+                pid_el, pid_type = (el, "") if el.getparent() is p else (None, "")
+            elif pid_el is not None and el.getparent() is pid_el:  # ProductIDType
                 pid_type = (el.text or "").strip()
-        elif name in _PRICE_PARTS:
-            if price_el is not None and el.getparent() is price_el:
-                price[name] = (el.text or "").strip()
-        elif name == "TaxRatePercent" or name == "TaxableAmount":
-            if tax_el is not None and el.getparent() is tax_el:
-                price[name] = (el.text or "").strip()
-        elif name == "Tax":
-            first_tax = price_el is not None and el.getparent() is price_el and "tax" not in price
-            tax_el = el if first_tax else None
-            if tax_el is not None:
-                price["tax"] = "1"
-        elif name == "Price":
-            if supply_el is not None and el.getparent() is supply_el:
-                price_el, price = el, {}
-                supply["prices"].append(price)
-            else:
-                price_el = None
-        elif name == "SupplyDetail":
-            supply_el, supply = el, {"gln": None, "availability": "", "prices": []}
-            supplies.append(supply)
-        elif name == "SupplierIdentifier":
-            parent = el.getparent()
-            supplier_el = el if supply_el is not None and parent.getparent() is supply_el else None
-            supplier_type = ""
-        elif name == "SupplierIDType":
-            if supplier_el is not None and el.getparent() is supplier_el:
-                supplier_type = (el.text or "").strip()
-        elif name == "ProductAvailability":
-            if supply_el is not None and el.getparent() is supply_el:
+        elif code <= 20:  # supply and price
+            if code <= 12:  # PriceType, PriceAmount, CurrencyCode
+                if price_el is not None and el.getparent() is price_el:
+                    price[named[code]] = (el.text or "").strip()
+            elif code <= 14:  # TaxRatePercent, TaxableAmount
+                if tax_el is not None and el.getparent() is tax_el:
+                    price[named[code]] = (el.text or "").strip()
+            elif code == 15:  # Tax
+                first_tax = price_el is not None and el.getparent() is price_el and "tax" not in price
+                tax_el = el if first_tax else None
+                if tax_el is not None:
+                    price["tax"] = "1"
+            elif code == 16:  # Price
+                if supply_el is not None and el.getparent() is supply_el:
+                    price_el, price = el, {}
+                    supply["prices"].append(price)
+                else:
+                    price_el = None
+            elif code == 17:  # SupplyDetail
+                supply_el, supply = el, {"gln": None, "availability": "", "prices": []}
+                supplies.append(supply)
+            elif code == 18:  # SupplierIdentifier
+                parent = el.getparent()
+                supplier_el = el if supply_el is not None and parent.getparent() is supply_el else None
+                supplier_type = ""
+            elif code == 19:  # SupplierIDType
+                if supplier_el is not None and el.getparent() is supplier_el:
+                    supplier_type = (el.text or "").strip()
+            elif supply_el is not None and el.getparent() is supply_el:  # ProductAvailability
                 supply["availability"] = (el.text or "").strip()
-        elif name in _CONTRIBUTOR_NAMES or name == "SequenceNumber":
-            if contributor_el is not None and el.getparent() is contributor_el:
-                contributors[-1][2][name] = (el.text or "").strip()
-        elif name == "Contributor":
-            if n[el.getparent().tag] == "DescriptiveDetail":
+        elif code <= 27:  # contributors
+            if code <= 26:  # the name parts, SequenceNumber
+                if contributor_el is not None and el.getparent() is contributor_el:
+                    contributors[-1][2][named[code]] = (el.text or "").strip()
+            elif n[el.getparent().tag] == "DescriptiveDetail":  # Contributor
                 contributor_el = el
                 contributors.append((0, len(contributors), {}))
             else:
                 contributor_el = None
-        elif name in _TITLE_PARTS:
-            if title_element_el is not None and el.getparent() is title_element_el:
-                title_parts[name] = (el.text or "").strip()
-        elif name == "TitleElement":
-            if title_el is not None and el.getparent() is title_el:
+        elif code <= 33:  # title
+            if code <= 30:  # TitleText, TitlePrefix, TitleWithoutPrefix
+                if title_element_el is not None and el.getparent() is title_element_el:
+                    title_parts[named[code]] = (el.text or "").strip()
+            elif code == 31:  # TitleElement
+                if title_el is not None and el.getparent() is title_el:
+                    title = title or _title(title_parts)
+                    title_element_el, title_parts = el, {}
+            elif code == 32:  # TitleType
+                if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
+                    title_el = None
+            else:  # TitleDetail
                 title = title or _title(title_parts)
-                title_element_el, title_parts = el, {}
-        elif name == "TitleType":
-            if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
-                title_el = None
-        elif name == "TitleDetail":
-            title = title or _title(title_parts)
-            title_element_el, title_parts = None, {}
-            title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
-        elif name == "PublishingRole" or name == "PublisherName":
+                title_element_el, title_parts = None, {}
+                title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
+        elif code <= 35:  # PublishingRole, PublisherName
             if publisher_el is not None and el.getparent() is publisher_el:
-                publishers[-1][name] = (el.text or "").strip()
-        elif name == "Publisher":
+                publishers[-1][named[code]] = (el.text or "").strip()
+        elif code == 36:  # Publisher
             publisher_el = el
             publishers.append({})
-        elif name == "ProductFormDetail":
+        elif code == 37:  # ProductFormDetail
             if n[el.getparent().tag] == "DescriptiveDetail":
-                code = (el.text or "").strip()
-                formats.append(FORMATS.get(code, code.lower()))
-        elif name == "NotificationType":
+                code_text = (el.text or "").strip()
+                formats.append(FORMATS.get(code_text, code_text.lower()))
+        elif code == 38:  # NotificationType
             notification = (el.text or "").strip()
-        elif name == "RecordReference":
+        else:  # RecordReference
             found.setdefault("ref", (el.text or "").strip())
     title = title or _title(title_parts)
     ean = _identifier(ids)
@@ -454,7 +530,7 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     availability = chosen["availability"]
     if len(availability) != 2 or not (availability.isascii() and availability.isdigit()):
         raise _Bad("no ProductAvailability (list 65)")
-    ttc, ht, currency, tax_rate = _prices([x for x in (_price(r, defaults) for r in chosen["prices"]) if x])
+    ttc, ht, currency, tax_rate = _known_prices(chosen["prices"], defaults)
     publisher = next((x.get("PublisherName", "") for x in publishers if x.get("PublishingRole") == "01"),
                      publishers[0].get("PublisherName", "") if publishers else "")
     names = []
@@ -462,12 +538,15 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
         seq = _whole(parts.get("SequenceNumber", ""))
         names.append((1 << 30 if seq is None else seq, order, _contributor(parts)))
     contributor_names = [x for _, _, x in sorted(names) if x]
-    for what, value in (("title", title), ("PublisherName", publisher),
-                        *(("Contributor", x) for x in contributor_names)):
-        problem = text_problem(value)  # the doors' own text check: what XML 1.0 lets through (DEL) too
-        if problem:
-            raise _Bad(f"{what} is invalid: {problem}")
-    return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_terms(constraints), price_ttc=ttc,
+    # The doors' own text check (what XML 1.0 lets through, DEL too), once over them all ("\n" is no
+    # problem) and field by field only to name the first faulty one.
+    if text_problem("\n".join((title, publisher, *contributor_names))):
+        for what, value in (("title", title), ("PublisherName", publisher),
+                            *(("Contributor", x) for x in contributor_names)):
+            problem = text_problem(value)
+            if problem:
+                raise _Bad(f"{what} is invalid: {problem}")
+    return Offer(ean13=ean, gln_distributor=gln, title=title, terms=_known_terms(constraints), price_ttc=ttc,
                  price_ht=ht, currency=currency, tax_rate=tax_rate, availability=availability, removed=False,
                  publisher=publisher, contributors=tuple(contributor_names),
                  formats=tuple(dict.fromkeys(formats)))

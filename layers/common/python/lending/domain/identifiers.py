@@ -31,7 +31,11 @@ def gs1_check_digit(digits: str) -> str:
 
 
 def _check(value: str) -> bool:
-    return gs1_check_digit(value[:-1]) == value[-1]
+    """`value` is 13 ASCII digits (is_gln's test): gs1_check_digit's sum, from the bytes' codes, as the
+    ONIX reader checks one per record (is_gln in less than half the time; the unit tests compare both)."""
+    b = value.encode("ascii")
+    total = 3 * (b[11] + b[9] + b[7] + b[5] + b[3] + b[1]) + b[10] + b[8] + b[6] + b[4] + b[2] + b[0] - 4 * 48 * 6
+    return (10 - total % 10) % 10 == b[12] - 48
 
 
 def is_alnum(value: object, max_len: int) -> bool:
