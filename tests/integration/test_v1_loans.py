@@ -452,7 +452,7 @@ def test_order_body_helper_for_another_library() -> None:
     """order_ok(glnColl=...) places the licence with the second collectivity (used above)."""
     answer_ = pnb("sendOrder", order_body(line(EAN), glnColl=demo.COLL2))
     assert answer_["returnStatus"] == "OK"
-    assert [x.gln_coll for x in licences.licences_of(demo.COLL2, EAN)] == [demo.COLL2]
+    assert [x.gln_coll for x in licences.licences_of(demo.COLL2, EAN, datetime.now(UTC))] == [demo.COLL2]
 
 
 def test_the_sample_events_run() -> None:
