@@ -307,6 +307,8 @@ def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:
             pools.pop(0)  # this pool's queue is served (or has no place): the next pool
             continue
         settings = settings or _settings(gln_coll)
+        if any(not seat.live(ctx.now) for seat in free[0].seats.values()):
+            line_store.prune(free[0].order_line_id, ctx.now)  # a lapsed loan's place, into `free` first
         reserved = reserve(first, free[0].order_line_id, ctx.now, settings[0])
         event = _outbox(ctx, reserved, settings[1])
         try:

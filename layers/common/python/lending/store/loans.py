@@ -16,7 +16,7 @@ from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, POOL_ATTRS, SEATS, line_key, seat_value, seats
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -134,7 +134,7 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     others = companions(new, now, patron, reservation)
     if others:
         try:
-            table.transact([{"Update": take}, _detail_put(new), *others])
+            table.transact([{"Update": take}, detail_put(new), *others])
         except table.TransactionFailed as e:
             if 1 in e.failed:
                 raise LoanExists(loan(e.failed[1] or {})) from None
@@ -149,7 +149,7 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     _record(new, line_owned=True)
 
 
-def _detail_put(new: Loan) -> dict[str, Any]:
+def detail_put(new: Loan) -> dict[str, Any]:
     return {"Put": {"TableName": table.table_name(), "Item": table.ser(_item(new)),
                     "ConditionExpression": "attribute_not_exists(pk)"}}
 
@@ -179,7 +179,7 @@ def _seated(new: Loan, seat: Seat) -> Loan:
     existing = get(new.gln_coll, new.loan_id)
     if existing is not None:
         return existing
-    if seat.mark != new.fingerprint[:8]:
+    if seat.mark != new.fingerprint[:MARK]:
         return replace(new, created_at=seat.created, end_date=seat.end, fingerprint=seat.mark)
     first = replace(new, created_at=seat.created, end_date=seat.end)
     try:
@@ -436,3 +436,60 @@ def unseat(op: dict[str, Any], line_pk: str, loan_id: str) -> dict[str, Any]:
 def ended_since(gln_coll: str, since: datetime) -> list[Loan]:
     items = table.query("gsi3", "gsi3pk", f"ENDED#{gln_coll}", sk_name="gsi3sk", sk_between=(iso(since), "~"))
     return [loan(i) for i in items]
+
+
+def backfill_seats() -> dict[str, int]:
+    """Once, on a table written before lines held their loans (docs/cost.md, deployment): every ACTIVE
+    loan gets its seat on its line (lapsed ones too: the line's counters still count them, the next loan
+    of the line drops them and frees their places), every hold queue its entry in the held titles' index
+    (`HOLDQUEUES`, for the expiry job), and loans lose their old due index entry (`DUE#`). Safe to run
+    again: each write is conditioned on what it adds not being there. Run it in the deployment's quiet
+    hour, before the doors take traffic. Returns how many of each were written."""
+    from .holds import queue_entry
+
+    done = {"seats": 0, "queues": 0, "due_entries": 0}
+    lines: dict[str, list[Loan]] = {}
+    args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t",
+                            "ExpressionAttributeNames": {"#t": "type"},
+                            "ExpressionAttributeValues": {":t": {"S": "loan"}}}
+    for item in table.pages("scan", args):
+        x = loan(item)
+        if x.state is LoanState.ACTIVE:
+            lines.setdefault(x.order_line_id, []).append(x)
+        if str(item.get("gsi2pk", "")).startswith("DUE#"):
+            with contextlib.suppress(table.ConditionFailed):
+                table.update({"Key": table.key(item["pk"], item["sk"]), "UpdateExpression": "REMOVE gsi2pk, gsi2sk",
+                              "ConditionExpression": "begins_with(gsi2pk, :due)",
+                              "ExpressionAttributeValues": {":due": table.val("DUE#")}})
+                done["due_entries"] += 1
+    for order_line_id, active in sorted(lines.items()):
+        lpk, lsk = line_key(order_line_id)
+        for x in active:
+            line = table.get(lpk, lsk)
+            if line is None or x.loan_id in seats(line):
+                continue
+            op: dict[str, Any] = {"Key": table.key(lpk, lsk), "ExpressionAttributeNames": {"#n": x.loan_id}}
+            if SEATS in line:
+                op.update(UpdateExpression=f"SET {SEATS}.#n = :seat",
+                          ConditionExpression=f"attribute_not_exists({SEATS}.#n)",
+                          ExpressionAttributeValues={":seat": table.val(_seat_of(x))})
+            else:
+                op.update(UpdateExpression=f"SET {SEATS} = :seats",
+                          ConditionExpression=f"attribute_not_exists({SEATS})",
+                          ExpressionAttributeValues={":seats": table.val({x.loan_id: _seat_of(x)})})
+                op.pop("ExpressionAttributeNames")
+            with contextlib.suppress(table.ConditionFailed):
+                table.update(op)
+                done["seats"] += 1
+    args = {"TableName": table.table_name(), "FilterExpression": "#t = :t AND attribute_not_exists(gsi1pk)",
+            "ExpressionAttributeNames": {"#t": "type"}, "ExpressionAttributeValues": {":t": {"S": "holdQueue"}}}
+    for item in table.pages("scan", args):
+        entry = queue_entry(item["glnColl"], item["ean13"])
+        with contextlib.suppress(table.ConditionFailed):
+            table.update({"Key": table.key(item["pk"], item["sk"]),
+                          "UpdateExpression": "SET gsi1pk = :p, gsi1sk = :s",
+                          "ConditionExpression": "attribute_not_exists(gsi1pk)",
+                          "ExpressionAttributeValues": {":p": table.val(entry["gsi1pk"]),
+                                                        ":s": table.val(entry["gsi1sk"])}})
+            done["queues"] += 1
+    return done
