@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 
+from lending.domain.licences import Pool
 from lending.local import demo, functions, template
 from lending.local.meter import Meter, attr_size, item_size
 from lending.local.receiver import Receiver
 from lending.notify import delivery, queues
 from lending.services import lending
 from lending.services.context import Ctx
-from lending.domain.licences import Pool
 from lending.store import licences as line_store
 from lending.store import loans as loan_store
 from lending.store import table

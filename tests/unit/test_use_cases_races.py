@@ -136,8 +136,9 @@ def test_a_crash_between_the_seat_and_the_detail_is_repaired_by_the_replay(memor
         table.put_new = real  # type: ignore[assignment]
     assert loan_store.get(demo.COLL, "L1") is None and counters(line) == (1, 1, 1, 29)
     other = at(T0 + timedelta(minutes=1))
-    assert pytest.raises(Refused, lending.lend, other, loan_request(other, line, "L1", days=13)).value.reason \
-        is Reason.DUPLICATED
+    with pytest.raises(Refused) as e:
+        lending.lend(other, loan_request(other, line, "L1", days=13))
+    assert e.value.reason is Reason.DUPLICATED
     loan, replayed = lending.lend(other, loan_request(ctx, line, "L1", days=14))
     assert replayed and loan_store.get(demo.COLL, "L1") == loan and loan.created_at == T0
     assert counters(line) == (1, 1, 1, 29)
