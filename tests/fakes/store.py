@@ -222,11 +222,21 @@ def _top_level_split(text: str) -> list[str]:
     return [p for p in (*parts, text[start:]) if p.strip()]
 
 
+def _values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Expression values as DynamoDB compares them: a fraction stays one (loanBook's days needed, rounded
+    up at the microsecond, against maxLoanDays), where `table.de` gives the table's integers."""
+    out = table.de(raw) or {}
+    for k, v in raw.items():
+        if "N" in v and not Decimal(v["N"]) == Decimal(v["N"]).to_integral_value():
+            out[k] = Decimal(v["N"])
+    return out
+
+
 def _raw_op(raw: Mapping[str, Any]) -> Op:
     """A store module's raw Update or ConditionCheck, judged and applied by `_Expr`."""
     (kind, body), = raw.items()
     key = table.de(body["Key"]) or {}
-    ex = _Expr(body.get("ExpressionAttributeNames") or {}, table.de(body.get("ExpressionAttributeValues")) or {})
+    ex = _Expr(body.get("ExpressionAttributeNames") or {}, _values(body.get("ExpressionAttributeValues") or {}))
     cond = body.get("ConditionExpression")
     if kind == "ConditionCheck":
         return Op((key["pk"], key["sk"]), lambda old: ex.condition(cond, old), lambda old: old)
