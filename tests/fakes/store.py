@@ -227,7 +227,7 @@ def _values(raw: Mapping[str, Any]) -> dict[str, Any]:
     up at the microsecond, against maxLoanDays), where `table.de` gives the table's integers."""
     out = table.de(raw) or {}
     for k, v in raw.items():
-        if "N" in v and not Decimal(v["N"]) == Decimal(v["N"]).to_integral_value():
+        if "N" in v and Decimal(v["N"]) != Decimal(v["N"]).to_integral_value():
             out[k] = Decimal(v["N"])
     return out
 
