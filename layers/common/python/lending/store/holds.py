@@ -4,7 +4,8 @@ a place between a loan, a reservation and the licence's free places without ever
 Keys and access patterns:
 
 - queue counter   HOLDQ#<glnColl>#<ean13> / QUEUE       `next`: the last ticket given (tickets from 1);
-                                                         `low`: no open hold has a lower ticket
+                                                         `low`: no open hold has a lower ticket;
+                                                         GSI1 HOLDQUEUES / <glnColl>#<ean13> (held titles)
 - hold            HOLDQ#<glnColl>#<ean13> / H#<ticket>   the queue itself: the counter, then one consistent
                                                          Query from H#<low> gives the open holds in order
 - patron's holds  PATRON#<glnColl>#<memberId> / HOLDS    `holds` {holdId: ean13} believed open, `version`
