@@ -133,11 +133,11 @@ def test_64_clients_race_for_two_places_freed_by_lapsed_loans(stack: Any) -> Non
     from lending.store import licences as line_store
 
     lid = _order(stack, "9791000000015")  # 2 simultaneous downloads, NTA 30
-    past = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    past = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12)  # the line's window began a day ago
     for i in range(2):
         loan_store.lend(Loan(gln_coll=demo.COLL, loan_id=f"LAPSED{i}", order_line_id=lid, ean13="9791000000015",
                              gln_distributor=demo.DISTRIBUTOR, pool=Pool.DOWNLOAD, created_at=past,
-                             end_date=past + timedelta(days=1), fingerprint=f"lapsed{i}"), past)
+                             end_date=past + timedelta(hours=6), fingerprint=f"lapsed{i}"), past)
     assert (_status(stack, lid)["nus1"], _status(stack, lid)["nta"]) == (2, 28)  # free at their end
     answers = _race(stack, [loan_body(lid, f"LRACE{i}") for i in range(CLIENTS)])
     outcomes = Counter(a["returnStatus"] for a in answers)

@@ -236,6 +236,11 @@ def _raw_op(raw: Mapping[str, Any]) -> Op:
     """A store module's raw Update or ConditionCheck, judged and applied by `_Expr`."""
     (kind, body), = raw.items()
     key = table.de(body["Key"]) or {}
+    used = " ".join(body.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
+    unused = [k for part in ("ExpressionAttributeNames", "ExpressionAttributeValues")
+              for k in body.get(part, {}) if not re.search(re.escape(k) + r"\b", used)]
+    if unused:  # DynamoDB refuses them (ValidationException): so does the fake
+        raise NotFaked(f"names or values unused in the expressions: {unused}")
     ex = _Expr(body.get("ExpressionAttributeNames") or {}, _values(body.get("ExpressionAttributeValues") or {}))
     cond = body.get("ConditionExpression")
     if kind == "ConditionCheck":

@@ -250,6 +250,7 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
     else:  # a line no loan was seated on yet (or not backfilled): its map starts with this one
         sets.append(f"{SEATS} = :seats")
         values[":seats"] = {new.loan_id: values.pop(":seat")}
+        names.pop("#n")
         conds.append(f"attribute_not_exists({SEATS})")
     for i, old in enumerate(sorted(gone)):
         names[f"#l{i}"] = old
