@@ -73,15 +73,16 @@ def loan_request(ctx: Ctx, line_id: str, loan_id: str, ean13: str = EAN, days: f
                                requested_end=requested, fingerprint=fp, callback_url=callback_url, replay=replay)
 
 
-def licence(line_id: str) -> Licence:
+def licence(line_id: str, now: datetime = T0) -> Licence:
+    """The licence as it stands at `now` (a lapsed loan's place is free: docs/cost.md)."""
     item = line_store.get_line(line_id)
     assert item is not None and line_store.is_licence(item)
-    return line_store.licence(item)
+    return line_store.licence(item, now)
 
 
-def counters(line_id: str) -> tuple[int, int, int, int]:
-    """(free downloads, free on-site, free off-site, accesses left) of a licence."""
-    lic = licence(line_id)
+def counters(line_id: str, now: datetime = T0) -> tuple[int, int, int, int]:
+    """(free downloads, free on-site, free off-site, accesses left) of a licence at `now`."""
+    lic = licence(line_id, now)
     return lic.free[Pool.DOWNLOAD], lic.free[Pool.ONSITE], lic.free[Pool.OFFSITE], lic.nta
 
 

@@ -121,3 +121,31 @@ def test_return_against_expiry(stack: Any) -> None:
     assert sum(r for r in results[2:] if isinstance(r, int)) == states["EXPIRED"]
     assert _status(stack, lid)["nus1"] == 2
     _clean(lid)
+
+
+def test_64_clients_race_for_two_places_freed_by_lapsed_loans(stack: Any) -> None:
+    """The seat write path: both places of the line are held by loans whose end has passed (nothing was
+    written at their end). Each racing loanBook drops the lapsed seats it read, on condition they are still
+    there: exactly two lend, each lapsed place is given once, and the line's seats and counters match the
+    loan records (reconcile)."""
+    from lending.domain.licences import Pool
+    from lending.domain.loans import Loan
+    from lending.store import licences as line_store
+
+    lid = _order(stack, "9791000000015")  # 2 simultaneous downloads, NTA 30
+    past = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12)  # the line's window began a day ago
+    for i in range(2):
+        loan_store.lend(Loan(gln_coll=demo.COLL, loan_id=f"LAPSED{i}", order_line_id=lid, ean13="9791000000015",
+                             gln_distributor=demo.DISTRIBUTOR, pool=Pool.DOWNLOAD, created_at=past,
+                             end_date=past + timedelta(hours=6), fingerprint=f"lapsed{i}"), past)
+    assert (_status(stack, lid)["nus1"], _status(stack, lid)["nta"]) == (2, 28)  # free at their end
+    answers = _race(stack, [loan_body(lid, f"LRACE{i}") for i in range(CLIENTS)])
+    outcomes = Counter(a["returnStatus"] for a in answers)
+    assert outcomes == {"OK": 2, "MAX_SIMULTANEOUS_LOAN_REACHED": CLIENTS - 2}
+    st = _status(stack, lid)
+    assert (st["nus1"], st["nta"]) == (0, 26)
+    item = line_store.get_line(lid)
+    assert item is not None
+    won = sorted(a["loanId"] for a in answers if a["returnStatus"] == "OK")
+    assert sorted(item["loans"]) == won and item["dlFree"] == 0
+    _clean(lid)

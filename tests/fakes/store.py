@@ -7,15 +7,17 @@ What is faked, and why at that level:
   as it is, on the same keys and index attributes, so the key layout stays written once, in `store/`.
 - `table.transact` for the plain conditional puts the store builds (an order and its lines, a patron's
   record, an email claim, a listing item): a short table of the condition expressions it understands.
-- the conditional updates, rewritten in Python with the conditions that carry the rules: `loans.lend`
-  (a place only if free > 0, NTA > 0, the licence OK, begun, not ended, long enough), `loans.end` (only
-  from ACTIVE, an expiry only past the end, the pool clamped at its size), `loans.renew`,
-  `licences.cancel_line`, `patrons.grant_courtesy`, `outbox.mark_enqueued`, `deliveries.record_*`.
+- `table.update` and `table.put_new` (single conditional writes: loanBook's seat on its line, then the
+  loan's detail), and the transactions of `loans.end` and `loans.renew`, by the evaluator below: the
+  store's own expressions, with their conditions that carry the rules, run as they are.
+- the conditional updates, rewritten in Python: `licences.cancel_line`, `patrons.grant_courtesy`,
+  `outbox.mark_enqueued`, `deliveries.record_*`.
 - the callback queue (`notify.queues.send_batch`): messages are kept in `queue`.
 - the raw `Update` and `ConditionCheck` operations a store module hands to `table.transact` (the hold
   queue's writes of `store.holds`, and the `handover`/`guard` items `loans.end` takes): their condition
   and update expressions are read by a small evaluator of the DynamoDB grammar they use (comparisons,
-  AND/OR, attribute_exists/attribute_not_exists, SET with + - and if_not_exists, REMOVE).
+  AND/OR, attribute_exists/attribute_not_exists, SET with + - and if_not_exists, REMOVE, document paths
+  `a.#b` into maps).
 
 Anything else that would reach DynamoDB or AWS (a scan, a raw client call) raises `NotFaked`: a test
 never silently leaves the fake. `tests/integration/test_fake_store.py` runs one scenario on moto and on
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import math
 import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,13 +41,9 @@ from botocore.exceptions import ClientError
 
 from lending import aws
 from lending.domain.dates import iso
-from lending.domain.holds import Hold
-from lending.domain.loans import Loan, LoanState
-from lending.domain.renewals import loan_days
 from lending.notify import queues
 from lending.services import auth
 from lending.store import deliveries, licences, loans, outbox, patrons, table
-from lending.store.patrons import PatronWrite
 
 Item = dict[str, Any]
 Key = tuple[str, str]
@@ -95,7 +92,7 @@ PUT_CONDITIONS: dict[str, Callable[[Item | None, Item], bool]] = {
 }
 
 
-_TOKEN = re.compile(r"\s*(<=|>=|<>|[=<>(),+-]|[#:]?[A-Za-z_][A-Za-z0-9_]*)")
+_TOKEN = re.compile(r"\s*(<=|>=|<>|[=<>(),+-]|[#:]?[A-Za-z_][A-Za-z0-9_]*(?:\.#?[A-Za-z_][A-Za-z0-9_]*)*)")
 
 
 def _tokens(text: str) -> list[str]:
@@ -118,8 +115,35 @@ class _Expr:
     def name(self, token: str) -> str:
         return self.names[token] if token.startswith("#") else token
 
+    def path(self, token: str) -> list[str]:
+        """A document path (`loans.#id`): each part's name."""
+        return [self.name(p) for p in token.split(".")]
+
+    def get(self, token: str, item: Item) -> Any:
+        got: Any = item
+        for part in self.path(token):
+            got = got.get(part) if isinstance(got, dict) else None
+        return got
+
+    def put(self, token: str, item: Item, value: Any) -> None:
+        *parents, last = self.path(token)
+        at: Any = item
+        for part in parents:
+            at = at.get(part) if isinstance(at, dict) else None
+            if not isinstance(at, dict):  # DynamoDB: "the document path provided is invalid"
+                raise NotFaked(f"SET {token} under an absent map")
+        at[last] = value
+
+    def drop(self, token: str, item: Item) -> None:
+        *parents, last = self.path(token)
+        at: Any = item
+        for part in parents:
+            at = at.get(part) if isinstance(at, dict) else None
+        if isinstance(at, dict):
+            at.pop(last, None)
+
     def operand(self, token: str, item: Item) -> Any:
-        return self.values[token] if token.startswith(":") else item.get(self.name(token))
+        return self.values[token] if token.startswith(":") else self.get(token, item)
 
     def condition(self, text: str | None, item: Item | None) -> bool:
         if not text:
@@ -152,7 +176,7 @@ class _Expr:
                 pos += 1  # ")"
                 return ok
             if t in ("attribute_exists", "attribute_not_exists"):
-                present = self.name(toks[pos + 2]) in got
+                present = self.get(toks[pos + 2], got) is not None
                 pos += 4
                 return present if t == "attribute_exists" else not present
             a, op, b = toks[pos:pos + 3]
@@ -164,19 +188,19 @@ class _Expr:
         return expr()
 
     def update(self, text: str, item: Item) -> Item:
-        out = dict(item)
+        out = copy.deepcopy(item)
         sets, _, removes = text.partition("REMOVE")
         sets = sets.strip().removeprefix("SET").strip()
         for assignment in _top_level_split(sets):
             target, _, value = assignment.partition("=")
-            out[self.name(target.strip())] = self._value(_tokens(value), item)
+            self.put(target.strip(), out, self._value(_tokens(value), item))
         for name in (x.strip() for x in removes.split(",") if x.strip()):
-            out.pop(self.name(name), None)
+            self.drop(name, out)
         return out
 
     def _value(self, toks: list[str], item: Item) -> Any:
         if toks[0] == "if_not_exists":  # if_not_exists ( a , b ) ...
-            got = item.get(self.name(toks[2]))
+            got = self.get(toks[2], item)
             first, rest = (got if got is not None else self.operand(toks[4], item)), toks[6:]
         else:
             first, rest = self.operand(toks[0], item), toks[1:]
@@ -199,11 +223,26 @@ def _top_level_split(text: str) -> list[str]:
     return [p for p in (*parts, text[start:]) if p.strip()]
 
 
+def _values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Expression values as DynamoDB compares them: a fraction stays one (loanBook's days needed, rounded
+    up at the microsecond, against maxLoanDays), where `table.de` gives the table's integers."""
+    out = table.de(raw) or {}
+    for k, v in raw.items():
+        if "N" in v and Decimal(v["N"]) != Decimal(v["N"]).to_integral_value():
+            out[k] = Decimal(v["N"])
+    return out
+
+
 def _raw_op(raw: Mapping[str, Any]) -> Op:
     """A store module's raw Update or ConditionCheck, judged and applied by `_Expr`."""
     (kind, body), = raw.items()
     key = table.de(body["Key"]) or {}
-    ex = _Expr(body.get("ExpressionAttributeNames") or {}, table.de(body.get("ExpressionAttributeValues")) or {})
+    used = " ".join(body.get(k, "") for k in ("UpdateExpression", "ConditionExpression"))
+    unused = [k for part in ("ExpressionAttributeNames", "ExpressionAttributeValues")
+              for k in body.get(part, {}) if not re.search(re.escape(k) + r"\b", used)]
+    if unused:  # DynamoDB refuses them (ValidationException): so does the fake
+        raise NotFaked(f"names or values unused in the expressions: {unused}")
+    ex = _Expr(body.get("ExpressionAttributeNames") or {}, _values(body.get("ExpressionAttributeValues") or {}))
     cond = body.get("ConditionExpression")
     if kind == "ConditionCheck":
         return Op((key["pk"], key["sk"]), lambda old: ex.condition(cond, old), lambda old: old)
@@ -222,7 +261,8 @@ class MemoryStore:
     def __init__(self) -> None:
         self.items: dict[Key, Item] = {}
         self.queue: list[dict[str, str]] = []  # {"eventId", "body"} of each message sent
-        self.transactions = 0  # transactions landed (loanBook's happy path is one)
+        self.transactions = 0  # transactions landed
+        self.writes = 0  # single conditional updates landed (loanBook's happy path is one, then its detail)
         # Writes to land just before the next transactions, one each: a race made deterministic (the
         # request under test read the store before the racer wrote, and its transaction lands after).
         self.racers: list[Callable[[], object]] = []
@@ -232,6 +272,25 @@ class MemoryStore:
     def get(self, pk: str, sk: str, consistent: bool = True) -> Item | None:
         found = self.items.get((pk, sk))
         return copy.deepcopy(found) if found is not None else None
+
+    def put_new(self, item: Mapping[str, Any]) -> None:
+        stored = _norm(item)
+        old = self.get(stored["pk"], stored["sk"])
+        if old is not None:
+            raise table.ConditionFailed(old)
+        self.items[(stored["pk"], stored["sk"])] = stored
+
+    def update(self, op: dict[str, Any]) -> None:
+        """One conditional UpdateItem (after the next racer's write, if any), as `table.update`."""
+        if self.racers:
+            self.racers.pop(0)()
+        one = _raw_op({"Update": op})
+        old = self.get(*one.key)
+        if not one.check(old):
+            raise table.ConditionFailed(old or {})
+        new = one.write(copy.deepcopy(old))
+        self.items[one.key] = _norm(new or {})
+        self.writes += 1
 
     def put(self, item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> None:
         stored = _norm(item)
@@ -318,120 +377,6 @@ class MemoryStore:
 
     # -- loans ------------------------------------------------------------------------------------
 
-    def lend(self, new: Loan, now: datetime, patron: PatronWrite | None = None,
-             reservation: Hold | None = None) -> None:
-        reserved = reservation is not None
-        free, _ = licences.POOL_ATTRS[new.pool]
-        stream_held = licences.HELD_ATTRS.get(new.pool) if reserved else None  # a stream's own reserved count
-        now_s, end_s = iso(now), iso(new.end_date)
-        # Days the loan needs, rounded up at the microsecond (as store.loans.lend_items).
-        need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
-
-        def line_ok(line: Item | None) -> bool:
-            return line is not None and all((
-                _cmp(line.get("glnColl"), "=", new.gln_coll), _cmp(line.get("ean13"), "=", new.ean13),
-                _cmp(line.get("status"), "=", "OK"), _cmp(line.get("dmdDate"), "<=", now_s),
-                _cmp(line.get("endDate"), ">", now_s), _cmp(line.get("endDate"), ">=", end_s),
-                _cmp(line.get("maxLoanDays"), ">=", need), _cmp(line.get("nta"), ">", 0),
-                # a reservation's place is in `held`; any other loan leaves the held places their accesses
-                _cmp(line.get("held"), ">", 0) if reserved else (
-                    _cmp(line.get(free), ">", 0) and ("held" not in line or _cmp(line.get("nta"), ">", line["held"]))),
-                stream_held is None or _cmp(line.get(stream_held), ">", 0)))
-
-        def take(line: Item | None) -> Item:
-            assert line is not None
-            place = "held" if reserved else free
-            out = {**line, place: line[place] - 1, "nta": line["nta"] - 1, "beginDate": line.get("beginDate", now_s)}
-            if stream_held:
-                out[stream_held] = line[stream_held] - 1
-            return out
-
-        put = loans._item(new)
-        ops: list[Mapping[str, Any] | Op] = [
-            Op(loans.loan_key(new.gln_coll, new.loan_id), lambda old: old is None, lambda old: put),
-            Op(licences.line_key(new.order_line_id), line_ok, take),
-            *loans.companions(new, now, patron, reservation),  # the store's own operations, as the store writes them
-        ]
-        try:
-            self.transact(ops)
-        except table.TransactionFailed as e:  # the same reading of the failure as the real store
-            if 0 in e.failed:
-                raise loans.LoanExists(loans.loan(e.failed[0] or {})) from None
-            if any(i >= 2 for i in e.failed):
-                raise loans.PatronMoved from None
-            raise loans.LicenceRefused(e.failed.get(1) or {}) from None
-
-    def end(self, current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,
-            handover: Sequence[dict[str, Any]] | None = None, guard: Sequence[dict[str, Any]] = ()) -> bool:
-        free, size = licences.POOL_ATTRS[current.pool]
-        now_s = iso(now)
-
-        def active(loan: Item | None) -> bool:
-            if loan is None or loan.get("state") != LoanState.ACTIVE.value:
-                return False
-            return state is not LoanState.EXPIRED or _cmp(loan.get("endDate"), "<=", now_s)
-
-        def ended(loan: Item | None) -> Item:
-            assert loan is not None
-            out = {k: v for k, v in loan.items() if k not in ("gsi2pk", "gsi2sk")}
-            out["state"] = state.value
-            if state is LoanState.RETURNED:
-                out.update(returnedAt=now_s, gsi3pk=f"ENDED#{current.gln_coll}", gsi3sk=f"{now_s}#{current.loan_id}")
-            if outbox:  # the loan carries its own event, pending on gsi2
-                out.update(callbackEventId=outbox["eventId"], gsi2pk=outbox["gsi2pk"], gsi2sk=outbox["gsi2sk"])
-            return out
-
-        loan_op = Op(loans.loan_key(current.gln_coll, current.loan_id), active, ended)
-        line_op = Op(licences.line_key(current.order_line_id),
-                     lambda line: line is not None and _cmp(line.get(free), "<", line.get(size)),
-                     lambda line: {**(line or {}), free: (line or {})[free] + 1})
-        # `handover`: the place to a hold instead of back to the pool; `guard`: the hold queue as read.
-        moves: list[Mapping[str, Any] | Op] = list(handover) if handover is not None else [line_op]
-        try:
-            self.transact([loan_op, *moves, *guard])
-            return True
-        except table.TransactionFailed as e:
-            if 0 in e.failed:
-                raise loans.AlreadyEnded(e.failed[0] or {}) from None
-            if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
-                raise loans.HandoverFailed() from None
-        try:  # the pool was already full: the loan ends anyway, the counter stays clamped
-            self.transact([loan_op, *guard])
-        except table.TransactionFailed as e:
-            if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
-                raise loans.HandoverFailed() from None
-            raise loans.AlreadyEnded(e.failed.get(0) or {}) from None
-        return False
-
-    def renew(self, current: Loan, new_end: datetime, now: datetime) -> None:
-        now_s, end_s, old_s = iso(now), iso(new_end), iso(current.end_date)
-        end_field = next((k for k in ("loanEndDate", "consultEndDate") if k in current.answer), None)
-
-        def unchanged(loan: Item | None) -> bool:
-            return loan is not None and loan.get("state") == LoanState.ACTIVE.value and all((
-                _cmp(loan.get("endDate"), "=", old_s), _cmp(loan.get("endDate"), ">", now_s)))
-
-        def moved(loan: Item | None) -> Item:
-            assert loan is not None
-            out = {**loan, "endDate": end_s, "gsi2sk": f"{end_s}#{current.gln_coll}#{current.loan_id}"}
-            if end_field:
-                out["answer"] = {**(loan.get("answer") or {}), end_field: end_s}
-            return out
-
-        def licence_allows(line: Item | None) -> bool:
-            return line is not None and all((
-                _cmp(line.get("glnColl"), "=", current.gln_coll), _cmp(line.get("status"), "=", "OK"),
-                _cmp(line.get("endDate"), ">=", end_s),
-                _cmp(line.get("maxLoanDays"), ">=", loan_days(current.created_at, new_end))))
-
-        try:
-            self.transact([Op(loans.loan_key(current.gln_coll, current.loan_id), unchanged, moved),
-                           Op(licences.line_key(current.order_line_id), licence_allows, lambda line: line)])
-        except table.TransactionFailed as e:
-            if 0 in e.failed:
-                raise loans.LoanChanged(e.failed[0] or {}) from None
-            raise loans.LicenceRefused(e.failed.get(1) or {}) from None
-
     # -- single conditional updates ----------------------------------------------------------------
 
     def cancel_line(self, order_line_id: str, now: str, *, require_unused: bool) -> dict[str, Any] | None:
@@ -517,7 +462,7 @@ class MemoryStore:
 # taken when this module is first imported (before any test installs the fake).
 REPLACED: list[tuple[Any, str]] = [
     (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
-    (table, "transact"), (table, "pages"), (loans, "lend"), (loans, "end"), (loans, "renew"), (licences, "cancel_line"),
+    (table, "transact"), (table, "pages"), (table, "update"), (table, "put_new"), (licences, "cancel_line"),
     (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
     (deliveries, "record_shipping"), (queues, "send_batch"),
 ]

@@ -114,8 +114,9 @@ def test_extend_loan_moves_the_end_and_takes_nothing() -> None:
     past_old_end = now + timedelta(days=15)
     assert lending.expire_due(Ctx(now=past_old_end)) == 0
     assert isinstance(fulfillment.open_link(link, Ctx(now=past_old_end)), fulfillment.Delivery)
-    assert lending.expire_due(Ctx(now=new_end + timedelta(seconds=1))) >= 1
-    assert loan_store.get(demo.COLL, "EXT1").state.value == "EXPIRED"  # type: ignore[union-attr]
+    assert counters(lid, new_end - timedelta(seconds=1)) == (1, 29)  # the seat moved with the end
+    assert lending.expire_due(Ctx(now=new_end + timedelta(seconds=1))) == 0  # no hold: nothing to write
+    assert loan_store.get(demo.COLL, "EXT1").at(new_end).state.value == "EXPIRED"  # type: ignore[union-attr]
     after = fulfillment.open_link(link, Ctx(now=new_end + timedelta(seconds=2)))
     assert after is fulfillment.Refusal.LOAN_EXPIRED
     assert counters(lid, new_end + timedelta(seconds=2)) == (2, 29)

@@ -16,6 +16,7 @@ from lending.local import demo
 from lending.notify import events
 from lending.services import collectivity_loans, lending, renewals
 from lending.store import loans as loan_store
+from lending.store.licences import line_key
 from tests.usecase_helpers import EAN, ONE, T0, THREE, account, at, counters, licence_of, loan_request, refused
 
 pytestmark = pytest.mark.usefixtures("memory")
@@ -23,13 +24,15 @@ CALLBACK = "https://sigb.example/returns"
 
 
 
-def test_a_loan_takes_one_access_and_one_place_in_a_single_transaction(memory) -> None:
+def test_a_loan_takes_one_access_and_one_place_in_one_write_of_its_line(memory) -> None:
     ctx = at(T0)
     (line,) = licence_of(ctx, EAN)
-    before = memory.transactions
+    before, writes = memory.transactions, memory.writes
     loan, replayed = lending.lend(ctx, loan_request(ctx, line, "L1", days=14))
     assert not replayed and loan.state is LoanState.ACTIVE and loan.end_date == T0 + timedelta(days=14)
-    assert loan.gln_distributor == "" and memory.transactions == before + 1  # loanBook: one request
+    # loanBook: one conditional write of the line (its seat), then the detail; no transaction
+    assert loan.gln_distributor == "" and memory.transactions == before and memory.writes == writes + 1
+    assert set(memory.get(*line_key(line))["loans"]) == {"L1"}
     assert counters(line) == (1, 1, 1, 29)
     assert loan_store.get(demo.COLL, "L1") == loan
     # The other pools are their own: a stream takes an off-site place, not a download.
@@ -87,14 +90,17 @@ def test_a_loan_never_runs_past_its_licence_and_none_is_made_before_or_after_it(
     assert refused(lending.lend, ctx, loan_request(ctx, later, "L3", ean13=THREE)).reason is Reason.CANNOT_BE_LOANED
 
 
-def test_an_overdue_loan_gives_its_place_when_the_pool_looks_full() -> None:
+def test_an_overdue_loan_gives_its_place_with_nothing_written_at_its_end(memory) -> None:
     ctx = at(T0)
     (line,) = licence_of(ctx, ONE)
     lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
-    after = at(T0 + timedelta(days=2))  # A is over, though the expiry job has not run yet
+    after = at(T0 + timedelta(days=2))  # A is over: its seat on the line no longer counts
+    assert counters(line, T0) == (0, 0, 0, 9) and counters(line, after.now) == (1, 0, 0, 9)
     loan, _ = lending.lend(after, loan_request(after, line, "B", ean13=ONE))
-    assert loan.state is LoanState.ACTIVE and loan_store.get(demo.COLL, "A").state is LoanState.EXPIRED
-    assert counters(line) == (0, 0, 0, 8)
+    a = loan_store.get(demo.COLL, "A")
+    assert loan.state is LoanState.ACTIVE and a is not None and a.at(after.now).state is LoanState.EXPIRED
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}  # B's write dropped A's seat
+    assert counters(line, after.now) == (0, 0, 0, 8)
 
 
 def test_in_situ_needs_an_address_of_a_declared_range() -> None:
@@ -149,25 +155,32 @@ def test_end_loan_by_the_distributor_and_its_refusals() -> None:
     assert ended.returned_at == T0 + timedelta(hours=5) and counters(line)[0] == 2
 
 
-def test_expiry_frees_the_places_of_loans_whose_end_has_come_once() -> None:
+def test_a_loan_past_its_end_frees_its_place_once_and_the_job_writes_nothing(memory) -> None:
     ctx = at(T0)
     (line,) = licence_of(ctx, EAN)
     short, _ = lending.lend(ctx, loan_request(ctx, line, "S", days=1))
     lending.lend(ctx, loan_request(ctx, line, "L", days=10))
-    assert lending.expire_due(at(T0 + timedelta(hours=23))) == 0
-    # The due index lists a loan once its end is behind the sweep's second (at the end itself, the next sweep).
-    assert lending.expire_due(at(T0 + timedelta(days=1))) == 0
-    assert lending.expire_due(at(T0 + timedelta(days=1, seconds=1))) == 1
-    assert loan_store.get(demo.COLL, "S").state is LoanState.EXPIRED and counters(line)[0] == 1
-    assert lending.expire_due(at(T0 + timedelta(days=2))) == 0  # never twice
+    assert counters(line, T0 + timedelta(hours=23)) == (0, 1, 1, 28)
+    # At its end the place is free for every reader; nobody waits for the title: the job writes nothing.
+    writes, transactions = memory.writes, memory.transactions
+    assert counters(line, T0 + timedelta(days=1)) == (1, 1, 1, 28)
+    assert lending.expire_due(at(T0 + timedelta(days=1, seconds=1))) == 0
+    assert (memory.writes, memory.transactions) == (writes, transactions)
+    got = loan_store.get(demo.COLL, "S")
+    assert got is not None and got.at(T0 + timedelta(days=1)).state is LoanState.EXPIRED
+    # The next loan takes it (and drops the seat); the place is never freed twice.
+    lending.lend(at(T0 + timedelta(days=2)), loan_request(at(T0 + timedelta(days=2)), line, "N", days=1))
+    assert counters(line, T0 + timedelta(days=2)) == (0, 1, 1, 27)
+    assert lending.expire(at(T0 + timedelta(days=2)), short) == 1  # recorded EXPIRED, nothing freed
+    assert counters(line, T0 + timedelta(days=2)) == (0, 1, 1, 27)
     assert lending.expire(at(T0 + timedelta(days=2)), short) == 0
     # An expiry never overtakes a running loan, even handed one directly.
     running = loan_store.get(demo.COLL, "L")
-    assert lending.expire(at(T0 + timedelta(days=2)), running) == 0
-    assert lending.expire_due(at(T0 + timedelta(days=10, seconds=1))) == 1 and counters(line)[0] == 2
+    assert running is not None and lending.expire(at(T0 + timedelta(days=2)), running) == 0
+    assert counters(line, T0 + timedelta(days=10)) == (2, 1, 1, 27)
     # An expired loan is not returned: ACCES_DENIED, nothing freed twice.
     assert refused(lending.return_early, at(T0 + timedelta(days=11)), running).reason is Reason.ALREADY_ENDED
-    assert counters(line) == (2, 1, 1, 28)
+    assert counters(line, T0 + timedelta(days=11)) == (2, 1, 1, 27)
 
 
 def test_renewal_moves_the_end_within_the_offer_and_the_licence() -> None:

@@ -53,7 +53,7 @@ def test_send_order_makes_one_licence_per_ok_line_and_refuses_lines_one_by_one(m
     assert answer.order_id == "ORD1" and [x.unit_price for x in answer.lines[:2]] == [prices[EAN], prices[UNAVAILABLE]]
     assert answer.lines[2].unit_price == 2400  # an unknown offer: the price as sent
     ok, sold_out, _unknown, _twice = (x.order_line_id for x in answer.lines)
-    lic = line_store.licence(line_store.get_line(ok) or {})
+    lic = line_store.licence(line_store.get_line(ok) or {}, T0)
     assert (lic.nta_total, lic.nta, lic.max_loan_days, lic.gln_reseller) == (30, 30, 60, demo.RESELLER)
     assert lic.end_date == T0 - timedelta(days=1) + timedelta(days=3650) and lic.lending_token
     refused_line = line_store.get_line(sold_out) or {}
@@ -63,7 +63,7 @@ def test_send_order_makes_one_licence_per_ok_line_and_refuses_lines_one_by_one(m
     before = len(memory.items)
     assert refused(send_order, ctx, ONE).reason is Reason.ORDER_EXISTS
     assert len(memory.items) == before
-    assert [x.order_line_id for x in line_store.licences_of(demo.COLL, EAN)] == [ok]
+    assert [x.order_line_id for x in line_store.licences_of(demo.COLL, EAN, T0)] == [ok]
 
 
 def test_cancel_order_cancels_unused_lines_only() -> None:
@@ -74,7 +74,7 @@ def test_cancel_order_cancels_unused_lines_only() -> None:
     lines = {x.order_line_id: x.refusal and (x.refusal.reason, x.refusal.params) for x in answer}
     assert lines == {unused: None, used: (Reason.LINE_USED, {"order_line_id": used})}
     assert (line_store.get_line(unused) or {})["status"] == "CANCELLED"
-    assert line_store.licences_of(demo.COLL, ONE) == []  # a cancelled licence lends no more
+    assert line_store.licences_of(demo.COLL, ONE, T0) == []  # a cancelled licence lends no more
     assert refused(lending.lend, ctx, loan_request(ctx, unused, "L2", ean13=ONE)).reason is Reason.CANNOT_BE_LOANED
     assert cancel_order(ctx, "ORD1", unused) == [CancelledLine(unused)]  # cancelling again is no error
     assert refused(cancel_order, ctx, "NOPE").reason is Reason.ORDER_NOT_FOUND

@@ -13,6 +13,7 @@ from lending.local import demo
 from lending.services import collectivity_loans, lending, patron_loans, renewals
 from lending.store import loans as loan_store
 from lending.store import patrons as patron_store
+from lending.store import table
 from tests.fakes.store import MemoryStore
 from tests.usecase_helpers import EAN, ONE, T0, account, at, counters, licence_of, loan_request
 
@@ -97,3 +98,47 @@ def test_fulfilment_records_each_download_of_an_active_loan() -> None:
     with pytest.raises(Refused) as e:
         patron_loans.fulfil(over, coll, loan.loan_id)
     assert e.value.reason is Reason.LOAN_EXPIRED and loan_store.get(demo.COLL, loan.loan_id).state is LoanState.EXPIRED
+
+
+def test_two_loans_racing_to_drop_the_same_lapsed_seat_free_its_place_once(memory: MemoryStore) -> None:
+    """The seat write path: A's end has passed (nothing written). SLOW reads the line with A's seat lapsed;
+    FAST lands first and drops it; SLOW's write, conditioned on A's seat still being there, fails, and it
+    decides again on the line as it is: the pool is then full. Counters match the loan records."""
+    from lending.domain.loans import drifts
+    from lending.store import licences as line_store
+
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
+    later = at(T0 + timedelta(days=2))
+    memory.racers.append(lambda: lending.lend(later, loan_request(later, line, "FAST", ean13=ONE)))
+    with pytest.raises(Refused) as e:
+        lending.lend(later, loan_request(later, line, "SLOW", ean13=ONE))
+    assert e.value.reason is Reason.POOL_FULL and loan_store.get(demo.COLL, "SLOW") is None
+    item = memory.get(*line_store.line_key(line))
+    assert set(item["loans"]) == {"FAST"} and counters(line, later.now) == (0, 0, 0, 8)
+    lic = line_store.licence(item, later.now)
+    assert drifts(lic, loan_store.of_line(line), 0, later.now) == []
+
+
+def test_a_crash_between_the_seat_and_the_detail_is_repaired_by_the_replay(memory: MemoryStore) -> None:
+    """The seat is written, the detail is not (the request died in between): the place is taken once;
+    the same request again writes the detail from the seat and answers it as a replay, taking nothing;
+    another request under that loanId is DUPLICATED."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    real = table.put_new
+    table.put_new = lambda item: (_ for _ in ()).throw(RuntimeError("crash"))  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            lending.lend(ctx, loan_request(ctx, line, "L1", days=14))
+    finally:
+        table.put_new = real  # type: ignore[assignment]
+    assert loan_store.get(demo.COLL, "L1") is None and counters(line) == (1, 1, 1, 29)
+    other = at(T0 + timedelta(minutes=1))
+    with pytest.raises(Refused) as e:
+        lending.lend(other, loan_request(other, line, "L1", days=13))
+    assert e.value.reason is Reason.DUPLICATED
+    loan, replayed = lending.lend(other, loan_request(ctx, line, "L1", days=14))
+    assert replayed and loan_store.get(demo.COLL, "L1") == loan and loan.created_at == T0
+    assert counters(line) == (1, 1, 1, 29)

@@ -37,6 +37,34 @@ def pool_for(medium: AccessMedium, localization: Localization) -> Pool:
     return Pool.ONSITE if localization is Localization.IN_SITU else Pool.OFFSITE
 
 
+@dataclass(frozen=True)
+class Seat:
+    """A loan as its licence line counts it (docs/cost.md): the line holds its loans, not a count of them.
+    A seat whose end has passed no longer takes a place; the line's next write drops it."""
+
+    pool: Pool
+    end: datetime
+    created: datetime
+    mark: str  # the head of the loan's request fingerprint: a replay recognises its own seat
+
+    def live(self, now: datetime) -> bool:
+        return self.end > now
+
+
+def lapsed(seats: dict[str, Seat], now: datetime) -> dict[str, Seat]:
+    """The seats whose loan has reached its end: places free again, though still written on the line."""
+    return {k: s for k, s in seats.items() if not s.live(now)}
+
+
+def live_free(stored: dict[Pool, int], seats: dict[str, Seat], now: datetime) -> dict[Pool, int]:
+    """Free places at `now`: the line's stored count (its size less every seat written and every place
+    reserved for a hold) plus the seats that have lapsed. The one rule every reader counts with."""
+    out = dict(stored)
+    for seat in lapsed(seats, now).values():
+        out[seat.pool] = out.get(seat.pool, 0) + 1
+    return out
+
+
 @dataclass
 class Licence:
     order_line_id: str
@@ -57,6 +85,7 @@ class Licence:
     lending_token: str | None = None
     held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
     held_streams: dict[Pool, int] = field(default_factory=dict)  # of `held`, those of the streaming pools
+    seats: dict[str, Seat] = field(default_factory=dict)  # the loans the line counts, lapsed ones included
 
     def held_in(self, pool: Pool) -> int:
         """Places of `pool` reserved for holds (out of its `free`)."""

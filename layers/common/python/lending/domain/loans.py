@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -54,6 +54,13 @@ class Loan:
     def active(self, now: datetime) -> bool:
         return self.state is LoanState.ACTIVE and self.end_date > now
 
+    def at(self, now: datetime) -> Loan:
+        """The loan as it stands at `now`: an active loan past its end is EXPIRED, though nothing was
+        written when it ended (its line stopped counting it: docs/cost.md)."""
+        if self.state is LoanState.ACTIVE and self.end_date <= now:
+            return replace(self, state=LoanState.EXPIRED)
+        return self
+
     def replayable(self, fingerprint: str, now: datetime) -> bool:
         """Same request within the hour: answer it again, take nothing (loanBook/consultBook rule)."""
         return WITHIN_THE_HOUR.allows(self, fingerprint, now)
@@ -67,6 +74,10 @@ class LoanView:
     loan: Loan
     downloads: list[str] = field(default_factory=list)
     shippings: list[str] = field(default_factory=list)
+
+    def at(self, now: datetime) -> LoanView:
+        """The view with its loan as it stands at `now` (Loan.at)."""
+        return replace(self, loan=self.loan.at(now))
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,14 @@ class Drift:
     found: int  # what the counter holds
 
 
-def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, int] = 0) -> list[Drift]:
+def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, int] = 0,
+           now: datetime | None = None) -> list[Drift]:
     """The licence's counters against its loans and holds: each pool's free places are its size less its
     active loans and its places reserved for holds (`reserved`: the holds RESERVED on it, per pool; a
     number is download reservations), `held` is the number of reservations (and `held[on]`, `held[off]`
     those of the streaming pools), NTA is the total less every loan ever made (an ended loan still spent
-    its access; a reservation spends none until it is borrowed)."""
+    its access; a reservation spends none until it is borrowed). With `now`, the licence's counts are
+    those at `now` (a lapsed loan takes no place) and so are the loans'."""
     per_pool = {Pool.DOWNLOAD: reserved} if isinstance(reserved, int) else dict(reserved)
     out = []
     total = sum(per_pool.values())
@@ -140,7 +153,8 @@ def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, in
             out.append(Drift(licence.order_line_id, f"held[{pool.value}]", per_pool.get(pool, 0),
                              licence.held_streams.get(pool, 0)))
     for pool in Pool:
-        active = sum(1 for x in loans if x.pool is pool and x.state is LoanState.ACTIVE) + per_pool.get(pool, 0)
+        active = sum(1 for x in loans if x.pool is pool and (x.active(now) if now else x.state is LoanState.ACTIVE))
+        active += per_pool.get(pool, 0)
         if licence.free[pool] != licence.sizes[pool] - active:
             out.append(Drift(licence.order_line_id, f"free[{pool.value}]", licence.sizes[pool] - active,
                              licence.free[pool]))

@@ -82,7 +82,8 @@ def compute(gln: str, role: str, day: date, start: str, end: str, items: list[di
                 s.loans += 1
             if it.get("state") == "RETURNED" and _in(it.get("returnedAt"), start, end):
                 s.returns += 1
-            if it.get("state") == "EXPIRED" and _in(it.get("endDate"), start, end):
+            # an active loan whose end fell in the day expired then: nothing is written at an end
+            if it.get("state") in ("EXPIRED", "ACTIVE") and _in(it.get("endDate"), start, end):
                 s.expirations += 1
     if role == "distributor":  # a distributor receives lines; the orders are the distinct ones among them
         s.orders = len({(it.get("glnReseller"), it.get("orderId")) for it in items if it.get("type") == "line"

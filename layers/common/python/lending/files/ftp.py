@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
+from .. import clock
 from ..catalogue import onix
 from ..domain.accounts import Account, Role
 from ..domain.codes import Refused
@@ -108,7 +109,7 @@ def holdings(account_gln: str, role: Role, since: datetime | None) -> list[pmb.H
         for line_id in order["lineIds"]:
             item = lines.get(line_id)
             if item and item.get("status") == "OK" and line_store.is_licence(item):
-                out.append(pmb.Holding(line_store.licence(item), order.get("orderIdColl")))
+                out.append(pmb.Holding(line_store.licence(item, clock.now()), order.get("orderIdColl")))
     return out
 
 

@@ -18,7 +18,7 @@ from .context import Ctx
 def own_loan(coll: Account, order_line_id: str, loan_id: str) -> Loan:
     """The caller's loan `loan_id` of its line `order_line_id`; the spec's NOT_FOUND texts otherwise
     (endLoan's: the line first, then the loan on that line)."""
-    lending.own_licence(coll, order_line_id)
+    lending.own_line(coll, order_line_id)
     loan = loan_store.get(coll.gln, loan_id)
     if loan is None or loan.order_line_id != order_line_id:
         raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=order_line_id, loan_id=loan_id)

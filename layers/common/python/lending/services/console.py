@@ -89,7 +89,7 @@ def licences(ctx: Ctx, staff: Staff) -> list[LicenceRow]:
     for item in items.values():
         if item.get("glnColl") != staff.gln_coll or not line_store.is_licence(item):
             continue
-        lic = line_store.licence(item)
+        lic = line_store.licence(item, ctx.now)
         key = (lic.ean13, lic.gln_distributor)
         if key not in titles:
             offer = offer_store.get(*key)
@@ -181,7 +181,7 @@ def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronR
     items, more = patron_store.member_loans(staff.gln_coll, member, None, None, 0, history)
     if record.version == 0 and not items and hold_store.patron_holds(staff.gln_coll, member)[0] == 0:
         raise not_found()  # never seen (as find_patron's _known: a patron with holds only is found)
-    views = [patron_loans.deliveries.view(i) for i in items]
+    views = [patron_loans.deliveries.view(i).at(ctx.now) for i in items]
     active = [v for v in views if v.loan.active(ctx.now)]
     ended = [v for v in views if not v.loan.active(ctx.now)]
     titles = {v.loan.ean13: _title(v.loan) for v in views}

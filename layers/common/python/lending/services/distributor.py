@@ -168,7 +168,7 @@ def sales(ctx: Ctx, gln_distributor: str, ean13: str) -> list[Sale]:
     """Which resellers sold `ean13` to which collectivities: one row per licence (order line)."""
     rows = []
     for item in line_store.sales_of(gln_distributor, ean13):
-        lic = line_store.licence(item)
+        lic = line_store.licence(item, ctx.now)
         active = sum(1 for loan in loan_store.of_line(lic.order_line_id) if loan.active(ctx.now))
         rows.append(Sale(lic.order_line_id, lic.order_id, lic.gln_reseller, _name(lic.gln_reseller), lic.gln_coll,
                          _name(lic.gln_coll), str(item.get("createdAt") or item.get("dmdDate") or ""), lic.status,

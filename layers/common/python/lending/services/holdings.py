@@ -76,14 +76,14 @@ def _title(ean13: str, licences: list[tuple[Licence, datetime]], offer: Offer | 
     )
 
 
-def _held(items: list[dict[str, Any]]) -> dict[str, list[tuple[Licence, datetime]]]:
+def _held(items: list[dict[str, Any]], now: datetime) -> dict[str, list[tuple[Licence, datetime]]]:
     held: dict[str, list[tuple[Licence, datetime]]] = {}
     for item in items:
         if item.get("status") != "OK" or not line_store.is_licence(item):
             continue
         created = from_store(item.get("createdAt")) or from_store(item["dmdDate"])
         assert created is not None
-        held.setdefault(item["ean13"], []).append((line_store.licence(item), created))
+        held.setdefault(item["ean13"], []).append((line_store.licence(item, now), created))
     return held
 
 
@@ -104,11 +104,11 @@ def titles(library: Account, now: datetime) -> list[Title]:
     """Every title the library holds a licence of, by EAN."""
     orders = line_store.orders_of_coll(library.gln)
     items = line_store.get_lines([i for o in orders for i in o["lineIds"]])
-    return _titles(_held(list(items.values())), now)
+    return _titles(_held(list(items.values()), now), now)
 
 
 def title(library: Account, ean13: str, now: datetime) -> Title | None:
-    found = _titles(_held(holding_store.lines_of(library.gln, ean13)), now) if is_ean13(ean13) else []
+    found = _titles(_held(holding_store.lines_of(library.gln, ean13), now), now) if is_ean13(ean13) else []
     return found[0] if found else None
 
 

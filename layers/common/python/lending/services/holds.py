@@ -40,6 +40,7 @@ from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import outbox as outbox_store
 from ..store import patrons as patron_store
+from .clock import now as clock_now
 from .context import Ctx
 
 ATTEMPTS = 8
@@ -77,12 +78,12 @@ class NewHold:
 
 # --- reading ---
 
-def _fresh_licences(gln_coll: str, ean13: str, known: Iterable[str] = ()) -> list[Licence]:
+def _fresh_licences(gln_coll: str, ean13: str, now: datetime, known: Iterable[str] = ()) -> list[Licence]:
     """The collectivity's OK licences of a title, their counters read consistently (the title index lags:
     `known` names lines the caller just wrote)."""
-    ids = list(dict.fromkeys([*known, *(lic.order_line_id for lic in line_store.licences_of(gln_coll, ean13))]))
+    ids = list(dict.fromkeys([*known, *(lic.order_line_id for lic in line_store.licences_of(gln_coll, ean13, now))]))
     items = line_store.get_lines(ids) if ids else {}
-    return [line_store.licence(i) for i in items.values()
+    return [line_store.licence(i, now) for i in items.values()
             if i.get("status") == "OK" and line_store.is_licence(i) and i.get("ean13") == ean13
             and i.get("glnColl") == gln_coll]
 
@@ -116,9 +117,9 @@ def _views(ctx: Ctx, holds: list[Hold]) -> list[HoldView]:
         title = (h.gln_coll, h.ean13, h.pool)
         if title not in titles:
             _, queue = hold_store.queue(h.gln_coll, h.ean13)
-            lines = line_store.licences_of(h.gln_coll, h.ean13)
+            lines = line_store.licences_of(h.gln_coll, h.ean13, ctx.now)
             loans = [x for lic in lines for x in loan_store.of_line(lic.order_line_id)]
-            loan_ends = [x.end_date for x in loans if x.state is LoanState.ACTIVE and x.pool is h.pool]
+            loan_ends = [x.end_date for x in loans if x.active(ctx.now) and x.pool is h.pool]
             reserved = [x.expires_at for x in queue
                         if x.state is HoldState.RESERVED and x.expires_at and x.pool is h.pool]
             _, settings = _settings(h.gln_coll)
@@ -162,7 +163,7 @@ def place_hold(ctx: Ctx, coll: Account, req: NewHold) -> tuple[HoldView, bool]:
         raise Refused(Reason.MEDIUM_NOT_FOUND)
     settings = HoldSettings.of(coll.settings)
     for attempt in range(PLACE_ATTEMPTS):
-        licences = _fresh_licences(coll.gln, req.ean13)
+        licences = _fresh_licences(coll.gln, req.ean13, ctx.now)
         if not licences:
             raise Refused(Reason.MEDIUM_NOT_FOUND)
         version, believed = hold_store.patron_holds(coll.gln, req.member_id)
@@ -256,7 +257,7 @@ def notify(ctx: Ctx, reserved: Hold) -> bool:
 def title_of(h: Hold) -> str:
     from ..store import offers
 
-    for lic in line_store.licences_of(h.gln_coll, h.ean13):
+    for lic in line_store.licences_of(h.gln_coll, h.ean13, clock_now()):
         offer = offers.get(h.ean13, lic.gln_distributor)
         if offer and offer.title:
             return offer.title
@@ -301,11 +302,13 @@ def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:
         if not any(h.state is HoldState.WAITING for h in queue):
             break  # nobody waits (a title never held costs one read)
         first = head(queue, pool)
-        free = _lendable(_fresh_licences(gln_coll, ean13, known), ctx.now, pool) if first else []
+        free = _lendable(_fresh_licences(gln_coll, ean13, ctx.now, known), ctx.now, pool) if first else []
         if first is None or not free:
             pools.pop(0)  # this pool's queue is served (or has no place): the next pool
             continue
         settings = settings or _settings(gln_coll)
+        if any(not seat.live(ctx.now) for seat in free[0].seats.values()):
+            line_store.prune(free[0].order_line_id, ctx.now)  # a lapsed loan's place, into `free` first
         reserved = reserve(first, free[0].order_line_id, ctx.now, settings[0])
         event = _outbox(ctx, reserved, settings[1])
         try:

@@ -31,6 +31,7 @@ from ..store import lcp as store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from . import files, lending, renewals
+from .clock import now as clock_now
 from .context import Ctx
 from .lcp_keys import vault
 from .lcp_provider import provider_uri, signer
@@ -181,7 +182,7 @@ def _load(licence_id: str) -> tuple[store.LicenceRecord, Loan]:
 def _licence(loan: Loan) -> Licence | None:
     """The library's licence the loan was made on (None: its order line is gone or is not a licence)."""
     item = line_store.get_line(loan.order_line_id)
-    return line_store.licence(item) if item is not None and line_store.is_licence(item) else None
+    return line_store.licence(item, clock_now()) if item is not None and line_store.is_licence(item) else None
 
 
 def _document(ctx: Ctx, rec: store.LicenceRecord, loan: Loan) -> dict[str, Any]:

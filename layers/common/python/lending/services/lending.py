@@ -11,7 +11,7 @@ from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.dates import iso
-from ..domain.holds import Hold
+from ..domain.holds import Hold, HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
 from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date
@@ -20,21 +20,28 @@ from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store.patrons import PatronWrite
+from .clock import now as clock_now
 from .context import Ctx
 
-LEND_ATTEMPTS = 4
+LEND_ATTEMPTS = 6
 
 
 def line_not_found(order_line_id: str) -> Refused:
     return Refused(Reason.UNKNOWN_LINE, order_line_id=order_line_id)
 
 
-def own_licence(coll: Account, order_line_id: str) -> tuple[dict[str, Any], Licence | None]:
+def own_line(coll: Account, order_line_id: str) -> dict[str, Any]:
     """The caller's own line (another tenant's is as unknown as a missing one)."""
     item = line_store.get_line(order_line_id)
     if item is None or item.get("glnColl") != coll.gln:
         raise line_not_found(order_line_id)
-    return item, line_store.licence(item) if line_store.is_licence(item) else None
+    return item
+
+
+def own_licence(coll: Account, order_line_id: str, now: datetime) -> tuple[dict[str, Any], Licence | None]:
+    """The caller's own line and its licence as it stands at `now`."""
+    item = own_line(coll, order_line_id)
+    return item, line_store.licence(item, now) if line_store.is_licence(item) else None
 
 
 def check_in_situ(coll: Account, localization: Localization, ip_text: str | None) -> None:
@@ -84,37 +91,35 @@ def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Lo
             return _replayed_or(ctx, req, refusal), True
     elif end <= ctx.now:
         return _replayed_or(ctx, req, Refused(Reason.INVALID_END)), True
-    reclaimed = False
+    prune = False
     for _ in range(LEND_ATTEMPTS):
         loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
                     gln_distributor=licence.gln_distributor if licence else "", pool=req.pool, created_at=ctx.now,
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
         try:
-            loan_store.lend(loan, ctx.now, patron=req.patron, reservation=req.reservation)
+            loan_store.lend(loan, ctx.now, patron=req.patron, reservation=req.reservation, prune=prune)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
+        except loan_store.Lapsed as e:  # places freed by loans that reached their end: the queue first
+            serve_lapsed(ctx, req.coll.gln, req.ean13, e.ids)
+            prune = True
+            continue
         except loan_store.LicenceRefused as e:
             item = e.item
         if not item or item.get("glnColl") != req.coll.gln:
             return _replayed_or(ctx, req, line_not_found(req.order_line_id)), True
-        licence = line_store.licence(item) if line_store.is_licence(item) else None
+        licence = line_store.licence(item, ctx.now) if line_store.is_licence(item) else None
         if licence is None:
             return _replayed_or(ctx, req, Refused(Reason.CANNOT_BE_LOANED)), True
         try:
             end = _checked_end(ctx, req, licence)
-            check_loan(licence, req.pool, ctx.now)
+            check_loan(licence, req.pool, ctx.now)  # the line as it is now: its lapsed seats are free places
         except Refused as refusal:
-            if refusal.reason is not Reason.POOL_FULL or reclaimed:
-                return _replayed_or(ctx, req, refusal), True
-            again = _repeat_of(ctx, req)  # checked before reclaiming anything
-            if again is not None:
-                return again, True
-            reclaimed = True
-            if not reclaim_overdue(ctx, req.order_line_id):
-                raise
-        # Otherwise the licence changed under us, or the end had to be clamped: try again.
+            return _replayed_or(ctx, req, refusal), True
+        # Otherwise the licence changed under us (a seat this write dropped went first, a racing loan),
+        # or the end had to be clamped: try again.
     # Still changing after every attempt: our fault, not the caller's (the doors answer 500, logged; a
     # retry of the same request is safe, it replays or lends).
     raise RuntimeError(f"licence {req.order_line_id} kept changing over {LEND_ATTEMPTS} attempts")
@@ -149,8 +154,20 @@ def _replayed_or(ctx: Ctx, req: LoanRequest, refusal: Refused) -> Loan:
     return again
 
 
+def serve_lapsed(ctx: Ctx, gln_coll: str, ean13: str, loan_ids: list[str]) -> int:
+    """Places of loans that reached their end go to the head of the title's hold queue, if anyone waits
+    (holds.end_loan); otherwise nothing is written: the next loan of the line drops their seats."""
+    from ..store import holds as hold_store
+
+    _, queue = hold_store.queue(gln_coll, ean13)
+    if not any(h.state is HoldState.WAITING for h in queue):
+        return 0
+    return sum(expire(ctx, loan) for loan in loan_store.get_many(gln_coll, loan_ids) if loan.state is LoanState.ACTIVE)
+
+
 def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
-    """Expire the loans of one licence whose end has passed (a pool that looks full may not be)."""
+    """Record as ended the loans of one licence whose end has passed (their places are free already:
+    the line stops counting a seat at its end)."""
     freed = 0
     for loan in loan_store.of_line(order_line_id):
         if loan.state is LoanState.ACTIVE and loan.end_date <= ctx.now:
@@ -159,6 +176,9 @@ def reclaim_overdue(ctx: Ctx, order_line_id: str) -> int:
 
 
 def expire(ctx: Ctx, loan: Loan) -> int:
+    """Record a loan past its end as EXPIRED, its place (if its seat is still on the line) to the head of
+    the title's queue or back to the licence. Only where something needs it: a hold waiting for the
+    title (expire_due, serve_lapsed) or a caller touching the loan; an expiry itself writes nothing."""
     from . import holds  # every end hands the place to the title's hold queue first
 
     try:
@@ -169,8 +189,21 @@ def expire(ctx: Ctx, loan: Loan) -> int:
 
 
 def expire_due(ctx: Ctx) -> int:
-    """The scheduled job: every active loan whose end has come is ended and its place freed."""
-    return sum(expire(ctx, loan) for loan in loan_store.due(ctx.now))
+    """The scheduled job. A loan past its end frees its place by itself (its seat lapses: nothing is
+    written); the job acts only on the titles with a hold queue, handing each lapsed seat's place to the
+    head of the queue. Returns how many loans it ended."""
+    from ..store import holds as hold_store
+
+    ended = 0
+    for gln_coll, ean13 in hold_store.held_titles():
+        _, queue = hold_store.queue(gln_coll, ean13)
+        if not any(h.state is HoldState.WAITING for h in queue):
+            continue
+        for lic in line_store.licences_of(gln_coll, ean13, ctx.now):
+            gone = [k for k, seat in lic.seats.items() if not seat.live(ctx.now)]
+            if gone:
+                ended += serve_lapsed(ctx, gln_coll, ean13, gone)
+    return ended
 
 
 def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
@@ -280,7 +313,30 @@ RECHECKS = 3  # a drift must hold this many times to be reported
 RECHECK_PAUSE = 1.0  # seconds: past the lag of the line index the loans are read from
 
 
-def reconcile(pause: Callable[[float], None] | None = None) -> tuple[int, list[Drift]]:
+ORPHAN_GRACE = timedelta(minutes=15)  # a seat with no detail this old was cut short: released
+
+
+def release_orphans(now: datetime) -> int:
+    """Seats whose loan detail was never written (a crash between the line's write and the detail's, and
+    no replay since): after ORPHAN_GRACE the seat is released, its place and access given back once
+    (store.loans.release: conditioned on the seat). Returns how many."""
+    done = 0
+    for lic in line_store.all_licences(now):
+        young = {k for k, seat in lic.seats.items() if seat.created > now - ORPHAN_GRACE}
+        old = [k for k in lic.seats if k not in young]
+        found = {x.loan_id for x in loan_store.get_many(lic.gln_coll, old)} if old else set()
+        for loan_id in old:
+            if loan_id in found:
+                continue
+            seat = lic.seats[loan_id]
+            loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
+                                    ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
+                                    created_at=seat.created, end_date=seat.end, fingerprint=seat.mark))
+            done += 1
+    return done
+
+
+def reconcile(pause: Callable[[float], None] | None = None, now: datetime | None = None) -> tuple[int, list[Drift]]:
     """Prove every licence's counters against its loan records (domain.loans.drifts); returns how many
     licences were checked and the drifts that held.
 
@@ -294,9 +350,12 @@ def reconcile(pause: Callable[[float], None] | None = None) -> tuple[int, list[D
     from ..store import holds as hold_store  # places reserved for holds count as taken
 
     def check(lic: Licence) -> list[Drift]:
-        return drifts(lic, loan_store.of_line(lic.order_line_id), hold_store.reserved_on_line(lic.order_line_id))
+        return drifts(lic, loan_store.of_line(lic.order_line_id), hold_store.reserved_on_line(lic.order_line_id),
+                      at)
 
-    licences = line_store.all_licences()
+    at = now or clock_now()
+    release_orphans(at)
+    licences = line_store.all_licences(at)
     suspects = {lic.order_line_id for lic in licences if check(lic)}
     found: list[Drift] = []
     for order_line_id in sorted(suspects):
@@ -304,7 +363,7 @@ def reconcile(pause: Callable[[float], None] | None = None) -> tuple[int, list[D
         for _ in range(RECHECKS):
             pause(RECHECK_PAUSE)
             item = line_store.get_line(order_line_id)
-            seen = check(line_store.licence(item)) if item else []
+            seen = check(line_store.licence(item, at)) if item else []
             if not seen:
                 break
         found.extend(seen)

@@ -399,7 +399,7 @@ def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus
     out = []
     for line_id in dict.fromkeys(req.order_line_ids):
         try:
-            item, licence = own_licence(coll, line_id)
+            item, licence = own_licence(coll, line_id, ctx.now)
         except Refused as r:
             out.append(LineLoanStatus(line_id, refusal=r))
             continue
@@ -464,7 +464,7 @@ def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> Orders:
                 continue
             if item["status"] != Status.OK and not req.with_errors:
                 continue
-            licence = licence_state(line_store.licence(item), ctx) if line_store.is_licence(item) else None
+            licence = licence_state(line_store.licence(item, ctx.now), ctx) if line_store.is_licence(item) else None
             out.append(OrderLineState(order["orderIdColl"], item.get("lineReferenceColl"), line_id, item["ean13"],
                                       item.get("quantity", 1), line_status(item), licence, loan_url(ctx, item)))
     # Cut short (docs/pnb-json.md, getOrders): `date` is then the creation time of the first order left out;

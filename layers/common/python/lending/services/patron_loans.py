@@ -88,7 +88,7 @@ def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:
         for loan in current.values():
             if loan.ean13 == req.ean13:
                 return loan, False
-        licences = line_store.licences_of(coll.gln, req.ean13)
+        licences = line_store.licences_of(coll.gln, req.ean13, ctx.now)
         if not licences:
             raise medium_not_found()
         courtesy = admit(limits, patron, len(current), ctx.now)
@@ -196,7 +196,7 @@ def list_loans(ctx: Ctx, coll: Account, member_id: str | None, start: datetime |
         items, more = patron_store.member_loans(coll.gln, member_id, start, end, skip, per_page)
     else:
         items, more = patron_store.library_loans(coll.gln, start, end, skip, per_page)
-    return [deliveries.view(i) for i in items], more
+    return [deliveries.view(i).at(ctx.now) for i in items], more
 
 
 def own_loan(coll: Account, loan_id: str) -> LoanView:

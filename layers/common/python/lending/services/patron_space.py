@@ -122,7 +122,7 @@ class MyLoans:
 
 def my_loans(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyLoans:
     items, _ = patron_store.member_loans(s.gln_coll, s.member_id, None, None, 0, limit)
-    views = [patron_loans.deliveries.view(i) for i in items]
+    views = [patron_loans.deliveries.view(i).at(ctx.now) for i in items]
     return MyLoans([v for v in views if v.loan.active(ctx.now)], [v for v in views if not v.loan.active(ctx.now)],
                    {v.loan.ean13: patron_loans.title_of(v.loan) for v in views})
 

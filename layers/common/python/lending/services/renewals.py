@@ -31,7 +31,7 @@ def renew(ctx: Ctx, loan: Loan, new_end: datetime) -> Loan:
         item = line_store.get_line(loan.order_line_id)
         if item is None or not line_store.is_licence(item):
             raise Refused(Reason.CANNOT_BE_LOANED)
-        licence = line_store.licence(item)
+        licence = line_store.licence(item, ctx.now)
         try:
             end = check_renewal(loan, licence, new_end, ctx.now)
         except Refused as r:

@@ -21,6 +21,7 @@ from ..store import licences as line_store
 from ..store import loans as loan_store
 from . import auth, lcp, lending_systems
 from . import lending as core
+from .clock import now as clock_now
 from .context import Ctx
 from .links import sign_loan_link, verify_loan_link
 
@@ -77,7 +78,7 @@ def licence_of_url(order_line_id: str, token: str) -> Licence | None:
     genuine = hmac.compare_digest(token.encode(), str(expected or _NO_TOKEN).encode()) and bool(expected)
     if item is None or not genuine or not line_store.is_licence(item) or item.get("status") != "OK":
         return None
-    return line_store.licence(item)
+    return line_store.licence(item, clock_now())
 
 
 def lending_system_known(system_id: str) -> bool:

@@ -7,8 +7,8 @@ Access patterns (item: pk / sk; indexes):
 - order              ORDER#<glnReseller>#<orderId> / ORDER            GSI1 COLL#<glnColl> / <createdAt>#...
                                                                       GSI3 RESELLER#<glnReseller> / <createdAt>#...
 - order line/licence LINE#<orderLineId> / LINE                        GSI2 COLLEAN#<glnColl>#<ean13> / <endDate>
+                     `loans` {loanId: seat}: its active loans (licences.SEATS, docs/cost.md)
 - loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
-                                                                      GSI2 DUE#<shard> / <endDate>#... (ACTIVE only)
                                                                       GSI3 ENDED#<glnColl> / <returnedAt>#<loanId>
                                                                       GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#...
 - v1 patron record   PATRON#<glnColl>#<memberId> / PATRON             version, active loans, counts, courtesy

@@ -2,7 +2,7 @@
 
 - accounts by role         GSI1 ACCOUNTS#<role> / <gln>                (store/accounts.py writes it)
 - a reseller's orders      GSI3 RESELLER#<glnReseller> / <createdAt>#<orderId>  (store/licences.py)
-- running loans            GSI2 DUE#<shard> / <endDate>#<glnColl>#<loanId>, every shard, end after now
+- running loans            the live seats of every licence line (a scan: lines hold their loans)
 - account files state      FTPFILES#<gln> / STATE          fullDay (YYYYMMDD), digest, version
 - ONIX catalogue state     FTPFILES#ONIX#<glnDistributor> / STATE   fullDay, version
 """
@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from ..domain.accounts import Role
 from ..domain.offers import Offer
 from . import table
-from .loans import DUE_SHARDS
+from .licences import SEATS, seats
 from .offers import _offer
 
 
@@ -45,13 +45,20 @@ def orders_of_reseller(gln_reseller: str, since: str | None = None) -> list[dict
 
 
 def running_loans(now: str) -> dict[str, list[tuple[str, str]]]:
-    """(orderLineId, loanId) of every active loan whose end is after `now`, by collectivity: the active
-    loans index, every shard (its entries read back: the index is KEYS_ONLY)."""
+    """(orderLineId, loanId) of every active loan whose end is after `now`, by collectivity: the seats
+    of every licence line (docs/cost.md: there is no index of running loans)."""
+    from ..domain.dates import from_store
+
+    at = from_store(now)
+    assert at is not None
     out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for shard in range(DUE_SHARDS):
-        for item in table.query("gsi2", "gsi2pk", f"DUE#{shard}", sk_name="gsi2sk", sk_between=(now, "~")):
-            if item.get("gsi2sk", "") > now:  # one ended meanwhile has none
-                out[item["glnColl"]].append((item["orderLineId"], item["loanId"]))
+    args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t AND attribute_exists(#m)",
+                            "ExpressionAttributeNames": {"#t": "type", "#m": SEATS},
+                            "ExpressionAttributeValues": {":t": {"S": "line"}}}
+    for line in table.pages("scan", args):
+        for loan_id, seat in sorted(seats(line).items()):
+            if seat.live(at):
+                out[line["glnColl"]].append((line["orderLineId"], loan_id))
     return out
 
 

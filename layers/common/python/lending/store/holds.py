@@ -4,7 +4,8 @@ a place between a loan, a reservation and the licence's free places without ever
 Keys and access patterns:
 
 - queue counter   HOLDQ#<glnColl>#<ean13> / QUEUE       `next`: the last ticket given (tickets from 1);
-                                                         `low`: no open hold has a lower ticket
+                                                         `low`: no open hold has a lower ticket;
+                                                         GSI1 HOLDQUEUES / <glnColl>#<ean13> (held titles)
 - hold            HOLDQ#<glnColl>#<ean13> / H#<ticket>   the queue itself: the counter, then one consistent
                                                          Query from H#<low> gives the open holds in order
 - patron's holds  PATRON#<glnColl>#<memberId> / HOLDS    `holds` {holdId: ean13} believed open, `version`
@@ -147,6 +148,17 @@ def member_holds(gln_coll: str, member_id: str, skip: int, count: int) -> tuple[
     return [hold(i) for i in items[skip:skip + count]], len(items) > skip + count
 
 
+def queue_entry(gln_coll: str, ean13: str) -> dict[str, str]:
+    """The queue counter's place in the index of held titles (gsi1 `HOLDQUEUES`): the expiry job reads
+    only these titles' lines, where a lapsed loan's place must go to the head of the queue."""
+    return {"gsi1pk": "HOLDQUEUES", "gsi1sk": f"{gln_coll}#{ean13}"}
+
+
+def held_titles() -> list[tuple[str, str]]:
+    """(glnColl, ean13) of every title that ever had a hold queue."""
+    return [(i["glnColl"], i["ean13"]) for i in table.query("gsi1", "gsi1pk", "HOLDQUEUES")]
+
+
 def due(now: datetime, limit: int = 500) -> list[Hold]:
     """Reservations whose window has passed (GSI2, eventually consistent: the writes re-check)."""
     items = table.query("gsi2", "gsi2pk", "HOLDDUE", sk_name="gsi2sk", sk_below=iso(now), limit=limit)
@@ -187,7 +199,7 @@ def place(new: Hold, last_ticket: int, patron_version: int, patron_map: dict[str
     transaction: raises Moved if another hold took the ticket or the patron's record changed."""
     qpk = queue_pk(new.gln_coll, new.ean13)
     counter = {"pk": qpk, "sk": QUEUE_SK, "type": "holdQueue", "glnColl": new.gln_coll, "ean13": new.ean13,
-               "next": new.ticket}
+               "next": new.ticket, **queue_entry(new.gln_coll, new.ean13)}
     queue_op: dict[str, Any]
     if last_ticket == 0:
         queue_op = {"Put": {"Item": table.ser(counter), "ConditionExpression": "attribute_not_exists(pk)"}}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import from_store, iso
-from ..domain.licences import Licence, Pool
+from ..domain.licences import Licence, Pool, Seat, live_free
 from . import table
 
 POOL_ATTRS = {
@@ -16,6 +17,41 @@ POOL_ATTRS = {
 # A line's places reserved for holds: `held` counts them all (each keeps one access of `nta`); those of a
 # streaming pool are counted again per pool (a download reservation is `held` less these).
 HELD_ATTRS = {Pool.ONSITE: "heldOn", Pool.OFFSITE: "heldOff"}
+
+
+# The line's active loans (docs/cost.md): {loanId: "pool|end|created|mark"}, one seat per loan, its times
+# in seconds since the epoch written base 36 (7 characters) and the request fingerprint's first 6: a line
+# is written whole at every loan, in 1 KB steps, so its seats are kept short (~35 bytes each). The pool
+# counters (`dlFree`...) are the size less every seat written and every reserved place; a seat whose end
+# has passed frees its place at once for every reader (domain.licences.live_free) and is dropped by the
+# line's next loan, so an expiry writes nothing.
+SEATS = "loans"
+MARK = 6
+
+
+def _b36(moment: datetime) -> str:
+    n, out = int(moment.timestamp()), ""
+    while n:
+        n, r = divmod(n, 36)
+        out = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + out
+    return out.rjust(7, "0")
+
+
+def _from_b36(text: str) -> datetime:
+    return datetime.fromtimestamp(int(text, 36), UTC)
+
+
+def seat_value(pool: Pool, end: datetime, created: datetime, fingerprint: str) -> str:
+    return f"{pool.value}|{_b36(end)}|{_b36(created)}|{fingerprint[:MARK]}"
+
+
+def seat(value: str) -> Seat:
+    pool, end, created, mark = value.split("|")
+    return Seat(Pool(pool), _from_b36(end), _from_b36(created), mark)
+
+
+def seats(item: dict[str, Any]) -> dict[str, Seat]:
+    return {k: seat(v) for k, v in (item.get(SEATS) or {}).items()}
 
 
 def line_key(order_line_id: str) -> tuple[str, str]:
@@ -39,6 +75,7 @@ def licence_fields(lic: Licence) -> dict[str, Any]:
         "maxLoanDays": lic.max_loan_days,
         "beginDate": iso(lic.begin_date) if lic.begin_date else None,
         "lendingToken": lic.lending_token,
+        SEATS: {},
         "gsi2pk": f"COLLEAN#{lic.gln_coll}#{lic.ean13}",
         "gsi2sk": iso(lic.end_date),
         # sales points of a publication (distributor console): every licence of one EAN of one distributor
@@ -51,8 +88,11 @@ def licence_fields(lic: Licence) -> dict[str, Any]:
     return out
 
 
-def licence(item: dict[str, Any]) -> Licence:
-    """The licence of an OK (or cancelled OK) line item."""
+def licence(item: dict[str, Any], now: datetime) -> Licence:
+    """The licence of an OK (or cancelled OK) line item as it stands at `now`: its free places count the
+    seats still live then (domain.licences.live_free)."""
+    held = seats(item)
+    stored = {p: int(item[f]) for p, (f, _) in POOL_ATTRS.items()}
     return Licence(
         order_line_id=item["orderLineId"],
         gln_coll=item["glnColl"],
@@ -62,7 +102,7 @@ def licence(item: dict[str, Any]) -> Licence:
         gln_distributor=item["glnDistributor"],
         status=item["status"],
         sizes={p: int(item[s]) for p, (_, s) in POOL_ATTRS.items()},
-        free={p: int(item[f]) for p, (f, _) in POOL_ATTRS.items()},
+        free=live_free(stored, held, now),
         nta_total=int(item["ntaTotal"]),
         nta=int(item["nta"]),
         dmd_date=from_store(item["dmdDate"]),  # type: ignore[arg-type]
@@ -72,6 +112,7 @@ def licence(item: dict[str, Any]) -> Licence:
         lending_token=item.get("lendingToken"),
         held=int(item.get("held", 0)),
         held_streams={p: int(item.get(a, 0)) for p, a in HELD_ATTRS.items()},
+        seats=held,
     )
 
 
@@ -170,11 +211,43 @@ def backfill_order_refs() -> int:
     return done
 
 
-def licences_of(gln_coll: str, ean13: str) -> list[Licence]:
+def prune(order_line_id: str, now: datetime) -> int:
+    """Drop the line's lapsed seats and give their places back to their pools, in one conditional write
+    (each dropped seat must still be there: a place is given back once). For the writes that need a
+    free place without lending one (a hold's reservation). Returns how many were dropped."""
+    from ..domain.licences import lapsed
+
+    item = get_line(order_line_id)
+    gone = lapsed(seats(item), now) if item else {}
+    if not gone:
+        return 0
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    sets, removes, conds = [], [], []
+    for i, loan_id in enumerate(sorted(gone)):
+        names[f"#l{i}"] = loan_id
+        removes.append(f"{SEATS}.#l{i}")
+        conds.append(f"attribute_exists({SEATS}.#l{i})")
+    for pool, (free, _) in POOL_ATTRS.items():
+        n = sum(1 for x in gone.values() if x.pool is pool)
+        if n:
+            names[f"#{pool.value}"], values[f":{pool.value}"] = free, table.val(n)
+            sets.append(f"#{pool.value} = #{pool.value} + :{pool.value}")
+    lpk, lsk = line_key(order_line_id)
+    try:
+        table.update({"Key": table.key(lpk, lsk), "ExpressionAttributeNames": names,
+                      "ExpressionAttributeValues": values, "ConditionExpression": " AND ".join(conds),
+                      "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE " + ", ".join(removes)})
+    except table.ConditionFailed:
+        return 0  # another write dropped them first
+    return len(gone)
+
+
+def licences_of(gln_coll: str, ean13: str, now: datetime) -> list[Licence]:
     """OK lines of a collectivity for one EAN, the licence that ends soonest first (v1 look-up)."""
     # "0", not "": DynamoDB refuses an empty string as a key condition value.
     items = table.query("gsi2", "gsi2pk", f"COLLEAN#{gln_coll}#{ean13}", sk_name="gsi2sk", sk_between=("0", "~"))
-    return [licence(i) for i in items if i.get("status") == "OK"]
+    return [licence(i, now) for i in items if i.get("status") == "OK"]
 
 
 def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[str, Any] | None:
@@ -201,7 +274,7 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
     return None
 
 
-def all_licences() -> list[Licence]:
+def all_licences(now: datetime) -> list[Licence]:
     """Every licence (reconcile job): a scan, filtered on the licence attributes."""
     args: dict[str, Any] = {
         "TableName": table.table_name(),
@@ -209,7 +282,7 @@ def all_licences() -> list[Licence]:
         "ExpressionAttributeNames": {"#t": "type"},
         "ExpressionAttributeValues": {":t": {"S": "line"}},
     }
-    return [licence(i) for i in table.pages("scan", args)]
+    return [licence(i, now) for i in table.pages("scan", args)]
 
 
 def sales_of(gln_distributor: str, ean13: str) -> list[dict[str, Any]]:

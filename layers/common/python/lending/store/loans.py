@@ -1,34 +1,29 @@
-"""Loans: lending and ending are single transactions with the licence counters (and the outbox)."""
+"""Loans: a loan is its seat on the licence line (one conditional write) and its detail record; ending
+one early is a transaction of the two (with the outbox event); its end frees its place with no write."""
 
 from __future__ import annotations
 
+import contextlib
 import math
-import zlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..domain.dates import from_store, iso
-from ..domain.licences import Pool
+from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, POOL_ATTRS, line_key
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
     from .patrons import PatronWrite
 
-DUE_SHARDS = 8  # spreads the active-by-end-time index over a few partitions
-
-
 def loan_key(gln_coll: str, loan_id: str) -> tuple[str, str]:
     return f"LOAN#{gln_coll}#{loan_id}", "LOAN"
-
-
-def _due_shard(gln_coll: str, loan_id: str) -> str:
-    return f"DUE#{zlib.crc32(f'{gln_coll}#{loan_id}'.encode()) % DUE_SHARDS}"
 
 
 def _item(loan: Loan) -> dict[str, Any]:
@@ -59,9 +54,7 @@ def _item(loan: Loan) -> dict[str, Any]:
     if member:  # library API v1: a patron's loans by creation time
         item["gsi4pk"] = f"MEMBER#{loan.gln_coll}#{member}"
         item["gsi4sk"] = f"{iso(loan.created_at)}#{loan.loan_id}"
-    if loan.state is LoanState.ACTIVE:
-        item["gsi2pk"] = _due_shard(loan.gln_coll, loan.loan_id)
-        item["gsi2sk"] = f"{iso(loan.end_date)}#{loan.gln_coll}#{loan.loan_id}"
+    # No due index entry: a loan's end frees its place by itself (its seat on the line lapses).
     return item
 
 
@@ -104,22 +97,112 @@ class PatronMoved(Exception):
     something moved since the caller read it; it reads again and decides again."""
 
 
-def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservation: Hold | None = None) -> None:
-    """Put the loan and take one access and one place of its pool, atomically; with `patron` (v1: the
-    patron's record, list item and email claim) and `reservation` (the hold whose reserved place the loan
-    takes, claimed) in the same transaction.
+class Lapsed(Exception):
+    """The line holds seats whose end has passed (`ids`): the caller hands them to the title's hold queue
+    if it has one, then lends again with `prune` (the loan's own write then frees the rest)."""
 
-    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool).
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__("lapsed seats")
+        self.ids = ids
+
+
+def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservation: Hold | None = None,
+         prune: bool = True) -> None:
+    """Take one access and one place of the loan's pool: ONE conditional write of its licence line (the
+    loan's seat added, the seats whose end has passed dropped and their places freed), then the loan's
+    detail record. With `patron` (v1: the patron's record, list item and email claim) and `reservation`
+    (the hold whose reserved place the loan takes, claimed) the line, the detail and theirs are one
+    transaction instead.
+
+    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool) and
+    that the seats it drops are still there (a racing loan that dropped them first makes it read again).
+    The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
+    request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
-    writes) or LicenceRefused (with the line as it was, or {})."""
+    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed."""
+    lpk, lsk = line_key(new.order_line_id)
+    line = table.get(lpk, lsk)
+    if line is None:
+        raise LicenceRefused({})
+    held = seats(line)
+    if new.loan_id in held:
+        raise LoanExists(_seated(new, held[new.loan_id]))
+    gone = lapsed(held, now)
+    if gone and not prune:
+        raise Lapsed(sorted(gone))
+    take = take_op(new, now, line, gone, reservation is not None)
+    others = companions(new, now, patron, reservation)
+    if others:
+        try:
+            table.transact([{"Update": take}, detail_put(new), *others])
+        except table.TransactionFailed as e:
+            if 1 in e.failed:
+                raise LoanExists(loan(e.failed[1] or {})) from None
+            if any(i >= 2 for i in e.failed):
+                raise PatronMoved from None
+            raise LicenceRefused(e.failed.get(0) or {}) from None
+        return
     try:
-        table.transact(lend_items(new, now, companions(new, now, patron, reservation), reservation is not None))
-    except table.TransactionFailed as e:
-        if 0 in e.failed:
-            raise LoanExists(loan(e.failed[0] or {})) from None
-        if any(i >= 2 for i in e.failed):
-            raise PatronMoved from None
-        raise LicenceRefused(e.failed.get(1) or {}) from None
+        table.update(take)
+    except table.ConditionFailed as e:
+        raise LicenceRefused(e.item) from None
+    _record(new, line_owned=True)
+
+
+def detail_put(new: Loan) -> dict[str, Any]:
+    return {"Put": {"TableName": table.table_name(), "Item": table.ser(_item(new)),
+                    "ConditionExpression": "attribute_not_exists(pk)"}}
+
+
+def _record(new: Loan, line_owned: bool) -> None:
+    """The loan's detail, after its seat: written once (a replay finds it). When the id is another loan's
+    (a request that took the same loanId on another line, or before), the seat just written is released
+    (`line_owned`) and the caller gets that loan (LoanExists)."""
+    try:
+        table.put_new(_item(new))
+        return
+    except table.ConditionFailed as e:
+        existing = loan(e.item) if e.item else get(new.gln_coll, new.loan_id)
+    if existing is None:  # cannot be: a detail is never deleted
+        raise RuntimeError(f"loan {new.loan_id} neither written nor found")
+    same = existing.order_line_id == new.order_line_id and existing.created_at == new.created_at.replace(
+        microsecond=0) and existing.fingerprint == new.fingerprint
+    if line_owned and not same:
+        release(new)
+    raise LoanExists(existing)
+
+
+def _seated(new: Loan, seat: Seat) -> Loan:
+    """The line already holds a seat under the request's loanId: the loan as it is (a replay), its detail
+    written now if a crash cut the first request short (the same request: its seat's mark), or a stand-in
+    carrying only the seat's mark (another request's: DUPLICATED)."""
+    existing = get(new.gln_coll, new.loan_id)
+    if existing is not None:
+        return existing
+    if seat.mark != new.fingerprint[:MARK]:
+        return replace(new, created_at=seat.created, end_date=seat.end, fingerprint=seat.mark)
+    first = replace(new, created_at=seat.created, end_date=seat.end)
+    try:
+        _record(first, line_owned=False)
+    except LoanExists as e:
+        return e.existing
+    return first
+
+
+def release(new: Loan) -> None:
+    """Give back a seat whose loan was never recorded (its id was taken): its place and its access."""
+    free, _ = POOL_ATTRS[new.pool]
+    lpk, lsk = line_key(new.order_line_id)
+    with contextlib.suppress(table.ConditionFailed):  # already released (a concurrent replay, reconcile)
+        table.update({"Key": table.key(lpk, lsk),
+                      "UpdateExpression": f"SET #f = #f + :one, nta = nta + :one REMOVE {SEATS}.#n",
+                      "ConditionExpression": f"{SEATS}.#n = :seat",
+                      "ExpressionAttributeNames": {"#f": free, "#n": new.loan_id},
+                      "ExpressionAttributeValues": {":one": table.val(1), ":seat": table.val(_seat_of(new))}})
+
+
+def _seat_of(x: Loan) -> str:
+    return seat_value(x.pool, x.end_date, x.created_at, x.fingerprint)
 
 
 def companions(new: Loan, now: datetime, patron: PatronWrite | None,
@@ -145,42 +228,60 @@ def carried_event(gln_coll: str, loan_id: str, event_id: str, url: str, body: di
             "body": body, "createdAt": created_at, "gsi2pk": PENDING, "gsi2sk": f"{created_at}#{event_id}"}
 
 
-def lend_items(new: Loan, now: datetime, extra_items: Sequence[dict[str, Any]] = (),
-               reserved: bool = False) -> list[dict[str, Any]]:
-    """The TransactWriteItems operations of one loan (also what the loanBook bench replays bare).
+def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat] | None = None,
+            reserved: bool = False) -> dict[str, Any]:
+    """The UpdateItem of the line that lends `new` (also what the loanBook bench replays bare): its seat
+    added, the lapsed seats `gone` dropped and their places given back to their pools.
 
     Places reserved for holds are out of `free` already; the accesses they will spend are kept: a loan
     needs `nta > held`. A loan made from a reservation takes its place from `held` instead of `free`."""
-    free, _ = POOL_ATTRS[new.pool]
-    # A reservation's place comes out of `held` (and a streaming pool's own reserved count, `#h`).
+    gone = gone or {}
+    names: dict[str, str] = {"#s": "status", "#n": new.loan_id}
+    values: dict[str, Any] = {":one": 1, ":zero": 0, ":ok": "OK", ":now": iso(now), ":end": iso(new.end_date),
+                              ":coll": new.gln_coll, ":ean": new.ean13, ":seat": _seat_of(new),
+                              # days the loan needs, rounded up at the microsecond: against maxLoanDays
+                              ":need": Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6))
+                              / Decimal(86_400_000_000)}
+    back = {p: sum(1 for x in gone.values() if x.pool is p) for p in Pool}
+    sets, conds, removes = [], [], []
+    if SEATS in line:
+        sets.append(f"{SEATS}.#n = :seat")
+        conds.append(f"attribute_not_exists({SEATS}.#n)")
+    else:  # a line no loan was seated on yet (or not backfilled): its map starts with this one
+        sets.append(f"{SEATS} = :seats")
+        values[":seats"] = {new.loan_id: values.pop(":seat")}
+        names.pop("#n")
+        conds.append(f"attribute_not_exists({SEATS})")
+    for i, old in enumerate(sorted(gone)):
+        names[f"#l{i}"] = old
+        removes.append(f"{SEATS}.#l{i}")
+        conds.append(f"attribute_exists({SEATS}.#l{i})")
+    for pool in Pool:
+        delta = back[pool] - (1 if pool is new.pool and not reserved else 0)
+        if delta:
+            names[f"#{pool.value}"] = POOL_ATTRS[pool][0]
+            values[f":{pool.value}"] = abs(delta)
+            sets.append(f"#{pool.value} = #{pool.value} {'+' if delta > 0 else '-'} :{pool.value}")
+    sets += ["nta = nta - :one", "beginDate = if_not_exists(beginDate, :now)"]
+    conds.append("glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now AND endDate > :now "
+                 "AND endDate >= :end AND maxLoanDays >= :need AND nta > :zero")
     stream_held = HELD_ATTRS.get(new.pool) if reserved else None
-    # Days the loan needs, rounded up at the microsecond: compared with the licence's maxLoanDays.
-    need = Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
+    if reserved:  # a reservation's place comes out of `held` (and a streaming pool's own count, `#h`)
+        sets.append("held = held - :one")
+        conds.append("held > :zero")
+        if stream_held:
+            names["#h"] = stream_held
+            sets.append("#h = #h - :one")
+            conds.append("#h > :zero")
+    else:  # a place of the pool free once its lapsed seats are dropped: stored free > -(lapsed)
+        names["#f"] = POOL_ATTRS[new.pool][0]
+        values[":lapsed"] = -back[new.pool]
+        conds.append("#f > :lapsed AND (attribute_not_exists(held) OR nta > held)")
     lpk, lsk = line_key(new.order_line_id)
-    items: list[dict[str, Any]] = [
-        {"Put": {"TableName": table.table_name(), "Item": table.ser(_item(new)),
-                 "ConditionExpression": "attribute_not_exists(pk)"}},
-        {"Update": {
-            "TableName": table.table_name(),
-            "Key": table.key(lpk, lsk),
-            "UpdateExpression": f"SET {'held = held' if reserved else '#f = #f'} - :one, nta = nta - :one, "
-                                + ("#h = #h - :one, " if stream_held else "")
-                                + "beginDate = if_not_exists(beginDate, :now)",
-            "ConditionExpression": "glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now "
-                                   "AND endDate > :now AND endDate >= :end AND maxLoanDays >= :need "
-                                   "AND nta > :zero AND " + ("held > :zero" if reserved else
-                                   "#f > :zero AND (attribute_not_exists(held) OR nta > held)")
-                                   + (" AND #h > :zero" if stream_held else ""),
-            "ExpressionAttributeNames": ({"#s": "status"} if reserved else {"#f": free, "#s": "status"})
-                                        | ({"#h": stream_held} if stream_held else {}),
-            "ExpressionAttributeValues": {":one": table.val(1), ":zero": table.val(0), ":ok": table.val("OK"),
-                                          ":now": table.val(iso(now)), ":end": table.val(iso(new.end_date)),
-                                          ":need": table.val(need), ":coll": table.val(new.gln_coll),
-                                          ":ean": table.val(new.ean13)},
-        }},
-        *extra_items,
-    ]
-    return items
+    return {"TableName": table.table_name(), "Key": table.key(lpk, lsk),
+            "UpdateExpression": "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            "ConditionExpression": " AND ".join(conds), "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: table.val(v) for k, v in values.items()}}
 
 
 class AlreadyEnded(Exception):
@@ -210,7 +311,9 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
 
     The loan's condition makes a second end a clear error (AlreadyEnded), never a second place freed.
     An expiry also requires the end date to have passed, so it can't overtake a renewal or a return.
-    The pool is clamped at its size; returns False when clamping had to drop the increment (drift)."""
+    The line's write takes the loan's seat off (`unseat`): a seat already dropped (its end passed and a
+    later loan freed its place) frees nothing here. The pool is clamped at its size; returns False when
+    the line had nothing to give back (seat gone, or clamped: drift)."""
     pk, sk = loan_key(current.gln_coll, current.loan_id)
     free, size = POOL_ATTRS[current.pool]
     sets = {"state": state.value, "returnedAt": iso(now)} if state is LoanState.RETURNED else {"state": state.value}
@@ -236,7 +339,8 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
         "ExpressionAttributeValues": {":one": table.val(1)},
     }}
     try:
-        moves = list(handover) if handover is not None else [line_update]
+        moves = [unseat(op, lpk, current.loan_id) for op in handover] if handover is not None else [
+            unseat(line_update, lpk, current.loan_id)]
         table.transact([loan_update, *moves, *guard])
         return True
     except table.TransactionFailed as e:
@@ -272,7 +376,7 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
     lands first, the other's condition fails, so no loan is both renewed and returned or expired.
     Raises LoanChanged (with the loan as it is) or LicenceRefused (with the licence as it is)."""
     pk, sk = loan_key(current.gln_coll, current.loan_id)
-    sets: dict[str, Any] = {"endDate": iso(new_end), "gsi2sk": f"{iso(new_end)}#{current.gln_coll}#{current.loan_id}"}
+    sets: dict[str, Any] = {"endDate": iso(new_end)}
     expr = table.update_expr(sets)
     names, values = expr["ExpressionAttributeNames"], expr["ExpressionAttributeValues"]
     end_field = next((k for k in ("loanEndDate", "consultEndDate") if k in current.answer), None)
@@ -285,13 +389,17 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
     loan_update = {"Update": {"Key": table.key(pk, sk), **expr,
                               "ConditionExpression": "#state = :active AND #endDate = :old AND #endDate > :now"}}
     lpk, lsk = line_key(current.order_line_id)
-    line_check = {"ConditionCheck": {
+    # The seat moves with the loan's end (so the line keeps counting it until then).
+    line_check = {"Update": {
         "Key": table.key(lpk, lsk),
-        "ConditionExpression": "glnColl = :coll AND #s = :ok AND endDate >= :end AND maxLoanDays >= :need",
-        "ExpressionAttributeNames": {"#s": "status"},
+        "UpdateExpression": f"SET {SEATS}.#n = :seat",
+        "ConditionExpression": "glnColl = :coll AND #s = :ok AND endDate >= :end AND maxLoanDays >= :need "
+                               f"AND attribute_exists({SEATS}.#n)",
+        "ExpressionAttributeNames": {"#s": "status", "#n": current.loan_id},
         "ExpressionAttributeValues": {":coll": table.val(current.gln_coll), ":ok": table.val("OK"),
                                       ":end": table.val(iso(new_end)),
-                                      ":need": table.val(loan_days(current.created_at, new_end))},
+                                      ":need": table.val(loan_days(current.created_at, new_end)),
+                                      ":seat": table.val(_seat_of(replace(current, end_date=new_end)))},
     }}
     try:
         table.transact([loan_update, line_check])
@@ -314,15 +422,75 @@ def of_line(order_line_id: str) -> list[Loan]:
     return [loan(i) for i in table.query("gsi1", "gsi1pk", f"LINE#{order_line_id}")]
 
 
-def due(now: datetime, limit: int = 500) -> list[Loan]:
-    """Active loans whose end has come, over every shard of the due index."""
-    out: list[Loan] = []
-    for shard in range(DUE_SHARDS):
-        items = table.query("gsi2", "gsi2pk", f"DUE#{shard}", sk_name="gsi2sk", sk_below=iso(now), limit=limit)
-        out.extend(loan(i) for i in items)
-    return out
+def unseat(op: dict[str, Any], line_pk: str, loan_id: str) -> dict[str, Any]:
+    """The line's update of an end (its place back to the pool, or to a hold) also takes the loan's
+    seat off, on condition that it is there: a seat is given back once."""
+    body = op.get("Update")
+    if body is None or table.de(body["Key"]) != {"pk": line_pk, "sk": "LINE"}:
+        return op
+    body = {**body, "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), "#seat": loan_id}}
+    body["UpdateExpression"] += f" REMOVE {SEATS}.#seat"
+    body["ConditionExpression"] = f"({body['ConditionExpression']}) AND attribute_exists({SEATS}.#seat)"
+    return {"Update": body}
 
 
 def ended_since(gln_coll: str, since: datetime) -> list[Loan]:
     items = table.query("gsi3", "gsi3pk", f"ENDED#{gln_coll}", sk_name="gsi3sk", sk_between=(iso(since), "~"))
     return [loan(i) for i in items]
+
+
+def backfill_seats() -> dict[str, int]:
+    """Once, on a table written before lines held their loans (docs/cost.md, deployment): every ACTIVE
+    loan gets its seat on its line (lapsed ones too: the line's counters still count them, the next loan
+    of the line drops them and frees their places), every hold queue its entry in the held titles' index
+    (`HOLDQUEUES`, for the expiry job), and loans lose their old due index entry (`DUE#`). Safe to run
+    again: each write is conditioned on what it adds not being there. Run it in the deployment's quiet
+    hour, before the doors take traffic. Returns how many of each were written."""
+    from .holds import queue_entry
+
+    done = {"seats": 0, "queues": 0, "due_entries": 0}
+    lines: dict[str, list[Loan]] = {}
+    args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t",
+                            "ExpressionAttributeNames": {"#t": "type"},
+                            "ExpressionAttributeValues": {":t": {"S": "loan"}}}
+    for item in table.pages("scan", args):
+        x = loan(item)
+        if x.state is LoanState.ACTIVE:
+            lines.setdefault(x.order_line_id, []).append(x)
+        if str(item.get("gsi2pk", "")).startswith("DUE#"):
+            with contextlib.suppress(table.ConditionFailed):
+                table.update({"Key": table.key(item["pk"], item["sk"]), "UpdateExpression": "REMOVE gsi2pk, gsi2sk",
+                              "ConditionExpression": "begins_with(gsi2pk, :due)",
+                              "ExpressionAttributeValues": {":due": table.val("DUE#")}})
+                done["due_entries"] += 1
+    for order_line_id, active in sorted(lines.items()):
+        lpk, lsk = line_key(order_line_id)
+        for x in active:
+            line = table.get(lpk, lsk)
+            if line is None or x.loan_id in seats(line):
+                continue
+            op: dict[str, Any] = {"Key": table.key(lpk, lsk), "ExpressionAttributeNames": {"#n": x.loan_id}}
+            if SEATS in line:
+                op.update(UpdateExpression=f"SET {SEATS}.#n = :seat",
+                          ConditionExpression=f"attribute_not_exists({SEATS}.#n)",
+                          ExpressionAttributeValues={":seat": table.val(_seat_of(x))})
+            else:
+                op.update(UpdateExpression=f"SET {SEATS} = :seats",
+                          ConditionExpression=f"attribute_not_exists({SEATS})",
+                          ExpressionAttributeValues={":seats": table.val({x.loan_id: _seat_of(x)})})
+                op.pop("ExpressionAttributeNames")
+            with contextlib.suppress(table.ConditionFailed):
+                table.update(op)
+                done["seats"] += 1
+    args = {"TableName": table.table_name(), "FilterExpression": "#t = :t AND attribute_not_exists(gsi1pk)",
+            "ExpressionAttributeNames": {"#t": "type"}, "ExpressionAttributeValues": {":t": {"S": "holdQueue"}}}
+    for item in table.pages("scan", args):
+        entry = queue_entry(item["glnColl"], item["ean13"])
+        with contextlib.suppress(table.ConditionFailed):
+            table.update({"Key": table.key(item["pk"], item["sk"]),
+                          "UpdateExpression": "SET gsi1pk = :p, gsi1sk = :s",
+                          "ConditionExpression": "attribute_not_exists(gsi1pk)",
+                          "ExpressionAttributeValues": {":p": table.val(entry["gsi1pk"]),
+                                                        ":s": table.val(entry["gsi1sk"])}})
+            done["queues"] += 1
+    return done

@@ -226,6 +226,37 @@ def transact(items: list[dict[str, Any]]) -> None:
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
 
+class ConditionFailed(Exception):
+    """A single conditional write's condition failed: `item` is the item as it was ({} when absent)."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("condition failed")
+        self.item = item
+
+
+def put_new(item: Mapping[str, Any]) -> None:
+    """A PutItem only where no item has this key: raises ConditionFailed with the one that has it."""
+    try:
+        client().put_item(TableName=table_name(), Item=ser(item), ConditionExpression="attribute_not_exists(pk)",
+                          ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        raise ConditionFailed(de(e.response.get("Item")) or {}) from None
+
+
+def update(op: dict[str, Any]) -> None:
+    """One conditional UpdateItem (the body of a transaction's `Update`): a write unit, where the same
+    write in a transaction costs two. Raises ConditionFailed with the item as it was."""
+    try:
+        client().update_item(TableName=table_name(), ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                             **{k: v for k, v in op.items() if k != "TableName"})
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        raise ConditionFailed(de(e.response.get("Item")) or {}) from None
+
+
 def update_expr(fields: Mapping[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
     """SET a = :a, ... REMOVE x, ... with names and values."""
     names = {f"#{k}": k for k in [*fields, *remove]}

@@ -1,0 +1,92 @@
+"""Lines that hold their loans (docs/cost.md), on moto: the backfill of a table written before them, and
+the reconcile job's repair of a loanBook cut short between its line write and its detail write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from lending.domain.licences import Pool
+from lending.domain.loans import Loan
+from lending.local import demo
+from lending.services import lending
+from lending.store import licences as line_store
+from lending.store import loans as loan_store
+from lending.store import table
+from tests.helpers import line, order_ok
+
+pytestmark = pytest.mark.usefixtures("aws")
+EAN = "9791000000015"  # 2 downloads, NTA 30
+
+
+def _loan(line_id: str, loan_id: str, created: datetime, days: float) -> Loan:
+    return Loan(gln_coll=demo.COLL, loan_id=loan_id, order_line_id=line_id, ean13=EAN,
+                gln_distributor=demo.DISTRIBUTOR, pool=Pool.DOWNLOAD, created_at=created,
+                end_date=created + timedelta(days=days), fingerprint=f"fp-{loan_id}")
+
+
+def _drifts(line_id: str, now: datetime) -> list[object]:
+    _, found = lending.reconcile(pause=lambda s: None, now=now)
+    return [d for d in found if d.order_line_id == line_id]
+
+
+def test_the_backfill_seats_the_active_loans_of_a_table_written_before_seats() -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    lpk, lsk = line_store.line_key(line_id)
+    # As the hub wrote them before: no `loans` on the line, its counters counting two active loans (one
+    # past its end, the expiry job not run yet), each loan in the due index; a hold queue not indexed.
+    old = [_loan(line_id, "OLD1", now - timedelta(days=1), 7), _loan(line_id, "OLD2", now - timedelta(days=3), 1)]
+    for x in old:
+        table.put({**loan_store._item(x), "gsi2pk": "DUE#3", "gsi2sk": f"x#{x.loan_id}"})
+    table.client().update_item(TableName=table.table_name(), Key=table.key(lpk, lsk),
+                               UpdateExpression="SET dlFree = :z, nta = :n REMOVE loans",
+                               ExpressionAttributeValues={":z": table.val(0), ":n": table.val(28)})
+    table.put({"pk": f"HOLDQ#{demo.COLL}#{EAN}", "sk": "QUEUE", "type": "holdQueue", "glnColl": demo.COLL,
+               "ean13": EAN, "next": 0})
+    done = loan_store.backfill_seats()
+    assert done["seats"] >= 2 and done["due_entries"] >= 2 and done["queues"] >= 1
+    item = line_store.get_line(line_id)
+    assert item is not None and sorted(item["loans"]) == ["OLD1", "OLD2"]
+    # OLD2's end has passed: its place is free for every reader, and the counters match the records.
+    assert line_store.licence(item, now).free[Pool.DOWNLOAD] == 1
+    assert _drifts(line_id, now) == []
+    assert all("gsi2pk" not in (table.get(*loan_store.loan_key(demo.COLL, x.loan_id)) or {}) for x in old)
+    assert (demo.COLL, EAN) in loan_store_held_titles()
+    again = loan_store.backfill_seats()  # safe to run again: nothing left to add
+    assert again == {"seats": 0, "queues": 0, "due_entries": 0}
+    # The next loan of the line drops OLD2's seat and takes its place: once.
+    loan_store.lend(_loan(line_id, "NEW1", now, 7), now)
+    item = line_store.get_line(line_id)
+    assert item is not None and sorted(item["loans"]) == ["NEW1", "OLD1"] and item["dlFree"] == 0
+    assert _drifts(line_id, now) == []
+
+
+def loan_store_held_titles() -> list[tuple[str, str]]:
+    from lending.store import holds as hold_store
+
+    return hold_store.held_titles()
+
+
+def test_a_seat_whose_detail_was_never_written_is_released_once_by_reconcile(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    cut = _loan(line_id, "CUT1", now - timedelta(hours=1), 7)
+
+    def crash(item: object) -> None:
+        raise RuntimeError("the request died here")
+
+    monkeypatch.setattr(table, "put_new", crash)
+    with pytest.raises(RuntimeError):
+        loan_store.lend(cut, cut.created_at)
+    monkeypatch.undo()
+    item = line_store.get_line(line_id)
+    assert item is not None and list(item["loans"]) == ["CUT1"] and (item["dlFree"], item["nta"]) == (1, 29)
+    # Within its grace the seat is left to a replay of the request; past it, reconcile gives it back once.
+    assert lending.release_orphans(cut.created_at + timedelta(minutes=1)) == 0
+    assert lending.release_orphans(now) == 1
+    assert lending.release_orphans(now) == 0
+    item = line_store.get_line(line_id)
+    assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 30)
+    assert loan_store.get(demo.COLL, "CUT1") is None and _drifts(line_id, now) == []
