@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lending.domain.dates import iso
 from lending.domain.licences import Pool
 from lending.domain.loans import Loan
 from lending.local import demo
 from lending.services import lending
+from lending.store import ftp_files as ftp_store
 from lending.store import licences as line_store
 from lending.store import loans as loan_store
 from lending.store import table
@@ -41,12 +43,12 @@ def test_the_backfill_seats_the_active_loans_of_a_table_written_before_seats() -
     for x in old:
         table.put({**loan_store._item(x), "gsi2pk": "DUE#3", "gsi2sk": f"x#{x.loan_id}"})
     table.client().update_item(TableName=table.table_name(), Key=table.key(lpk, lsk),
-                               UpdateExpression="SET dlFree = :z, nta = :n REMOVE loans",
+                               UpdateExpression="SET dlFree = :z, nta = :n REMOVE loans, gsi1pk, gsi1sk",
                                ExpressionAttributeValues={":z": table.val(0), ":n": table.val(28)})
     table.put({"pk": f"HOLDQ#{demo.COLL}#{EAN}", "sk": "QUEUE", "type": "holdQueue", "glnColl": demo.COLL,
                "ean13": EAN, "next": 0})
     done = loan_store.backfill_seats()
-    assert done["seats"] >= 2 and done["due_entries"] >= 2 and done["queues"] >= 1
+    assert done["seats"] >= 2 and done["due_entries"] >= 2 and done["queues"] >= 1 and done["lines"] >= 1
     item = line_store.get_line(line_id)
     assert item is not None and sorted(item["loans"]) == ["OLD1", "OLD2"]
     # OLD2's end has passed: its place is free for every reader, and the counters match the records.
@@ -54,8 +56,11 @@ def test_the_backfill_seats_the_active_loans_of_a_table_written_before_seats() -
     assert _drifts(line_id, now) == []
     assert all("gsi2pk" not in (table.get(*loan_store.loan_key(demo.COLL, x.loan_id)) or {}) for x in old)
     assert (demo.COLL, EAN) in loan_store_held_titles()
+    # The line is back in its collectivity's index: the FTP files list OLD1, running, not OLD2, lapsed.
+    running = ftp_store.running_loans(demo.COLL, iso(now))
+    assert (line_id, "OLD1") in running and (line_id, "OLD2") not in running
     again = loan_store.backfill_seats()  # safe to run again: nothing left to add
-    assert again == {"seats": 0, "queues": 0, "due_entries": 0}
+    assert again == {"seats": 0, "queues": 0, "due_entries": 0, "lines": 0}
     # The next loan of the line drops OLD2's seat and takes its place: once.
     loan_store.lend(_loan(line_id, "NEW1", now, 7), now)
     item = line_store.get_line(line_id)

@@ -124,10 +124,9 @@ def _digest(held: list[pmb.Holding], loans: list[tuple[str, str]] | None) -> str
     return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
 
 
-def publish_account(gln: str, role: Role, now: datetime, running: dict[str, list[tuple[str, str]]],
-                    report: Report, s3: Any) -> None:
+def publish_account(gln: str, role: Role, now: datetime, report: Report, s3: Any) -> None:
     st = store.state(gln)
-    loans = sorted(running.get(gln, [])) if role is Role.COLLECTIVITY else None
+    loans = store.running_loans(gln, iso(now)) if role is Role.COLLECTIVITY else None
     prefix = layout.account_prefix(gln)
     closing = _day((now - timedelta(days=1)).date())
     wrote_full = False
@@ -205,14 +204,13 @@ def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | Non
         except Exception as e:  # one distributor's failure leaves the others' files be written
             logger.exception("FTP catalogue file failed", extra={"glnDistributor": gln_distributor})
             report.errors.append(f"ONIX#{gln_distributor}: {type(e).__name__}")
-    running = store.running_loans(iso(now))
     for role in ROLES:
         for gln in store.accounts_of(role):
             if deadline is not None and deadline():
                 report.unfinished = True  # the next run goes on from here: nothing is lost
                 return report
             try:
-                publish_account(gln, role, now, running, report, s3)
+                publish_account(gln, role, now, report, s3)
             except store.StateConflict:
                 pass  # another run wrote this account's files meanwhile
             except Exception as e:

@@ -2,14 +2,13 @@
 
 - accounts by role         GSI1 ACCOUNTS#<role> / <gln>                (store/accounts.py writes it)
 - a reseller's orders      GSI3 RESELLER#<glnReseller> / <createdAt>#<orderId>  (store/licences.py)
-- running loans            the live seats of every licence line (a scan: lines hold their loans)
+- running loans            GSI1 LINES#<glnColl> / <licence end>#<orderLineId>: the live seats of its lines
 - account files state      FTPFILES#<gln> / STATE          fullDay (YYYYMMDD), digest, version
 - ONIX catalogue state     FTPFILES#ONIX#<glnDistributor> / STATE   fullDay, version
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from botocore.exceptions import ClientError
 from ..domain.accounts import Role
 from ..domain.offers import Offer
 from . import table
-from .licences import SEATS, seats
+from .licences import lines_key, seats
 from .offers import _offer
 
 
@@ -44,22 +43,18 @@ def orders_of_reseller(gln_reseller: str, since: str | None = None) -> list[dict
     return table.query("gsi4", "gsi4pk", f"RESELLER#{gln_reseller}")
 
 
-def running_loans(now: str) -> dict[str, list[tuple[str, str]]]:
-    """(orderLineId, loanId) of every active loan whose end is after `now`, by collectivity: the seats
-    of every licence line (docs/cost.md: there is no index of running loans)."""
+def running_loans(gln_coll: str, now: str) -> list[tuple[str, str]]:
+    """(orderLineId, loanId) of the collectivity's loans whose end is after `now`: the live seats of its
+    licences not over yet (gsi1 `LINES#<glnColl>`, by licence end): what it reads is bounded by the
+    collectivity's own licences, not by the table (offers, other collectivities, ended loans)."""
     from ..domain.dates import from_store
 
     at = from_store(now)
     assert at is not None
-    out: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t AND attribute_exists(#m)",
-                            "ExpressionAttributeNames": {"#t": "type", "#m": SEATS},
-                            "ExpressionAttributeValues": {":t": {"S": "line"}}}
-    for line in table.pages("scan", args):
-        for loan_id, seat in sorted(seats(line).items()):
-            if seat.live(at):
-                out[line["glnColl"]].append((line["orderLineId"], loan_id))
-    return out
+    out: list[tuple[str, str]] = []
+    for line in table.query("gsi1", "gsi1pk", lines_key(gln_coll), sk_name="gsi1sk", sk_between=(now, "~")):
+        out.extend((line["orderLineId"], loan_id) for loan_id, seat in seats(line).items() if seat.live(at))
+    return sorted(out)
 
 
 def offers_of(gln_distributor: str) -> Iterator[Offer]:

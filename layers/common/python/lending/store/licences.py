@@ -58,6 +58,10 @@ def line_key(order_line_id: str) -> tuple[str, str]:
     return f"LINE#{order_line_id}", "LINE"
 
 
+def lines_key(gln_coll: str) -> str:
+    return f"LINES#{gln_coll}"
+
+
 def order_key(gln_reseller: str, order_id: str) -> tuple[str, str]:
     return f"ORDER#{gln_reseller}#{order_id}", "ORDER"
 
@@ -78,6 +82,9 @@ def licence_fields(lic: Licence) -> dict[str, Any]:
         SEATS: {},
         "gsi2pk": f"COLLEAN#{lic.gln_coll}#{lic.ean13}",
         "gsi2sk": iso(lic.end_date),
+        # a collectivity's licences by end (the FTP files' running loans are their lines' live seats)
+        "gsi1pk": lines_key(lic.gln_coll),
+        "gsi1sk": f"{iso(lic.end_date)}#{lic.order_line_id}",
         # sales points of a publication (distributor console): every licence of one EAN of one distributor
         "gsi3pk": sales_key(lic.gln_distributor, lic.ean13),
         "gsi3sk": f"{iso(lic.dmd_date)}#{lic.order_line_id}",

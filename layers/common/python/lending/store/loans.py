@@ -16,7 +16,7 @@ from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, seat_value, seats
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -443,12 +443,13 @@ def backfill_seats() -> dict[str, int]:
     """Once, on a table written before lines held their loans (docs/cost.md, deployment): every ACTIVE
     loan gets its seat on its line (lapsed ones too: the line's counters still count them, the next loan
     of the line drops them and frees their places), every hold queue its entry in the held titles' index
-    (`HOLDQUEUES`, for the expiry job), and loans lose their old due index entry (`DUE#`). Safe to run
+    (`HOLDQUEUES`, for the expiry job), every licence line its entry in its collectivity's (`LINES#`, for
+    the FTP files' running loans), and loans lose their old due index entry (`DUE#`). Safe to run
     again: each write is conditioned on what it adds not being there. Run it in the deployment's quiet
     hour, before the doors take traffic. Returns how many of each were written."""
     from .holds import queue_entry
 
-    done = {"seats": 0, "queues": 0, "due_entries": 0}
+    done = {"seats": 0, "queues": 0, "due_entries": 0, "lines": 0}
     lines: dict[str, list[Loan]] = {}
     args: dict[str, Any] = {"TableName": table.table_name(), "FilterExpression": "#t = :t",
                             "ExpressionAttributeNames": {"#t": "type"},
@@ -493,4 +494,16 @@ def backfill_seats() -> dict[str, int]:
                           "ExpressionAttributeValues": {":p": table.val(entry["gsi1pk"]),
                                                         ":s": table.val(entry["gsi1sk"])}})
             done["queues"] += 1
+    args = {"TableName": table.table_name(),
+            "FilterExpression": "#t = :t AND attribute_exists(ntaTotal) AND attribute_not_exists(gsi1pk)",
+            "ExpressionAttributeNames": {"#t": "type"}, "ExpressionAttributeValues": {":t": {"S": "line"}}}
+    for item in table.pages("scan", args):  # licences into their collectivity's index (FTP running loans)
+        with contextlib.suppress(table.ConditionFailed):
+            table.update({"Key": table.key(item["pk"], item["sk"]),
+                          "UpdateExpression": "SET gsi1pk = :p, gsi1sk = :s",
+                          "ConditionExpression": "attribute_not_exists(gsi1pk)",
+                          "ExpressionAttributeValues": {
+                              ":p": table.val(lines_key(item["glnColl"])),
+                              ":s": table.val(f"{item['endDate']}#{item['orderLineId']}")}})
+            done["lines"] += 1
     return done
