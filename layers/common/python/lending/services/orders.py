@@ -36,14 +36,6 @@ def collectivity(gln: str) -> Account:
     return coll
 
 
-def check_contractor(gln: str | None) -> None:
-    if gln is None:
-        return
-    found = auth.account(gln)
-    if found is None or found.role is not Role.CONTRACTOR:
-        raise Refused(Reason.UNKNOWN_CONTRACTOR, gln=gln)
-
-
 def _distributor_known(gln: str) -> bool:
     found = auth.account(gln)
     return found is not None and found.role is Role.DISTRIBUTOR
@@ -142,7 +134,7 @@ class OrderResult:
 
 def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> OrderResult:
     coll = collectivity(req.gln_coll)
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     if req.gln_delivery is not None and auth.account(req.gln_delivery) is None:
         raise Refused(Reason.UNKNOWN_DELIVERY, gln=req.gln_delivery)
     pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
@@ -242,7 +234,7 @@ class CancelledLine:
 
 
 def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> list[CancelledLine]:
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     order = line_store.get_order(reseller.gln, req.order_id)
     if order is None:
         raise Refused(Reason.ORDER_NOT_FOUND, gln_reseller=reseller.gln, order_id=req.order_id)
@@ -306,7 +298,7 @@ class Availability:
 
 def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> list[Availability]:
     coll = collectivity(req.gln_coll) if req.gln_coll else None
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     out = []
@@ -395,7 +387,7 @@ class LineLoanStatus:
 def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
     from .lending import ended_early, own_licence
 
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     out = []
     for line_id in dict.fromkeys(req.order_line_ids):
         try:
@@ -450,7 +442,7 @@ class Orders:
 
 
 def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> Orders:
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     if req.since is None and req.order_id_coll is None:
         raise Refused(Reason.MISSING_SINCE_OR_ORDER_ID)
     orders, rest_from = line_store.orders_page(coll.gln, iso(req.since) if req.since else None,
