@@ -23,7 +23,17 @@ from ..domain.licences import Licence
 from ..domain.loans import LCP_HINT_MAX, LCP_PASSPHRASE_MAX, LCP_PROTECTION, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..domain.renewals import ended, latest_end
-from ..lcp.status import LICENCE_TYPE, STATUS_TYPE, Event, EventType, LsdStatus, device_ok, document, ended_event, status_of
+from ..lcp.status import (
+    LICENCE_TYPE,
+    STATUS_TYPE,
+    Event,
+    EventType,
+    LsdStatus,
+    device_ok,
+    document,
+    ended_event,
+    status_of,
+)
 from ..store import lcp as store
 from ..store import licences as line_store
 from ..store import loans as loan_store
