@@ -26,18 +26,20 @@ CRYPTO = {"cryptography", "lending.lcp.crypto", "lending.lcp.licence", "lending.
           "lending.services.lcp_provider"}
 # Each PNB operation's use cases (pnb/operations.py imports them per operation).
 ORDERS, OFFERS = "lending.services.orders", "lending.catalogue.updates"
+STATUS = "lending.services.order_status"
 LOANS, OWN_LOANS, IPS = "lending.services.lending", "lending.services.collectivity_loans", "lending.services.ips"
-PNB = {ORDERS, OFFERS, LOANS, OWN_LOANS, IPS}
+PNB = {ORDERS, STATUS, OFFERS, LOANS, OWN_LOANS, IPS}
 
 CASES: list[tuple[str, set[str], set[str]]] = [  # (function, kept out, loaded at init)
     # LCP's crypto only for a loan that asks for it; each function its own operation's use cases alone.
     ("pnb_loan_book", {"asyncio", "lxml", *CRYPTO, *(PNB - {LOANS})}, {LOANS, "lending.pnb.requests"}),
     ("pnb_consult_book", {"asyncio", *CRYPTO, *(PNB - {LOANS})}, {LOANS}),
     ("pnb_send_order", {"asyncio", *CRYPTO, *(PNB - {ORDERS})}, {ORDERS}),
-    ("pnb_get_orders", {"asyncio", *CRYPTO, *(PNB - {ORDERS})}, {ORDERS}),
+    ("pnb_get_orders", {"asyncio", *CRYPTO, *(PNB - {STATUS})}, {STATUS}),
+    ("pnb_get_loan_status", {"asyncio", *CRYPTO, *(PNB - {STATUS, LOANS})}, {STATUS, LOANS}),
     ("pnb_get_offers", {"asyncio", *CRYPTO, *(PNB - {OFFERS})}, {OFFERS}),
     ("pnb_declare_ip", {"asyncio", *CRYPTO, *(PNB - {IPS})}, {IPS}),
-    ("pnb_return_loan", {"asyncio", *CRYPTO, ORDERS, OFFERS, IPS}, {OWN_LOANS}),
+    ("pnb_return_loan", {"asyncio", *CRYPTO, ORDERS, STATUS, OFFERS, IPS}, {OWN_LOANS}),
     ("pnb_get_user_agent", {"asyncio", *CRYPTO, *PNB}, {"lending.domain.user_agents"}),
     # SOAP serves every operation: each one's use cases load at its first call; xmlschema at the first refusal.
     ("pnb_soap", {"asyncio", "xmlschema", *CRYPTO, *PNB}, {"lxml", "lending.pnb.soap.schema"}),

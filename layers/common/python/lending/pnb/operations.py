@@ -27,7 +27,7 @@ from .refusals import fields as refusal_fields
 if TYPE_CHECKING:
     from ..catalogue import updates
     from ..domain.loans import Loan
-    from ..services import orders
+    from ..services import order_status, orders
 
 PROTECTION = "NONE"  # the DRM of a plain loan's link (an LCP one answers lcp.PROTECTION)
 # Older or client-specific names of the spec's parameters: callBackUrl (Dilicom's REST page), glnLoaner (PMB).
@@ -236,23 +236,23 @@ def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[
     return _offer_files(updates.get_offers_for_distributor(ctx, caller, _offer_updates(req)))
 
 
-def _licence_state(state: orders.LicenceState) -> dict[str, Any]:
+def _licence_state(state: order_status.LicenceState) -> dict[str, Any]:
     return {"beginDate": iso(state.begin_date) if state.begin_date else None, "endDate": iso(state.end_date),
             "endOfferDate": iso(state.end_offer_date) if state.end_offer_date else None,
             "NUS1": state.nus1, "NUS2": state.nus2, "NTA": state.nta}
 
 
-def _line_state(state: orders.LineState) -> dict[str, Any]:
+def _line_state(state: order_status.LineState) -> dict[str, Any]:
     if state.refusal is not None:
         return {"refusal": state.refusal}
     return {"returnStatus": state.status, "returnMessage": state.message}
 
 
 def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    from ..services import orders
+    from ..services import order_status
 
-    found = orders.get_orders(ctx, coll, orders.GetOrders(req.sinceDate, req.orderIdColl, req.returnLinesWithError,
-                                                          req.glnContractor))
+    ask = order_status.GetOrders(req.sinceDate, req.orderIdColl, req.returnLinesWithError, req.glnContractor)
+    found = order_status.get_orders(ctx, coll, ask)
     out = []
     for x in found.lines:
         line: dict[str, Any] = {"orderLineId": x.order_line_id, "ean13": x.ean13, "quantity": x.quantity}
@@ -293,11 +293,11 @@ def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    from ..services import orders
+    from ..services import order_status
 
-    ask = orders.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
+    ask = order_status.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
     out = []
-    for x in orders.loan_status(ctx, coll, ask):
+    for x in order_status.loan_status(ctx, coll, ask):
         line: dict[str, Any] = {"orderLineId": x.order_line_id}
         if x.refusal is not None:
             line.update(refusal_fields(x.refusal))
@@ -368,6 +368,7 @@ LOGIN = ("login", "password")  # the later services' credentials, as PMB sends t
 COLLECTIVITY = ("glnColl", "passwordColl")
 LOANS = ("domain.licences", "domain.loans", "domain.user_agents", "services.lending", "services.links")
 ORDERS = ("services.orders",)
+ORDER_STATUS = ("services.order_status",)
 OFFERS = ("catalogue.updates",)
 ENDED = ("services.lending",)
 OWN_LOANS = ("services.collectivity_loans",)
@@ -379,11 +380,12 @@ OPERATIONS: dict[str, Operation] = {
                            get_offers, OFFERS),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
                                          get_offers_for_distributor, OFFERS),
-    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders, ORDERS),
+    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders, ORDER_STATUS),
     "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip, ("services.ips",)),
     "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book, LOANS),
     "consultBook": Operation(rq.CONSULT_BOOK, COLL, COLLECTIVITY, consult_book, LOANS),
-    "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status, ORDERS),
+    "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status,
+                               (*ORDER_STATUS, "services.lending")),
     "getEndedLoans": Operation(rq.GET_ENDED_LOANS, COLL, COLLECTIVITY, get_ended_loans, ENDED),
     "endLoan": Operation(rq.END_LOAN, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan,
                          ENDED),
