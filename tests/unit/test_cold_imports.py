@@ -54,7 +54,7 @@ CASES: list[tuple[str, set[str], set[str]]] = [  # (function, kept out, loaded a
     # The warehouse's LCP loans and LCP's licences sign at their first call; status documents never do.
     ("warehouse_lend", {"asyncio", "lxml", *CRYPTO}, {"lending.services.warehouse_loans"}),
     ("warehouse_return", {"asyncio", "lxml", *CRYPTO}, {"lending.services.warehouse_loans"}),
-    ("lcp", {"asyncio", "lxml", *CRYPTO}, {"lending.services.lcp", "lending.lcp.status"}),
+    ("lcp", {"asyncio", "lxml", *CRYPTO, "lending.downloads", OFFERS}, {"lending.services.lcp", "lending.lcp.status"}),
     ("callback_delivery", {"asyncio", "lxml", *CRYPTO}, set()),  # no Powertools batch utility (asyncio)
     ("outbox_sweeper", {"asyncio", "lxml", *CRYPTO, *PNB}, set()),
 ]
