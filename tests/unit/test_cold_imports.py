@@ -5,6 +5,7 @@ figures are in docs/cost.md). A test of what is imported, not of time."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -83,3 +84,40 @@ def test_a_function_loads_what_it_uses_and_none_of_what_it_does_not(function: st
 
 def test_every_case_names_a_function() -> None:
     assert {c[0] for c in CASES} <= {p.name for p in (ROOT / "functions").iterdir() if (p / "app.py").exists()}
+
+
+# Imported by an operation only for the requests that need it, never prepared at init: LCP's code (and
+# its cryptography) for a loan that asks for a licence.
+ON_DEMAND = {"lending.services.lcp"}
+
+
+def _local_imports(fn: ast.FunctionDef) -> set[str]:
+    """The modules a function imports in its body: `from ..domain.loans import X` -> lending.domain.loans,
+    `from ..services import lending` -> lending.services.lending."""
+    out = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:  # relative to lending.pnb
+            if "." in node.module:
+                out.add(f"lending.{node.module}")
+            else:
+                out.update(f"lending.{node.module}.{alias.name}" for alias in node.names)
+    return out
+
+
+def test_each_pnb_operation_prepares_every_use_case_it_imports() -> None:
+    from lending.pnb import operations
+
+    tree = ast.parse(Path(operations.__file__).read_text())
+    functions = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+
+    def reached(name: str, seen: set[str]) -> set[str]:
+        if name in seen or name not in functions:
+            return set()
+        seen.add(name)
+        fn = functions[name]
+        called = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id in functions}
+        return _local_imports(fn).union(*(reached(c, seen) for c in called))
+
+    for service, op in operations.OPERATIONS.items():
+        imported = reached(op.call.__name__, set()) - ON_DEMAND
+        assert imported - {f"lending.{m}" for m in op.uses} == set(), service
