@@ -37,7 +37,7 @@ CASES: list[tuple[str, set[str], set[str]]] = [  # (function, kept out, loaded a
     ("pnb_consult_book", {"asyncio", *CRYPTO, *(PNB - {LOANS})}, {LOANS}),
     ("pnb_send_order", {"asyncio", *CRYPTO, *(PNB - {ORDERS})}, {ORDERS}),
     ("pnb_get_orders", {"asyncio", *CRYPTO, *(PNB - {STATUS})}, {STATUS}),
-    ("pnb_get_loan_status", {"asyncio", *CRYPTO, *(PNB - {STATUS, LOANS})}, {STATUS, LOANS}),
+    ("pnb_get_loan_status", {"asyncio", *CRYPTO, *(PNB - {STATUS})}, {STATUS, "lending.services.lines"}),
     ("pnb_get_offers", {"asyncio", *CRYPTO, *(PNB - {OFFERS})}, {OFFERS}),
     ("pnb_declare_ip", {"asyncio", *CRYPTO, *(PNB - {IPS})}, {IPS}),
     ("pnb_return_loan", {"asyncio", *CRYPTO, ORDERS, STATUS, OFFERS, IPS}, {OWN_LOANS}),

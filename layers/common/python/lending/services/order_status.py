@@ -17,6 +17,7 @@ from ..domain.refusals import Reason, Refused
 from ..store import licences as line_store
 from . import auth
 from .context import Ctx
+from .lines import ended_early, own_licence
 
 # --- getOrders and getLoanStatus ------------------------------------------------------------------
 
@@ -76,8 +77,6 @@ class LineLoanStatus:
 
 
 def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
-    from .lending import ended_early, own_licence
-
     auth.check_contractor(req.gln_contractor)
     out = []
     for line_id in dict.fromkeys(req.order_line_ids):
