@@ -14,7 +14,7 @@ DynamoDB client = 0.23-0.25 s), over pnb_loan_book, v1_create_loan, warehouse_le
 (the resolver's package imports every resolver, AppSync's asyncio included, and every event class);
 the routing it adds is API Gateway's own work here (one route, or a few, per function). Those ratios
 were from the source tree; from the layer as built (bytecode shipped), once each door loaded only its
-own operation's use cases, the doors stand at 1.20-1.31 (was 1.20-1.48): the resolver's +0.15..0.20
+own operation's use cases, the doors stand at 1.22-1.30 (was 1.20-1.48): the resolver's +0.15..0.20
 would still take every one past 1.3 (docs/cost.md, cold start).
 Light on purpose: imported by every function at cold start."""
 
