@@ -43,4 +43,4 @@ def test_no_function_but_the_console_imports_the_console() -> None:
     assert out.returncode == 0, out.stderr[-2000:]
     found = json.loads(out.stdout)
     assert {name: mods for name, mods in found.items() if mods and name not in WEB} == {}
-    assert "lending.console.app" in found["PatronFunction"]  # the probe does see them when they are there
+    assert "lending.console.http" in found["PatronFunction"]  # the probe does see them when they are there

@@ -183,7 +183,7 @@ def test_pnb_return_loan_and_the_warehouse_return_hand_the_place_over() -> None:
     from urllib.parse import urlencode, urlsplit
 
     from lending.services.context import Ctx as Context
-    from lending.services.orders import loan_url
+    from lending.services.order_status import loan_url
 
     (lid,) = order_ok(line(ONE))
     # PNB returnLoan (the collectivity's own system, as PMB calls it)

@@ -236,7 +236,7 @@ def test_a_pnb_loan_is_not_renewed_through_v1() -> None:
 
 
 def test_the_warehouse_link_follows_a_renewal() -> None:
-    from lending.services.orders import loan_url
+    from lending.services.order_status import loan_url
     from lending.store import licences
 
     (lid,) = order_ok()

@@ -12,7 +12,7 @@ import pytest
 
 from lending.local import bulk, demo
 from lending.local.meter import Meter
-from lending.services import orders
+from lending.services import order_status
 from tests.helpers import coll_auth, invoke, pnb
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -50,7 +50,7 @@ def test_orders_written_before_the_reference_key_are_found_after_the_backfill() 
 
 def test_an_answer_is_cut_at_whole_orders_and_the_rest_follows_from_its_date(monkeypatch: pytest.MonkeyPatch
                                                                             ) -> None:
-    monkeypatch.setattr(orders, "MAX_ANSWER_LINES", 150)
+    monkeypatch.setattr(order_status, "MAX_ANSWER_LINES", 150)
     made = bulk.orders(demo.COLL, 350, START)  # orders of 99, 99, 99, 53 lines, a second apart
     since = "2026-01-01T00:00:00Z"
     seen: list[str] = []
@@ -68,11 +68,11 @@ def test_an_answer_is_cut_at_whole_orders_and_the_rest_follows_from_its_date(mon
 
 
 def test_the_largest_answer_fits_lambda_answer_limit_in_soap_and_json() -> None:
-    bulk.orders(demo.COLL, orders.MAX_ANSWER_LINES + 200, START)
+    bulk.orders(demo.COLL, order_status.MAX_ANSWER_LINES + 200, START)
     body = {**coll_auth(), "sinceDate": "2026-01-01T00:00:00Z"}
     status, answer = invoke("POST", "/v2/pnb-numerique/getOrders", body)
-    assert status == 200 and len(_lines(answer)) <= orders.MAX_ANSWER_LINES
-    assert len(_lines(answer)) > orders.MAX_ANSWER_LINES - bulk.LINES_PER_ORDER
+    assert status == 200 and len(_lines(answer)) <= order_status.MAX_ANSWER_LINES
+    assert len(_lines(answer)) > order_status.MAX_ANSWER_LINES - bulk.LINES_PER_ORDER
     envelope = ('<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
                 'xmlns:p="urn:lending-hub:pnb-numerique:v2"><s:Body><p:getOrders>'
                 f'<p:glnColl>{demo.COLL}</p:glnColl><p:passwordColl>{demo.COLL_PASSWORD}</p:passwordColl>'

@@ -22,7 +22,7 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 def loan_url(line_id: str) -> str:
     from lending.services.context import Ctx
-    from lending.services.orders import loan_url as url_of
+    from lending.services.order_status import loan_url as url_of
     from lending.store import licences
 
     item = licences.get_line(line_id)

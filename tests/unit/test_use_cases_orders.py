@@ -10,7 +10,7 @@ import pytest
 
 from lending.domain.refusals import Reason, Refused
 from lending.local import demo
-from lending.services import collectivity_loans, ips, lending, orders, patron_loans
+from lending.services import collectivity_loans, ips, lending, order_status, orders, patron_loans
 from lending.services.context import Ctx
 from lending.services.orders import CancelledLine
 from lending.store import licences as line_store
@@ -105,16 +105,19 @@ def test_get_orders_lists_lines_with_their_licence_state() -> None:
     send_order(ctx, UNAVAILABLE, order_id="ORD2")
     lending.lend(ctx, loan_request(ctx, ok, "L1"))
     coll = account(demo.COLL)
-    found = orders.get_orders(at(T0 + timedelta(hours=1)), coll, orders.GetOrders(since=T0 - timedelta(days=1)))
+    found = order_status.get_orders(at(T0 + timedelta(hours=1)), coll,
+                                    order_status.GetOrders(since=T0 - timedelta(days=1)))
     assert [x.order_line_id for x in found.lines] == [ok] and found.date == "2026-03-02T11:00:00Z"
     (line,) = found.lines
-    assert line.state == orders.LineState("OK") and line.licence is not None and line.licence.nta == 29
+    assert line.state == order_status.LineState("OK") and line.licence is not None and line.licence.nta == 29
     assert line.loan_url and line.loan_url.startswith(f"http://hub.test/warehouse/licences/{ok}/")
-    everything = orders.get_orders(ctx, coll, orders.GetOrders(since=T0 - timedelta(days=1), with_errors=True))
+    everything = order_status.get_orders(ctx, coll,
+                                         order_status.GetOrders(since=T0 - timedelta(days=1), with_errors=True))
     refused_line = everything.lines[1]
     assert refused_line.state.refusal is not None and refused_line.state.refusal.reason is Reason.CANNOT_BE_SOLD
     assert refused_line.licence is None and refused_line.loan_url is None
-    assert refused(orders.get_orders, ctx, coll, orders.GetOrders()).reason is Reason.MISSING_SINCE_OR_ORDER_ID
+    missing = refused(order_status.get_orders, ctx, coll, order_status.GetOrders())
+    assert missing.reason is Reason.MISSING_SINCE_OR_ORDER_ID
 
 
 def test_declare_ip_stores_ranges_and_says_which_were_declared_already() -> None:
@@ -211,12 +214,13 @@ def test_loan_status_tells_each_line_of_the_collectivity_on_its_own() -> None:
     collectivity_loans.return_loan(at(T0 + timedelta(hours=1)), account(demo.COLL), ok, "L1")
     (other,) = licence_of(ctx, ONE, order_id="THEIRS", coll=demo.COLL2)
     later = at(T0 + timedelta(hours=2))
-    got = orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok, sold_out, other, ok], with_ended=True))
+    got = order_status.loan_status(later, account(demo.COLL),
+                                   order_status.LoanStatus([ok, sold_out, other, ok], with_ended=True))
     assert [x.order_line_id for x in got] == [ok, sold_out, other]  # each line once
     first, refused_line, theirs = got
-    assert first.state == orders.LineState("OK") and first.licence is not None and first.licence.nta == 29
+    assert first.state == order_status.LineState("OK") and first.licence is not None and first.licence.nta == 29
     assert [x.loan_id for x in first.ended or []] == ["L1"]
     assert refused_line.state is not None and refused_line.state.refusal is not None
     assert refused_line.state.refusal.reason is Reason.CANNOT_BE_SOLD and refused_line.licence is None
     assert theirs.refusal is not None and theirs.refusal.reason is Reason.UNKNOWN_LINE and theirs.state is None
-    assert orders.loan_status(later, account(demo.COLL), orders.LoanStatus([ok]))[0].ended is None
+    assert order_status.loan_status(later, account(demo.COLL), order_status.LoanStatus([ok]))[0].ended is None

@@ -1,7 +1,7 @@
 """getOrders at 10, 1,000 and 50,000 lines (orders of 99 licence lines, lending.local.bulk) on the local
 stack over HTTP: by orderIdColl (one reference's orders only) and by sinceDate, each answer's time and
 size. The emulator's answer serialiser costs ~3 ms a line read (moto, not the hub): these times are its.
-An answer holds at most services.orders.MAX_ANSWER_LINES lines: never near Lambda's 6 MB."""
+An answer holds at most services.order_status.MAX_ANSWER_LINES lines: never near Lambda's 6 MB."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def run(report: Callable[..., Any]) -> None:
                f"(written in {write_s:.0f} s)")
     # By sinceDate over every line of the three sets (and whatever other benches ordered): the first answer;
     # reading them all takes one answer per MAX_ANSWER_LINES (each passing the last one's `date` back).
-    from lending.services.orders import MAX_ANSWER_LINES
+    from lending.services.order_status import MAX_ANSWER_LINES
 
     t = time.perf_counter()
     raw = s.post(url, json={**auth, "sinceDate": "2001-01-01T00:00:00Z"}, timeout=600).content

@@ -142,14 +142,21 @@ class Schema:
         self.fields, self.optional = fields, optional
         self.private = private  # fields whose values an error message never repeats (personal data)
         self.defaults = defaults or {}
-        td = {name: cs.typed_dict_field(cs.nullable_schema(s) if name in optional else s,
-                                        required=name not in optional and name not in self.defaults)
-              for name, s in fields.items()}
-        self.validator = SchemaValidator(cs.typed_dict_schema(td, extra_behavior="ignore"))
+        self._validator: SchemaValidator | None = None
+
+    def prepare(self) -> SchemaValidator:
+        """The validator, built at first use: a door module declares every operation's schema, and a
+        function that serves one operation builds that one's alone."""
+        if self._validator is None:
+            td = {name: cs.typed_dict_field(cs.nullable_schema(s) if name in self.optional else s,
+                                            required=name not in self.optional and name not in self.defaults)
+                  for name, s in self.fields.items()}
+            self._validator = SchemaValidator(cs.typed_dict_schema(td, extra_behavior="ignore"))
+        return self._validator
 
     def validate(self, data: Any) -> Request:
         try:
-            out = self.validator.validate_python(data)
+            out = self.prepare().validate_python(data)
         except ValidationError as e:
             raise Invalid(*describe(e, self.private)) from None
         req = Request({n: self.defaults.get(n) for n in self.names})

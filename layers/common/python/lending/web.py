@@ -12,7 +12,10 @@ DynamoDB client = 0.23-0.25 s), over pnb_loan_book, v1_create_loan, warehouse_le
     + `...utilities.data_classes import APIGatewayProxyEventV2` (the event class)  +10..14 ms (+0.04..0.06)
     this module instead of the old per-door wrappers: the same modules imported, -2..+15 ms (noise)
 (the resolver's package imports every resolver, AppSync's asyncio included, and every event class);
-the routing it adds is API Gateway's own work here (one route, or a few, per function).
+the routing it adds is API Gateway's own work here (one route, or a few, per function). Those ratios
+were from the source tree; from the layer as built (bytecode shipped), once each door loaded only its
+own operation's use cases, the doors stand at 1.22-1.30 (was 1.20-1.48): the resolver's +0.15..0.20
+would still take every one past 1.3 (docs/cost.md, cold start).
 Light on purpose: imported by every function at cold start."""
 
 from __future__ import annotations

@@ -40,7 +40,6 @@ from ..domain.refusals import Reason, Refused
 from ..services import auth
 from ..services.context import Ctx
 from ..services.links import signing_key
-from ..services.orders import check_contractor
 from ..store import catalogue as store
 from ..text import same_secret
 
@@ -139,7 +138,7 @@ def _links(ctx: Ctx, files: list[store.UpdateFile]) -> list[str]:
 
 def get_offers(ctx: Ctx, caller: Account, req: OfferUpdates) -> list[str]:
     """Links to the update files of every distributor the caller may order from, oldest first."""
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     since = _since(ctx, caller, req, "getOffers", "ALL")
     files = [f for f in store.update_files_since(iso(since)) if caller.may_order_from(f.gln_distributor)]
     store.set_last_call(caller.gln, "ALL", iso(ctx.now))
@@ -148,7 +147,7 @@ def get_offers(ctx: Ctx, caller: Account, req: OfferUpdates) -> list[str]:
 
 def get_offers_for_distributor(ctx: Ctx, caller: Account, req: OfferUpdates) -> list[str]:
     """Links to one distributor's update files, oldest first."""
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     distributor = auth.account(req.gln_distributor or "")
     if distributor is None or distributor.role is not Role.DISTRIBUTOR:
         raise Refused(Reason.UNKNOWN_DISTRIBUTOR)

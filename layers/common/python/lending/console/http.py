@@ -16,6 +16,9 @@ MAX_FORM = 16 * 1024
 HSTS = "max-age=63072000; includeSubDomains"
 MAX_UPLOAD = 6 * 1024 * 1024  # an EPUB of the distributor console, base64 decoded (files.MAX_EPUB + the form)
 
+PRE = "lh_pre"  # double-submit CSRF token of the forms shown before sign-in (console and patron space)
+LANG = "lh_lang"
+
 
 @dataclass
 class Request:

@@ -1,14 +1,17 @@
-"""PNB return codes (returnStatus); order lines keep OK / CANCELLED of them as their state.
+"""PNB return codes (returnStatus); order lines keep OK / CANCELLED of them as their state, or REFUSED
+with the refusal's reason and parameters.
 
 Refusals are `domain.refusals` (re-exported here for older imports); the PNB door words them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from .refusals import Reason, Refused
 
-__all__ = ["Reason", "Refused", "Status"]
+__all__ = ["REFUSED", "Reason", "Refused", "Status", "line_refusal"]
 
 
 class Status(StrEnum):
@@ -30,3 +33,14 @@ class Status(StrEnum):
     MAX_LOAN_QUANTITY_REACHED = "MAX_LOAN_QUANTITY_REACHED"
     MAX_SIMULTANEOUS_LOAN_REACHED = "MAX_SIMULTANEOUS_LOAN_REACHED"
     LOAN_DURATION_EXPIRED = "LOAN_DURATION_EXPIRED"
+
+
+REFUSED = "REFUSED"  # an order line refused when ordered; its reason and parameters are stored with it
+
+
+def line_refusal(item: Mapping[str, Any]) -> Refused | None:
+    """Why a stored line was refused when ordered (None for OK / CANCELLED lines and older records,
+    whose status and message were stored worded)."""
+    if item.get("status") != REFUSED or "reason" not in item:
+        return None
+    return Refused(Reason(item["reason"]), **item.get("params", {}))

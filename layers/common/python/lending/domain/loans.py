@@ -11,6 +11,8 @@ from enum import StrEnum
 from typing import Any
 
 from .licences import Licence, Pool
+from .limits import LCP_HINT_MAX as LCP_HINT_MAX  # written in domain/limits.py: the doors read them there
+from .limits import LCP_PASSPHRASE_MAX as LCP_PASSPHRASE_MAX
 from .refusals import Reason, Refused
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
@@ -22,9 +24,6 @@ CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may 
 # LCP's code and crypto (tests/unit/test_lcp*.py keep them equal to lcp.licence's).
 LCP_PROTECTION = "LCP"
 LCP_LICENCE_TYPE = "application/vnd.readium.lcp.license.v1.0+json"
-# A reader passphrase's and its hint's limits, as every door checks them (the hint is lcp.licence's).
-LCP_PASSPHRASE_MAX = 256
-LCP_HINT_MAX = 200
 
 
 class LoanState(StrEnum):

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .limits import MAX_PRICE_CENTS as MAX_PRICE_CENTS  # written in domain/limits.py: the doors read them there
+from .limits import MAX_TAX_RATE as MAX_TAX_RATE
+from .limits import REMOVED as REMOVED
 from .refusals import Reason, Refused
 
 # ONIX code list 65 (ProductAvailability): the codes the PNB spec names (its door words each).
 UNAVAILABLE_CODES = frozenset({"01", "10", "30", "40", "45", "46"})
 AVAILABLE_CODES = frozenset({"20", "21", "22", "23"})
-REMOVED = "removed"  # an offer its distributor removed (ONIX notification type 05)
 
 
 # Beyond these a term is a feed's typing error: days past them would carry a licence's end out of the
 # calendar, counts past them out of what the table's numbers hold.
 MAX_DAYS = 36_600
 MAX_COUNT = 10**9
-# Prices in cents and tax rates in hundredths of a percent, as the hub's requests accept them: an offer
-# the catalogue takes can always be ordered at its own price, and its numbers always stored.
-MAX_PRICE_CENTS = 10**9
-MAX_TAX_RATE = 99_999
 
 
 @dataclass(frozen=True)

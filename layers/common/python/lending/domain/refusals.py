@@ -5,7 +5,7 @@ A rule raises `Refused(Reason.X, **params)`; the parameters are the facts a door
 PNB (status + the spec's text) in `pnb/refusals.py`, library API v1 (HTTP status + error code) in
 `v1/errors.py`, warehouse (error name) in `warehouse/errors.py`, LCP status documents (Problem Details
 type and status) in `lsd/errors.py`, console and patron space (HTTP status + words) in
-`console/app.py` (STATUS, words) and `console/i18n.py`. `tests/unit/test_refusals.py` walks
+`console/answers.py` (STATUS, words) and `console/i18n.py`. `tests/unit/test_refusals.py` walks
 every reason through every table, so adding a reason here without wording it in a door fails a test.
 
 To add a reason: a member below, its parameters in PARAMS, a line in each door's table."""

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ..domain.dates import iso
 from . import crypto
+from .status import LICENCE_TYPE, STATUS_TYPE
 
-LICENCE_TYPE = "application/vnd.readium.lcp.license.v1.0+json"
-STATUS_TYPE = "application/vnd.readium.license.status.v1.0+json"
+__all__ = ["LICENCE_TYPE", "STATUS_TYPE"]
 BASIC_PROFILE = "http://readium.org/lcp/basic-profile"
 PRODUCTION_PROFILE = "http://readium.org/lcp/profile-1.0"  # needs EDRLab's secret: a deployment switch
 AES256_CBC = "http://www.w3.org/2001/04/xmlenc#aes256-cbc"

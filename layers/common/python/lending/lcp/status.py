@@ -14,7 +14,11 @@ from enum import StrEnum
 from typing import Any
 
 from ..domain.dates import iso
-from .licence import LICENCE_TYPE, STATUS_TYPE
+from ..domain.loans import LCP_LICENCE_TYPE as LICENCE_TYPE
+
+# Here rather than with the licence documents: a status document needs no cryptography (kept out of the
+# cold start of the LCP function, whose reading apps mostly ask for status).
+STATUS_TYPE = "application/vnd.readium.license.status.v1.0+json"
 
 DEVICE_FIELD_MAX = 255
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..domain.dates import parse_iso
 from ..domain.refusals import Reason, Refused
-from ..downloads.door import licence_answer
 from ..observability import count
 from ..services import lcp as uses
 from ..services.context import Ctx, warm_up
@@ -70,6 +69,10 @@ def route(req: Request) -> Answer:
             return _problem(req, unknown, "licence")
         return Answer(302, "", {"Location": found.url or "", "Cache-Control": "no-store"})
     if key == "GET /lcp/licences/{licence_id}":
+        # The fulfillment door's answer (and its use cases, the signing ones among them) loads with the
+        # first licence asked for: status documents, most of what reading apps ask, need neither.
+        from ..downloads.door import licence_answer
+
         doc = uses.licence_document(ctx, licence_id)
         return licence_answer(doc) if doc else _problem(req, unknown, "licence")
     if key == "GET /lcp/status/{licence_id}":

@@ -11,9 +11,8 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from .. import web
-from ..console import app as console
-from ..console.app import LANG, PRE
-from ..console.http import Request, Response, new_nonce, redirect, request_of
+from ..console import answers as console
+from ..console.http import LANG, PRE, Request, Response, new_nonce, redirect, request_of
 from ..console.i18n import pick, translator
 from ..console.render import render
 from ..domain.refusals import Reason, Refused

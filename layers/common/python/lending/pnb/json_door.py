@@ -15,7 +15,7 @@ from ..domain.refusals import Reason, Refused
 from ..observability import logger, request_line
 from ..services.context import Ctx, warm_up
 from ..web import Answer, BadBody, BadText, Door, Handler, Request, json_answer, spring_parameters
-from .operations import OPERATIONS, new_request_id, refuse_text, run
+from .operations import OPERATIONS, new_request_id, prepare, refuse_text, run
 from .refusals import INTERNAL_ERROR
 from .refusals import fields as refusal_fields
 
@@ -90,6 +90,7 @@ def serve(service: str, req: Request) -> Answer:
 
 def json_handler(service: str) -> Handler:
     warm_up()  # clients built once per container, at init
+    prepare(service)  # this function's one operation: its use cases and validator, and no other's
     return DOOR.handler(functools.partial(serve, service))
 
 

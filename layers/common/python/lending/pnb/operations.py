@@ -5,21 +5,18 @@ Both doors (JSON and SOAP) call `run(name, body, ctx)` and only encode what it r
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..catalogue import updates
-from ..domain import user_agents
 from ..domain.accounts import Account, Role
 from ..domain.codes import Status
 from ..domain.dates import iso
-from ..domain.licences import AccessMedium, Localization, pool_for
-from ..domain.loans import LCP_LICENCE_TYPE, LCP_PROTECTION, Loan, fingerprint
 from ..domain.refusals import Reason, Refused
 from ..observability import count
-from ..services import auth, collectivity_loans, ips, lending, orders
+from ..services import auth
 from ..services.context import Ctx
 from ..validation import Invalid, Request, Schema
 from ..web import BadText
@@ -27,7 +24,11 @@ from . import requests as rq
 from .refusals import INTERNAL_ERROR, UNAVAILABLE, rollup
 from .refusals import fields as refusal_fields
 
-ENDED_LOANS_DAYS = lending.ENDED_LOANS_DAYS
+if TYPE_CHECKING:
+    from ..catalogue import updates
+    from ..domain.loans import Loan
+    from ..services import order_status, orders
+
 PROTECTION = "NONE"  # the DRM of a plain loan's link (an LCP one answers lcp.PROTECTION)
 # Older or client-specific names of the spec's parameters: callBackUrl (Dilicom's REST page), glnLoaner (PMB).
 ALIASES = {"callBackUrl": "callbackUrl", "glnLoaner": "loanerColl"}
@@ -37,10 +38,15 @@ COLL = (Role.COLLECTIVITY,)
 
 @dataclass(frozen=True)
 class Operation:
+    """Each operation imports its own use cases when first called (a function of the JSON door serves one
+    operation: it loads that one's alone; SOAP's loads each at its first call); `uses` names them, so
+    `prepare` loads them at init where a function serves one operation (cold start: docs/cost.md)."""
+
     schema: Schema
     roles: tuple[Role, ...]
     credentials: tuple[str, str]  # the GLN and password fields
     call: Callable[[Ctx, Account, Any], dict[str, Any]]
+    uses: tuple[str, ...] = ()  # the modules of `lending` the call imports
 
 
 def _loaner(coll: Account, loaner: str | None) -> None:
@@ -49,7 +55,11 @@ def _loaner(coll: Account, loaner: str | None) -> None:
 
 
 def _loan(ctx: Ctx, coll: Account, req: Request, end_field: str) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    from ..domain.licences import AccessMedium, Localization, pool_for
+    from ..domain.loans import LCP_LICENCE_TYPE, LCP_PROTECTION, fingerprint
+    from ..services import lending
+
+    auth.check_contractor(req.glnContractor)
     _loaner(coll, req.loanerColl)
     requested_end = getattr(req, end_field)
     localization = Localization(req.localization)
@@ -105,6 +115,8 @@ def _user_agent_drm(user_agent: str | None) -> str | None:
     unknown one is accepted and kept as sent (a library system may cache an older list), and counted."""
     if not user_agent:
         return None
+    from ..domain import user_agents
+
     drm = user_agents.drm_of(user_agent)
     if drm is None:
         count("pnb.loan.unknownUserAgent")
@@ -121,6 +133,8 @@ def _line(schema: Schema, raw: Any) -> Request | Refused:
 
 
 def _order_line(raw: Any) -> orders.OrderLine | Refused:
+    from ..services import orders
+
     x = _line(rq.ORDER_REQUEST_LINE, raw)
     if isinstance(x, Refused):
         return x
@@ -130,6 +144,8 @@ def _order_line(raw: Any) -> orders.OrderLine | Refused:
 
 
 def _priced_line(raw: Any) -> orders.PricedLine | Refused:
+    from ..services import orders
+
     x = _line(rq.CHECK_AVAILABILITY_LINE, raw)
     if isinstance(x, Refused):
         return x
@@ -141,6 +157,8 @@ LINE_REFUSED = "REFUSED"  # a line's refusal, as the rollup counts it (any statu
 
 
 def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    from ..services import orders
+
     order = orders.SendOrder(
         gln_coll=req.glnColl, order_id=req.orderId, order_id_coll=req.orderIdColl,
         reseller_country=req.resellerCountry, coll_country=req.collCountry, gln_contractor=req.glnContractor,
@@ -161,6 +179,8 @@ def send_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
 
 
 def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    from ..services import orders
+
     cancel = orders.CancelOrder(req.orderId, list(req.orderLineId) if req.orderLineId else None, req.glnContractor)
     lines = orders.cancel_order(ctx, reseller, cancel)
     out = [{"orderLineId": x.order_line_id, "returnStatus": Status.CANCELLED.value} if x.refusal is None
@@ -170,6 +190,8 @@ def cancel_order(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
 
 
 def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, Any]:
+    from ..services import orders
+
     check = orders.CheckAvailability(
         lines=[orders.AskedLine(raw, _priced_line(raw)) for raw in req.checkAvailabilityLine],
         gln_coll=req.glnColl, gln_contractor=req.glnContractor or req.glnContrator)
@@ -190,6 +212,8 @@ def check_availability(ctx: Ctx, reseller: Account, req: Request) -> dict[str, A
 
 
 def _offer_updates(req: Request) -> updates.OfferUpdates:
+    from ..catalogue import updates
+
     return updates.OfferUpdates(req.sinceDate, req.lastConnection is not None, req.get("glnDistributor"),
                                 req.glnContractor)
 
@@ -201,28 +225,34 @@ def _offer_files(links: list[str]) -> dict[str, Any]:
 
 
 def get_offers(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    from ..catalogue import updates
+
     return _offer_files(updates.get_offers(ctx, caller, _offer_updates(req)))
 
 
 def get_offers_for_distributor(ctx: Ctx, caller: Account, req: Request) -> dict[str, Any]:
+    from ..catalogue import updates
+
     return _offer_files(updates.get_offers_for_distributor(ctx, caller, _offer_updates(req)))
 
 
-def _licence_state(state: orders.LicenceState) -> dict[str, Any]:
+def _licence_state(state: order_status.LicenceState) -> dict[str, Any]:
     return {"beginDate": iso(state.begin_date) if state.begin_date else None, "endDate": iso(state.end_date),
             "endOfferDate": iso(state.end_offer_date) if state.end_offer_date else None,
             "NUS1": state.nus1, "NUS2": state.nus2, "NTA": state.nta}
 
 
-def _line_state(state: orders.LineState) -> dict[str, Any]:
+def _line_state(state: order_status.LineState) -> dict[str, Any]:
     if state.refusal is not None:
         return {"refusal": state.refusal}
     return {"returnStatus": state.status, "returnMessage": state.message}
 
 
 def get_orders(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    found = orders.get_orders(ctx, coll, orders.GetOrders(req.sinceDate, req.orderIdColl, req.returnLinesWithError,
-                                                          req.glnContractor))
+    from ..services import order_status
+
+    ask = order_status.GetOrders(req.sinceDate, req.orderIdColl, req.returnLinesWithError, req.glnContractor)
+    found = order_status.get_orders(ctx, coll, ask)
     out = []
     for x in found.lines:
         line: dict[str, Any] = {"orderLineId": x.order_line_id, "ean13": x.ean13, "quantity": x.quantity}
@@ -252,7 +282,9 @@ def consult_book(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    from ..services import ips
+
+    auth.check_contractor(req.glnContractor)
     declared = ips.declare(coll, ips.DeclareIps(list(req.ips)))
     if declared.already:
         warning = f"Warn : {' '.join(declared.already)} already declared."
@@ -261,9 +293,11 @@ def declare_ip(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def get_loan_status(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    ask = orders.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
+    from ..services import order_status
+
+    ask = order_status.LoanStatus(list(req.orderLineId), bool(req.returnEndedLoan), req.glnContractor)
     out = []
-    for x in orders.loan_status(ctx, coll, ask):
+    for x in order_status.loan_status(ctx, coll, ask):
         line: dict[str, Any] = {"orderLineId": x.order_line_id}
         if x.refusal is not None:
             line.update(refusal_fields(x.refusal))
@@ -286,7 +320,9 @@ def _rollup(lines: list[dict[str, Any]]) -> tuple[str, str | None]:
 
 
 def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    from ..services import lending
+
+    auth.check_contractor(req.glnContractor)
     found = lending.ended_loans(ctx, coll, lending.EndedLoans(req.date, list(req.loanId or [])))
     lines = [{"orderLineId": x.order_line_id, "loanId": x.loan_id, "ean13": x.ean13,
               "returnDate": iso(x.returned_at or x.created_at)} for x in found]
@@ -297,50 +333,75 @@ def get_ended_loans(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
 
 
 def end_loan(ctx: Ctx, distributor: Account, req: Request) -> dict[str, Any]:
+    from ..services import lending
+
     lending.end_loan(ctx, distributor, lending.EndLoan(req.orderLineId, req.loanId, req.date))
     return {"returnStatus": Status.OK.value}
 
 
 def return_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
+    from ..services import collectivity_loans
+
+    auth.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
     collectivity_loans.return_loan(ctx, coll, req.orderLineId, req.loanId)
     return {"returnStatus": Status.OK.value}
 
 
 def extend_loan(ctx: Ctx, coll: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
+    from ..services import collectivity_loans
+
+    auth.check_contractor(req.glnContractor)  # the caller's own GLN: dropped by tolerant()
     loan = collectivity_loans.extend(ctx, coll, req.orderLineId, req.loanId, req.date)
     return {"orderLineId": loan.order_line_id, "loanId": loan.loan_id, "loanEndDate": iso(loan.end_date),
             "returnStatus": Status.OK.value}
 
 
 def get_user_agent(ctx: Ctx, account: Account, req: Request) -> dict[str, Any]:
-    orders.check_contractor(req.glnContractor)
+    from ..domain import user_agents
+
+    auth.check_contractor(req.glnContractor)
     return {"listUserAgent": user_agents.listing(), "returnStatus": Status.OK.value}
 
 
 RESELLER = ("glnReseller", "passwordReseller")
 LOGIN = ("login", "password")  # the later services' credentials, as PMB sends them
 COLLECTIVITY = ("glnColl", "passwordColl")
+LOANS = ("domain.licences", "domain.loans", "domain.user_agents", "services.lending", "services.links")
+ORDERS = ("services.orders",)
+ORDER_STATUS = ("services.order_status",)
+OFFERS = ("catalogue.updates",)
+ENDED = ("services.lending",)
+OWN_LOANS = ("services.collectivity_loans",)
 OPERATIONS: dict[str, Operation] = {
-    "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, send_order),
-    "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, cancel_order),
-    "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, check_availability),
+    "sendOrder": Operation(rq.SEND_ORDER, (Role.RESELLER,), RESELLER, send_order, ORDERS),
+    "cancelOrder": Operation(rq.CANCEL_ORDER, (Role.RESELLER,), RESELLER, cancel_order, ORDERS),
+    "checkAvailability": Operation(rq.CHECK_AVAILABILITY, (Role.RESELLER,), RESELLER, check_availability, ORDERS),
     "getOffers": Operation(rq.GET_OFFERS, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                           get_offers),
+                           get_offers, OFFERS),
     "getOffersForDistributor": Operation(rq.GET_OFFERS_FOR_DISTRIBUTOR, (Role.RESELLER, Role.COLLECTIVITY), RESELLER,
-                                         get_offers_for_distributor),
-    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders),
-    "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip),
-    "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book),
-    "consultBook": Operation(rq.CONSULT_BOOK, COLL, COLLECTIVITY, consult_book),
-    "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status),
-    "getEndedLoans": Operation(rq.GET_ENDED_LOANS, COLL, COLLECTIVITY, get_ended_loans),
-    "endLoan": Operation(rq.END_LOAN, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan),
-    "returnLoan": Operation(rq.RETURN_LOAN, COLL, LOGIN, return_loan),
-    "extendLoan": Operation(rq.EXTEND_LOAN, COLL, LOGIN, extend_loan),
-    "getUserAgent": Operation(rq.GET_USER_AGENT, (Role.COLLECTIVITY, Role.RESELLER), LOGIN, get_user_agent),
+                                         get_offers_for_distributor, OFFERS),
+    "getOrders": Operation(rq.GET_ORDERS, COLL, COLLECTIVITY, get_orders, ORDER_STATUS),
+    "declareIp": Operation(rq.DECLARE_IP, COLL, COLLECTIVITY, declare_ip, ("services.ips",)),
+    "loanBook": Operation(rq.LOAN_BOOK, COLL, COLLECTIVITY, loan_book, LOANS),
+    "consultBook": Operation(rq.CONSULT_BOOK, COLL, COLLECTIVITY, consult_book, LOANS),
+    "getLoanStatus": Operation(rq.GET_LOAN_STATUS, COLL, COLLECTIVITY, get_loan_status, ORDER_STATUS),
+    "getEndedLoans": Operation(rq.GET_ENDED_LOANS, COLL, COLLECTIVITY, get_ended_loans, ENDED),
+    "endLoan": Operation(rq.END_LOAN, (Role.DISTRIBUTOR,), ("glnDistributor", "passwordDistributor"), end_loan,
+                         ENDED),
+    "returnLoan": Operation(rq.RETURN_LOAN, COLL, LOGIN, return_loan, OWN_LOANS),
+    "extendLoan": Operation(rq.EXTEND_LOAN, COLL, LOGIN, extend_loan, OWN_LOANS),
+    "getUserAgent": Operation(rq.GET_USER_AGENT, (Role.COLLECTIVITY, Role.RESELLER), LOGIN, get_user_agent,
+                              ("domain.user_agents",)),
 }
+
+
+def prepare(name: str) -> None:
+    """What a function serving this operation alone loads at init rather than at its first request: the
+    use cases the operation imports and its schema's validator."""
+    op = OPERATIONS[name]
+    for module in op.uses:
+        importlib.import_module(f"lending.{module}")
+    op.schema.prepare()
 
 
 def new_request_id() -> str:

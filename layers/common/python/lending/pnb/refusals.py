@@ -6,7 +6,7 @@ included; `{name}` is a parameter of the refusal (domain/refusals.PARAMS)."""
 from __future__ import annotations
 
 from ..domain.codes import Status
-from ..domain.offers import REMOVED
+from ..domain.limits import REMOVED
 from ..domain.refusals import Reason, Refused
 
 R = Reason

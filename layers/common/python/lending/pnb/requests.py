@@ -6,9 +6,9 @@ holds it to these schemas (change a field here, then there; the test names every
 from __future__ import annotations
 
 from ..domain.identifiers import PASSWORD_MAX
-from ..domain.loans import LCP_HINT_MAX as HINT_MAX
-from ..domain.loans import LCP_PASSPHRASE_MAX as PASSPHRASE_MAX
-from ..domain.offers import MAX_PRICE_CENTS, MAX_TAX_RATE
+from ..domain.limits import LCP_HINT_MAX as HINT_MAX
+from ..domain.limits import LCP_PASSPHRASE_MAX as PASSPHRASE_MAX
+from ..domain.limits import MAX_PRICE_CENTS, MAX_TAX_RATE
 from ..validation import Schema, boolean, choice, gln, https_url, integer, iso_date, lines, listof, record, text
 
 ALNUM16 = text(r"^[A-Za-z0-9]{1,16}$")

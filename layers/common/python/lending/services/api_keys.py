@@ -4,10 +4,12 @@ SHA-256 (long random tokens: no slow hash needed); a success is remembered brief
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from ..cache import TtlCache
 from ..domain.accounts import Account, Role
 from ..store import accounts as store
+from .links import signing_key
 
 CACHE_SECONDS = 60.0
 MAX_KEY_LENGTH = 200
@@ -31,3 +33,9 @@ def library(key: object) -> Account | None:
 def forget() -> None:
     """Tests that change a library's settings between calls."""
     _known.clear()
+
+
+def derive_patron_key(gln_coll: str, member: str, generation: int) -> str:
+    """A patron's API key, derived from the hub's signing key (the console shows it, the patron space checks it)."""
+    raw = hmac.new(signing_key(), f"patron-key\0{gln_coll}\0{member}\0{generation}".encode(), hashlib.sha256)
+    return raw.hexdigest()[:32]

@@ -83,6 +83,15 @@ def account(gln: str) -> Account | None:
     return _accounts.get_or_load(gln, lambda: store.get(gln))
 
 
+def check_contractor(gln: str | None) -> None:
+    """A contractor named in a request (glnContractor) is a known contractor, when one is named."""
+    if gln is None:
+        return
+    found = account(gln)
+    if found is None or found.role is not Role.CONTRACTOR:
+        raise Refused(Reason.UNKNOWN_CONTRACTOR, gln=gln)
+
+
 def forget() -> None:
     """Tests that change accounts between calls."""
     _verified.clear()

@@ -5,12 +5,11 @@ a return from the console frees the place, shows in getEndedLoans and sends the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..domain.accounts import Account
 from ..domain.codes import Status
@@ -27,10 +26,15 @@ from ..store import offers as offer_store
 from ..store import patrons as patron_store
 from ..store import settings as settings_store
 from ..store import staff as staff_store
-from . import holds as hold_cases
-from . import ips, patron_loans
+from .api_keys import derive_patron_key
 from .context import Ctx
 from .links import signing_key
+
+if TYPE_CHECKING:
+    from . import holds as hold_cases
+
+# The use cases of a few pages only (a patron's record, holds, addresses, returns) are imported by those
+# pages: the console's cold start loads what signing in and the dashboard need (docs/cost.md).
 
 MAX_MEMBER_ID = 64
 LIMIT_FIELDS = ("maxActiveLoans", "maxLoansPerDay", "maxLoansPerMonth", "defaultLoanDays")
@@ -181,7 +185,10 @@ def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronR
     items, more = patron_store.member_loans(staff.gln_coll, member, None, None, 0, history)
     if record.version == 0 and not items and hold_store.patron_holds(staff.gln_coll, member)[0] == 0:
         raise not_found()  # never seen (as find_patron's _known: a patron with holds only is found)
-    views = [patron_loans.deliveries.view(i).at(ctx.now) for i in items]
+    from ..store import deliveries
+    from . import holds as hold_cases
+
+    views = [deliveries.view(i).at(ctx.now) for i in items]
     active = [v for v in views if v.loan.active(ctx.now)]
     ended = [v for v in views if not v.loan.active(ctx.now)]
     titles = {v.loan.ean13: _title(v.loan) for v in views}
@@ -202,11 +209,6 @@ def patron_api_key(staff: Staff, member_id: str) -> str:
     member = _member(member_id)
     generation = staff_store.patron_key_generation(staff.gln_coll, member)
     return derive_patron_key(staff.gln_coll, member, generation)
-
-
-def derive_patron_key(gln_coll: str, member: str, generation: int) -> str:
-    raw = hmac.new(signing_key(), f"patron-key\0{gln_coll}\0{member}\0{generation}".encode(), hashlib.sha256)
-    return raw.hexdigest()[:32]
 
 
 def regenerate_patron_api_key(ctx: Ctx, staff: Staff, member_id: str) -> str:
@@ -233,6 +235,8 @@ def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanVie
     """Return the patron's loan on their behalf: the library API v1 early return itself."""
     member = _member(member_id)
     coll = collectivity(staff)
+    from . import patron_loans
+
     found = patron_loans.own_loan(coll, loan_id)
     if found.loan.extra.get("memberId") != member:
         raise not_found()
@@ -244,6 +248,8 @@ def return_loan(ctx: Ctx, staff: Staff, member_id: str, loan_id: str) -> LoanVie
 def grant_courtesy(ctx: Ctx, staff: Staff, member_id: str) -> int:
     member = _member(member_id)
     patron(ctx, staff, member)
+    from . import patron_loans
+
     granted = patron_loans.grant_courtesy(collectivity(staff), member)
     audit(ctx, staff, "patron.courtesy", member, str(granted))
     return granted
@@ -261,6 +267,8 @@ class TitleHolds:
 def holds(ctx: Ctx, staff: Staff, page: int = 1, per_page: int = 50) -> tuple[list[TitleHolds], bool]:
     """One page of the collectivity's holds (newest placed first, services.holds.list_holds), shown per
     title in queue order; and whether older ones follow."""
+    from . import holds as hold_cases
+
     views, more = hold_cases.list_holds(ctx, collectivity(staff), None, max(1, page), per_page)
     per_title: dict[str, list[hold_cases.HoldView]] = {}
     for v in views:
@@ -272,6 +280,8 @@ def holds(ctx: Ctx, staff: Staff, page: int = 1, per_page: int = 50) -> tuple[li
 
 def cancel_hold(ctx: Ctx, staff: Staff, hold_id: str) -> hold_cases.HoldView:
     """Cancel a patron's hold for them: a waiting one leaves the queue, a reserved place goes to the next."""
+    from . import holds as hold_cases
+
     view = hold_cases.cancel_hold(ctx, collectivity(staff), hold_id[:64])
     audit(ctx, staff, "hold.cancel", view.hold.member_id, f"{view.hold.hold_id} {view.hold.ean13}")
     return view
@@ -290,6 +300,8 @@ def settings(staff: Staff) -> Settings:
     _admin(staff)
     coll = collectivity(staff)
     limits = Limits.of(coll.settings)
+    from . import ips
+
     return Settings({"maxActiveLoans": limits.max_active, "maxLoansPerDay": limits.per_day,
                      "maxLoansPerMonth": limits.per_month, "defaultLoanDays": limits.default_days},
                     ips.declared(staff.gln_coll), bool(coll.callback_secret))
@@ -322,6 +334,8 @@ def declare_ips(ctx: Ctx, staff: Staff, entries: list[str]) -> list[str]:
     entries = [e.strip() for e in entries if e.strip()]
     if not entries:
         raise Refused(Reason.NO_IP_ENTRY)
+    from . import ips
+
     already = ips.declare(collectivity(staff), ips.DeclareIps(entries)).already
     audit(ctx, staff, "settings.ips", staff.gln_coll, " ".join(entries))
     return already

@@ -23,18 +23,28 @@ from ..domain.licences import Licence
 from ..domain.loans import LCP_HINT_MAX, LCP_PASSPHRASE_MAX, LCP_PROTECTION, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..domain.renewals import ended, latest_end
-from ..lcp import crypto, epub
-from ..lcp import licence as lcpl
-from ..lcp.licence import LICENCE_TYPE, STATUS_TYPE
-from ..lcp.status import Event, EventType, LsdStatus, device_ok, document, ended_event, status_of
+from ..lcp.status import (
+    LICENCE_TYPE,
+    STATUS_TYPE,
+    Event,
+    EventType,
+    LsdStatus,
+    device_ok,
+    document,
+    ended_event,
+    status_of,
+)
 from ..store import lcp as store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from . import files, lending, renewals
 from .clock import now as clock_now
 from .context import Ctx
-from .lcp_keys import vault
-from .lcp_provider import provider_uri, signer
+
+# The cryptography (lcp.crypto, lcp.licence, lcp.epub, lcp_keys, lcp_provider) is imported by the use cases
+# that encrypt or sign, not here: status documents and their interactions need none of it, nor does a
+# door that only asks `is_protected` (docs/cost.md, cold start).
+MIMETYPE = "application/epub+zip"  # lcp.epub's, for the publication's link
 
 # Rights every licence grants (the catalogue's offers carry no print or copy terms yet).
 PRINT_PAGES = 10
@@ -52,11 +62,14 @@ def protect_publication(ean13: str, content: bytes, now: datetime) -> store.Publ
     existing = store.publication(ean13)
     if existing is not None:
         return existing
+    from ..lcp import crypto, epub
+    from .lcp_keys import vault
+
     key = crypto.new_content_key()
     protected = epub.protect(content, key)
     object_key = f"lcp/{ean13}/{uuid.uuid4().hex}.epub"  # per key: a racing ingest never overwrites ours
     s3 = client("s3")
-    s3.put_object(Bucket=files.bucket(), Key=object_key, Body=protected.content, ContentType=epub.MIMETYPE)
+    s3.put_object(Bucket=files.bucket(), Key=object_key, Body=protected.content, ContentType=MIMETYPE)
     rec = store.PublicationRecord(ean13, vault().wrap(key, ean13), object_key, len(protected.content),
                                   protected.sha256, iso(now))
     if store.put_publication(rec):
@@ -77,7 +90,7 @@ def open_publication(ean13: str) -> files.File | None:
     if rec is None:
         return None
     url = client("s3").generate_presigned_url("get_object", ExpiresIn=files.PRESIGN_SECONDS, Params={
-        "Bucket": files.bucket(), "Key": rec.object_key, "ResponseContentType": epub.MIMETYPE,
+        "Bucket": files.bucket(), "Key": rec.object_key, "ResponseContentType": MIMETYPE,
         "ResponseContentDisposition": f'attachment; filename="{ean13}.epub"'})
     return files.File(f"{ean13}.epub", None, url)
 
@@ -123,6 +136,11 @@ def issue(ctx: Ctx, loan: Loan, passphrase: Passphrase) -> store.LicenceRecord |
     pub = store.publication(loan.ean13)
     if pub is None:
         return None
+    from ..lcp import crypto
+    from ..lcp import licence as lcpl
+    from .lcp_keys import vault
+    from .lcp_provider import provider_uri, signer
+
     content_key = vault().unwrap(pub.wrapped_key, loan.ean13)
     licence_id = str(uuid.uuid4())
     doc = lcpl.build(
@@ -155,6 +173,9 @@ def _following(ctx: Ctx, rec: store.LicenceRecord, loan: Loan) -> store.LicenceR
     end = iso(loan.end_date)
     if loan.state is not LoanState.ACTIVE or rec.doc.get("rights", {}).get("end") == end:
         return rec
+    from ..lcp import licence as lcpl
+    from .lcp_provider import signer
+
     doc = lcpl.sign(lcpl.renewed(rec.doc, loan.end_date, ctx.now), signer())
     if not store.follow(rec.licence_id, doc, end, ctx.now):  # a later end was stored meanwhile
         return store.licence(rec.licence_id) or rec

@@ -22,26 +22,12 @@ from ..store import loans as loan_store
 from ..store.patrons import PatronWrite
 from .clock import now as clock_now
 from .context import Ctx
+from .lines import ENDED_LOANS_DAYS, line_not_found
+from .lines import ended_early as ended_early  # services/lines.py's, read here by the loan doors
+from .lines import own_licence as own_licence
+from .lines import own_line as own_line
 
 LEND_ATTEMPTS = 6
-
-
-def line_not_found(order_line_id: str) -> Refused:
-    return Refused(Reason.UNKNOWN_LINE, order_line_id=order_line_id)
-
-
-def own_line(coll: Account, order_line_id: str) -> dict[str, Any]:
-    """The caller's own line (another tenant's is as unknown as a missing one)."""
-    item = line_store.get_line(order_line_id)
-    if item is None or item.get("glnColl") != coll.gln:
-        raise line_not_found(order_line_id)
-    return item
-
-
-def own_licence(coll: Account, order_line_id: str, now: datetime) -> tuple[dict[str, Any], Licence | None]:
-    """The caller's own line and its licence as it stands at `now`."""
-    item = own_line(coll, order_line_id)
-    return item, line_store.licence(item, now) if line_store.is_licence(item) else None
 
 
 def check_in_situ(coll: Account, localization: Localization, ip_text: str | None) -> None:
@@ -254,9 +240,6 @@ def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
     return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now))
 
 
-ENDED_LOANS_DAYS = 60  # how far back getEndedLoans looks
-
-
 @dataclass(frozen=True)
 class EndedLoans:
     since: datetime | None = None
@@ -278,16 +261,6 @@ def ended_loans(ctx: Ctx, coll: Account, req: EndedLoans) -> list[Loan]:
         found = loan_store.ended_since(coll.gln, req.since)
     found.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
     return found
-
-
-def ended_early(ctx: Ctx, order_line_id: str) -> list[Loan]:
-    """The line's loans returned before their end (endLoan, returnLoan, the other doors' returns) in the
-    last ENDED_LOANS_DAYS, oldest return first. The caller has checked the line is the collectivity's."""
-    since = ctx.now - timedelta(days=ENDED_LOANS_DAYS)
-    ended = [x for x in loan_store.of_line(order_line_id)
-             if x.state is LoanState.RETURNED and x.returned_at is not None and x.returned_at >= since]
-    ended.sort(key=lambda x: (x.returned_at or x.created_at, x.loan_id))
-    return ended
 
 
 def already_ended(loan: Loan) -> Refused:

@@ -1,5 +1,6 @@
-"""Orders (sendOrder, cancelOrder, checkAvailability, getOrders): resellers buy licences for a
-collectivity; each OK line becomes a licence with the offer's terms.
+"""Orders (sendOrder, cancelOrder, checkAvailability): resellers buy licences for a collectivity; each
+OK line becomes a licence with the offer's terms. What the orders became (getOrders, getLoanStatus) is
+services/order_status.py: a function answers one operation and loads its own use cases alone.
 
 Typed requests in, typed results out; a line's refusal is not worded here: it travels as a `Refused`
 in the line's result (the PNB door words it), and a refused line is stored as REFUSED with its reason
@@ -13,11 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.accounts import Account, Role
-from ..domain.codes import Status
+from ..domain.codes import REFUSED, Status
 from ..domain.dates import iso
 from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
-from ..domain.loans import Loan
 from ..domain.offers import Offer, check_price
 from ..domain.refusals import Reason, Refused
 from ..store import licences as line_store
@@ -36,14 +36,6 @@ def collectivity(gln: str) -> Account:
     return coll
 
 
-def check_contractor(gln: str | None) -> None:
-    if gln is None:
-        return
-    found = auth.account(gln)
-    if found is None or found.role is not Role.CONTRACTOR:
-        raise Refused(Reason.UNKNOWN_CONTRACTOR, gln=gln)
-
-
 def _distributor_known(gln: str) -> bool:
     found = auth.account(gln)
     return found is not None and found.role is Role.DISTRIBUTOR
@@ -59,17 +51,6 @@ def _offer_for(reseller: Account, coll: Account | None, offers: dict[tuple[str, 
     if coll is not None and not coll.may_order_from(gln_distributor):
         raise Refused(Reason.COLL_DISTRIBUTOR_DENIED, gln_coll=coll.gln, gln_distributor=gln_distributor)
     return offers.get((ean13, gln_distributor))
-
-
-REFUSED = "REFUSED"  # a line refused when ordered; its reason and parameters are stored with it
-
-
-def line_refusal(item: dict[str, Any]) -> Refused | None:
-    """Why a stored line was refused when ordered (None for OK / CANCELLED lines and older records,
-    whose status and message were stored worded)."""
-    if item.get("status") != REFUSED or "reason" not in item:
-        return None
-    return Refused(Reason(item["reason"]), **item.get("params", {}))
 
 
 def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
@@ -142,7 +123,7 @@ class OrderResult:
 
 def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> OrderResult:
     coll = collectivity(req.gln_coll)
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     if req.gln_delivery is not None and auth.account(req.gln_delivery) is None:
         raise Refused(Reason.UNKNOWN_DELIVERY, gln=req.gln_delivery)
     pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
@@ -242,7 +223,7 @@ class CancelledLine:
 
 
 def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> list[CancelledLine]:
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     order = line_store.get_order(reseller.gln, req.order_id)
     if order is None:
         raise Refused(Reason.ORDER_NOT_FOUND, gln_reseller=reseller.gln, order_id=req.order_id)
@@ -306,7 +287,7 @@ class Availability:
 
 def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> list[Availability]:
     coll = collectivity(req.gln_coll) if req.gln_coll else None
-    check_contractor(req.gln_contractor)
+    auth.check_contractor(req.gln_contractor)
     pairs = [(str(x.sent.get("ean13", "")), str(x.sent.get("glnDistributor", ""))) for x in req.lines]
     offers = offer_store.get_many([p for p in dict.fromkeys(pairs) if all(x.isdigit() for x in p)])
     out = []
@@ -333,140 +314,3 @@ def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> l
             answer.refusal = r
         out.append(answer)
     return out
-
-
-# --- getOrders and getLoanStatus ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class LicenceState:
-    """The counters and dates of a licence as getOrders and getLoanStatus show them."""
-
-    begin_date: datetime | None
-    end_date: datetime
-    end_offer_date: datetime | None
-    nus1: int
-    nus2: int
-    nta: int
-
-
-def licence_state(licence: Licence, ctx: Ctx) -> LicenceState:
-    return LicenceState(licence.begin_date, licence.end_date, licence.end_offer_date(ctx.now),
-                        licence.nus1(ctx.now), licence.nus2(ctx.now), licence.nta)
-
-
-@dataclass(frozen=True)
-class LineState:
-    """A stored line's state: its status (OK, CANCELLED... and the message stored with older records),
-    or the refusal it was ordered with."""
-
-    status: str | None = None
-    message: str | None = None
-    refusal: Refused | None = None
-
-
-def line_status(item: dict[str, Any]) -> LineState:
-    refusal = line_refusal(item)
-    if refusal is not None:
-        return LineState(refusal=refusal)
-    return LineState(item["status"], item.get("message"))
-
-
-@dataclass(frozen=True)
-class LoanStatus:
-    """getLoanStatus: the state of some of the collectivity's lines."""
-
-    order_line_ids: list[str]
-    with_ended: bool = False  # and the loans returned early from each (PMB's sync closes them on its side)
-    gln_contractor: str | None = None
-
-
-@dataclass(frozen=True)
-class LineLoanStatus:
-    """One line: its state and its licence's counters, or why it cannot be told (another tenant's line
-    is as unknown as a missing one)."""
-
-    order_line_id: str
-    state: LineState | None = None
-    licence: LicenceState | None = None
-    ended: list[Loan] | None = None
-    refusal: Refused | None = None
-
-
-def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
-    from .lending import ended_early, own_licence
-
-    check_contractor(req.gln_contractor)
-    out = []
-    for line_id in dict.fromkeys(req.order_line_ids):
-        try:
-            item, licence = own_licence(coll, line_id, ctx.now)
-        except Refused as r:
-            out.append(LineLoanStatus(line_id, refusal=r))
-            continue
-        out.append(LineLoanStatus(line_id, line_status(item), licence_state(licence, ctx) if licence else None,
-                                  ended_early(ctx, line_id) if req.with_ended else None))
-    return out
-
-
-def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
-    token = item.get("lendingToken")
-    if not token or item.get("status") != "OK":
-        return None
-    return f"{ctx.base_url}/warehouse/licences/{item['orderLineId']}/{token}/loans"
-
-
-# getOrders answers at most this many lines: 4,950 licence lines make a SOAP answer of 3.1 MB (JSON 2.1 MB),
-# inside Lambda's 6 MB answer limit with its JSON escaping (tests/integration/test_orders_bounded.py).
-MAX_ANSWER_LINES = 5000
-
-
-@dataclass(frozen=True)
-class GetOrders:
-    since: datetime | None = None
-    order_id_coll: str | None = None
-    with_errors: bool = False  # refused and cancelled lines too
-    gln_contractor: str | None = None
-
-
-@dataclass(frozen=True)
-class OrderLineState:
-    order_id_coll: str
-    line_reference_coll: str | None
-    order_line_id: str
-    ean13: str
-    quantity: int
-    state: LineState
-    licence: LicenceState | None = None
-    loan_url: str | None = None  # the licence's lending URL (warehouse door)
-
-
-@dataclass(frozen=True)
-class Orders:
-    """The collectivity's order lines; `date`: when to ask from next (the creation time of the first
-    order left out when the answer was cut short, else now)."""
-
-    date: str
-    lines: list[OrderLineState]
-
-
-def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> Orders:
-    check_contractor(req.gln_contractor)
-    if req.since is None and req.order_id_coll is None:
-        raise Refused(Reason.MISSING_SINCE_OR_ORDER_ID)
-    orders, rest_from = line_store.orders_page(coll.gln, iso(req.since) if req.since else None,
-                                               req.order_id_coll, MAX_ANSWER_LINES)
-    lines = line_store.get_lines([i for o in orders for i in o["lineIds"]])
-    out = []
-    for order in orders:
-        for line_id in order["lineIds"]:
-            item = lines.get(line_id)
-            if item is None:
-                continue
-            if item["status"] != Status.OK and not req.with_errors:
-                continue
-            licence = licence_state(line_store.licence(item, ctx.now), ctx) if line_store.is_licence(item) else None
-            out.append(OrderLineState(order["orderIdColl"], item.get("lineReferenceColl"), line_id, item["ean13"],
-                                      item.get("quantity", 1), line_status(item), licence, loan_url(ctx, item)))
-    # Cut short (docs/pnb-json.md, getOrders): `date` is then the creation time of the first order left out;
-    # passed back as sinceDate it answers the rest (an order of that same second may come twice, none is lost).
-    return Orders(rest_from or iso(ctx.now), out)

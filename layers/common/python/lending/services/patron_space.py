@@ -30,7 +30,7 @@ from ..store import staff as staff_store
 from ..store.patron_sessions import PatronSession as PatronSession  # the patron door's session type
 from ..text import same_secret
 from . import files, holdings, holds, patron_loans
-from .console import derive_patron_key
+from .api_keys import derive_patron_key
 from .context import Ctx
 from .links import sign_resource, verify_resource
 from .staff import Attempt, check_throttle, fail, verify_password

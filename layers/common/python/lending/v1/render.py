@@ -9,6 +9,12 @@ from xml.sax.saxutils import escape, quoteattr
 from ..text import safe_text
 from ..web import dumps
 
+
+def key_type(ean13: str) -> str:
+    """EAN-13s of the Bookland prefixes are ISBN-13s."""
+    return "isbn" if ean13.startswith(("978", "979")) else "ean"
+
+
 SINGULAR = {"downloads": "download", "shippings": "shipping", "errors": "error", "messages": "message",
             "loans": "loan", "holds": "hold"}
 CONTENT_TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}

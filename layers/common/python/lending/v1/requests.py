@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import in_range, parse_iso
-from ..domain.loans import LCP_HINT_MAX as HINT_MAX
-from ..domain.loans import LCP_PASSPHRASE_MAX as PASSPHRASE_MAX
+from ..domain.limits import LCP_HINT_MAX as HINT_MAX
+from ..domain.limits import LCP_PASSPHRASE_MAX as PASSPHRASE_MAX
 from ..text import secure_scheme
 from ..web import BadBody, BadText, Request, parameters
 from .errors import CODES, V1Error
