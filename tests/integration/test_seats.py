@@ -95,3 +95,30 @@ def test_a_seat_whose_detail_was_never_written_is_released_once_by_reconcile(mon
     item = line_store.get_line(line_id)
     assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 30)
     assert loan_store.get(demo.COLL, "CUT1") is None and _drifts(line_id, now) == []
+
+
+def test_a_lapsed_seat_renewed_before_a_loans_write_is_not_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On moto: NEW read the line with A's seat lapsed; A's renewal (judged a second before A's end)
+    lands before NEW's write. NEW's drop is conditioned on the seat as read: it fails, and A keeps its
+    place (the line's counters still match the records)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    a = _loan(line_id, "RA", now - timedelta(hours=2), 2 / 24)  # ends at `now`
+    b = _loan(line_id, "RB", now - timedelta(hours=1), 7)
+    for x in (a, b):
+        loan_store.lend(x, x.created_at)
+    real = table.update
+
+    def renewal_first(op: dict[str, object]) -> None:
+        monkeypatch.setattr(table, "update", real)
+        current = loan_store.get(demo.COLL, "RA")
+        assert current is not None
+        loan_store.renew(current, now + timedelta(days=3), now - timedelta(seconds=1))
+        real(op)
+
+    monkeypatch.setattr(table, "update", renewal_first)
+    with pytest.raises(loan_store.LicenceRefused):
+        loan_store.lend(_loan(line_id, "RC", now, 7), now)
+    item = line_store.get_line(line_id)
+    assert item is not None and sorted(item["loans"]) == ["RA", "RB"] and item["dlFree"] == 0
+    assert loan_store.get(demo.COLL, "RC") is None and _drifts(line_id, now) == []

@@ -16,7 +16,7 @@ from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_value, seats
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_text, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -115,7 +115,8 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     transaction instead.
 
     The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool) and
-    that the seats it drops are still there (a racing loan that dropped them first makes it read again).
+    that the seats it drops are still there as read (a racing loan that dropped them first, or a renewal
+    that moved one's end, makes it read again).
     The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
     request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
@@ -255,7 +256,9 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
     for i, old in enumerate(sorted(gone)):
         names[f"#l{i}"] = old
         removes.append(f"{SEATS}.#l{i}")
-        conds.append(f"attribute_exists({SEATS}.#l{i})")
+        # the seat as read, not any seat under that id: a renewal landing meanwhile moved its end (live)
+        values[f":l{i}"] = seat_text(gone[old])
+        conds.append(f"{SEATS}.#l{i} = :l{i}")
     for pool in Pool:
         delta = back[pool] - (1 if pool is new.pool and not reserved else 0)
         if delta:
