@@ -319,7 +319,8 @@ ORPHAN_GRACE = timedelta(minutes=15)  # a seat with no detail this old was cut s
 def release_orphans(now: datetime) -> int:
     """Seats whose loan detail was never written (a crash between the line's write and the detail's, and
     no replay since): after ORPHAN_GRACE the seat is released, its place and access given back once
-    (store.loans.release: conditioned on the seat). Returns how many."""
+    (store.loans.release: conditioned on the seat, and on the detail still absent: a replay may write it
+    between this read and the release). Returns how many."""
     done = 0
     for lic in line_store.all_licences(now):
         young = {k for k, seat in lic.seats.items() if seat.created > now - ORPHAN_GRACE}
@@ -329,10 +330,10 @@ def release_orphans(now: datetime) -> int:
             if loan_id in found:
                 continue
             seat = lic.seats[loan_id]
-            loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
-                                    ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
-                                    created_at=seat.created, end_date=seat.end, fingerprint=seat.mark))
-            done += 1
+            done += loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
+                                            ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
+                                            created_at=seat.created, end_date=seat.end, fingerprint=seat.mark),
+                                       orphan=True)
     return done
 
 

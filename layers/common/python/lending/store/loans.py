@@ -183,23 +183,42 @@ def _seated(new: Loan, seat: Seat) -> Loan:
     if seat.mark != new.fingerprint[:MARK]:
         return replace(new, created_at=seat.created, end_date=seat.end, fingerprint=seat.mark)
     first = replace(new, created_at=seat.created, end_date=seat.end)
+    # The detail only with its seat still there as read: reconcile may have released it meanwhile (an
+    # orphan past its grace); a detail written after that would be a loan no line counts.
+    lpk, lsk = line_key(new.order_line_id)
+    check = {"ConditionCheck": {"Key": table.key(lpk, lsk), "ConditionExpression": f"{SEATS}.#n = :seat",
+                                "ExpressionAttributeNames": {"#n": new.loan_id},
+                                "ExpressionAttributeValues": {":seat": table.val(seat_text(seat))}}}
     try:
-        _record(first, line_owned=False)
-    except LoanExists as e:
-        return e.existing
+        table.transact([detail_put(first), check])
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            return loan(e.failed[0] or {}) if e.failed[0] else get(new.gln_coll, new.loan_id) or first
+        raise LicenceRefused(e.failed.get(1) or {}) from None  # released: the caller reads and lends again
     return first
 
 
-def release(new: Loan) -> None:
-    """Give back a seat whose loan was never recorded (its id was taken): its place and its access."""
+def release(new: Loan, orphan: bool = False) -> bool:
+    """Give back a seat whose loan was never recorded (its id was taken): its place and its access.
+    With `orphan` (reconcile: no detail was found) only while the loan still has no detail, in the same
+    transaction: a replay that wrote it since made the loan real. Returns whether it was released."""
     free, _ = POOL_ATTRS[new.pool]
     lpk, lsk = line_key(new.order_line_id)
-    with contextlib.suppress(table.ConditionFailed):  # already released (a concurrent replay, reconcile)
-        table.update({"Key": table.key(lpk, lsk),
-                      "UpdateExpression": f"SET #f = #f + :one, nta = nta + :one REMOVE {SEATS}.#n",
-                      "ConditionExpression": f"{SEATS}.#n = :seat",
-                      "ExpressionAttributeNames": {"#f": free, "#n": new.loan_id},
-                      "ExpressionAttributeValues": {":one": table.val(1), ":seat": table.val(_seat_of(new))}})
+    op = {"Key": table.key(lpk, lsk),
+          "UpdateExpression": f"SET #f = #f + :one, nta = nta + :one REMOVE {SEATS}.#n",
+          "ConditionExpression": f"{SEATS}.#n = :seat",
+          "ExpressionAttributeNames": {"#f": free, "#n": new.loan_id},
+          "ExpressionAttributeValues": {":one": table.val(1), ":seat": table.val(_seat_of(new))}}
+    try:  # a failed condition: already released (a concurrent replay, reconcile) or recorded since
+        if orphan:
+            table.transact([{"Update": op}, {"ConditionCheck": {
+                "Key": table.key(*loan_key(new.gln_coll, new.loan_id)),
+                "ConditionExpression": "attribute_not_exists(pk)"}}])
+        else:
+            table.update(op)
+    except (table.ConditionFailed, table.TransactionFailed):
+        return False
+    return True
 
 
 def _seat_of(x: Loan) -> str:
