@@ -239,3 +239,21 @@ def test_get_ended_loans_lists_early_returns_by_date_and_by_id() -> None:
     assert refused(lending.ended_loans, now, coll, lending.EndedLoans()).reason is Reason.MISSING_DATE_OR_LOAN_ID
     old = refused(lending.ended_loans, now, coll, lending.EndedLoans(since=now.now - timedelta(days=61)))
     assert (old.reason, old.params) == (Reason.DATE_TOO_OLD, {"days": "60"})
+
+
+def test_a_renewal_of_a_loan_its_line_no_longer_seats_is_refused_not_retried_into_an_error(memory) -> None:
+    """A's seat is gone from its line: a loan at A's end dropped it (and lent its place), and the renewal
+    was judged a second earlier on another clock (A still active by its record); or A was made before
+    lines held their loans and the backfill has not run. The line does not count A: moving its seat is
+    impossible, and judging again changes nothing, so it is refused as ended (not a 500 after retries)."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place, 21 days at most
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
+    end = at(loan.end_date)
+    lending.lend(end, loan_request(end, line, "B", ean13=ONE, days=1))
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}
+    behind = at(loan.end_date - timedelta(seconds=1))
+    stale = loan_store.get(demo.COLL, "A")
+    assert refused(renewals.renew, behind, stale, T0 + timedelta(days=5)).reason is Reason.ALREADY_ENDED
+    assert loan_store.get(demo.COLL, "A").end_date == loan.end_date
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}
