@@ -191,3 +191,33 @@ def test_a_replay_whose_seat_reconcile_released_meanwhile_writes_no_seatless_loa
     item = line_store.get_line(line_id)
     assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 30)
     assert _drifts(line_id, now) == []
+
+
+def test_a_lapsed_loans_end_with_its_seat_gone_tries_no_doomed_handovers_on_moto(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As tests/unit/test_use_cases_loans.py's twin, on moto (its cancellation reasons carry the line as
+    it was): A's seat went with B's loan, M1's hold waits; touching A tries one hand-over, then ends A."""
+    from lending.domain.holds import HoldState
+    from lending.domain.loans import LoanState
+    from lending.domain.refusals import Reason
+    from lending.services import collectivity_loans, holds
+    from lending.store import holds as hold_store
+    from tests.usecase_helpers import ONE, T0, account, at, licence_of, loan_request, refused
+
+    ctx = at(T0)
+    (line_id,) = licence_of(ctx, ONE)
+    loan, _ = lending.lend(ctx, loan_request(ctx, line_id, "A", ean13=ONE, days=1))
+    end = at(loan.end_date)
+    lending.lend(end, loan_request(end, line_id, "B", ean13=ONE, days=1))
+    later = at(loan.end_date + timedelta(minutes=1))
+    _, placed = holds.place_hold(later, account(demo.COLL), holds.NewHold("M1", ONE))
+    tries: list[int] = []
+    real = table.transact
+    monkeypatch.setattr(table, "transact", lambda items: (tries.append(len(items)), real(items))[1])
+    assert refused(collectivity_loans.return_loan, later, account(demo.COLL), line_id, "A").reason is \
+        Reason.ALREADY_ENDED
+    stored = loan_store.get(demo.COLL, "A")
+    assert placed and stored is not None and stored.state is LoanState.EXPIRED and len(tries) == 2
+    (hold,) = hold_store.queue(demo.COLL, ONE)[1]
+    item = line_store.get_line(line_id)
+    assert hold.state is HoldState.WAITING and item is not None and list(item["loans"]) == ["B"]

@@ -368,9 +368,14 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise AlreadyEnded(e.failed[0] or {}) from None
-        if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
+        # The line no longer holds the loan's seat (dropped at its end by a later loan): its place is gone,
+        # there is none to hand over, however often the queue is read again.
+        unseated = any(item and item.get("pk") == lpk and current.loan_id not in seats(item)
+                       for item in e.failed.values())
+        if not unseated and (handover is not None or
+                             any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed)):
             raise HandoverFailed() from None
-    # The pool was already full: end the loan anyway, the counter stays clamped at its size.
+    # The pool was already full, or the seat was gone: end the loan anyway, freeing nothing.
     loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
     try:
         table.transact([loan_update, *guard])
