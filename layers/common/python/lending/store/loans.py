@@ -101,13 +101,14 @@ class Lapsed(Exception):
     """The line holds seats whose end has passed (`ids`): the caller hands them to the title's hold queue
     if it has one, then lends again with `prune` (the loan's own write then frees the rest)."""
 
-    def __init__(self, ids: list[str]) -> None:
+    def __init__(self, ids: list[str], line: dict[str, Any]) -> None:
         super().__init__("lapsed seats")
         self.ids = ids
+        self.line = line  # as read: lent again from it when the queue took none (its write's conditions hold)
 
 
 def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservation: Hold | None = None,
-         prune: bool = True) -> None:
+         prune: bool = True, line: dict[str, Any] | None = None) -> None:
     """Take one access and one place of the loan's pool: ONE conditional write of its licence line (the
     loan's seat added, the seats whose end has passed dropped and their places freed), then the loan's
     detail record. With `patron` (v1: the patron's record, list item and email claim) and `reservation`
@@ -120,9 +121,10 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
     request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
-    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed."""
+    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed. `line`: the line
+    as the caller read it just before (Lapsed's), not read again: a stale one fails the write's conditions."""
     lpk, lsk = line_key(new.order_line_id)
-    line = table.get(lpk, lsk)
+    line = line or table.get(lpk, lsk)
     if line is None:
         raise LicenceRefused({})
     held = seats(line)
@@ -130,7 +132,7 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
         raise LoanExists(_seated(new, held[new.loan_id]))
     gone = lapsed(held, now)
     if gone and not prune:
-        raise Lapsed(sorted(gone))
+        raise Lapsed(sorted(gone), line)
     take = take_op(new, now, line, gone, reservation is not None)
     others = companions(new, now, patron, reservation)
     if others:
