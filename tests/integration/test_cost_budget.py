@@ -138,3 +138,28 @@ def test_item_sizes_follow_dynamodb_rules() -> None:
     assert attr_size({"BOOL": True}) == 1
     assert attr_size({"L": [{"S": "ab"}, {"N": "1"}]}) == 3 + (1 + 2) + (1 + 2)
     assert item_size({"pk": {"S": "LOAN#1"}, "n": {"N": "0"}}) == 2 + 6 + 1 + 2
+
+
+def test_a_loan_meeting_a_lapsed_seat_reads_its_line_once() -> None:
+    """In steady state most loans end by lapsing, so most loanBooks find lapsed seats on their line: they
+    read the title's hold queue (a place freed goes to a waiting hold first) and, nobody waiting, drop the
+    seats in their own write: the line is not read a second time (the bench's loans never meet one)."""
+    from datetime import UTC, datetime
+
+    from lending.domain.loans import Loan
+
+    warm, clean, worn = order_ok(line()), order_ok(line()), order_ok(line())
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = Loan(gln_coll=demo.COLL, loan_id="LAPSED1", order_line_id=worn[0], ean13="9791000000015",
+               gln_distributor=demo.DISTRIBUTOR, pool=Pool.DOWNLOAD, created_at=now - timedelta(hours=2),
+               end_date=now - timedelta(hours=1), fingerprint="fp-lapsed")
+    loan_store.lend(old, old.created_at)
+    assert pnb("loanBook", loan_body(warm[0], "READS0"))["returnStatus"] == "OK"  # the door's caches warm
+    with Meter() as first:
+        assert pnb("loanBook", loan_body(clean[0], "READS1"))["returnStatus"] == "OK"
+    with Meter() as second:
+        assert pnb("loanBook", loan_body(worn[0], "READS2"))["returnStatus"] == "OK"
+    item = line_store.get_line(worn[0])
+    assert item is not None and set(item["loans"]) == {"READS2"}
+    assert second.read_units <= first.read_units + 1, (first, second)  # + the queue's (consistent) read
+    assert second.requests["dynamodb.GetItem"] <= first.requests["dynamodb.GetItem"] + 1, (first, second)

@@ -3,6 +3,7 @@ the reconcile job's repair of a loanBook cut short between its line write and it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -95,3 +96,128 @@ def test_a_seat_whose_detail_was_never_written_is_released_once_by_reconcile(mon
     item = line_store.get_line(line_id)
     assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 30)
     assert loan_store.get(demo.COLL, "CUT1") is None and _drifts(line_id, now) == []
+
+
+def test_a_lapsed_seat_renewed_before_a_loans_write_is_not_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On moto: NEW read the line with A's seat lapsed; A's renewal (judged a second before A's end)
+    lands before NEW's write. NEW's drop is conditioned on the seat as read: it fails, and A keeps its
+    place (the line's counters still match the records)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    a = _loan(line_id, "RA", now - timedelta(hours=2), 2 / 24)  # ends at `now`
+    b = _loan(line_id, "RB", now - timedelta(hours=1), 7)
+    for x in (a, b):
+        loan_store.lend(x, x.created_at)
+    real = table.update
+
+    def renewal_first(op: dict[str, object]) -> None:
+        monkeypatch.setattr(table, "update", real)
+        current = loan_store.get(demo.COLL, "RA")
+        assert current is not None
+        loan_store.renew(current, now + timedelta(days=3), now - timedelta(seconds=1))
+        real(op)
+
+    monkeypatch.setattr(table, "update", renewal_first)
+    with pytest.raises(loan_store.LicenceRefused):
+        loan_store.lend(_loan(line_id, "RC", now, 7), now)
+    item = line_store.get_line(line_id)
+    assert item is not None and sorted(item["loans"]) == ["RA", "RB"] and item["dlFree"] == 0
+    assert loan_store.get(demo.COLL, "RC") is None and _drifts(line_id, now) == []
+
+
+def _cut_short(line_id: str, loan_id: str, created: datetime) -> Loan:
+    """loanBook cut short between its seat and its detail (the request died in between)."""
+    cut = _loan(line_id, loan_id, created, 7)
+
+    def crash(item: object) -> None:
+        raise RuntimeError("the request died here")
+
+    real, table.put_new = table.put_new, crash  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            loan_store.lend(cut, cut.created_at)
+    finally:
+        table.put_new = real  # type: ignore[assignment]
+    return cut
+
+
+def test_reconcile_does_not_release_a_seat_whose_replay_lands_after_its_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the grace, reconcile reads a seat and finds no detail; the client's retry of the same request
+    (a replay, within the hour) lands before reconcile's release and writes the detail from the seat: the
+    loan is answered and active, so its seat must stay (released, its place would be lent twice)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    cut = _cut_short(line_id, "CUT2", now - timedelta(minutes=20))
+    real = loan_store.get_many
+    answered: list[Loan] = []
+
+    def replay_lands(gln_coll: str, loan_ids: list[str]) -> list[Loan]:
+        found = real(gln_coll, loan_ids)
+        monkeypatch.setattr(loan_store, "get_many", real)
+        with pytest.raises(loan_store.LoanExists) as e:
+            loan_store.lend(replace(cut, created_at=now), now)
+        answered.append(e.value.existing)
+        return found
+
+    monkeypatch.setattr(loan_store, "get_many", replay_lands)
+    assert lending.release_orphans(now) == 0
+    assert [x.loan_id for x in answered] == ["CUT2"] and loan_store.get(demo.COLL, "CUT2") == answered[0]
+    item = line_store.get_line(line_id)
+    assert item is not None and list(item["loans"]) == ["CUT2"] and (item["dlFree"], item["nta"]) == (1, 29)
+    assert _drifts(line_id, now) == []
+
+
+def test_a_replay_whose_seat_reconcile_released_meanwhile_writes_no_seatless_loan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The other order: the replay read its seat and found no detail, reconcile released the seat, then
+    the replay writes the detail. Written on condition that its seat is still there, it is not: the
+    replay is told the line changed (the use case lends again), never leaves a loan with no seat."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    cut = _cut_short(line_id, "CUT3", now - timedelta(minutes=20))
+    real = loan_store.get
+    released: list[int] = []
+
+    def reconcile_lands(gln_coll: str, loan_id: str) -> Loan | None:
+        found = real(gln_coll, loan_id)
+        monkeypatch.setattr(loan_store, "get", real)
+        released.append(lending.release_orphans(now))
+        return found
+
+    monkeypatch.setattr(loan_store, "get", reconcile_lands)
+    with pytest.raises(loan_store.LicenceRefused):
+        loan_store.lend(replace(cut, created_at=now), now)
+    assert released == [1] and loan_store.get(demo.COLL, "CUT3") is None
+    item = line_store.get_line(line_id)
+    assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 30)
+    assert _drifts(line_id, now) == []
+
+
+def test_a_lapsed_loans_end_with_its_seat_gone_tries_no_doomed_handovers_on_moto(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """As tests/unit/test_use_cases_loans.py's twin, on moto (its cancellation reasons carry the line as
+    it was): A's seat went with B's loan, M1's hold waits; touching A tries one hand-over, then ends A."""
+    from lending.domain.holds import HoldState
+    from lending.domain.loans import LoanState
+    from lending.domain.refusals import Reason
+    from lending.services import collectivity_loans, holds
+    from lending.store import holds as hold_store
+    from tests.usecase_helpers import ONE, T0, account, at, licence_of, loan_request, refused
+
+    ctx = at(T0)
+    (line_id,) = licence_of(ctx, ONE)
+    loan, _ = lending.lend(ctx, loan_request(ctx, line_id, "A", ean13=ONE, days=1))
+    end = at(loan.end_date)
+    lending.lend(end, loan_request(end, line_id, "B", ean13=ONE, days=1))
+    later = at(loan.end_date + timedelta(minutes=1))
+    _, placed = holds.place_hold(later, account(demo.COLL), holds.NewHold("M1", ONE))
+    tries: list[int] = []
+    real = table.transact
+    monkeypatch.setattr(table, "transact", lambda items: (tries.append(len(items)), real(items))[1])
+    assert refused(collectivity_loans.return_loan, later, account(demo.COLL), line_id, "A").reason is \
+        Reason.ALREADY_ENDED
+    stored = loan_store.get(demo.COLL, "A")
+    assert placed and stored is not None and stored.state is LoanState.EXPIRED and len(tries) == 2
+    (hold,) = hold_store.queue(demo.COLL, ONE)[1]
+    item = line_store.get_line(line_id)
+    assert hold.state is HoldState.WAITING and item is not None and list(item["loans"]) == ["B"]

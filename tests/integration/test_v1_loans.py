@@ -151,12 +151,13 @@ def test_a_race_that_takes_the_place_moves_to_the_next_licence(monkeypatch: pyte
     real = loan_store.lend
     calls: list[str] = []
 
-    def racing(new: Any, at_: datetime, patron: Any = None, reservation: Any = None, prune: bool = True) -> None:
+    def racing(new: Any, at_: datetime, patron: Any = None, reservation: Any = None, prune: bool = True,
+               line: Any = None) -> None:
         if new.origin == "v1":
             calls.append(new.order_line_id)
             if len(calls) == 1:  # a PNB loan lands on the chosen licence between our read and our transaction
                 assert pnb("loanBook", loan_body(soon, "PNBRACE", ean13=ONE))["returnStatus"] == "OK"
-        real(new, at_, patron, reservation, prune)
+        real(new, at_, patron, reservation, prune, line)
 
     monkeypatch.setattr(loan_store, "lend", racing)
     status, body = create("racer", ONE)
@@ -184,11 +185,12 @@ def inside_first_attempt(monkeypatch: pytest.MonkeyPatch, rival: Callable[[], tu
     real = loan_store.lend
     inner: list[tuple[int, dict[str, Any]]] = []
 
-    def lend(new: Any, at_: datetime, patron: Any = None, reservation: Any = None, prune: bool = True) -> None:
+    def lend(new: Any, at_: datetime, patron: Any = None, reservation: Any = None, prune: bool = True,
+             line: Any = None) -> None:
         if not inner:
             inner.append((0, {}))
             inner[0] = rival()
-        real(new, at_, patron, reservation, prune)
+        real(new, at_, patron, reservation, prune, line)
 
     monkeypatch.setattr(loan_store, "lend", lend)
     return inner

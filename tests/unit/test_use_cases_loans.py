@@ -239,3 +239,51 @@ def test_get_ended_loans_lists_early_returns_by_date_and_by_id() -> None:
     assert refused(lending.ended_loans, now, coll, lending.EndedLoans()).reason is Reason.MISSING_DATE_OR_LOAN_ID
     old = refused(lending.ended_loans, now, coll, lending.EndedLoans(since=now.now - timedelta(days=61)))
     assert (old.reason, old.params) == (Reason.DATE_TOO_OLD, {"days": "60"})
+
+
+def test_a_renewal_of_a_loan_its_line_no_longer_seats_is_refused_not_retried_into_an_error(memory) -> None:
+    """A's seat is gone from its line: a loan at A's end dropped it (and lent its place), and the renewal
+    was judged a second earlier on another clock (A still active by its record); or A was made before
+    lines held their loans and the backfill has not run. The line does not count A: moving its seat is
+    impossible, and judging again changes nothing, so it is refused as ended (not a 500 after retries)."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place, 21 days at most
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
+    end = at(loan.end_date)
+    lending.lend(end, loan_request(end, line, "B", ean13=ONE, days=1))
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}
+    behind = at(loan.end_date - timedelta(seconds=1))
+    stale = loan_store.get(demo.COLL, "A")
+    assert refused(renewals.renew, behind, stale, T0 + timedelta(days=5)).reason is Reason.ALREADY_ENDED
+    assert loan_store.get(demo.COLL, "A").end_date == loan.end_date
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}
+
+
+def test_touching_a_lapsed_loan_whose_seat_went_with_a_hold_waiting_writes_no_doomed_handovers(
+        memory, monkeypatch) -> None:
+    """A lapsed; B's loan dropped A's seat (nobody waited then) and took the place; then M1's hold waits.
+    Touching A records it EXPIRED: its place went with its seat, so there is nothing to hand M1. The
+    hand-over's failure on the missing seat is final (not retried as if the queue had moved): the hold
+    still waits, nothing is freed, and two transactions are attempted, not six."""
+    from lending.domain.holds import HoldState
+    from lending.services import holds
+    from lending.store import holds as hold_store
+    from lending.store import table
+
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
+    end = at(loan.end_date)
+    lending.lend(end, loan_request(end, line, "B", ean13=ONE, days=1))
+    later = at(loan.end_date + timedelta(minutes=1))
+    view, placed = holds.place_hold(later, account(demo.COLL), holds.NewHold("M1", ONE))
+    assert placed and view.hold.state is HoldState.WAITING
+    tries: list[int] = []
+    real = table.transact
+    monkeypatch.setattr(table, "transact", lambda items: (tries.append(len(items)), real(items))[1])
+    assert refused(collectivity_loans.return_loan, later, account(demo.COLL), line, "A").reason is \
+        Reason.ALREADY_ENDED
+    assert loan_store.get(demo.COLL, "A").state is LoanState.EXPIRED and len(tries) == 2
+    (hold,) = hold_store.queue(demo.COLL, ONE)[1]
+    assert hold.state is HoldState.WAITING and counters(line, later.now)[0] == 0
+    assert set(memory.get(*line_key(line))["loans"]) == {"B"}

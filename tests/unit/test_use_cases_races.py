@@ -142,3 +142,25 @@ def test_a_crash_between_the_seat_and_the_detail_is_repaired_by_the_replay(memor
     loan, replayed = lending.lend(other, loan_request(ctx, line, "L1", days=14))
     assert replayed and loan_store.get(demo.COLL, "L1") == loan and loan.created_at == T0
     assert counters(line) == (1, 1, 1, 29)
+
+
+def test_a_renewal_landing_between_a_loans_read_and_its_write_keeps_its_seat(memory: MemoryStore) -> None:
+    """A's end is reached: SLOW reads the line with A's seat lapsed. A renewal judged a second before
+    that end (A still active) lands first and moves A's seat to its new end. SLOW's write must not drop
+    the renewed seat (its condition is on the seat as read, not on any seat under that id): it decides
+    again on the line as it is, where A holds the only place."""
+    from lending.domain.loans import drifts
+    from lending.store import licences as line_store
+
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place
+    loan, _ = lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=1))
+    before = at(loan.end_date - timedelta(seconds=1))
+    later = at(loan.end_date)
+    memory.racers.append(lambda: renewals.renew(before, loan_store.get(demo.COLL, "A"), T0 + timedelta(days=5)))
+    with pytest.raises(Refused) as e:
+        lending.lend(later, loan_request(later, line, "SLOW", ean13=ONE))
+    assert e.value.reason is Reason.POOL_FULL and loan_store.get(demo.COLL, "SLOW") is None
+    item = memory.get(*line_store.line_key(line))
+    assert set(item["loans"]) == {"A"} and loan_store.get(demo.COLL, "A").end_date == T0 + timedelta(days=5)
+    assert drifts(line_store.licence(item, later.now), loan_store.of_line(line), 0, later.now) == []

@@ -78,18 +78,21 @@ def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Lo
     elif end <= ctx.now:
         return _replayed_or(ctx, req, Refused(Reason.INVALID_END)), True
     prune = False
+    line: dict[str, Any] | None = None
     for _ in range(LEND_ATTEMPTS):
         loan = Loan(gln_coll=req.coll.gln, loan_id=req.loan_id, order_line_id=req.order_line_id, ean13=req.ean13,
                     gln_distributor=licence.gln_distributor if licence else "", pool=req.pool, created_at=ctx.now,
                     end_date=end, fingerprint=req.fingerprint, callback_url=req.callback_url, origin=req.origin,
                     extra=req.extra)
+        known, line = line, None  # a line read by the last attempt is used once
         try:
-            loan_store.lend(loan, ctx.now, patron=req.patron, reservation=req.reservation, prune=prune)
+            loan_store.lend(loan, ctx.now, patron=req.patron, reservation=req.reservation, prune=prune, line=known)
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
         except loan_store.Lapsed as e:  # places freed by loans that reached their end: the queue first
-            serve_lapsed(ctx, req.coll.gln, req.ean13, e.ids)
+            # nothing handed over: the line is as just read (most loans lapse: no second read of it)
+            line = None if serve_lapsed(ctx, req.coll.gln, req.ean13, e.ids) else e.line
             prune = True
             continue
         except loan_store.LicenceRefused as e:
@@ -292,7 +295,8 @@ ORPHAN_GRACE = timedelta(minutes=15)  # a seat with no detail this old was cut s
 def release_orphans(now: datetime) -> int:
     """Seats whose loan detail was never written (a crash between the line's write and the detail's, and
     no replay since): after ORPHAN_GRACE the seat is released, its place and access given back once
-    (store.loans.release: conditioned on the seat). Returns how many."""
+    (store.loans.release: conditioned on the seat, and on the detail still absent: a replay may write it
+    between this read and the release). Returns how many."""
     done = 0
     for lic in line_store.all_licences(now):
         young = {k for k, seat in lic.seats.items() if seat.created > now - ORPHAN_GRACE}
@@ -302,10 +306,10 @@ def release_orphans(now: datetime) -> int:
             if loan_id in found:
                 continue
             seat = lic.seats[loan_id]
-            loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
-                                    ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
-                                    created_at=seat.created, end_date=seat.end, fingerprint=seat.mark))
-            done += 1
+            done += loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
+                                            ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
+                                            created_at=seat.created, end_date=seat.end, fingerprint=seat.mark),
+                                       orphan=True)
     return done
 
 

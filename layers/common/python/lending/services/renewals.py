@@ -45,7 +45,11 @@ def renew(ctx: Ctx, loan: Loan, new_end: datetime) -> Loan:
                 raise ended(loan) from None
             loan = loan_store.loan(e.item)  # returned, expired or renewed meanwhile: judge it again
             continue
-        except loan_store.LicenceRefused:
+        except loan_store.LicenceRefused as e:
+            if e.item and loan.loan_id not in line_store.seats(e.item):
+                # its line no longer counts it (its seat was dropped at its end by a loan on a clock ahead
+                # of ours, or it predates seats: docs/cost.md): no judging again can move a seat not there
+                raise ended(loan) from None
             continue  # the licence changed under us: judge again on it as it is
         loan.end_date = end
         for field in ("loanEndDate", "consultEndDate"):

@@ -45,6 +45,11 @@ def seat_value(pool: Pool, end: datetime, created: datetime, fingerprint: str) -
     return f"{pool.value}|{_b36(end)}|{_b36(created)}|{fingerprint[:MARK]}"
 
 
+def seat_text(s: Seat) -> str:
+    """A seat as written (its mark is already the fingerprint's head): what a drop is conditioned on."""
+    return seat_value(s.pool, s.end, s.created, s.mark)
+
+
 def seat(value: str) -> Seat:
     pool, end, created, mark = value.split("|")
     return Seat(Pool(pool), _from_b36(end), _from_b36(created), mark)
@@ -220,7 +225,8 @@ def backfill_order_refs() -> int:
 
 def prune(order_line_id: str, now: datetime) -> int:
     """Drop the line's lapsed seats and give their places back to their pools, in one conditional write
-    (each dropped seat must still be there: a place is given back once). For the writes that need a
+    (each dropped seat must still be there as read: a place is given back once, and a seat a renewal
+    moved meanwhile is live again, so not dropped). For the writes that need a
     free place without lending one (a hold's reservation). Returns how many were dropped."""
     from ..domain.licences import lapsed
 
@@ -234,7 +240,8 @@ def prune(order_line_id: str, now: datetime) -> int:
     for i, loan_id in enumerate(sorted(gone)):
         names[f"#l{i}"] = loan_id
         removes.append(f"{SEATS}.#l{i}")
-        conds.append(f"attribute_exists({SEATS}.#l{i})")
+        values[f":l{i}"] = table.val(seat_text(gone[loan_id]))
+        conds.append(f"{SEATS}.#l{i} = :l{i}")
     for pool, (free, _) in POOL_ATTRS.items():
         n = sum(1 for x in gone.values() if x.pool is pool)
         if n:

@@ -16,7 +16,7 @@ from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_value, seats
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_text, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -101,13 +101,14 @@ class Lapsed(Exception):
     """The line holds seats whose end has passed (`ids`): the caller hands them to the title's hold queue
     if it has one, then lends again with `prune` (the loan's own write then frees the rest)."""
 
-    def __init__(self, ids: list[str]) -> None:
+    def __init__(self, ids: list[str], line: dict[str, Any]) -> None:
         super().__init__("lapsed seats")
         self.ids = ids
+        self.line = line  # as read: lent again from it when the queue took none (its write's conditions hold)
 
 
 def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservation: Hold | None = None,
-         prune: bool = True) -> None:
+         prune: bool = True, line: dict[str, Any] | None = None) -> None:
     """Take one access and one place of the loan's pool: ONE conditional write of its licence line (the
     loan's seat added, the seats whose end has passed dropped and their places freed), then the loan's
     detail record. With `patron` (v1: the patron's record, list item and email claim) and `reservation`
@@ -115,13 +116,15 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     transaction instead.
 
     The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool) and
-    that the seats it drops are still there (a racing loan that dropped them first makes it read again).
+    that the seats it drops are still there as read (a racing loan that dropped them first, or a renewal
+    that moved one's end, makes it read again).
     The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
     request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
-    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed."""
+    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed. `line`: the line
+    as the caller read it just before (Lapsed's), not read again: a stale one fails the write's conditions."""
     lpk, lsk = line_key(new.order_line_id)
-    line = table.get(lpk, lsk)
+    line = line or table.get(lpk, lsk)
     if line is None:
         raise LicenceRefused({})
     held = seats(line)
@@ -129,7 +132,7 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
         raise LoanExists(_seated(new, held[new.loan_id]))
     gone = lapsed(held, now)
     if gone and not prune:
-        raise Lapsed(sorted(gone))
+        raise Lapsed(sorted(gone), line)
     take = take_op(new, now, line, gone, reservation is not None)
     others = companions(new, now, patron, reservation)
     if others:
@@ -182,23 +185,42 @@ def _seated(new: Loan, seat: Seat) -> Loan:
     if seat.mark != new.fingerprint[:MARK]:
         return replace(new, created_at=seat.created, end_date=seat.end, fingerprint=seat.mark)
     first = replace(new, created_at=seat.created, end_date=seat.end)
+    # The detail only with its seat still there as read: reconcile may have released it meanwhile (an
+    # orphan past its grace); a detail written after that would be a loan no line counts.
+    lpk, lsk = line_key(new.order_line_id)
+    check = {"ConditionCheck": {"Key": table.key(lpk, lsk), "ConditionExpression": f"{SEATS}.#n = :seat",
+                                "ExpressionAttributeNames": {"#n": new.loan_id},
+                                "ExpressionAttributeValues": {":seat": table.val(seat_text(seat))}}}
     try:
-        _record(first, line_owned=False)
-    except LoanExists as e:
-        return e.existing
+        table.transact([detail_put(first), check])
+    except table.TransactionFailed as e:
+        if 0 in e.failed:
+            return loan(e.failed[0] or {}) if e.failed[0] else get(new.gln_coll, new.loan_id) or first
+        raise LicenceRefused(e.failed.get(1) or {}) from None  # released: the caller reads and lends again
     return first
 
 
-def release(new: Loan) -> None:
-    """Give back a seat whose loan was never recorded (its id was taken): its place and its access."""
+def release(new: Loan, orphan: bool = False) -> bool:
+    """Give back a seat whose loan was never recorded (its id was taken): its place and its access.
+    With `orphan` (reconcile: no detail was found) only while the loan still has no detail, in the same
+    transaction: a replay that wrote it since made the loan real. Returns whether it was released."""
     free, _ = POOL_ATTRS[new.pool]
     lpk, lsk = line_key(new.order_line_id)
-    with contextlib.suppress(table.ConditionFailed):  # already released (a concurrent replay, reconcile)
-        table.update({"Key": table.key(lpk, lsk),
-                      "UpdateExpression": f"SET #f = #f + :one, nta = nta + :one REMOVE {SEATS}.#n",
-                      "ConditionExpression": f"{SEATS}.#n = :seat",
-                      "ExpressionAttributeNames": {"#f": free, "#n": new.loan_id},
-                      "ExpressionAttributeValues": {":one": table.val(1), ":seat": table.val(_seat_of(new))}})
+    op = {"Key": table.key(lpk, lsk),
+          "UpdateExpression": f"SET #f = #f + :one, nta = nta + :one REMOVE {SEATS}.#n",
+          "ConditionExpression": f"{SEATS}.#n = :seat",
+          "ExpressionAttributeNames": {"#f": free, "#n": new.loan_id},
+          "ExpressionAttributeValues": {":one": table.val(1), ":seat": table.val(_seat_of(new))}}
+    try:  # a failed condition: already released (a concurrent replay, reconcile) or recorded since
+        if orphan:
+            table.transact([{"Update": op}, {"ConditionCheck": {
+                "Key": table.key(*loan_key(new.gln_coll, new.loan_id)),
+                "ConditionExpression": "attribute_not_exists(pk)"}}])
+        else:
+            table.update(op)
+    except (table.ConditionFailed, table.TransactionFailed):
+        return False
+    return True
 
 
 def _seat_of(x: Loan) -> str:
@@ -255,7 +277,9 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
     for i, old in enumerate(sorted(gone)):
         names[f"#l{i}"] = old
         removes.append(f"{SEATS}.#l{i}")
-        conds.append(f"attribute_exists({SEATS}.#l{i})")
+        # the seat as read, not any seat under that id: a renewal landing meanwhile moved its end (live)
+        values[f":l{i}"] = seat_text(gone[old])
+        conds.append(f"{SEATS}.#l{i} = :l{i}")
     for pool in Pool:
         delta = back[pool] - (1 if pool is new.pool and not reserved else 0)
         if delta:
@@ -346,9 +370,14 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     except table.TransactionFailed as e:
         if 0 in e.failed:
             raise AlreadyEnded(e.failed[0] or {}) from None
-        if handover is not None or any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed):
+        # The line no longer holds the loan's seat (dropped at its end by a later loan): its place is gone,
+        # there is none to hand over, however often the queue is read again.
+        unseated = any(item and item.get("pk") == lpk and current.loan_id not in seats(item)
+                       for item in e.failed.values())
+        if not unseated and (handover is not None or
+                             any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed)):
             raise HandoverFailed() from None
-    # The pool was already full: end the loan anyway, the counter stays clamped at its size.
+    # The pool was already full, or the seat was gone: end the loan anyway, freeing nothing.
     loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
     try:
         table.transact([loan_update, *guard])
