@@ -12,7 +12,6 @@ from .door import Call, V1Answer
 from .render import key_type
 from .requests import LIST_HOLDS, PLACE_HOLD, validate
 
-
 # A hold's pool in the words of the warehouse lending URL (seed 003): medium, and localisation for a stream.
 HOLD_POOLS: dict[Pool, tuple[str, str | None]] = {
     Pool.DOWNLOAD: ("download", None), Pool.ONSITE: ("streaming", "on-site"), Pool.OFFSITE: ("streaming", "off-site")}
