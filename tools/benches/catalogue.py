@@ -18,6 +18,11 @@
 
 CATALOGUE_BENCH_SYNC=0 measures the parse only (no emulator):
 `CATALOGUE_BENCH_OFFERS=20000 CATALOGUE_BENCH_SYNC=0 python -m tools.bench catalogue`.
+
+CATALOGUE_BENCH_EVENTS=1 adds the floors of a reader that builds no tree, over the same filtered iterparse
+(docs/cost.md, "Catalogue parse"): the file fed in chunks to lxml's parser target or to pyexpat, the
+handlers doing nothing, or only keeping the stack of open elements that the reader's parent rules need
+(no leaf read, no record mapped). A tree-less reader costs at least its stack floor plus the mapping.
 """
 
 from __future__ import annotations
@@ -170,8 +175,159 @@ def run(report: Callable[..., Any]) -> None:
         report("catalogue_parse_over_filtered_iterparse_ratio", parse_s / filtered_s,
                f"vs iterparse stopping only at <Product>, least CPU time of {ROUNDS} rounds each; goal <= 2")
         report("catalogue_parse_over_iterparse_ratio", parse_s / bare_s, "vs every element visited in Python")
+        if os.environ.get("CATALOGUE_BENCH_EVENTS", "0") == "1":
+            _event_floors(report, path, filtered)
         if os.environ.get("CATALOGUE_BENCH_SYNC", "1") != "0":
             _sync(report, path)
+
+
+CHUNK = 1 << 16
+
+
+def _stack_handlers() -> tuple[Callable[[str, Any], None], Callable[[str], None], Callable[[str], None]]:
+    """start, data, end doing the least a tree-less reader does: a code per tag (one dict lookup) and the
+    stack of open elements (serial and code) that tells a leaf's parent; no leaf read, no record mapped."""
+    codes: dict[str, int] = {}
+    stack = [0]
+    serial = 0
+
+    def start(tag: str, attrib: Any) -> None:
+        nonlocal serial
+        code = codes.get(tag)
+        if code is None:
+            code = codes[tag] = len(codes) % 64
+        serial += 1
+        stack.append(serial * 64 + code)
+
+    def data(text: str) -> None:
+        pass
+
+    def end(tag: str) -> None:
+        stack.pop()
+
+    return start, data, end
+
+
+# The leaves the reader maps (lending.catalogue.onix's wanted elements less the composites around them).
+_COMPOSITES = frozenset({"EpubUsageLimit", "EpubUsageConstraint", "ProductIdentifier", "Tax", "Price",
+                         "SupplyDetail", "SupplierIdentifier", "Contributor", "TitleElement", "TitleDetail",
+                         "Publisher"})
+
+
+def _leaf_handlers(parser: Any = None) -> tuple[Callable[[str, Any], None], Callable[[str], None],
+                                                Callable[[str], None]]:
+    """As _stack_handlers, and the stripped text of every leaf the reader maps, with its code and its
+    parent, kept until the record's end: what a tree-less reader extracts before any mapping. Given a
+    pyexpat parser, the text handler is set only inside such a leaf (no call for the text between)."""
+    from lending.catalogue import onix
+
+    leaves = frozenset(onix._WANTED) - _COMPOSITES
+    codes: dict[str, int] = {}
+    stack = [0]
+    serial = 0
+    leaf_at = 0
+    buf: list[str] = []
+    texts: list[tuple[int, str, int]] = []
+
+    def start(tag: str, attrib: Any) -> None:
+        nonlocal serial, leaf_at, buf
+        code = codes.get(tag)
+        if code is None:
+            name = tag[tag.rfind("}") + 1:]
+            code = codes[tag] = 1 if name in leaves else 2 if name == "Product" else 3
+        serial += 1
+        here = serial * 64 + code
+        stack.append(here)
+        if code == 1:
+            leaf_at, buf = here, []
+            if parser is not None:
+                parser.CharacterDataHandler = buf.append
+
+    def data(text: str) -> None:
+        if leaf_at:
+            buf.append(text)
+
+    def end(tag: str) -> None:
+        nonlocal leaf_at
+        here = stack.pop()
+        if here == leaf_at:
+            leaf_at = 0
+            if parser is not None:
+                parser.CharacterDataHandler = None
+            texts.append((here & 63, "".join(buf).strip(), stack[-1]))
+        elif here & 63 == 2:
+            texts.clear()
+
+    return start, data, end
+
+
+def _event_floors(report: Callable[..., Any], path: Path, filtered: Callable[[], int]) -> None:
+    import pyexpat
+
+    from lxml import etree
+
+    class Target:
+        def __init__(self, start: Any, data: Any, end: Any) -> None:
+            self.start, self.data, self.end = start, data, end
+
+        def close(self) -> None:
+            return None
+
+    def lxml_target(handlers: Callable[[], tuple[Any, Any, Any]]) -> Callable[[], int]:
+        def run() -> int:
+            parser = etree.XMLParser(target=Target(*handlers()), resolve_entities=False, no_network=True,
+                                     load_dtd=False, remove_comments=True)
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    parser.feed(chunk)
+            parser.close()
+            return N
+        return run
+
+    def expat(handlers: Callable[..., tuple[Any, Any, Any]] | None, with_data: bool = True,
+              toggled: bool = False) -> Callable[[], int]:
+        def run() -> int:
+            parser = pyexpat.ParserCreate(namespace_separator="}")  # names interned by default
+            parser.buffer_text = True
+            if handlers:
+                start, data, end = handlers(parser) if toggled else handlers()
+                parser.StartElementHandler, parser.EndElementHandler = start, end
+                if with_data:
+                    parser.CharacterDataHandler = data
+            with open(path, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+            return N
+        return run
+
+    def noop() -> tuple[Any, Any, Any]:
+        def start(tag: str, attrib: Any) -> None:
+            pass
+
+        def other(value: str) -> None:
+            pass
+
+        return start, other, other
+
+    cases = {"target_noop": lxml_target(noop), "target_stack": lxml_target(_stack_handlers),
+             "expat_raw": expat(None), "expat_noop": expat(noop),
+             "expat_stack_no_data": expat(_stack_handlers, with_data=False),
+             "target_leaves": lxml_target(_leaf_handlers),
+             "expat_leaves": expat(_leaf_handlers, with_data=False, toggled=True)}
+    (base_s, _), *times = _best(filtered, *cases.values())
+    notes = {"target_noop": "lxml parser target, start/data/end doing nothing",
+             "target_stack": "lxml parser target, handlers keeping the element stack only",
+             "expat_raw": "pyexpat, no handler: the parse alone",
+             "expat_noop": "pyexpat, start/data/end doing nothing",
+             "expat_stack_no_data": "pyexpat, start/end keeping the element stack, no data handler",
+             "target_leaves": "lxml parser target, the stack and the text of each mapped leaf, no mapping",
+             "expat_leaves": "pyexpat, the same, the text handler set only inside a mapped leaf"}
+    for name, (seconds, count) in zip(cases, times, strict=True):
+        assert count == N
+        report(f"catalogue_{name}_over_filtered_iterparse_ratio", seconds / base_s,
+               f"{notes[name]}; {seconds / N * 1e6:.1f} us a record")
+    report("catalogue_filtered_iterparse_us_per_record", base_s / N * 1e6)
 
 
 def _sync(report: Callable[..., Any], path: Path) -> None:
