@@ -91,8 +91,10 @@ def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Lo
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
         except loan_store.Lapsed as e:  # lapsed places of a title someone may wait for: the queue first
-            # nothing handed over: the line is as just read (no second read of it)
-            line = None if serve_lapsed(ctx, req.coll.gln, req.ean13, e.ids) else e.line
+            # nothing handed over: the line is as just read (no second read of it); else the line just
+            # written, read consistently (an eventual read would likely miss the hand-over: a failed write)
+            line = line_store.get_line(req.order_line_id) if serve_lapsed(
+                ctx, req.coll.gln, req.ean13, e.ids) else e.line
             prune = True
             continue
         except loan_store.LicenceRefused as e:
