@@ -133,9 +133,10 @@ def run(report: Callable[..., Any]) -> None:
             fingerprint="bench",
             answer={"loanId": f"BARE{i}"},
         )
-        # What the hub sends: the line read, its conditional update (the seat), the loan's detail put.
+        # What the hub sends: the line read (eventually consistent), its conditional update (the seat),
+        # the loan's detail put.
         line = table.de(ddb.get_item(TableName=name, Key=table.key(*line_key(bare_line)),
-                                     ConsistentRead=True)["Item"]) or {}
+                                     ConsistentRead=False)["Item"]) or {}
         ddb.update_item(**take_op(loan, at, line, lapsed(seats(line), at)))
         ddb.put_item(**detail_put(loan)["Put"])
 

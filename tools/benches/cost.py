@@ -4,7 +4,12 @@
 - returned: loanBook, then endLoan before the end date with a callbackUrl, and the callback delivered
   to a receiver (acknowledged);
 - expired: loanBook, then its end passes (the scheduled expiry job runs and, nobody waiting for the
-  title, writes nothing).
+  title, writes nothing). The first round's loans go to a licence no loan has lapsed on yet (its line
+  grows from 1 to LOANS seats); the steady state's to a licence whose earlier loans have lapsed (the hub's
+  clock moved through `lending.clock.frozen`, every request through the real handlers): each loan meets
+  the seat of the loan that ended just before it, as most loans do once a licence has been lending for a
+  while, on a line holding a constant number of live seats: one round per load of STEADY_SEATS (a licence
+  lending a few copies at once, and a busy one). `cost_per_million_expired_loans_usd` is the worst of all.
 
 Per loan: HTTP API requests, Lambda invocations and GB-seconds (the handler's own time, measured, plus
 each AWS call at the latency assumed in prices.toml, at the function's memory and architecture in
@@ -35,6 +40,10 @@ from tools.benches._shared import bench_stack
 ROOT = Path(__file__).resolve().parents[2]
 PRICES = tomllib.loads((ROOT / "tools" / "prices.toml").read_text())
 LOANS = int(os.environ.get("BENCH_COST_LOANS", "30"))
+# Live seats on the steady-state lines: 5 (the largest download pool of the demo catalogue: PNB licences
+# lend a few copies at once) and 20 (a licence lending many; its line passes 1 KB past about 7 seats).
+STEADY_SEATS = [int(x) for x in os.environ.get("BENCH_COST_STEADY_SEATS", "5,20").split(",")]
+STEADY_LOAN_DAYS = 14
 EAN = "9791000099972"
 FMT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -184,10 +193,18 @@ def run(report: Callable[..., Any]) -> None:
             "ean13": EAN, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 100, "unitPriceExcludingTax": 95,
             "currency": "EUR", "quantity": 1, "dmdDate": (now - timedelta(days=1)).strftime(FMT)}]})
     line = order["orderResponseLine"][0]["orderLineId"]
+    steady_lines = [post("sendOrder", {
+        "glnReseller": demo.RESELLER, "passwordReseller": demo.RESELLER_PASSWORD, "glnColl": demo.COLL,
+        "orderId": f"CS{n}{int(time.time())}", "orderIdColl": "COSTBENCH", "resellerCountry": "FR",
+        "collCountry": "FR", "orderRequestLine": [{
+            "ean13": EAN, "glnDistributor": demo.DISTRIBUTOR, "unitPrice": 100, "unitPriceExcludingTax": 95,
+            "currency": "EUR", "quantity": 1, "dmdDate": (now - timedelta(days=1)).strftime(FMT)}]}
+        )["orderResponseLine"][0]["orderLineId"] for n in STEADY_SEATS]
     tag = f"{int(time.time()) % 100000}"
 
-    def loan(loan_id: str, end: datetime, callback: str | None) -> None:
-        body = {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderLineId": line, "loanId": loan_id,
+    def loan(loan_id: str, end: datetime, callback: str | None, on: str | None = None) -> None:
+        body = {"glnColl": demo.COLL, "passwordColl": demo.COLL_PASSWORD, "orderLineId": on or line,
+                "loanId": loan_id,
                 "ean13": EAN, "accessMedium": "DOWNLOAD", "localization": "EX_SITU", "loanEndDate": end.strftime(FMT)}
         if callback:
             body["callbackUrl"] = callback
@@ -212,6 +229,7 @@ def run(report: Callable[..., Any]) -> None:
     counter = _LogBytes(formatter)
     saved_level, saved_handlers = hub_logger.level, list(hub_logger.handlers)
 
+    steady_rounds: list[tuple[int, Flow, Any]] = []
     with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
         # Warm: every handler imported, credentials cached (a warm container's figures).
         loan(f"CW{tag}", datetime.now(UTC) + timedelta(days=7), f"{rx.url}/returns")
@@ -254,6 +272,39 @@ def run(report: Callable[..., Any]) -> None:
             assert line_store.licence(item, datetime.now(UTC)).free[Pool.DOWNLOAD] == running + LOANS, "not freed"
             flow.log_bytes, counter.count = counter.count, 0
             expired_flow = flow
+            # -- expired, steady state ----------------------------------------------------------------
+            # A loan every `step`, each for STEADY_LOAN_DAYS: loan k meets the seat of loan k - seats, whose
+            # end has just passed, and the line holds `seats` live seats. The first `seats` loans fill the
+            # line (not counted); then LOANS loans, each meeting a lapsed seat.
+            from lending import clock
+
+            for seats, steady_line in zip(STEADY_SEATS, steady_lines, strict=True):
+                step = timedelta(days=STEADY_LOAN_DAYS) / (seats - 0.5)
+                base = datetime.now(UTC).replace(microsecond=0)
+                flow = Flow()  # the filling loans counted nowhere
+                for k in range(seats):
+                    with clock.frozen(base + k * step):
+                        loan(f"CS{seats}{tag}x{k}", base + k * step + timedelta(days=STEADY_LOAN_DAYS), None,
+                             steady_line)
+                counter.count = 0
+                flow = Flow()
+                with Meter() as steady:
+                    for k in range(seats, seats + LOANS):
+                        with clock.frozen(base + k * step):
+                            loan(f"CS{seats}{tag}x{k}", base + k * step + timedelta(days=STEADY_LOAN_DAYS), None,
+                                 steady_line)
+                    last = base + (seats + LOANS) * step + timedelta(days=STEADY_LOAN_DAYS)
+                    with clock.frozen(last):
+                        result = fns.invoke(stack.functions["ExpireLoansFunction"], {"source": "aws.scheduler"})
+                item = line_store.get_line(steady_line)
+                assert item is not None and result["expired"] == 0, result
+                seated = line_store.seats(item)
+                # every loan's write dropped the seat that had lapsed before it: only the last `seats` stay
+                assert len(seated) == seats, f"{len(seated)} seats on the steady-state line"
+                stored = int(item["dlFree"])
+                assert line_store.licence(item, last).free[Pool.DOWNLOAD] == stored + seats, "not freed"
+                flow.log_bytes, counter.count = counter.count, 0
+                steady_rounds.append((seats, flow, steady))
         finally:
             fns.invoke = original_invoke  # type: ignore[assignment]
             hub_logger.removeHandler(counter)
@@ -262,8 +313,11 @@ def run(report: Callable[..., Any]) -> None:
             hub_logger.setLevel(saved_level)
 
     goals = PRICES["goals"]
-    for name, fl, usage in (("returned", returned_flow, returned), ("expired", expired_flow, expired)):
+    totals: dict[str, float] = {}
+    for name, fl, usage in (("returned", returned_flow, returned), ("expired", expired_flow, expired),
+                            *((f"expired_steady_{n}", f, u) for n, f, u in steady_rounds)):
         parts = price(fl, usage, LOANS, settings)
+        totals[name] = sum(parts.values()) * 1e6
         for service, usd in sorted(parts.items()):
             report(f"cost_{name}_{service}_usd_per_million", usd * 1e6)
         report(f"cost_{name}_write_units_per_loan", usage.total_write_units / LOANS,
@@ -271,11 +325,28 @@ def run(report: Callable[..., Any]) -> None:
         report(f"cost_{name}_read_units_per_loan", usage.read_units / LOANS)
         ops = Counter({k: round(v / LOANS, 2) for k, v in usage.requests.items()})
         report(f"cost_{name}_requests_per_loan", dict(sorted(ops.items())))
-        report(f"cost_per_million_{name}_loans_usd", sum(parts.values()) * 1e6,
-               f"goal <= {goals[f'cost_per_million_{name}_loans_usd']} ({PRICES['region']} list prices)")
+        if name == "returned":
+            report(f"cost_per_million_{name}_loans_usd", totals[name],
+                   f"goal <= {goals[f'cost_per_million_{name}_loans_usd']} ({PRICES['region']} list prices)")
+    # Expired: the first round (no lapsed seat met) and the steady states (each loan meets one); the
+    # headline is the worst of them.
+    rounds = [("first round", totals["expired"])]
+    report("cost_per_million_expired_loans_first_round_usd", totals["expired"],
+           f"{LOANS} loans, none meeting a lapsed seat, the line growing from 1 to {LOANS} seats")
+    for n, _, _ in steady_rounds:
+        rounds.append((f"steady state, {n} seats", totals[f"expired_steady_{n}"]))
+        report(f"cost_per_million_expired_loans_steady_state_{n}_seats_usd", totals[f"expired_steady_{n}"],
+               f"{LOANS} loans, each meeting one lapsed seat, {n} live seats on the line")
+    steady_worst = max(rounds[1:], key=lambda x: x[1])
+    report("cost_per_million_expired_loans_steady_state_usd", steady_worst[1], f"the worse ({steady_worst[0]})")
+    worst = max(rounds, key=lambda x: x[1])
+    report("cost_per_million_expired_loans_usd", worst[1],
+           f"the worst of the rounds ({worst[0]}); goal <= {goals['cost_per_million_expired_loans_usd']} "
+           f"({PRICES['region']} list prices)")
 
     by_fn: dict[str, list[Invocation]] = defaultdict(list)
-    for inv in [*returned_flow.invocations, *expired_flow.invocations]:
+    for inv in [*returned_flow.invocations, *expired_flow.invocations, *(i for _, f, _ in steady_rounds
+                                                                          for i in f.invocations)]:
         by_fn[inv.function].append(inv)
     for name, invs in sorted(by_fn.items()):
         own = statistics.median((i.wall_s - i.aws_s) * 1000 for i in invs)

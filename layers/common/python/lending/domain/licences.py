@@ -86,6 +86,9 @@ class Licence:
     held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
     held_streams: dict[Pool, int] = field(default_factory=dict)  # of `held`, those of the streaming pools
     seats: dict[str, Seat] = field(default_factory=dict)  # the loans the line counts, lapsed ones included
+    # The title's hold queue may have a waiting hold (written with a hold, cleared by the expiry job once
+    # none waits): a loan freeing a lapsed seat's place reads the queue first only then.
+    queued: bool = False
 
     def held_in(self, pool: Pool) -> int:
         """Places of `pool` reserved for holds (out of its `free`)."""

@@ -177,7 +177,8 @@ def place_hold(ctx: Ctx, coll: Account, req: NewHold) -> tuple[HoldView, bool]:
         new = Hold(gln_coll=coll.gln, ean13=req.ean13, ticket=last + 1, member_id=req.member_id,
                    placed_at=ctx.now, email=req.email, callback_url=req.callback_url, pool=req.pool)
         try:
-            hold_store.place(new, last, version, {**{h.hold_id: h.ean13 for h in mine}, new.hold_id: new.ean13})
+            hold_store.place(new, last, version, {**{h.hold_id: h.ean13 for h in mine}, new.hold_id: new.ean13},
+                             lines=[lic.order_line_id for lic in licences])
         except hold_store.Moved:  # another hold took the ticket, or the patron's holds changed: again
             time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
             continue
@@ -294,6 +295,7 @@ def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:
     given = 0
     settings: tuple[HoldSettings, dict[str, Any]] | None = None
     pools = list(Pool)
+    marked = False
     for _ in range(ATTEMPTS * 4):
         if not pools:
             break
@@ -302,7 +304,11 @@ def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:
         if not any(h.state is HoldState.WAITING for h in queue):
             break  # nobody waits (a title never held costs one read)
         first = head(queue, pool)
-        free = _lendable(_fresh_licences(gln_coll, ean13, ctx.now, known), ctx.now, pool) if first else []
+        lines = _fresh_licences(gln_coll, ean13, ctx.now, known) if first or not marked else []
+        if not marked:  # holds wait: a line without the mark (a new licence) would let a loan skip the queue
+            hold_store.mark(gln_coll, ean13, [lic.order_line_id for lic in lines if not lic.queued])
+            marked = True
+        free = _lendable(lines, ctx.now, pool) if first else []
         if first is None or not free:
             pools.pop(0)  # this pool's queue is served (or has no place): the next pool
             continue

@@ -90,9 +90,11 @@ def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Lo
             return loan, False
         except loan_store.LoanExists as e:
             return _replay(ctx, req, e.existing), True
-        except loan_store.Lapsed as e:  # places freed by loans that reached their end: the queue first
-            # nothing handed over: the line is as just read (most loans lapse: no second read of it)
-            line = None if serve_lapsed(ctx, req.coll.gln, req.ean13, e.ids) else e.line
+        except loan_store.Lapsed as e:  # lapsed places of a title someone may wait for: the queue first
+            # nothing handed over: the line is as just read (no second read of it); else the line just
+            # written, read consistently (an eventual read would likely miss the hand-over: a failed write)
+            line = line_store.get_line(req.order_line_id) if serve_lapsed(
+                ctx, req.coll.gln, req.ean13, e.ids) else e.line
             prune = True
             continue
         except loan_store.LicenceRefused as e:
@@ -107,8 +109,10 @@ def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Lo
             check_loan(licence, req.pool, ctx.now)  # the line as it is now: its lapsed seats are free places
         except Refused as refusal:
             return _replayed_or(ctx, req, refusal), True
-        # Otherwise the licence changed under us (a seat this write dropped went first, a racing loan),
-        # or the end had to be clamped: try again.
+        # Otherwise the licence changed under us (a seat this write dropped went first, a racing loan, a
+        # hold placed, or the line was read stale), or the end had to be clamped: try again, from the line
+        # as the failed write found it (ALL_OLD: current, no read).
+        line = item
     # Still changing after every attempt: our fault, not the caller's (the doors answer 500, logged; a
     # retry of the same request is safe, it replays or lends).
     raise RuntimeError(f"licence {req.order_line_id} kept changing over {LEND_ATTEMPTS} attempts")
@@ -180,15 +184,24 @@ def expire(ctx: Ctx, loan: Loan) -> int:
 def expire_due(ctx: Ctx) -> int:
     """The scheduled job. A loan past its end frees its place by itself (its seat lapses: nothing is
     written); the job acts only on the titles with a hold queue, handing each lapsed seat's place to the
-    head of the queue. Returns how many loans it ended."""
+    head of the queue. Returns how many loans it ended.
+
+    It also keeps the lines' `QUEUED` marks (store.holds) to their queues: a title a hold waits for has
+    every line marked (a line bought since the hold, or written before the mark existed, gets it here);
+    once none waits, the marks go, and its loans drop lapsed seats without reading the queue."""
     from ..store import holds as hold_store
 
     ended = 0
     for gln_coll, ean13 in hold_store.held_titles():
-        _, queue = hold_store.queue(gln_coll, ean13)
+        last, queue, marked = hold_store.queue_state(gln_coll, ean13)
         if not any(h.state is HoldState.WAITING for h in queue):
+            if marked:  # a hold placed meanwhile fails it (and marks the lines itself)
+                lines = line_store.licences_of(gln_coll, ean13, ctx.now)
+                hold_store.unqueue(gln_coll, ean13, last, [lic.order_line_id for lic in lines if lic.queued])
             continue
-        for lic in line_store.licences_of(gln_coll, ean13, ctx.now):
+        lines = line_store.licences_of(gln_coll, ean13, ctx.now)
+        hold_store.mark(gln_coll, ean13, [lic.order_line_id for lic in lines if not lic.queued])
+        for lic in lines:
             gone = [k for k, seat in lic.seats.items() if not seat.live(ctx.now)]
             if gone:
                 ended += serve_lapsed(ctx, gln_coll, ean13, gone)

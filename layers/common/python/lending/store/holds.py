@@ -5,6 +5,7 @@ Keys and access patterns:
 
 - queue counter   HOLDQ#<glnColl>#<ean13> / QUEUE       `next`: the last ticket given (tickets from 1);
                                                          `low`: no open hold has a lower ticket;
+                                                         `linesQueued`: the title's lines carry the mark;
                                                          GSI1 HOLDQUEUES / <glnColl>#<ean13> (held titles)
 - hold            HOLDQ#<glnColl>#<ean13> / H#<ticket>   the queue itself: the counter, then one consistent
                                                          Query from H#<low> gives the open holds in order
@@ -19,8 +20,12 @@ streaming pools; a hold waits for a place of one pool, its `pool`, and only a pl
 it). A reserved place is out of its pool's `free` (every door sees it taken) and keeps one access of
 `nta` (store.loans.lend_items: other loans need nta > held).
 
-- placing: the queue counter (`next = :read`), the hold (new) and the patron's holds (`version = :read`)
-  in one transaction: tickets follow commit order, and one patron never passes their limit by racing.
+- placing: the queue counter (`next = :read`), the hold (new), the patron's holds (`version = :read`)
+  and the `QUEUED` mark on each of the title's lines in one transaction: tickets follow commit order, one
+  patron never passes their limit by racing, and a loan dropping lapsed seats with no queue read (only
+  from a line without the mark, on condition it is still absent) can no longer land once a hold waits.
+  The expiry job marks the lines a hold waits for that lack it (a line bought meanwhile, or written
+  before the mark existed) and removes the marks once no hold waits (`unqueue`, guarded by `next`).
 - hand-over on a loan's end (store.loans.end, `handover_ops`): the hold WAITING -> RESERVED and the line
   `held + 1` in the end's own transaction, instead of `free + 1`.
 - reserve a free place (`reserve_free`): the hold WAITING -> RESERVED, the line `free - 1, held + 1`
@@ -40,7 +45,7 @@ from ..domain.dates import from_store, iso
 from ..domain.holds import Hold, HoldState, parse_hold_id
 from ..domain.licences import Pool
 from . import table
-from .licences import HELD_ATTRS, POOL_ATTRS, line_key
+from .licences import HELD_ATTRS, POOL_ATTRS, QUEUED, line_key
 
 QUEUE_SK = "QUEUE"
 
@@ -96,17 +101,23 @@ def queue(gln_coll: str, ean13: str) -> tuple[int, list[Hold]]:
     Ended holds stay in the partition; the counter's `low` (no open hold has a lower ticket) keeps this
     read from growing with the title's history: only tickets from `low` are read, and `low` moves up as
     the queue is served."""
+    last, holds, _ = queue_state(gln_coll, ean13)
+    return last, holds
+
+
+def queue_state(gln_coll: str, ean13: str) -> tuple[int, list[Hold], bool]:
+    """`queue`, and whether the title's lines were marked (`QUEUED`) since the marks were last removed."""
     qpk = queue_pk(gln_coll, ean13)
     counter = table.get(qpk, QUEUE_SK)
     if counter is None:  # never held: no hold to read (a return of such a title costs one GetItem more)
-        return 0, []
+        return 0, [], False
     last, low = int(counter.get("next", 0)), int(counter.get("low", 1))
     items = table.query(None, "pk", qpk, sk_name="sk", sk_between=(f"H#{low:011d}", "H#~"), consistent=True)
     out = [hold(i) for i in items if i.get("state") in (HoldState.WAITING.value, HoldState.RESERVED.value)]
     lowest = min((h.ticket for h in out), default=last + 1)
     if lowest >= low + LOW_STEP:
         _raise_low(qpk, lowest)
-    return last, sorted(out, key=lambda h: h.ticket)
+    return last, sorted(out, key=lambda h: h.ticket), bool(counter.get(LINES_QUEUED))
 
 
 def _raise_low(qpk: str, low: int) -> None:
@@ -194,20 +205,33 @@ def _transact(items: list[dict[str, Any]]) -> None:
         raise Moved() from None
 
 
-def place(new: Hold, last_ticket: int, patron_version: int, patron_map: dict[str, str]) -> None:
-    """The hold with ticket `last_ticket + 1`, the queue counter and the patron's holds, in one
-    transaction: raises Moved if another hold took the ticket or the patron's record changed."""
+LINES_QUEUED = "linesQueued"
+
+
+def mark_op(order_line_id: str) -> dict[str, Any]:
+    """The line's `QUEUED` mark (a line that exists: the mark never creates one)."""
+    return {"Update": {"Key": table.key(*line_key(order_line_id)), "UpdateExpression": f"SET {QUEUED} = :t",
+                       "ConditionExpression": "attribute_exists(pk)",
+                       "ExpressionAttributeValues": {":t": table.val(True)}}}
+
+
+def place(new: Hold, last_ticket: int, patron_version: int, patron_map: dict[str, str],
+          lines: list[str] | tuple[str, ...] = ()) -> None:
+    """The hold with ticket `last_ticket + 1`, the queue counter, the patron's holds and the `QUEUED`
+    mark on the title's `lines`, in one transaction: raises Moved if another hold took the ticket, the
+    patron's record changed or a line went."""
     qpk = queue_pk(new.gln_coll, new.ean13)
     counter = {"pk": qpk, "sk": QUEUE_SK, "type": "holdQueue", "glnColl": new.gln_coll, "ean13": new.ean13,
-               "next": new.ticket, **queue_entry(new.gln_coll, new.ean13)}
+               "next": new.ticket, LINES_QUEUED: True, **queue_entry(new.gln_coll, new.ean13)}
     queue_op: dict[str, Any]
     if last_ticket == 0:
         queue_op = {"Put": {"Item": table.ser(counter), "ConditionExpression": "attribute_not_exists(pk)"}}
     else:  # an update, not a put: the counter's `low` stays
-        queue_op = {"Update": {"Key": table.key(qpk, QUEUE_SK), "UpdateExpression": "SET #n = :n",
-                               "ConditionExpression": "#n = :read", "ExpressionAttributeNames": {"#n": "next"},
+        queue_op = {"Update": {"Key": table.key(qpk, QUEUE_SK), "UpdateExpression": "SET #n = :n, #q = :t",
+                               "ConditionExpression": "#n = :read",
+                               "ExpressionAttributeNames": {"#n": "next", "#q": LINES_QUEUED},
                                "ExpressionAttributeValues": {":read": table.val(last_ticket),
-                                                             ":n": table.val(new.ticket)}}}
+                                                             ":n": table.val(new.ticket), ":t": table.val(True)}}}
     ppk, psk = patron_holds_key(new.gln_coll, new.member_id)
     record = {"pk": ppk, "sk": psk, "type": "patronHolds", "glnColl": new.gln_coll, "memberId": new.member_id,
               "version": patron_version + 1, "holds": patron_map}
@@ -216,7 +240,41 @@ def place(new: Hold, last_ticket: int, patron_version: int, patron_map: dict[str
     if patron_version:
         record_op["Put"]["ExpressionAttributeValues"] = {":v": table.val(patron_version)}
     _transact([queue_op, {"Put": {"Item": table.ser(_item(new)), "ConditionExpression": "attribute_not_exists(pk)"}},
-               record_op])
+               record_op, *(mark_op(x) for x in dict.fromkeys(lines))])
+
+
+def mark(gln_coll: str, ean13: str, lines: list[str]) -> None:
+    """Holds wait for the title and these lines of it lack the `QUEUED` mark (a line bought after the
+    hold was placed, or written before the mark existed): the counter says so first, then each line (a
+    line gone meanwhile is skipped)."""
+    if not lines:
+        return
+    with_counter: list[dict[str, Any]] = [{"Update": {
+        "Key": table.key(queue_pk(gln_coll, ean13), QUEUE_SK), "UpdateExpression": "SET #q = :t",
+        "ConditionExpression": "attribute_exists(pk)", "ExpressionAttributeNames": {"#q": LINES_QUEUED},
+        "ExpressionAttributeValues": {":t": table.val(True)}}}]
+    for op in [*with_counter, *(mark_op(x) for x in lines)]:
+        try:
+            table.update(op["Update"])
+        except table.ConditionFailed:
+            pass
+
+
+def unqueue(gln_coll: str, ean13: str, last_ticket: int, lines: list[str]) -> bool:
+    """No hold of the title waits (read at ticket `last_ticket`): its lines' `QUEUED` marks and the
+    counter's `linesQueued` go, in one transaction guarded by the counter's `next` (a hold placed
+    meanwhile fails it: its own transaction marks the lines again). Returns whether it landed."""
+    counter = {"Update": {"Key": table.key(queue_pk(gln_coll, ean13), QUEUE_SK), "UpdateExpression": "REMOVE #q",
+                          "ConditionExpression": "#n = :read",
+                          "ExpressionAttributeNames": {"#q": LINES_QUEUED, "#n": "next"},
+                          "ExpressionAttributeValues": {":read": table.val(last_ticket)}}}
+    unmark = [{"Update": {"Key": table.key(*line_key(x)), "UpdateExpression": f"REMOVE {QUEUED}",
+                          "ConditionExpression": "attribute_exists(pk)"}} for x in dict.fromkeys(lines)]
+    try:
+        table.transact([counter, *unmark])
+    except table.TransactionFailed:
+        return False
+    return True
 
 
 def _reserve_op(reserved: Hold) -> dict[str, Any]:

@@ -27,6 +27,10 @@ HELD_ATTRS = {Pool.ONSITE: "heldOn", Pool.OFFSITE: "heldOff"}
 # line's next loan, so an expiry writes nothing.
 SEATS = "loans"
 MARK = 6
+# Written on every OK line of a title when a hold of it is placed (store.holds.place, in the hold's own
+# transaction), removed by the expiry job once no hold waits (store.holds.unqueue): a loan dropping lapsed
+# seats from a line without it reads no hold queue, on condition it is still absent (store.loans.take_op).
+QUEUED = "holdq"
 
 
 def _b36(moment: datetime) -> str:
@@ -125,6 +129,7 @@ def licence(item: dict[str, Any], now: datetime) -> Licence:
         held=int(item.get("held", 0)),
         held_streams={p: int(item.get(a, 0)) for p, a in HELD_ATTRS.items()},
         seats=held,
+        queued=bool(item.get(QUEUED)),
     )
 
 

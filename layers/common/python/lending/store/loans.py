@@ -16,7 +16,7 @@ from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
 from . import table
-from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_text, seat_value, seats
+from .licences import HELD_ATTRS, MARK, POOL_ATTRS, QUEUED, SEATS, line_key, lines_key, seat_text, seat_value, seats
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -98,8 +98,9 @@ class PatronMoved(Exception):
 
 
 class Lapsed(Exception):
-    """The line holds seats whose end has passed (`ids`): the caller hands them to the title's hold queue
-    if it has one, then lends again with `prune` (the loan's own write then frees the rest)."""
+    """The line holds seats whose end has passed (`ids`) and its title may have a waiting hold (the line's
+    `QUEUED` mark): the caller hands them to the title's hold queue, then lends again with `prune` (the
+    loan's own write then frees the rest)."""
 
     def __init__(self, ids: list[str], line: dict[str, Any]) -> None:
         super().__init__("lapsed seats")
@@ -121,19 +122,27 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
     request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
-    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed. `line`: the line
-    as the caller read it just before (Lapsed's), not read again: a stale one fails the write's conditions."""
+    writes), LicenceRefused (with the line as it was, or {}) or, without `prune`, Lapsed when the line's
+    title may have a waiting hold (its `QUEUED` mark). Without the mark, the lapsed seats are dropped with
+    no queue read, on condition the mark is still absent (a hold placed meanwhile fails the write).
+
+    The line is read eventually consistent (half a read unit): everything the write relies on is in its
+    conditions, so a stale line fails them, and the failure returns the line as it is (LicenceRefused's
+    item: ALL_OLD), which the caller lends again from with no second read. `line`: the line as the caller
+    read it just before (Lapsed's, or a failed write's), not read again."""
     lpk, lsk = line_key(new.order_line_id)
-    line = line or table.get(lpk, lsk)
+    # An absent line read eventually may be a line just written (an order a moment ago): read it again.
+    line = line or table.get(lpk, lsk, consistent=False) or table.get(lpk, lsk)
     if line is None:
         raise LicenceRefused({})
     held = seats(line)
     if new.loan_id in held:
         raise LoanExists(_seated(new, held[new.loan_id]))
     gone = lapsed(held, now)
-    if gone and not prune:
+    unqueued = bool(gone) and not prune and not line.get(QUEUED)
+    if gone and not prune and not unqueued:
         raise Lapsed(sorted(gone), line)
-    take = take_op(new, now, line, gone, reservation is not None)
+    take = take_op(new, now, line, gone, reservation is not None, unqueued=unqueued)
     others = companions(new, now, patron, reservation)
     if others:
         try:
@@ -251,9 +260,10 @@ def carried_event(gln_coll: str, loan_id: str, event_id: str, url: str, body: di
 
 
 def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat] | None = None,
-            reserved: bool = False) -> dict[str, Any]:
+            reserved: bool = False, unqueued: bool = False) -> dict[str, Any]:
     """The UpdateItem of the line that lends `new` (also what the loanBook bench replays bare): its seat
-    added, the lapsed seats `gone` dropped and their places given back to their pools.
+    added, the lapsed seats `gone` dropped and their places given back to their pools. `unqueued`: they
+    are dropped with no hold queue read, so only while the line's title has no hold (no `QUEUED` mark).
 
     Places reserved for holds are out of `free` already; the accesses they will spend are kept: a loan
     needs `nta > held`. A loan made from a reservation takes its place from `held` instead of `free`."""
@@ -280,6 +290,8 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
         # the seat as read, not any seat under that id: a renewal landing meanwhile moved its end (live)
         values[f":l{i}"] = seat_text(gone[old])
         conds.append(f"{SEATS}.#l{i} = :l{i}")
+    if unqueued:  # a hold placed since the line was read marks it: the freed places go to its queue first
+        conds.append(f"attribute_not_exists({QUEUED})")
     for pool in Pool:
         delta = back[pool] - (1 if pool is new.pool and not reserved else 0)
         if delta:
