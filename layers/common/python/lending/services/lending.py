@@ -196,14 +196,19 @@ def expire_due(ctx: Ctx) -> int:
 
 
 def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
-    """End an active loan before its end: place freed, listed by getEndedLoans, callback queued
-    (the outbox event is written in the same transaction as the return)."""
+    """End an active loan before its end: place freed, listed by getEndedLoans, callback queued (the
+    event is written with the return itself, on the loan's detail, before its seat leaves the line)."""
     when = returned_at or ctx.now
+    from . import holds  # every end hands the place to the title's hold queue first
+
     if loan.state is not LoanState.ACTIVE or loan.end_date <= ctx.now:
         if loan.state is LoanState.ACTIVE:
             expire(ctx, loan)
+        elif loan_store.seat_held(loan) and holds.free_place(ctx, loan) and loan.state is LoanState.RETURNED:
+            # The same return cut short after its detail's write (store.loans.end): its seat taken off
+            # now, once, and the return answered as it was made. Any later repeat is ALREADY_ENDED.
+            return loan
         raise already_ended(loan)
-    from . import holds  # every end hands the place to the title's hold queue first
 
     event = _outbox(loan, when)
     try:
@@ -293,19 +298,32 @@ ORPHAN_GRACE = timedelta(minutes=15)  # a seat with no detail this old was cut s
 
 
 def release_orphans(now: datetime) -> int:
-    """Seats whose loan detail was never written (a crash between the line's write and the detail's, and
-    no replay since): after ORPHAN_GRACE the seat is released, its place and access given back once
-    (store.loans.release: conditioned on the seat, and on the detail still absent: a replay may write it
-    between this read and the release). Returns how many."""
+    """Seats no running loan stands behind, given back once (each write conditioned on the seat):
+    - a seat whose loan detail was never written (a crash between the line's write and the detail's, and
+      no replay since): after ORPHAN_GRACE, released with its place and access (store.loans.release:
+      also conditioned on the detail still absent: a replay may write it between this read and the
+      release);
+    - a seat whose loan is ended (a return or an expiry cut short between its detail's write and its
+      seat's, and no replay since): taken off as the end would have (services.holds.free_place: the
+      place to a waiting hold, else back to the licence).
+    Returns how many."""
+    from . import holds
+
     done = 0
+    ctx = Ctx(now=now)
     for lic in line_store.all_licences(now):
+        if not lic.seats:
+            continue
         young = {k for k, seat in lic.seats.items() if seat.created > now - ORPHAN_GRACE}
-        old = [k for k in lic.seats if k not in young]
-        found = {x.loan_id for x in loan_store.get_many(lic.gln_coll, old)} if old else set()
-        for loan_id in old:
-            if loan_id in found:
+        found = {x.loan_id: x for x in loan_store.get_many(lic.gln_coll, list(lic.seats))}
+        for loan_id, seat in lic.seats.items():
+            detail = found.get(loan_id)
+            if detail is not None:
+                if detail.state is not LoanState.ACTIVE and detail.order_line_id == lic.order_line_id:
+                    done += holds.free_place(ctx, detail)
                 continue
-            seat = lic.seats[loan_id]
+            if loan_id in young:
+                continue
             done += loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
                                             ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
                                             created_at=seat.created, end_date=seat.end, fingerprint=seat.mark),
