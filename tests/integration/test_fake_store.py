@@ -101,7 +101,7 @@ def scenario() -> list[tuple[str, Any]]:
     attempt("store free seat again", loan_store.free_seat, ended)
     attempt("store seat held after", loan_store.seat_held, ended)
     seen.append(("clamped counters", counters(ean)))
-    # L1's event, carried by the loan, pending until its first delivery claim (its id is random)
+    # L1's event is carried by the loan and handed over by the table's stream: nothing pending (none here)
     seen.append(("outbox pending", [(x["pk"], x["state"], x["gsi2sk"].endswith(x["callbackEventId"]))
                                     for x in outbox_store.pending(iso(T0 + timedelta(days=9)))]))
     attempt("expire early", lending.expire_due, at(T0 + timedelta(days=4)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.accounts import Account
-from ..domain.dates import iso
 from ..domain.holds import Hold, HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
@@ -216,18 +214,7 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
     except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
-    if event is not None:
-        _enqueue_now(event, ctx)
     return loan
-
-
-def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
-    """Hand the event to the callback queue at once (low latency). Best effort: a failure, or a crash
-    before this line, leaves it in the outbox for the sweeper; it never fails the return."""
-    with contextlib.suppress(Exception):  # enqueue_now logs its own failures
-        from ..notify.outbox import enqueue_now
-
-        enqueue_now(event, ctx.now)
 
 
 @dataclass(frozen=True)
@@ -276,18 +263,12 @@ def already_ended(loan: Loan) -> Refused:
 
 
 def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
-    """The early-return notification, stored with the return itself so it can never be lost."""
+    """The early-return notification, written with the return itself so it can never be lost: the
+    loan's event id; its body is the loan's (notify.events.from_outbox: every field comes from the
+    return, so every copy is the same bytes)."""
     if not loan.callback_url:
         return None
-    event_id = str(uuid.uuid4())
-    body: dict[str, Any] = {"event": "loan.returned", "loanId": loan.loan_id, "orderLineId": loan.order_line_id,
-                            "ean13": loan.ean13, "returnDate": iso(when)}
-    for k in ("borrowerId", "memberId", "transactionId"):
-        if k in loan.extra:
-            body[k] = loan.extra[k]
-    # Carried by the loan item itself (store.loans.end): the sweeper rebuilds the same body from it
-    # (notify.events.from_outbox; tests/unit/test_notify.py keeps the two equal).
-    return loan_store.carried_event(loan.gln_coll, loan.loan_id, event_id, loan.callback_url, body, iso(when))
+    return loan_store.carried_event(str(uuid.uuid4()))
 
 
 RECHECKS = 3  # a drift must hold this many times to be reported

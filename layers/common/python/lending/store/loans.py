@@ -240,15 +240,11 @@ def companions(new: Loan, now: datetime, patron: PatronWrite | None,
     return items
 
 
-def carried_event(gln_coll: str, loan_id: str, event_id: str, url: str, body: dict[str, Any],
-                  created_at: str) -> dict[str, Any]:
-    """A loan's own callback event, written on the loan item with its end (`end`): pending in the outbox
-    index until its first delivery claim takes it out (no outbox item of its own: docs/cost.md)."""
-    from .outbox import PENDING
-
-    pk, sk = loan_key(gln_coll, loan_id)
-    return {"pk": pk, "sk": sk, "type": "loan", "eventId": event_id, "url": url, "glnColl": gln_coll,
-            "body": body, "createdAt": created_at, "gsi2pk": PENDING, "gsi2sk": f"{created_at}#{event_id}"}
+def carried_event(event_id: str) -> dict[str, Any]:
+    """A loan's own `loan.returned` event, written on the loan item with its end (`end`): its id. The
+    body is rebuilt from the loan (notify.events.from_outbox); the write itself, read from the table's
+    stream, hands it to the delivery (no outbox item, no pending index entry, no queue message)."""
+    return {"eventId": event_id}
 
 
 def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat] | None = None,
@@ -327,10 +323,9 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     (services.lending.release_orphans); each is conditioned on the seat, so a place is freed once.
     Until then the place stays taken, never given twice (the seat lapses at the loan's end at worst).
 
-    `outbox` (services.lending.outbox_event): the loan's own `loan.returned` event. It is no item of its
-    own: the loan item carries it (`callbackEventId`, and its place in the pending index gsi2 `OUTBOX`),
-    written with the return itself, so it is never lost; the first delivery claim takes it out of the
-    pending index (store.callbacks.claim), no separate write.
+    `outbox` (carried_event): the loan's own `loan.returned` event. It is no item of its own: the loan
+    item carries it (`callbackEventId`), written with the return itself, so it is never lost; this very
+    write, read from the table's stream, is what hands it to the delivery (docs/callbacks.md).
 
     The condition makes a second end a clear error (AlreadyEnded, with the loan as it is), never a
     second place freed. An expiry also requires the end date to have passed, so it can't overtake a
@@ -341,9 +336,9 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     if state is LoanState.RETURNED:
         sets["gsi3pk"] = f"ENDED#{current.gln_coll}"
         sets["gsi3sk"] = f"{iso(now)}#{current.loan_id}"
-    if outbox:  # the loan's own event, folded into it: pending on gsi2 until its first delivery claim
-        sets.update(callbackEventId=outbox["eventId"], gsi2pk=outbox["gsi2pk"], gsi2sk=outbox["gsi2sk"])
-    expr = table.update_expr(sets, remove=() if outbox else ("gsi2pk", "gsi2sk"))
+    if outbox:  # the loan's own event, folded into it: the stream hands this write to the delivery
+        sets["callbackEventId"] = outbox["eventId"]
+    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))  # a due entry of a loan written before seats
     cond = "#state = :active"
     expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
     if state is LoanState.EXPIRED:
