@@ -1,16 +1,19 @@
-"""Scheduled: sends to the callback queue every outbox event the return's own enqueue missed
-(a crash between the return and the enqueue): the guarantee that no early-return event is lost."""
+"""Scheduled: sends to the callback queue every outbox event the cause's own enqueue missed (a crash
+between a hold's reservation and its enqueue; returns written before the table's stream carried their
+event), and every recent return the table's stream did not hand to the delivery (its retries given up):
+the guarantee that no callback event is lost."""
 
 from typing import Any
 
-from lending.notify.outbox import sweep
+from lending.notify.outbox import sweep, sweep_returns
 from lending.observability import count, logger, observed
 from lending.services.context import Ctx
 
 
 @observed
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    enqueued = sweep(Ctx().now)
+    now = Ctx().now
+    enqueued = sweep(now) + sweep_returns(now)
     count("outbox.swept", enqueued)
     if enqueued:
         logger.info("outbox events enqueued by the sweeper", extra={"enqueued": enqueued})

@@ -1,6 +1,8 @@
-"""Early-return callbacks on the local stack over HTTP, with a real listener started by the test:
-retried after a 503, signed with the collectivity's secret, acknowledged exactly once; and an event
-whose enqueue never happened (crash) still goes out, through the sweeper."""
+"""Early-return callbacks on the local stack over HTTP, with a real listener started by the test: the
+return's write handed to the delivery by the table's stream (the local stack's stream poller, as Lambda's
+event source does deployed), retried through the queue after a 503, signed with the collectivity's
+secret, acknowledged exactly once; and an event the stream gave up on still goes out, through the
+sweeper."""
 
 from __future__ import annotations
 
@@ -21,7 +23,6 @@ from lending.notify import events, queues
 from lending.notify import outbox as notify_outbox
 from lending.notify.signing import verify
 from lending.store import callbacks as delivery_store
-from lending.store import outbox as outbox_store
 from tests.helpers import line, loan_body, order_body, stored_events
 
 pytestmark = pytest.mark.e2e
@@ -112,24 +113,46 @@ def test_503_then_retry_then_exactly_one_signed_acknowledged_delivery(
         assert len(rx.acknowledged()) == 1 and len(rx.received) == 2
 
 
-def test_crash_between_return_and_enqueue_is_covered_by_the_sweeper(
+def _stream_given_up(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The delivery function fails on every record of the table's stream (the queue unreachable, say):
+    the event source retries, then gives the records up. Returns the event ids it was handed."""
+    from lending.notify import delivery
+
+    handed: list[str] = []
+
+    def unreachable(event: events.CallbackEvent, now: datetime, age_s: float = 0.0) -> delivery.Result:
+        handed.append(event.event_id)
+        raise ConnectionError("SQS unreachable")
+
+    monkeypatch.setattr(delivery, "first_try", unreachable)
+    return handed
+
+
+def test_a_return_the_stream_gave_up_on_is_covered_by_the_sweeper(
         stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The return's write is the event and the local stack hands it over from the table's stream, as
+    deployed. Here every hand-over fails until the event source gives the record up (its retries spent):
+    the loan still carries the event with no delivery state, and the sweeper's look at recent returns
+    sends it, once."""
     with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
         line_id, loan_id = lend(stack, f"{rx.url}/returns")
-        # The process "dies" right after the return's transaction: the immediate enqueue never runs.
-        monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
+        handed = _stream_given_up(monkeypatch)
         end_loan(stack, line_id, loan_id)
+        (retries,) = {r for _, _, r in stack.functions["CallbackDeliveryFunction"].streams}
+        assert eventually(lambda: len(handed) >= retries + 1, timeout=20), handed
         monkeypatch.undo()
-        pending = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
-        assert len(pending) == 1, "the event waits in the outbox"
-        assert eventually(queue_empty) and rx.received == []
-        monkeypatch.setenv("CALLBACK_SWEEP_GRACE_S", "0")
+        assert rx.received == [] and delivery_status(loan_id) is None
+        (stored,) = stored_events(loan_id)
+        assert set(handed) == {stored["eventId"]}
+        # The grace moved past the return (deployed: 5 minutes after it, by whole minutes).
+        monkeypatch.setenv("CALLBACK_RETURNS_GRACE_S", "-60")
         assert stack.run_schedule("OutboxSweeperFunction")["enqueued"] >= 1
         got = rx.wait_for(lambda r: len(r) >= 1)
         assert len(got) == 1 and got[0].signed and got[0].json()["loanId"] == loan_id
-        assert got[0].headers["x-event-id"] == events.from_outbox(pending[0]).event_id
+        assert got[0].headers["x-event-id"] == stored["eventId"]
         assert eventually(lambda: delivery_status(loan_id) == "DELIVERED")
-        assert not [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
+        assert eventually(queue_empty)
+        assert stack.run_schedule("OutboxSweeperFunction")["enqueued"] == 0
 
 
 def test_a_slow_receiver_never_slows_a_return(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,11 +182,13 @@ def test_copies_of_one_event_in_one_batch_are_sent_once(stack: Any, monkeypatch:
     (a conditional write) and only one of them is sent."""
     with Receiver(secret=demo.COLL_CALLBACK_SECRET, delay_s=0.3) as rx:
         line_id, loan_id = lend(stack, f"{rx.url}/returns")
-        monkeypatch.setattr(notify_outbox, "enqueue_now", lambda item, now: False)
+        handed = _stream_given_up(monkeypatch)  # the stream's own try kept out of the way
         end_loan(stack, line_id, loan_id)
+        (retries,) = {r for _, _, r in stack.functions["CallbackDeliveryFunction"].streams}
+        assert eventually(lambda: len(handed) >= retries + 1, timeout=20), handed
         monkeypatch.undo()
-        (item,) = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
-        message = events.from_outbox(item).message()
+        (stored,) = stored_events(loan_id)
+        message = events.from_outbox(stored["item"]).message()
         queues.client().send_message_batch(QueueUrl=queues.queue_url(), Entries=[
             {"Id": str(n), "MessageBody": message} for n in range(4)])
         assert eventually(queue_empty)

@@ -8,13 +8,14 @@ What is faked, and why at that level:
 - `table.transact` for the plain conditional puts the store builds (an order and its lines, a patron's
   record, an email claim, a listing item): a short table of the condition expressions it understands.
 - `table.update` and `table.put_new` (single conditional writes: loanBook's seat on its line, then the
-  loan's detail), and the transactions of `loans.end` and `loans.renew`, by the evaluator below: the
+  loan's detail; an end's detail, then its seat), and the transactions of `loans.renew`, by the evaluator
+  below: the
   store's own expressions, with their conditions that carry the rules, run as they are.
 - the conditional updates, rewritten in Python: `licences.cancel_line`, `patrons.grant_courtesy`,
   `outbox.mark_enqueued`, `deliveries.record_*`.
 - the callback queue (`notify.queues.send_batch`): messages are kept in `queue`.
 - the raw `Update` and `ConditionCheck` operations a store module hands to `table.transact` (the hold
-  queue's writes of `store.holds`, and the `handover`/`guard` items `loans.end` takes): their condition
+  queue's writes of `store.holds`, and the `handover` items `loans.free_seat` takes): their condition
   and update expressions are read by a small evaluator of the DynamoDB grammar they use (comparisons,
   AND/OR, attribute_exists/attribute_not_exists, SET with + - and if_not_exists, REMOVE, document paths
   `a.#b` into maps).
@@ -280,7 +281,7 @@ class MemoryStore:
             raise table.ConditionFailed(old)
         self.items[(stored["pk"], stored["sk"])] = stored
 
-    def update(self, op: dict[str, Any]) -> None:
+    def update(self, op: dict[str, Any]) -> dict[str, Any]:
         """One conditional UpdateItem (after the next racer's write, if any), as `table.update`."""
         if self.racers:
             self.racers.pop(0)()
@@ -291,6 +292,7 @@ class MemoryStore:
         new = one.write(copy.deepcopy(old))
         self.items[one.key] = _norm(new or {})
         self.writes += 1
+        return copy.deepcopy(self.items[one.key]) if op.get("ReturnValues") == "ALL_NEW" else {}
 
     def put(self, item: Mapping[str, Any], condition: str | None = None, **kw: Any) -> None:
         stored = _norm(item)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from botocore.client import BaseClient
 
-from lending.local import demo, functions, template
+from lending.local import demo, functions, streams, template
 from lending.local.receiver import Receiver
 from lending.notify import delivery, events, outbox, queues, redrive
 from lending.store import callbacks as delivery_store
@@ -65,11 +65,12 @@ def _record(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def drain(max_rounds: int = 50) -> int:
-    """Invoke the delivery function on whatever the queue shows, until it shows nothing: returns the
-    number of invocations."""
+    """Invoke the delivery function on the returns the table's stream shows (one invocation here), then
+    on whatever the queue shows, until it shows nothing: returns the number of invocations."""
     fn = template.functions(template.load())["CallbackDeliveryFunction"]
+    streamed = 1 if streams.deliver(fn) else 0  # first tries: the returns' writes, from the table's stream
     sqs, url = queues.client(), queues.queue_url()
-    for rounds in range(max_rounds):
+    for rounds in range(streamed, max_rounds + streamed):
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
                                   AttributeNames=["All"], MessageAttributeNames=["All"])
         messages = got.get("Messages", [])
@@ -80,7 +81,7 @@ def drain(max_rounds: int = 50) -> int:
         for m in messages:
             if m["MessageId"] not in failed:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return max_rounds
+    return max_rounds + streamed
 
 
 def parked() -> list[dict[str, Any]]:
@@ -102,13 +103,21 @@ def test_failing_receiver_is_retried_with_growing_delays_then_parked_then_redriv
         asked.append(seconds)
         real_retry_in(receipt, 0)  # the test does not wait for the delays themselves
 
+    real_send_later = queues.send_later
+
+    def send_later(url: str, event_id: str, body: str, seconds: int, prior_tries: int) -> str:
+        asked.append(seconds)
+        return real_send_later(url, event_id, body, 0, prior_tries)
+
     monkeypatch.setattr(queues, "retry_in", retry_in)
+    monkeypatch.setattr(queues, "send_later", send_later)
     with Receiver(secret=demo.COLL_CALLBACK_SECRET, answers=[503] * 6) as rx:
         _, loan_id = returned_loan(f"{rx.url}/cb")
         drain()
-        # Six tries (the queue's maxReceiveCount), each later than the last, then the dead-letter queue.
+        # Six tries (the queue's maxReceiveCount): the first from the table's stream, handed to the queue
+        # when it failed, each later than the last, then the dead-letter queue (the sixth parks it).
         assert [r.answered for r in rx.received] == [503] * 6
-        assert asked == [1, 2, 3, 3, 3, 0]
+        assert asked == [1, 2, 3, 3, 3]
         assert [r.headers["x-delivery-attempt"] for r in rx.received] == ["1", "2", "3", "4", "5", "6"]
         assert len({r.headers["x-event-id"] for r in rx.received}) == 1
         state = delivery_store.state(demo.COLL, loan_id)
@@ -213,30 +222,73 @@ def test_timeout_and_refused_connection_are_retried(monkeypatch: pytest.MonkeyPa
     assert "refused" in refused_state.last_error.lower()
 
 
-def test_crash_between_return_and_enqueue_the_sweeper_sends_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def _stream_batch() -> dict[str, Any]:
+    """The returns the table's stream holds, as Lambda hands them to the delivery function."""
+    from lending.store import table
+
+    fn = template.functions(template.load())["CallbackDeliveryFunction"]
+    ((_, patterns, _),) = fn.streams
+    return {"Records": streams.StreamSource(table.table_name(), patterns, start="TRIM_HORIZON").poll()}
+
+
+def test_a_first_try_that_cannot_reach_the_queue_is_retried_by_the_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The return's write is the event: the stream hands it to the function. The receiver fails and the
+    queue is unreachable: the record is reported failed (the event source hands it over again), and no
+    failure is recorded. Handed over again, the try is made again, put on the queue, then delivered."""
+    fn = template.functions(template.load())["CallbackDeliveryFunction"]
+
     def sqs_down(*args: Any, **kw: Any) -> Any:
         raise ConnectionError("SQS unreachable")
 
-    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
-        monkeypatch.setattr(queues, "send_batch", sqs_down)
-        _, loan_id = returned_loan(f"{rx.url}/cb")  # the return itself succeeds
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET, answers=[503, 503]) as rx:
+        _, loan_id = returned_loan(f"{rx.url}/cb")  # the return itself succeeds: no queue on its way
+        batch = _stream_batch()
+        (record,) = batch["Records"]
+        assert record["eventName"] == "MODIFY" and record["dynamodb"]["NewImage"]["loanId"]["S"] == loan_id
+        monkeypatch.setattr(queues, "send_later", sqs_down)
+        result = functions.invoke(fn, batch)
+        assert result == {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and state.status is None  # nothing recorded: the stream still has it
         monkeypatch.undo()
         monkeypatch.setenv("HUB_LOCAL", "1")
         monkeypatch.setenv("CALLBACK_RETRY_DELAYS", "0")
-        assert drain() == 0, "nothing reached the queue"
-        (item,) = [x for x in outbox_store.pending("~") if events.from_outbox(x).loan_id == loan_id]
-        assert item["pk"] == f"LOAN#{demo.COLL}#{loan_id}"  # the loan carries its event: no item of its own
+        assert functions.invoke(fn, batch) == {"batchItemFailures": []}
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and (state.status, state.attempts) == ("RETRYING", 1)
+        assert functions.invoke(fn, batch) == {"batchItemFailures": []}  # handed over once more: no try
+        assert [r.answered for r in rx.received] == [503, 503]
+        assert drain(max_rounds=5) >= 1
+        assert [r.answered for r in rx.received] == [503, 503, 200]
+        assert [r.headers["x-delivery-attempt"] for r in rx.received] == ["1", "1", "2"]
+        assert len({r.headers["x-event-id"] for r in rx.received}) == 1
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and (state.status, state.attempts) == ("DELIVERED", 2)
+
+
+def test_a_return_the_stream_never_handed_over_is_enqueued_by_the_sweeper() -> None:
+    """The safety net: a return with no delivery state past the grace (the stream's retries given up)
+    goes to the queue; before the grace it is left to the stream. The copy on the queue and a late try
+    from the stream never send twice once acknowledged."""
+    with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
+        _, loan_id = returned_loan(f"{rx.url}/cb")
         now = datetime.now(UTC)
-        assert outbox.sweep(now) == 0  # younger than the grace period: its own enqueue may be under way
-        assert outbox.sweep(now + timedelta(seconds=outbox.sweep_grace_s() + 1)) == 1
-        # On the queue; pending until its first delivery claim (a sweep meanwhile sends a harmless copy).
-        assert len(outbox_store.pending("~")) == 1
-        drain()
-        assert outbox_store.pending("~") == []
-        (got,) = rx.received
-        event_id = events.from_outbox(item).event_id
-        assert got.signed and got.headers["x-event-id"] == event_id and got.json()["loanId"] == loan_id
-        assert outbox.sweep(now + timedelta(hours=1)) == 0
+        assert outbox.sweep_returns(now) == 0  # within the grace: the stream's
+        later = now + timedelta(seconds=outbox.returns_grace_s() + 60)
+        assert outbox.sweep_returns(later) == 1
+        assert outbox.sweep_returns(later + timedelta(minutes=1)) == 1  # each return is looked at twice
+        assert outbox.sweep_returns(later + timedelta(minutes=2)) == 0
+        # The stream's try comes late (its record older than the grace): claimed like the queue's copies.
+        batch = _stream_batch()
+        for r in batch["Records"]:
+            r["dynamodb"]["ApproximateCreationDateTime"] = now.timestamp() - 3600
+        fn = template.functions(template.load())["CallbackDeliveryFunction"]
+        assert functions.invoke(fn, batch) == {"batchItemFailures": []}
+        assert drain() >= 1
+        assert [r.answered for r in rx.received] == [200]  # two copies on the queue, sent once
+        state = delivery_store.state(demo.COLL, loan_id)
+        assert state is not None and (state.status, state.attempts) == ("DELIVERED", 1)
+        assert outbox.sweep_returns(later) == 0  # delivered: nothing left to enqueue
 
 
 def test_claims_keep_one_sender_at_a_time() -> None:
@@ -290,7 +342,9 @@ def test_one_batch_reports_only_its_failed_messages(monkeypatch: pytest.MonkeyPa
     with Receiver(secret=demo.COLL_CALLBACK_SECRET, answers=[503] * 10) as down, \
             Receiver(secret=demo.COLL_CALLBACK_SECRET) as up:
         _, failing = returned_loan(f"{down.url}/cb")
-        returned_loan(f"{up.url}/cb")
+        _, fine = returned_loan(f"{up.url}/cb")
+        # on the queue as the sweeper puts them (their first tries from the stream not made here)
+        outbox.enqueue([x for x in outbox_scan() if x.get("loanId") in (failing, fine)], datetime.now(UTC))
         got = queues.client().receive_message(QueueUrl=queues.queue_url(), MaxNumberOfMessages=10,
                                               AttributeNames=["All"])["Messages"]
         assert len(got) == 2
@@ -322,8 +376,12 @@ def test_an_unusable_outbox_item_does_not_block_the_sweep(monkeypatch: pytest.Mo
                "createdAt": "2026-01-01T00:00:00Z", "gsi2pk": "OUTBOX",
                "gsi2sk": "2026-01-01T00:00:00Z#broken"})
     with Receiver(secret=demo.COLL_CALLBACK_SECRET) as rx:
-        monkeypatch.setattr(outbox, "enqueue_now", lambda item, now: False)  # left for the sweeper
         _, loan_id = returned_loan(f"{rx.url}/cb")
+        # pending as a loan returned before the table's stream carried its event was (gsi2 OUTBOX)
+        table.client().update_item(TableName=table.table_name(), Key=table.key(f"LOAN#{demo.COLL}#{loan_id}", "LOAN"),
+                                   UpdateExpression="SET gsi2pk = :p, gsi2sk = :s",
+                                   ExpressionAttributeValues={":p": {"S": "OUTBOX"},
+                                                              ":s": {"S": f"2026-01-02T00:00:00Z#{loan_id}"}})
         assert len(outbox_store.pending("~")) == 2
         # The broken item comes first (oldest) and is set aside; the good one still goes out.
         assert outbox.sweep(datetime.now(UTC) + timedelta(hours=1)) == 1

@@ -196,7 +196,7 @@ def test_a_replay_whose_seat_reconcile_released_meanwhile_writes_no_seatless_loa
 def test_a_lapsed_loans_end_with_its_seat_gone_tries_no_doomed_handovers_on_moto(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """As tests/unit/test_use_cases_loans.py's twin, on moto (its cancellation reasons carry the line as
-    it was): A's seat went with B's loan, M1's hold waits; touching A tries one hand-over, then ends A."""
+    it was): A's seat went with B's loan, M1's hold waits; touching A ends A (its detail), then tries one hand-over."""
     from lending.domain.holds import HoldState
     from lending.domain.loans import LoanState
     from lending.domain.refusals import Reason
@@ -217,7 +217,44 @@ def test_a_lapsed_loans_end_with_its_seat_gone_tries_no_doomed_handovers_on_moto
     assert refused(collectivity_loans.return_loan, later, account(demo.COLL), line_id, "A").reason is \
         Reason.ALREADY_ENDED
     stored = loan_store.get(demo.COLL, "A")
-    assert placed and stored is not None and stored.state is LoanState.EXPIRED and len(tries) == 2
+    assert placed and stored is not None and stored.state is LoanState.EXPIRED and len(tries) == 1
     (hold,) = hold_store.queue(demo.COLL, ONE)[1]
     item = line_store.get_line(line_id)
     assert hold.state is HoldState.WAITING and item is not None and list(item["loans"]) == ["B"]
+
+
+def test_a_return_cut_short_after_its_detail_has_its_seat_released_once_by_reconcile(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On moto: endLoan's detail is written (RETURNED, with its event), the request dies before the
+    seat's write. The place stays taken (never given twice); reconcile finds the seat of an ended loan
+    and takes it off once (no grace: an ended loan needs no seat); the counters then match the records,
+    and a replay of the return afterwards is ALREADY_ENDED, freeing nothing."""
+    from lending.domain.loans import LoanState
+    from lending.domain.refusals import Reason
+    from lending.services import collectivity_loans
+    from tests.usecase_helpers import account, at, loan_request, refused
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    (line_id,) = order_ok(line(EAN))
+    ctx = at(now - timedelta(minutes=2))
+    lending.lend(ctx, loan_request(ctx, line_id, "RET1", ean13=EAN, days=7))
+
+    def crash(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("the request died here")
+
+    monkeypatch.setattr(loan_store, "free_seat", crash)
+    with pytest.raises(RuntimeError):
+        collectivity_loans.return_loan(at(now - timedelta(minutes=1)), account(demo.COLL), line_id, "RET1")
+    monkeypatch.undo()
+    stored = loan_store.get(demo.COLL, "RET1")
+    item = line_store.get_line(line_id)
+    assert stored is not None and stored.state is LoanState.RETURNED
+    assert item is not None and list(item["loans"]) == ["RET1"] and (item["dlFree"], item["nta"]) == (1, 29)
+    assert lending.release_orphans(now) == 1
+    assert lending.release_orphans(now) == 0
+    item = line_store.get_line(line_id)
+    assert item is not None and item["loans"] == {} and (item["dlFree"], item["nta"]) == (2, 29)
+    assert refused(collectivity_loans.return_loan, at(now), account(demo.COLL), line_id, "RET1").reason is \
+        Reason.ALREADY_ENDED
+    item = line_store.get_line(line_id)
+    assert item is not None and (item["dlFree"], item["nta"]) == (2, 29) and _drifts(line_id, now) == []

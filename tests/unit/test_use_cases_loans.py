@@ -125,20 +125,19 @@ def test_an_early_return_frees_the_place_once_and_writes_its_event_with_it(memor
     assert memory.of_type("outbox") == []  # the event is no item of its own: the loan carries it
     (event,) = [x for x in memory.of_type("loan") if x.get("callbackEventId")]
     assert event["loanId"] == "L1" and event["callbackUrl"] == CALLBACK
-    # handed to the queue at once; pending (gsi2 OUTBOX) until its first delivery claim
-    assert event["gsi2pk"] == "OUTBOX" and event["gsi2sk"].endswith(event["callbackEventId"])
-    (message,) = memory.queue
-    assert message["eventId"] == event["callbackEventId"] and json.loads(message["body"])["loanId"] == "L1"
-    assert json.loads(message["body"])["payload"] == json.loads(events.from_outbox(event).message())["payload"]
+    # the return's write is the event: the table's stream hands it to the delivery; no queue message, no
+    # pending index entry (docs/callbacks.md)
+    assert "gsi2pk" not in event and memory.queue == []
+    assert json.loads(events.from_outbox(event).body())["loanId"] == "L1"
     # A second return is refused and frees nothing, whichever way it comes.
     again = refused(collectivity_loans.return_loan, back, account(demo.COLL), line, "L1")
     assert again.reason is Reason.ALREADY_ENDED
     assert refused(lending.return_early, back, loan).reason is Reason.ALREADY_ENDED  # the loan as first read
-    assert counters(line) == (2, 1, 1, 29) and len(memory.queue) == 1
+    assert counters(line) == (2, 1, 1, 29) and memory.queue == []
     # Without a callback there is nothing to notify.
     quiet, _ = lending.lend(back, loan_request(back, line, "L2"))
     lending.return_early(back, quiet)
-    assert len(memory.queue) == 1 and len([x for x in memory.of_type("loan") if x.get("callbackEventId")]) == 1
+    assert len([x for x in memory.of_type("loan") if x.get("callbackEventId")]) == 1
 
 
 def test_end_loan_by_the_distributor_and_its_refusals() -> None:
@@ -264,7 +263,8 @@ def test_touching_a_lapsed_loan_whose_seat_went_with_a_hold_waiting_writes_no_do
     """A lapsed; B's loan dropped A's seat (nobody waited then) and took the place; then M1's hold waits.
     Touching A records it EXPIRED: its place went with its seat, so there is nothing to hand M1. The
     hand-over's failure on the missing seat is final (not retried as if the queue had moved): the hold
-    still waits, nothing is freed, and two transactions are attempted, not six."""
+    still waits, nothing is freed, and one hand-over transaction is attempted, not five (the end
+    itself is a single write of the loan's detail)."""
     from lending.domain.holds import HoldState
     from lending.services import holds
     from lending.store import holds as hold_store
@@ -283,7 +283,7 @@ def test_touching_a_lapsed_loan_whose_seat_went_with_a_hold_waiting_writes_no_do
     monkeypatch.setattr(table, "transact", lambda items: (tries.append(len(items)), real(items))[1])
     assert refused(collectivity_loans.return_loan, later, account(demo.COLL), line, "A").reason is \
         Reason.ALREADY_ENDED
-    assert loan_store.get(demo.COLL, "A").state is LoanState.EXPIRED and len(tries) == 2
+    assert loan_store.get(demo.COLL, "A").state is LoanState.EXPIRED and len(tries) == 1
     (hold,) = hold_store.queue(demo.COLL, ONE)[1]
     assert hold.state is HoldState.WAITING and counters(line, later.now)[0] == 0
     assert set(memory.get(*line_key(line))["loans"]) == {"B"}

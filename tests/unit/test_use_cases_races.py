@@ -11,11 +11,13 @@ from lending.domain.loans import LoanState
 from lending.domain.refusals import Reason, Refused
 from lending.local import demo
 from lending.services import collectivity_loans, lending, patron_loans, renewals
+from lending.services.context import Ctx
 from lending.store import loans as loan_store
 from lending.store import patrons as patron_store
 from lending.store import table
+from lending.store.licences import line_key
 from tests.fakes.store import MemoryStore
-from tests.usecase_helpers import EAN, ONE, T0, account, at, counters, licence_of, loan_request
+from tests.usecase_helpers import EAN, ONE, T0, account, at, counters, licence_of, loan_request, refused
 
 pytestmark = pytest.mark.usefixtures("memory")
 
@@ -164,3 +166,70 @@ def test_a_renewal_landing_between_a_loans_read_and_its_write_keeps_its_seat(mem
     item = memory.get(*line_store.line_key(line))
     assert set(item["loans"]) == {"A"} and loan_store.get(demo.COLL, "A").end_date == T0 + timedelta(days=5)
     assert drifts(line_store.licence(item, later.now), loan_store.of_line(line), 0, later.now) == []
+
+
+def _return_cut_short(ctx: Ctx, line: str, loan_id: str) -> None:
+    """A return that dies between its two writes: the detail is RETURNED, the seat still on the line."""
+    real = loan_store.free_seat
+    loan_store.free_seat = lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash"))  # type: ignore[assignment]
+    try:
+        with pytest.raises(RuntimeError):
+            collectivity_loans.return_loan(ctx, account(demo.COLL), line, loan_id)
+    finally:
+        loan_store.free_seat = real  # type: ignore[assignment]
+
+
+def test_a_return_cut_short_after_its_detail_is_finished_by_its_replay_once(memory: MemoryStore) -> None:
+    """endLoan is the detail's write then the seat's: a crash between leaves the place taken (never
+    given twice); the same return again finds the detail RETURNED with its seat still there, takes the
+    seat off and answers as the return did; any repeat after that is ALREADY_ENDED, freeing nothing."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    lending.lend(ctx, loan_request(ctx, line, "L1", days=10, callback_url="https://x.example/"))
+    later = at(T0 + timedelta(hours=1))
+    _return_cut_short(later, line, "L1")
+    stored = loan_store.get(demo.COLL, "L1")
+    assert stored.state is LoanState.RETURNED and stored.returned_at == later.now
+    assert counters(line, later.now) == (1, 1, 1, 29) and "L1" in memory.get(*line_key(line))["loans"]
+    again = at(T0 + timedelta(hours=1, minutes=1))
+    replayed = collectivity_loans.return_loan(again, account(demo.COLL), line, "L1")
+    assert replayed.state is LoanState.RETURNED and replayed.returned_at == later.now  # the return as made
+    assert counters(line, again.now) == (2, 1, 1, 29) and "L1" not in memory.get(*line_key(line))["loans"]
+    assert refused(collectivity_loans.return_loan, again, account(demo.COLL), line, "L1").reason is \
+        Reason.ALREADY_ENDED
+    assert counters(line, again.now) == (2, 1, 1, 29)
+    assert [x.loan_id for x in lending.ended_loans(again, account(demo.COLL), lending.EndedLoans(
+        since=T0))] == ["L1"]
+
+
+def test_a_returns_seat_freed_by_its_replay_first_is_not_freed_again_by_the_return(memory: MemoryStore) -> None:
+    """The seat's write is conditioned on the seat as the loan says: the return and its replay racing
+    past the detail give the place back once."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, EAN)
+    lending.lend(ctx, loan_request(ctx, line, "L1", days=10))
+    # racers land before the next writes: the detail's (nothing), then the seat's (the replay's, whole)
+    memory.racers += [lambda: None,
+                      lambda: collectivity_loans.return_loan(ctx, account(demo.COLL), line, "L1")]
+    collectivity_loans.return_loan(ctx, account(demo.COLL), line, "L1")
+    assert counters(line) == (2, 1, 1, 29) and memory.get(*line_key(line))["loans"] == {}
+
+
+def test_a_hold_placed_while_a_place_is_freed_gets_that_place(memory: MemoryStore) -> None:
+    """The return read the title's queue (nobody waits) and wrote its detail; a hold is placed and finds
+    no place (the seat is still on the line); then the seat comes off: the place goes to the hold, not
+    back to whoever asks first (what the end's transaction used to guard with the queue's counter)."""
+    from lending.domain.holds import HoldState
+    from lending.services import holds
+    from lending.store import holds as hold_store
+
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)  # one download place
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
+    placed: list[bool] = []
+    memory.racers += [lambda: None, lambda: placed.append(
+        holds.place_hold(ctx, account(demo.COLL), holds.NewHold("M1", ONE))[1])]
+    collectivity_loans.return_loan(ctx, account(demo.COLL), line, "A")
+    (hold,) = hold_store.queue(demo.COLL, ONE)[1]
+    assert placed == [True] and hold.state is HoldState.RESERVED and hold.order_line_id == line
+    assert counters(line) == (0, 0, 0, 9)  # the place is the hold's (reserved), the access still to spend

@@ -25,6 +25,8 @@ def create_all(tpl: dict[str, Any]) -> dict[str, str]:
         args: dict[str, Any] = {k: props[k] for k in ("AttributeDefinitions", "KeySchema", "BillingMode") if k in props}
         if props.get("GlobalSecondaryIndexes"):
             args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):  # the callbacks' first tries read it (local/streams.py)
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
         try:
             ddb.create_table(TableName=name, **args)
             if props.get("TimeToLiveSpecification"):

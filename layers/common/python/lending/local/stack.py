@@ -21,6 +21,8 @@ from . import functions as fns
 from . import template as tpl_mod
 from .emulator import Emulator
 from .gateway import Gateway
+from .streams import StreamSource
+from .streams import batches as stream_batches
 
 log = logging.getLogger("lending.local")
 POLL_IDLE_S = 0.05  # an empty queue is asked again after this
@@ -69,6 +71,8 @@ class Stack:
         for fn in self.functions.values():
             for queue in fn.queues:
                 self._spawn(self._poller, fn, self.refs[queue])
+            for table, patterns, retries in fn.streams:
+                self._spawn(self._stream_poller, fn, StreamSource(self.refs[table], patterns), retries)
         return self
 
     def _spawn(self, target: Any, *args: Any) -> None:
@@ -123,6 +127,42 @@ class Stack:
                 if not self.stopping.is_set():
                     log.exception("poller %s", fn.name)
                     time.sleep(1)
+
+    def _stream_poller(self, fn: tpl_mod.Function, source: StreamSource, retries: int) -> None:
+        """Like Lambda's DynamoDB stream event source: filtered records in batches of up to 10, in order;
+        a batch's reported failures (and the records after the first) are handed over again, up to
+        `retries` times, then the batch's position goes to the dead-letter queue, as deployed."""
+        while not self.stopping.is_set():
+            if not POLLING.is_set():
+                self.stopping.wait(POLL_IDLE_S)
+                continue
+            try:
+                records = source.poll()
+                if not records:
+                    self.stopping.wait(POLL_IDLE_S)
+                    continue
+                for batch in stream_batches(records):
+                    self._hand_over(fn, batch, retries)
+            except Exception:
+                if not self.stopping.is_set():
+                    log.exception("stream poller %s", fn.name)
+                    time.sleep(1)
+
+    def _hand_over(self, fn: tpl_mod.Function, batch: list[dict[str, Any]], retries: int) -> None:
+        for _ in range(retries + 1):
+            try:
+                failed = {f["itemIdentifier"] for f in (fns.invoke(fn, {"Records": batch}) or {}).get(
+                    "batchItemFailures", [])}
+            except Exception:
+                log.exception("stream consumer %s failed", fn.name)
+                failed = {r["dynamodb"].get("SequenceNumber") for r in batch}
+            if not failed:
+                return
+            first = min(i for i, r in enumerate(batch) if r["dynamodb"].get("SequenceNumber") in failed)
+            batch = batch[first:]
+            self.stopping.wait(POLL_IDLE_S)
+        log.error("stream records of %s given up after %d retries: %s", fn.name, retries,
+                  [r["dynamodb"].get("SequenceNumber") for r in batch])
 
     def stop(self) -> None:
         self.stopping.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class Function:
     schedules: list[str]
     queues: list[str]  # logical ids of SQS event sources
     timeout: int
+    # DynamoDB stream event sources: (table logical id, filter patterns, maximum retries)
+    streams: list[tuple[str, list[dict[str, Any]], int]] = field(default_factory=list)
 
 
 def functions(tpl: dict[str, Any]) -> dict[str, Function]:
@@ -70,6 +73,7 @@ def functions(tpl: dict[str, Any]) -> dict[str, Function]:
             continue
         props = res["Properties"]
         routes, schedules, queues = [], [], []
+        streams: list[tuple[str, list[dict[str, Any]], int]] = []
         for event in (props.get("Events") or {}).values():
             ep = event.get("Properties", {})
             if event["Type"] in ("HttpApi", "Api"):
@@ -78,8 +82,12 @@ def functions(tpl: dict[str, Any]) -> dict[str, Function]:
                 schedules.append(ep["ScheduleExpression"])
             elif event["Type"] == "SQS":
                 queues.append(ep["Queue"]["Fn::GetAtt"][0])
+            elif event["Type"] == "DynamoDB":
+                filters = (ep.get("FilterCriteria") or {}).get("Filters") or []
+                streams.append((ep["Stream"]["Fn::GetAtt"][0],
+                                [json.loads(f["Pattern"]) for f in filters], int(ep.get("MaximumRetryAttempts", 3))))
         out[name] = Function(name, ROOT / props["CodeUri"], props.get("Handler", glob.get("Handler")), routes,
-                             schedules, queues, int(props.get("Timeout", glob.get("Timeout", 3))))
+                             schedules, queues, int(props.get("Timeout", glob.get("Timeout", 3))), streams)
     return out
 
 

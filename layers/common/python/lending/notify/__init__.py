@@ -1,6 +1,6 @@
 """Early-return notifications (CONTRACT section 6): outbox -> SQS -> signed HTTP POST.
 
-    return transaction (loan RETURNED + pool freed + OUTBOX item, services.lending.return_early)
+    the return's write of the loan (RETURNED, carrying its event, services.lending.return_early)
       -> outbox.enqueue_now right after it (best effort, keeps latency low)
       -> outbox.sweep on a timer (OutboxSweeperFunction): whatever the first step missed (a crash)
       -> CallbackQueue -> delivery.handle_record (CallbackDeliveryFunction, partial batch failures)

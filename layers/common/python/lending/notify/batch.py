@@ -16,6 +16,14 @@ from ..observability import logger
 Record = Mapping[str, Any]
 
 
+def ident(record: Record) -> str:
+    """A record's identifier for `batchItemFailures`: an SQS message's id, a stream record's sequence
+    number (the stream's event source retries from the lowest one reported)."""
+    if record.get("eventSource") == "aws:dynamodb":
+        return str((record.get("dynamodb") or {}).get("SequenceNumber", ""))
+    return str(record.get("messageId", ""))
+
+
 def process(event: Mapping[str, Any], handler: Callable[[Record], Any],
             expected: tuple[type[Exception], ...] = ()) -> dict[str, list[dict[str, str]]]:
     """Every record of the batch through `handler`; those that raised stay on the queue (SQS's
@@ -27,10 +35,10 @@ def process(event: Mapping[str, Any], handler: Callable[[Record], Any],
             handler(record)
             return None
         except expected:
-            return str(record.get("messageId", ""))
+            return ident(record)
         except Exception:
-            logger.exception("callback record failed", extra={"messageId": record.get("messageId")})
-            return str(record.get("messageId", ""))
+            logger.exception("callback record failed", extra={"record": ident(record)})
+            return ident(record)
 
     records = list(event.get("Records") or [])
     if len(records) <= 1:

@@ -79,3 +79,22 @@ def sweep(now: datetime, limit: int = 1000) -> int:
     # second itself when the grace is zero (the "~" sorts after every event id).
     before = cutoff + "~" if sweep_grace_s() <= 0 else cutoff
     return enqueue(outbox_store.pending(before, limit), now)
+
+
+def returns_grace_s() -> float:
+    """A return's event is handed to the delivery by the table's stream within seconds; one with no
+    delivery state this long after its return was not (the stream's retries given up): enqueued here."""
+    return float(os.environ.get("CALLBACK_RETURNS_GRACE_S", "300"))
+
+
+RETURNS_WINDOW = timedelta(minutes=2)  # each run looks at two minutes of returns: every return twice
+
+
+def sweep_returns(now: datetime) -> int:
+    """The scheduled job's look at recent returns (every minute, over the two minutes of returns that
+    passed the grace, by whole minutes: each return is read back twice, so a run missed now and then
+    misses none): a returned loan carrying its event with no delivery state goes to the queue. The
+    stream's late try is claimed (notify.delivery.first_try), so it and this copy never send at once."""
+    until = (now - timedelta(seconds=returns_grace_s())).replace(second=0, microsecond=0)
+    items = outbox_store.returns_without_delivery(iso(until - RETURNS_WINDOW), iso(until))
+    return enqueue(items, now) if items else 0

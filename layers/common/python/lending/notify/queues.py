@@ -59,6 +59,16 @@ def send_batch(url: str, bodies: dict[str, str], attributes: dict[str, dict[str,
     return {keys[int(x["Id"])]: x["MessageId"] for x in out.get("Successful", [])}
 
 
+def send_later(url: str, event_id: str, body: str, seconds: int, prior_tries: int) -> str:
+    """One message, visible after `seconds` (SQS allows 15 minutes at most), carrying how many tries were
+    made before it (a first try from the table's stream): its receives count the tries after those."""
+    attrs = {"eventId": event_id, "priorTries": str(prior_tries)}
+    out = client().send_message(QueueUrl=url, MessageBody=body, DelaySeconds=max(0, min(seconds, 900)),
+                                MessageAttributes={k: {"DataType": "String", "StringValue": v}
+                                                   for k, v in attrs.items()})
+    return str(out["MessageId"])
+
+
 def park(body: str, reason: str, event_id: str = "") -> None:
     """Straight to the dead-letter queue (no retry can help): kept for a person and for `redrive`."""
     dlq = redrive().dead_letter_url

@@ -267,26 +267,37 @@ def title_of(h: Hold) -> str:
 
 def end_loan(ctx: Ctx, loan: Loan, state: LoanState, when: datetime,
              outbox: dict[str, Any] | None = None) -> bool:
-    """Every loan's end (services.lending.return_early and expire): when the title's queue has a waiting
-    head for the loan's pool, the place goes to it in the end's own transaction (store.loans.end
-    `handover`), else back to the licence. Raises loan_store.AlreadyEnded as store.loans.end does."""
+    """Every loan's end (services.lending.return_early and expire), in two writes (docs/cost.md): the
+    detail first (the end and its event, store.loans.end: raises AlreadyEnded), then its seat off the
+    line (`free_place`). Returns whether a place was given back."""
+    return free_place(ctx, loan_store.end(loan, state, when, outbox))
+
+
+def free_place(ctx: Ctx, ended: Loan) -> bool:
+    """An ended loan's seat off its line: when the title's queue has a waiting head for the loan's pool,
+    the place goes to it in the seat's own write (store.loans.free_seat `handover`), else back to the
+    licence. Also how a replay or reconcile finishes an end cut short after its detail's write."""
     for _ in range(HANDOVER_ATTEMPTS):
-        last, queue = hold_store.queue(loan.gln_coll, loan.ean13)
-        first = head(queue, loan.pool)
+        last, queue = hold_store.queue(ended.gln_coll, ended.ean13)
+        first = head(queue, ended.pool)
+        if first is None:  # back to the licence
+            done = loan_store.free_seat(ended)
+            # A hold placed since the queue was read may have looked for a place before this one was
+            # freed: the place goes to the queue now (what the end's transaction used to guard).
+            if done and hold_store.last_ticket(ended.gln_coll, ended.ean13) != last:
+                pump(ctx, ended.gln_coll, ended.ean13)
+            return done
+        settings, raw = _settings(ended.gln_coll)
+        reserved = reserve(first, ended.order_line_id, ctx.now, settings)
+        event = _outbox(ctx, reserved, raw)
         try:
-            if first is None:  # back to the licence, unless a hold joins the queue meanwhile
-                return loan_store.end(loan, state, when, outbox,
-                                      guard=[hold_store.queue_guard(loan.gln_coll, loan.ean13, last)])
-            settings, raw = _settings(loan.gln_coll)
-            reserved = reserve(first, loan.order_line_id, ctx.now, settings)
-            event = _outbox(ctx, reserved, raw)
-            done = loan_store.end(loan, state, when, outbox,
-                                  handover=hold_store.handover_ops(reserved, ctx.now, event))
+            done = loan_store.free_seat(ended, handover=hold_store.handover_ops(reserved, ctx.now, event))
         except loan_store.HandoverFailed:
             continue  # the queue moved (a hold placed, served or cancelled), or the licence can hold no more
-        _announce(ctx, reserved, event)
+        if done:
+            _announce(ctx, reserved, event)
         return done
-    return loan_store.end(loan, state, when, outbox)  # the licence cannot hold it: the place is freed
+    return loan_store.free_seat(ended)  # the licence cannot hold it: the place is freed
 
 
 def pump(ctx: Ctx, gln_coll: str, ean13: str, known: Iterable[str] = ()) -> int:

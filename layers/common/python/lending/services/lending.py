@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..domain.accounts import Account
-from ..domain.dates import iso
 from ..domain.holds import Hold, HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
@@ -209,14 +207,19 @@ def expire_due(ctx: Ctx) -> int:
 
 
 def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
-    """End an active loan before its end: place freed, listed by getEndedLoans, callback queued
-    (the outbox event is written in the same transaction as the return)."""
+    """End an active loan before its end: place freed, listed by getEndedLoans, callback queued (the
+    event is written with the return itself, on the loan's detail, before its seat leaves the line)."""
     when = returned_at or ctx.now
+    from . import holds  # every end hands the place to the title's hold queue first
+
     if loan.state is not LoanState.ACTIVE or loan.end_date <= ctx.now:
         if loan.state is LoanState.ACTIVE:
             expire(ctx, loan)
+        elif loan_store.seat_held(loan) and holds.free_place(ctx, loan) and loan.state is LoanState.RETURNED:
+            # The same return cut short after its detail's write (store.loans.end): its seat taken off
+            # now, once, and the return answered as it was made. Any later repeat is ALREADY_ENDED.
+            return loan
         raise already_ended(loan)
-    from . import holds  # every end hands the place to the title's hold queue first
 
     event = _outbox(loan, when)
     try:
@@ -224,18 +227,7 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
     except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
-    if event is not None:
-        _enqueue_now(event, ctx)
     return loan
-
-
-def _enqueue_now(event: dict[str, Any], ctx: Ctx) -> None:
-    """Hand the event to the callback queue at once (low latency). Best effort: a failure, or a crash
-    before this line, leaves it in the outbox for the sweeper; it never fails the return."""
-    with contextlib.suppress(Exception):  # enqueue_now logs its own failures
-        from ..notify.outbox import enqueue_now
-
-        enqueue_now(event, ctx.now)
 
 
 @dataclass(frozen=True)
@@ -284,18 +276,12 @@ def already_ended(loan: Loan) -> Refused:
 
 
 def _outbox(loan: Loan, when: datetime) -> dict[str, Any] | None:
-    """The early-return notification, stored with the return itself so it can never be lost."""
+    """The early-return notification, written with the return itself so it can never be lost: the
+    loan's event id; its body is the loan's (notify.events.from_outbox: every field comes from the
+    return, so every copy is the same bytes)."""
     if not loan.callback_url:
         return None
-    event_id = str(uuid.uuid4())
-    body: dict[str, Any] = {"event": "loan.returned", "loanId": loan.loan_id, "orderLineId": loan.order_line_id,
-                            "ean13": loan.ean13, "returnDate": iso(when)}
-    for k in ("borrowerId", "memberId", "transactionId"):
-        if k in loan.extra:
-            body[k] = loan.extra[k]
-    # Carried by the loan item itself (store.loans.end): the sweeper rebuilds the same body from it
-    # (notify.events.from_outbox; tests/unit/test_notify.py keeps the two equal).
-    return loan_store.carried_event(loan.gln_coll, loan.loan_id, event_id, loan.callback_url, body, iso(when))
+    return loan_store.carried_event(str(uuid.uuid4()))
 
 
 RECHECKS = 3  # a drift must hold this many times to be reported
@@ -306,19 +292,32 @@ ORPHAN_GRACE = timedelta(minutes=15)  # a seat with no detail this old was cut s
 
 
 def release_orphans(now: datetime) -> int:
-    """Seats whose loan detail was never written (a crash between the line's write and the detail's, and
-    no replay since): after ORPHAN_GRACE the seat is released, its place and access given back once
-    (store.loans.release: conditioned on the seat, and on the detail still absent: a replay may write it
-    between this read and the release). Returns how many."""
+    """Seats no running loan stands behind, given back once (each write conditioned on the seat):
+    - a seat whose loan detail was never written (a crash between the line's write and the detail's, and
+      no replay since): after ORPHAN_GRACE, released with its place and access (store.loans.release:
+      also conditioned on the detail still absent: a replay may write it between this read and the
+      release);
+    - a seat whose loan is ended (a return or an expiry cut short between its detail's write and its
+      seat's, and no replay since): taken off as the end would have (services.holds.free_place: the
+      place to a waiting hold, else back to the licence).
+    Returns how many."""
+    from . import holds
+
     done = 0
+    ctx = Ctx(now=now)
     for lic in line_store.all_licences(now):
+        if not lic.seats:
+            continue
         young = {k for k, seat in lic.seats.items() if seat.created > now - ORPHAN_GRACE}
-        old = [k for k in lic.seats if k not in young]
-        found = {x.loan_id for x in loan_store.get_many(lic.gln_coll, old)} if old else set()
-        for loan_id in old:
-            if loan_id in found:
+        found = {x.loan_id: x for x in loan_store.get_many(lic.gln_coll, list(lic.seats))}
+        for loan_id, seat in lic.seats.items():
+            detail = found.get(loan_id)
+            if detail is not None:
+                if detail.state is not LoanState.ACTIVE and detail.order_line_id == lic.order_line_id:
+                    done += holds.free_place(ctx, detail)
                 continue
-            seat = lic.seats[loan_id]
+            if loan_id in young:
+                continue
             done += loan_store.release(Loan(gln_coll=lic.gln_coll, loan_id=loan_id, order_line_id=lic.order_line_id,
                                             ean13=lic.ean13, gln_distributor=lic.gln_distributor, pool=seat.pool,
                                             created_at=seat.created, end_date=seat.end, fingerprint=seat.mark),

@@ -132,6 +132,33 @@ def _finish(gln_coll: str, loan_id: str, event_id: str, fields: dict[str, Any],
         return False
 
 
+_FIRST = "attribute_exists(pk) AND callbackEventId = :e AND attribute_not_exists(callbackStatus)"
+
+
+def first_outcome(gln_coll: str, loan_id: str, event_id: str, now: str, fields: dict[str, Any]) -> bool:
+    """The outcome of a returned loan's first try (from the table's stream), which claims nothing before
+    it sends (store.loans.end wrote the event; the stream hands each return over once, in order, and a
+    retried batch reads the state first: notify.delivery.first_try): recorded only if no try was
+    recorded before. False if one was (a retried batch: the first outcome stands)."""
+    pk, sk = loan_key(gln_coll, loan_id)
+    # (out of the pending index too, for a loan returned before the stream carried its event: no cost
+    # when it is in none)
+    expr = table.update_expr({**fields, "callbackAttempts": 1, "callbackLastAttemptAt": now},
+                             remove=("gsi2pk", "gsi2sk"))
+    expr["ExpressionAttributeValues"][":e"] = table.val(event_id)
+    try:
+        table.client().update_item(TableName=table.table_name(), Key=table.key(pk, sk),
+                                   ConditionExpression=_FIRST, **expr)
+        return True
+    except table.client().exceptions.ConditionalCheckFailedException:
+        return False
+
+
+def first_delivered(gln_coll: str, loan_id: str, event_id: str, now: str, http_status: int) -> bool:
+    return first_outcome(gln_coll, loan_id, event_id, now, {
+        "callbackStatus": DeliveryState.DELIVERED.value, "callbackDeliveredAt": now, "callbackLastStatus": http_status})
+
+
 def state(gln_coll: str, loan_id: str, event_type: str = "loan.returned") -> Delivery | None:
     item = table.get(*subject_key(gln_coll, loan_id, event_type))
     if item is None:

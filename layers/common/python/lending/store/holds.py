@@ -120,6 +120,12 @@ def queue_state(gln_coll: str, ean13: str) -> tuple[int, list[Hold], bool]:
     return last, sorted(out, key=lambda h: h.ticket), bool(counter.get(LINES_QUEUED))
 
 
+def last_ticket(gln_coll: str, ean13: str) -> int:
+    """The queue's last ticket (0: never held), read consistently: whether a hold joined it since."""
+    counter = table.get(queue_pk(gln_coll, ean13), QUEUE_SK)
+    return int(counter.get("next", 0)) if counter else 0
+
+
 def _raise_low(qpk: str, low: int) -> None:
     """Tickets below `low` are all ended (a ticket is never reused, an ended hold never reopens)."""
     try:

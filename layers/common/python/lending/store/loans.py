@@ -1,5 +1,6 @@
 """Loans: a loan is its seat on the licence line (one conditional write) and its detail record; ending
-one early is a transaction of the two (with the outbox event); its end frees its place with no write."""
+one early is two writes, the detail (with its event) then the seat off the line; its end frees its place
+with no write."""
 
 from __future__ import annotations
 
@@ -248,15 +249,11 @@ def companions(new: Loan, now: datetime, patron: PatronWrite | None,
     return items
 
 
-def carried_event(gln_coll: str, loan_id: str, event_id: str, url: str, body: dict[str, Any],
-                  created_at: str) -> dict[str, Any]:
-    """A loan's own callback event, written on the loan item with its end (`end`): pending in the outbox
-    index until its first delivery claim takes it out (no outbox item of its own: docs/cost.md)."""
-    from .outbox import PENDING
-
-    pk, sk = loan_key(gln_coll, loan_id)
-    return {"pk": pk, "sk": sk, "type": "loan", "eventId": event_id, "url": url, "glnColl": gln_coll,
-            "body": body, "createdAt": created_at, "gsi2pk": PENDING, "gsi2sk": f"{created_at}#{event_id}"}
+def carried_event(event_id: str) -> dict[str, Any]:
+    """A loan's own `loan.returned` event, written on the loan item with its end (`end`): its id. The
+    body is rebuilt from the loan (notify.events.from_outbox); the write itself, read from the table's
+    stream, hands it to the delivery (no outbox item, no pending index entry, no queue message)."""
+    return {"eventId": event_id}
 
 
 def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat] | None = None,
@@ -330,73 +327,89 @@ class HandoverFailed(Exception):
     """A condition of the hand-over items failed (the hold moved, or the licence can reserve no more)."""
 
 
-def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None,
-        handover: Sequence[dict[str, Any]] | None = None, guard: Sequence[dict[str, Any]] = ()) -> bool:
-    """ACTIVE -> RETURNED/EXPIRED and the place freed, with the outbox event, in one transaction.
+def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> Loan:
+    """The first of an end's two writes: ACTIVE -> RETURNED/EXPIRED on the loan's detail alone (one
+    conditional UpdateItem, no transaction), with its event. The second takes its seat off the line
+    (`free_seat`). A crash between the two leaves the seat on the line, the loan ended: a replay of the
+    same return finishes it (services.lending.return_early), or the reconcile job does
+    (services.lending.release_orphans); each is conditioned on the seat, so a place is freed once.
+    Until then the place stays taken, never given twice (the seat lapses at the loan's end at worst).
 
-    `outbox` (services.lending.outbox_event): the loan's own `loan.returned` event. It is no item of its
-    own: the loan item carries it (`callbackEventId`, and its place in the pending index gsi2 `OUTBOX`,
-    where the loan's due entry was), so the return is one 2-item transaction, not three; the first
-    delivery claim takes it out of the pending index (store.callbacks.claim), no separate write.
+    `outbox` (carried_event): the loan's own `loan.returned` event. It is no item of its own: the loan
+    item carries it (`callbackEventId`), written with the return itself, so it is never lost; this very
+    write, read from the table's stream, is what hands it to the delivery (docs/callbacks.md).
 
-    `handover` (store.holds.handover_ops): the place goes to the head of the title's hold queue instead
-    of back to `free`, in this same transaction (a reserved place never passes through `free`, so no
-    other patron can take it). Raises HandoverFailed when one of its conditions fails: the caller
-    decides again (the next hold, or no hand-over). `guard` (store.holds.queue_guard): checks that the
-    title's queue is as read when there is no hand-over (a hold placed meanwhile fails it the same way).
-
-    The loan's condition makes a second end a clear error (AlreadyEnded), never a second place freed.
-    An expiry also requires the end date to have passed, so it can't overtake a renewal or a return.
-    The line's write takes the loan's seat off (`unseat`): a seat already dropped (its end passed and a
-    later loan freed its place) frees nothing here. The pool is clamped at its size; returns False when
-    the line had nothing to give back (seat gone, or clamped: drift)."""
+    The condition makes a second end a clear error (AlreadyEnded, with the loan as it is), never a
+    second place freed. An expiry also requires the end date to have passed, so it can't overtake a
+    renewal or a return. Returns the loan as written (its end as it is: a renewal may have moved it
+    since `current` was read), whose seat the line's write is conditioned on."""
     pk, sk = loan_key(current.gln_coll, current.loan_id)
-    free, size = POOL_ATTRS[current.pool]
     sets = {"state": state.value, "returnedAt": iso(now)} if state is LoanState.RETURNED else {"state": state.value}
     if state is LoanState.RETURNED:
         sets["gsi3pk"] = f"ENDED#{current.gln_coll}"
         sets["gsi3sk"] = f"{iso(now)}#{current.loan_id}"
-    if outbox:  # the loan's own event, folded into it: pending on gsi2 until its first delivery claim
-        sets.update(callbackEventId=outbox["eventId"], gsi2pk=outbox["gsi2pk"], gsi2sk=outbox["gsi2sk"])
-    expr = table.update_expr(sets, remove=() if outbox else ("gsi2pk", "gsi2sk"))
+    if outbox:  # the loan's own event, folded into it: the stream hands this write to the delivery
+        sets["callbackEventId"] = outbox["eventId"]
+    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))  # a due entry of a loan written before seats
     cond = "#state = :active"
     expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
     if state is LoanState.EXPIRED:
         cond += " AND #endDate <= :now"
         expr["ExpressionAttributeNames"]["#endDate"] = "endDate"
         expr["ExpressionAttributeValues"][":now"] = table.val(iso(now))
-    loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
-    lpk, lsk = line_key(current.order_line_id)
-    line_update = {"Update": {
-        "Key": table.key(lpk, lsk),
-        "UpdateExpression": "SET #f = #f + :one",
-        "ConditionExpression": "#f < #z",
-        "ExpressionAttributeNames": {"#f": free, "#z": size},
-        "ExpressionAttributeValues": {":one": table.val(1)},
-    }}
     try:
-        moves = [unseat(op, lpk, current.loan_id) for op in handover] if handover is not None else [
-            unseat(line_update, lpk, current.loan_id)]
-        table.transact([loan_update, *moves, *guard])
+        item = table.update({"Key": table.key(pk, sk), "ConditionExpression": cond, "ReturnValues": "ALL_NEW",
+                             **expr})
+    except table.ConditionFailed as e:
+        raise AlreadyEnded(e.item) from None
+    return loan(item)
+
+
+def seat_held(ended: Loan) -> bool:
+    """Whether the line still holds the loan's own seat (an end cut short after its detail's write)."""
+    item = table.get(*line_key(ended.order_line_id))
+    return item is not None and (item.get(SEATS) or {}).get(ended.loan_id) == _seat_of(ended)
+
+
+def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None) -> bool:
+    """The second of an end's writes: the loan's seat off its line (`REMOVE loans.<id>`, on condition that
+    it is there as the loan says: a place is given back once, whoever comes first among the end itself,
+    its replay and reconcile), its place back to the pool (one UpdateItem) or, with `handover`
+    (store.holds.handover_ops), to the head of the title's hold queue in one transaction with the
+    reservation (a reserved place never passes through `free`, so no other patron can take it).
+
+    Raises HandoverFailed when a condition of the hand-over failed with the seat still there: the caller
+    decides again (the next hold, or no hand-over). Returns False when nothing was given back: the seat
+    was gone (dropped at its end by a later loan, or taken off by a replay or reconcile), or the pool was
+    already full (drift: the seat comes off, nothing is added)."""
+    lpk, lsk = line_key(ended.order_line_id)
+    mine = _seat_of(ended)
+
+    def gone(item: dict[str, Any] | None) -> bool:
+        return item is not None and item.get("pk") == lpk and (item.get(SEATS) or {}).get(ended.loan_id) != mine
+
+    if handover is not None:
+        try:
+            table.transact([unseat(op, lpk, ended.loan_id, mine) for op in handover])
+            return True
+        except table.TransactionFailed as e:
+            if any(gone(item) for item in e.failed.values()):
+                return False
+            raise HandoverFailed() from None
+    free, size = POOL_ATTRS[ended.pool]
+    op = {"Key": table.key(lpk, lsk), "UpdateExpression": "SET #f = #f + :one",
+          "ConditionExpression": "#f < #z", "ExpressionAttributeNames": {"#f": free, "#z": size},
+          "ExpressionAttributeValues": {":one": table.val(1)}}
+    try:
+        table.update(unseat({"Update": op}, lpk, ended.loan_id, mine)["Update"])
         return True
-    except table.TransactionFailed as e:
-        if 0 in e.failed:
-            raise AlreadyEnded(e.failed[0] or {}) from None
-        # The line no longer holds the loan's seat (dropped at its end by a later loan): its place is gone,
-        # there is none to hand over, however often the queue is read again.
-        unseated = any(item and item.get("pk") == lpk and current.loan_id not in seats(item)
-                       for item in e.failed.values())
-        if not unseated and (handover is not None or
-                             any(1 + len(moves) <= i < 1 + len(moves) + len(guard) for i in e.failed)):
-            raise HandoverFailed() from None
-    # The pool was already full, or the seat was gone: end the loan anyway, freeing nothing.
-    loan_update = {"Update": {"Key": table.key(pk, sk), "ConditionExpression": cond, **expr}}
-    try:
-        table.transact([loan_update, *guard])
-    except table.TransactionFailed as e:
-        if 0 not in e.failed and any(1 <= i <= len(guard) for i in e.failed):
-            raise HandoverFailed() from None
-        raise AlreadyEnded(e.failed.get(0) or {}) from None
+    except table.ConditionFailed as e:
+        if not e.item or gone(e.item):
+            return False
+    with contextlib.suppress(table.ConditionFailed):  # clamped: the seat off, the pool left at its size
+        table.update({"Key": table.key(lpk, lsk), "UpdateExpression": f"REMOVE {SEATS}.#n",
+                      "ConditionExpression": f"{SEATS}.#n = :seat", "ExpressionAttributeNames": {"#n": ended.loan_id},
+                      "ExpressionAttributeValues": {":seat": table.val(mine)}})
     return False
 
 
@@ -463,15 +476,21 @@ def of_line(order_line_id: str) -> list[Loan]:
     return [loan(i) for i in table.query("gsi1", "gsi1pk", f"LINE#{order_line_id}")]
 
 
-def unseat(op: dict[str, Any], line_pk: str, loan_id: str) -> dict[str, Any]:
+def unseat(op: dict[str, Any], line_pk: str, loan_id: str, seat: str | None = None) -> dict[str, Any]:
     """The line's update of an end (its place back to the pool, or to a hold) also takes the loan's
-    seat off, on condition that it is there: a seat is given back once."""
+    seat off, on condition that it is there (as `seat`, when given): a seat is given back once."""
     body = op.get("Update")
     if body is None or table.de(body["Key"]) != {"pk": line_pk, "sk": "LINE"}:
         return op
     body = {**body, "ExpressionAttributeNames": {**body.get("ExpressionAttributeNames", {}), "#seat": loan_id}}
     body["UpdateExpression"] += f" REMOVE {SEATS}.#seat"
-    body["ConditionExpression"] = f"({body['ConditionExpression']}) AND attribute_exists({SEATS}.#seat)"
+    if seat is None:
+        there = f"attribute_exists({SEATS}.#seat)"
+    else:
+        there = f"{SEATS}.#seat = :seatAsEnded"
+        body["ExpressionAttributeValues"] = {**body.get("ExpressionAttributeValues", {}),
+                                             ":seatAsEnded": table.val(seat)}
+    body["ConditionExpression"] = f"({body['ConditionExpression']}) AND {there}"
     return {"Update": body}
 
 

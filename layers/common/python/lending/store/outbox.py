@@ -1,6 +1,8 @@
 """The outbox: callback events written in their cause's own transaction, pending on GSI2 `OUTBOX` until
-SQS has accepted them. A `hold.reserved` event is an item of its own; a `loan.returned` event is carried
-by its loan item (store.loans.end) and leaves the pending index with its first delivery claim."""
+SQS has accepted them: `hold.reserved` events (items of their own), and `loan.returned` events of loans
+returned before the table's stream carried them (they leave the pending index with their first delivery
+claim). A `loan.returned` event now is its loan's return write itself, read from the table's stream
+(store.loans.end); `returns_without_delivery` finds any the stream did not hand over."""
 
 from __future__ import annotations
 
@@ -45,3 +47,16 @@ def mark_enqueued(event_id: str, now: str, message_id: str, key: tuple[str, str]
         )
     except table.client().exceptions.ConditionalCheckFailedException:
         pass  # no such event: nothing to mark
+
+
+def returns_without_delivery(since: str, until: str) -> list[dict[str, Any]]:
+    """Returned loans carrying a callback event with no delivery state yet, returned in [since, until)
+    (ISO, UTC `Z`): every collectivity's ended index (gsi3 `ENDED#`), read back from the table. What the
+    table's stream should have handed to the delivery and did not (the safety net of the sweeper)."""
+    out: list[dict[str, Any]] = []
+    for account in table.query("gsi1", "gsi1pk", "ACCOUNTS#collectivity"):
+        for item in table.query("gsi3", "gsi3pk", f"ENDED#{account['gln']}", sk_name="gsi3sk",
+                                sk_between=(since, until)):
+            if item.get("callbackEventId") and item.get("callbackUrl") and not item.get("callbackStatus"):
+                out.append(item)
+    return out

@@ -245,16 +245,18 @@ def put_new(item: Mapping[str, Any]) -> None:
         raise ConditionFailed(de(e.response.get("Item")) or {}) from None
 
 
-def update(op: dict[str, Any]) -> None:
+def update(op: dict[str, Any]) -> dict[str, Any]:
     """One conditional UpdateItem (the body of a transaction's `Update`): a write unit, where the same
-    write in a transaction costs two. Raises ConditionFailed with the item as it was."""
+    write in a transaction costs two. Raises ConditionFailed with the item as it was. Returns the item
+    as written when `op` asks for it (`ReturnValues: ALL_NEW`, no extra unit), else {}."""
     try:
-        client().update_item(TableName=table_name(), ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                             **{k: v for k, v in op.items() if k != "TableName"})
+        out = client().update_item(TableName=table_name(), ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                                   **{k: v for k, v in op.items() if k != "TableName"})
     except ClientError as e:
         if e.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
         raise ConditionFailed(de(e.response.get("Item")) or {}) from None
+    return de(out.get("Attributes")) or {}
 
 
 def update_expr(fields: Mapping[str, Any], remove: tuple[str, ...] = ()) -> dict[str, Any]:
