@@ -38,11 +38,11 @@ def test_a_hold_placed_between_a_loans_read_and_its_write_gets_the_lapsed_place(
     m1 = Hold(gln_coll=demo.COLL, ean13=ONE, ticket=1, member_id="M1", placed_at=later.now)
     real, raced = table.update, []
 
-    def racing(op: dict[str, Any]) -> None:
+    def racing(op: dict[str, Any]) -> dict[str, Any]:
         if not raced and op["Key"] == table.key(*line_store.line_key(line)):
             raced.append(1)  # B read the line (A lapsed, no mark); M1's hold lands before B's write
             hold_store.place(m1, 0, 0, {m1.hold_id: ONE}, lines=[line])
-        real(op)
+        return real(op)
 
     monkeypatch.setattr(table, "update", racing)
     with pytest.raises(Refused):

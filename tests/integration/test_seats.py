@@ -110,12 +110,12 @@ def test_a_lapsed_seat_renewed_before_a_loans_write_is_not_dropped(monkeypatch: 
         loan_store.lend(x, x.created_at)
     real = table.update
 
-    def renewal_first(op: dict[str, object]) -> None:
+    def renewal_first(op: dict[str, object]) -> dict[str, object]:
         monkeypatch.setattr(table, "update", real)
         current = loan_store.get(demo.COLL, "RA")
         assert current is not None
         loan_store.renew(current, now + timedelta(days=3), now - timedelta(seconds=1))
-        real(op)
+        return real(op)
 
     monkeypatch.setattr(table, "update", renewal_first)
     with pytest.raises(loan_store.LicenceRefused):
