@@ -1,14 +1,8 @@
-"""Request schemas at the edges, on pydantic-core.
-
-A schema is the one description of a request: the doors validate with it, and what the core schemas
-hold (names, types, limits, optional fields, defaults; `metadata["kind"]` for the rules that are
-functions: gln, date, url, lines) is plain data, so a test can hold another description (pnb.xsd)
-to it (tests/unit/test_pnb_contract.py).
-
-Why not pydantic's BaseModel: `from pydantic import BaseModel` alone costs ~65 ms of every cold start
-(a third of boto3's own), which breaks the cold-start budget (bench: cold_start_ratio <= 1.3).
-pydantic-core is the same validation engine, with the same error shape, for ~25 ms. A schema is a
-dict of fields; validation returns a `Request` (attribute access, absent optional fields None)."""
+"""The reference of tests/unit/test_validation_equivalence.py: lending.validation as it was on pydantic-core
+(until commit 0e019c9), unchanged but for its imports. The PNB request contract is now validated by
+lending.validation in plain Python (cold start, docs/cost.md); this engine stays to prove the two answer
+every request alike: same Request, same INVALID_ARGUMENTS message, same field. Tests only: pydantic-core
+is a dev requirement, not the layer's."""
 
 from __future__ import annotations
 

@@ -70,12 +70,15 @@ def _string(value: Any) -> str:
     if not isinstance(value, str):
         raise Problem("Input should be a valid string", value)
     if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Problem("Input should be a valid string, unable to parse raw data as a unicode string",
-                          value) from None
+        _unicode(value)
     return value
+
+
+def _unicode(value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Problem("Input should be a valid string, unable to parse raw data as a unicode string", value) from None
 
 
 class Rule:
@@ -112,19 +115,23 @@ class Text(Rule):
         return self._search
 
     def check(self, value: Any) -> Any:
-        given = value
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        s = _string(value).strip(_WHITESPACE)
+        got = value
+        if not isinstance(got, str):
+            if not isinstance(got, int) or isinstance(got, bool):
+                raise Problem("Input should be a valid string", value)
+            got = str(got)
+        elif not got.isascii():
+            _unicode(got)
+        s = got.strip(_WHITESPACE)
         n = len(s)
         if n < self.min_length:
-            raise Problem(f"String should have at least {_plural(self.min_length, 'character')}", value)
+            raise Problem(f"String should have at least {_plural(self.min_length, 'character')}", got)
         if self.max_length is not None and n > self.max_length:
-            raise Problem(f"String should have at most {_plural(self.max_length, 'character')}", value)
+            raise Problem(f"String should have at most {_plural(self.max_length, 'character')}", got)
         if self.pattern is not None and (self._search or self._compiled())(s) is None:
-            raise Problem(f"String should match pattern '{self.pattern}'", value)
+            raise Problem(f"String should match pattern '{self.pattern}'", got)
         if self.test is not None and not self.test(s):
-            raise Problem(self.words, given)
+            raise Problem(self.words, value)
         return s
 
 
