@@ -35,17 +35,17 @@ def test_plain_http_is_refused_at_delivery_before_any_lookup() -> None:
 
 def test_plain_http_is_refused_where_urls_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     from lending.pnb import requests as pnb
-    from lending.validation import SchemaValidator, ValidationError
+    from lending.validation import Invalid, Schema
 
     monkeypatch.delenv("HUB_LOCAL", raising=False)
     with pytest.raises(ValueError):
         v1.url("http://ils.example/return")
     assert v1.url("https://ils.example/return") == "https://ils.example/return"
     assert not _url("http://lending.example/notify") and _url("https://lending.example/notify")
-    validator = SchemaValidator(pnb.URL)
-    with pytest.raises(ValidationError):
-        validator.validate_python("http://ils.example/cb")
-    assert validator.validate_python("https://ils.example/cb") == "https://ils.example/cb"
+    callback = Schema({"callbackUrl": pnb.URL})
+    with pytest.raises(Invalid, match="must be an https:// URL"):
+        callback.validate({"callbackUrl": "http://ils.example/cb"})
+    assert callback.validate({"callbackUrl": "https://ils.example/cb"}).callbackUrl == "https://ils.example/cb"
     monkeypatch.setenv("HUB_LOCAL", "1")
     assert _url("http://127.0.0.1:9/notify") and not _url("http://lending.example/notify")
 

@@ -55,46 +55,39 @@ class Element:
 
 
 def _whole(pattern: str) -> str:
-    """A pydantic (search) pattern as the XSD's whole-value one."""
+    """A contract's (search) pattern as the XSD's whole-value one."""
     body = pattern.removeprefix("^")
     return body[:-1] if body.endswith("$") else body + ".*"
 
 
-def contract_rule(schema: Any) -> tuple[Rule, Schema | dict[str, Any] | None, tuple[int, int | None] | None]:
-    """(the rule, the nested contract for a structure, (min, max) items for a list) of a core schema."""
-    kind = (schema.get("metadata") or {}).get("kind")
+def contract_rule(rule: Any) -> tuple[Rule, Schema | dict[str, Any] | None, tuple[int, int | None] | None]:
+    """(the rule, the nested contract for a structure, (min, max) items for a list) of a contract rule."""
+    kind = rule.kind
     if kind == "gln":
         return Rule("string", pattern="[0-9]{13}"), None, None
     if kind == "url":
-        inner = contract_rule(schema["schema"])[0]
-        return Rule("string", pattern=inner.pattern, max_length=inner.max_length), None, None
+        return Rule("string", pattern=_whole(rule.pattern), max_length=rule.max_length), None, None
     if kind == "date":
         return Rule("dateTime", type_name="IsoDateTime"), None, None
     if kind == "lines":
-        return Rule("complex"), schema["metadata"]["schema"], None
-    t = schema["type"]
-    if t == "function-before":  # text() or listof()
-        inner = schema["schema"]
-        if inner["type"] == "list":
-            rule, nested, _ = contract_rule(inner["items_schema"])
-            return rule, nested, (inner.get("min_length", 0), inner.get("max_length"))
-        return contract_rule(inner)
-    if t == "str":
-        pattern = schema.get("pattern")
-        min_length = schema.get("min_length", 0)
+        return Rule("complex"), rule.schema, None
+    if kind == "list":
+        inner, nested, _ = contract_rule(rule.item)
+        return inner, nested, (rule.min_length, rule.max_length)
+    if kind == "text":
+        pattern = rule.pattern
         return Rule("string", pattern=_whole(pattern) if pattern else None,
-                    min_length=None if pattern or not min_length else min_length,
-                    max_length=schema.get("max_length")), None, None
-    if t == "int":
-        return Rule("int", ge=schema.get("ge"), le=schema.get("le")), None, None
-    if t == "bool":
+                    min_length=None if pattern or not rule.min_length else rule.min_length,
+                    max_length=rule.max_length), None, None
+    if kind == "int":
+        return Rule("int", ge=rule.ge, le=rule.le), None, None
+    if kind == "bool":
         return Rule("boolean"), None, None
-    if t == "literal":
-        return Rule("string", values=tuple(schema["expected"])), None, None
-    if t == "typed-dict":  # record(): every field optional
-        fields = {n: f["schema"]["schema"] for n, f in schema["fields"].items()}
-        return Rule("complex"), fields, None
-    raise AssertionError(f"no XSD form known for the core schema {t}")
+    if kind == "choice":
+        return Rule("string", values=tuple(rule.values)), None, None
+    if kind == "record":  # every field optional
+        return Rule("complex"), dict(rule.fields), None
+    raise AssertionError(f"no XSD form known for the contract rule {kind}")
 
 
 def _default(value: Any) -> str | None:

@@ -1,5 +1,5 @@
-"""PNB request schemas: the spec's names, formats and limits, defined once for both doors (see
-lending.validation for why these are pydantic-core schemas). A schema error becomes INVALID_ARGUMENTS
+"""PNB request schemas: the spec's names, formats and limits, defined once for both doors (lending.validation
+says how they are validated, and why without a schema library). A schema error becomes INVALID_ARGUMENTS
 naming the field. The SOAP door's pnb.xsd says the same, element by element: tests/unit/test_pnb_contract.py
 holds it to these schemas (change a field here, then there; the test names every difference)."""
 
