@@ -13,7 +13,7 @@ FTP_PORT ?= 2121
 
 $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	@echo "Installing into $(VENV) (once, about a minute): Python packages of requirements-dev.txt -"
-	@echo "  boto3, moto (the AWS emulator), aws-lambda-powertools, pydantic, lxml, zeep, pytest, ruff, mypy..."
+	@echo "  boto3, moto (the AWS emulator), aws-lambda-powertools, lxml, zeep, pytest, ruff, mypy..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt

@@ -2,8 +2,8 @@
 must be, and the error codes of the spec's style: every problem at once, `missing_<name>` or
 `invalid_<name>`.
 
-Five plain fields need no schema library: parsing them here keeps pydantic-core (~30 ms) out of the
-v1 functions' cold start (see lending.validation for the PNB schemas)."""
+Five plain fields need no schema library: they are parsed here, in plain Python, as PNB's contract is
+(lending.validation), which keeps a schema engine out of the v1 functions' cold start."""
 
 from __future__ import annotations
 
