@@ -28,6 +28,7 @@ from typing import Any
 
 from .licences import Pool
 from .refusals import Reason, Refused
+from .values import Value
 
 DEFAULT_MAX_HOLDS = 5
 DEFAULT_WINDOW_HOURS = 48
@@ -55,13 +56,16 @@ def _setting(settings: Mapping[str, Any], name: str, default: int, low: int) -> 
     return default
 
 
-@dataclass(frozen=True)
-class HoldSettings:
+class HoldSettings(Value):
     """Account.settings of the collectivity: `maxHolds` (open holds per patron, 0: holds off) and
     `holdWindowHours` (how long a reserved place waits for its patron)."""
 
-    max_holds: int = DEFAULT_MAX_HOLDS
-    window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS)
+    max_holds: int
+    window: timedelta
+
+    def __init__(self, max_holds: int = DEFAULT_MAX_HOLDS,
+                 window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS)) -> None:
+        self._init(max_holds, window)
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> HoldSettings:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from .codes import Status
 from .offers import LicenceTerms
 from .refusals import Reason, Refused
+from .values import Value
 
 
 class Pool(StrEnum):
@@ -37,8 +38,7 @@ def pool_for(medium: AccessMedium, localization: Localization) -> Pool:
     return Pool.ONSITE if localization is Localization.IN_SITU else Pool.OFFSITE
 
 
-@dataclass(frozen=True)
-class Seat:
+class Seat(Value):
     """A loan as its licence line counts it (docs/cost.md): the line holds its loans, not a count of them.
     A seat whose end has passed no longer takes a place; the line's next write drops it."""
 
@@ -46,6 +46,9 @@ class Seat:
     end: datetime
     created: datetime
     mark: str  # the head of the loan's request fingerprint: a replay recognises its own seat
+
+    def __init__(self, pool: Pool, end: datetime, created: datetime, mark: str) -> None:
+        self._init(pool, end, created, mark)
 
     def live(self, now: datetime) -> bool:
         return self.end > now

@@ -14,6 +14,7 @@ from .licences import Licence, Pool
 from .limits import LCP_HINT_MAX as LCP_HINT_MAX  # written in domain/limits.py: the doors read them there
 from .limits import LCP_PASSPHRASE_MAX as LCP_PASSPHRASE_MAX
 from .refusals import Reason, Refused
+from .values import Value
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
@@ -79,8 +80,7 @@ class LoanView:
         return replace(self, loan=self.loan.at(now))
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(Value):
     """The one replay rule: a lending request whose key (the loan id each door derives from the caller's
     own key) names an existing loan gets that loan back, and takes nothing, when its fingerprint (the
     parameters that make two requests "identical") is the loan's and it comes within `window` of the
@@ -96,6 +96,9 @@ class Replay:
       is, in services/patron_loans.create), which no fingerprint of a single request could express."""
 
     window: timedelta | None
+
+    def __init__(self, window: timedelta | None) -> None:
+        self._init(window)
 
     def allows(self, loan: Loan, fingerprint: str, now: datetime) -> bool:
         if loan.fingerprint != fingerprint:
@@ -124,14 +127,16 @@ def return_date(requested: datetime | None, created_at: datetime, now: datetime)
     return min(requested, now)
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(Value):
     """A counter of a licence that its loan records do not explain."""
 
     order_line_id: str
     what: str  # "free[dl]", "free[on]", "free[off]" or "nta"
     expected: int  # what the loan records say
     found: int  # what the counter holds
+
+    def __init__(self, order_line_id: str, what: str, expected: int, found: int) -> None:
+        self._init(order_line_id, what, expected, found)
 
 
 def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, int] = 0,

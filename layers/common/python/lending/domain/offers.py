@@ -8,6 +8,7 @@ from .limits import MAX_PRICE_CENTS as MAX_PRICE_CENTS  # written in domain/limi
 from .limits import MAX_TAX_RATE as MAX_TAX_RATE
 from .limits import REMOVED as REMOVED
 from .refusals import Reason, Refused
+from .values import Value
 
 # ONIX code list 65 (ProductAvailability): the codes the PNB spec names (its door words each).
 UNAVAILABLE_CODES = frozenset({"01", "10", "30", "40", "45", "46"})
@@ -20,8 +21,7 @@ MAX_DAYS = 36_600
 MAX_COUNT = 10**9
 
 
-@dataclass(frozen=True)
-class LicenceTerms:
+class LicenceTerms(Value):
     """What one copy of an offer grants: accesses in total, places per pool, how long."""
 
     loans: int  # NTA: accesses over the licence's life
@@ -31,7 +31,12 @@ class LicenceTerms:
     licence_days: int
     max_loan_days: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, loans: int, downloads: int, onsite_streams: int, offsite_streams: int, licence_days: int,
+                 max_loan_days: int) -> None:
+        self._init(loans, downloads, onsite_streams, offsite_streams, licence_days, max_loan_days)
+        self._check()
+
+    def _check(self) -> None:
         for name in ("loans", "downloads", "onsite_streams", "offsite_streams"):
             if not 0 <= getattr(self, name) <= MAX_COUNT:
                 raise ValueError(f"{name} must be from 0 to {MAX_COUNT}")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from .refusals import Reason, Refused
+from .values import Value
 
 DEFAULT_LOAN_DAYS = 21
 
@@ -29,14 +30,17 @@ def _limit(settings: Mapping[str, Any], name: str) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Value):
     """A library's settings (Account.settings of the collectivity); an absent limit is no limit."""
 
-    max_active: int | None = None
-    per_day: int | None = None
-    per_month: int | None = None
-    default_days: int = DEFAULT_LOAN_DAYS
+    max_active: int | None
+    per_day: int | None
+    per_month: int | None
+    default_days: int
+
+    def __init__(self, max_active: int | None = None, per_day: int | None = None, per_month: int | None = None,
+                 default_days: int = DEFAULT_LOAN_DAYS) -> None:
+        self._init(max_active, per_day, per_month, default_days)
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> Limits:
