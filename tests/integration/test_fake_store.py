@@ -6,13 +6,13 @@ shows here, not in a use-case test that trusts it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from lending.domain.licences import Pool
 from lending.domain.loans import Loan, LoanState
 from lending.domain.refusals import Refused
+from lending.domain.values import replace
 from lending.local import demo
 from lending.services import collectivity_loans, holds, ips, lending, patron_loans, renewals
 from lending.store import licences as line_store

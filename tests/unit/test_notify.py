@@ -33,11 +33,11 @@ def test_event_travels_unchanged_from_outbox_to_message_to_body() -> None:
 def test_a_returned_loan_carries_the_same_event_the_return_sent(extra: dict[str, Any]) -> None:
     """The return hands its event to the queue at once (services.lending), and the loan item carries it for
     the sweeper (store.loans.end): both must give the same message, byte for byte."""
-    from dataclasses import replace
     from datetime import UTC, datetime
 
     from lending.domain.licences import Pool
     from lending.domain.loans import Loan, LoanState
+    from lending.domain.values import replace
     from lending.services import lending
     from lending.store import loans
 

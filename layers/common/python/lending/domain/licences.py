@@ -5,14 +5,13 @@ consultBook, the library API v1 and the warehouse lending URL all lend through `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .codes import Status
 from .offers import LicenceTerms
 from .refusals import Reason, Refused
-from .values import Value
+from .values import Record, Value
 
 
 class Pool(StrEnum):
@@ -68,8 +67,7 @@ def live_free(stored: dict[Pool, int], seats: dict[str, Seat], now: datetime) ->
     return out
 
 
-@dataclass
-class Licence:
+class Licence(Record):
     order_line_id: str
     gln_coll: str
     gln_reseller: str
@@ -84,11 +82,20 @@ class Licence:
     dmd_date: datetime
     end_date: datetime  # end of the licence window: dmdDate + licence days
     max_loan_days: int
-    begin_date: datetime | None = None
-    lending_token: str | None = None
-    held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
-    held_streams: dict[Pool, int] = field(default_factory=dict)  # of `held`, those of the streaming pools
-    seats: dict[str, Seat] = field(default_factory=dict)  # the loans the line counts, lapsed ones included
+    begin_date: datetime | None
+    lending_token: str | None
+    held: int  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
+    held_streams: dict[Pool, int]  # of `held`, those of the streaming pools
+    seats: dict[str, Seat]  # the loans the line counts, lapsed ones included
+
+    def __init__(self, order_line_id: str, gln_coll: str, gln_reseller: str, order_id: str, ean13: str,
+                 gln_distributor: str, status: str, sizes: dict[Pool, int], free: dict[Pool, int], nta_total: int,
+                 nta: int, dmd_date: datetime, end_date: datetime, max_loan_days: int,
+                 begin_date: datetime | None = None, lending_token: str | None = None, held: int = 0,
+                 held_streams: dict[Pool, int] | None = None, seats: dict[str, Seat] | None = None) -> None:
+        self._init(order_line_id, gln_coll, gln_reseller, order_id, ean13, gln_distributor, status, sizes, free,
+                   nta_total, nta, dmd_date, end_date, max_loan_days, begin_date, lending_token, held,
+                   {} if held_streams is None else held_streams, {} if seats is None else seats)
 
     def held_in(self, pool: Pool) -> int:
         """Places of `pool` reserved for holds (out of its `free`)."""

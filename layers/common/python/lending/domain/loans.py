@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -14,7 +13,7 @@ from .licences import Licence, Pool
 from .limits import LCP_HINT_MAX as LCP_HINT_MAX  # written in domain/limits.py: the doors read them there
 from .limits import LCP_PASSPHRASE_MAX as LCP_PASSPHRASE_MAX
 from .refusals import Reason, Refused
-from .values import Value
+from .values import Record, Value, replace
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
@@ -33,8 +32,7 @@ class LoanState(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-@dataclass
-class Loan:
+class Loan(Record):
     gln_coll: str
     loan_id: str
     order_line_id: str
@@ -43,13 +41,21 @@ class Loan:
     pool: Pool
     created_at: datetime
     end_date: datetime
-    state: LoanState = LoanState.ACTIVE
-    returned_at: datetime | None = None
-    fingerprint: str = ""
-    answer: dict[str, Any] = field(default_factory=dict)  # older records only: answers are rendered from the loan
-    callback_url: str | None = None
-    origin: str = "pnb"  # pnb | v1 | warehouse
-    extra: dict[str, Any] = field(default_factory=dict)  # door-specific: memberId, borrowerId, ...
+    state: LoanState
+    returned_at: datetime | None
+    fingerprint: str
+    answer: dict[str, Any]  # older records only: answers are rendered from the loan
+    callback_url: str | None
+    origin: str  # pnb | v1 | warehouse
+    extra: dict[str, Any]  # door-specific: memberId, borrowerId, ...
+
+    def __init__(self, gln_coll: str, loan_id: str, order_line_id: str, ean13: str, gln_distributor: str, pool: Pool,
+                 created_at: datetime, end_date: datetime, state: LoanState = LoanState.ACTIVE,
+                 returned_at: datetime | None = None, fingerprint: str = "", answer: dict[str, Any] | None = None,
+                 callback_url: str | None = None, origin: str = "pnb", extra: dict[str, Any] | None = None) -> None:
+        self._init(gln_coll, loan_id, order_line_id, ean13, gln_distributor, pool, created_at, end_date, state,
+                   returned_at, fingerprint, {} if answer is None else answer, callback_url, origin,
+                   {} if extra is None else extra)
 
     def active(self, now: datetime) -> bool:
         return self.state is LoanState.ACTIVE and self.end_date > now
@@ -66,14 +72,16 @@ class Loan:
         return WITHIN_THE_HOUR.allows(self, fingerprint, now)
 
 
-@dataclass
-class LoanView:
+class LoanView(Record):
     """A loan as the v1 door and the patron pages show it: with when its file was downloaded and when
     its link was emailed (ISO dates, store/deliveries keeps them on the loan)."""
 
     loan: Loan
-    downloads: list[str] = field(default_factory=list)
-    shippings: list[str] = field(default_factory=list)
+    downloads: list[str]
+    shippings: list[str]
+
+    def __init__(self, loan: Loan, downloads: list[str] | None = None, shippings: list[str] | None = None) -> None:
+        self._init(loan, [] if downloads is None else downloads, [] if shippings is None else shippings)
 
     def at(self, now: datetime) -> LoanView:
         """The view with its loan as it stands at `now` (Loan.at)."""

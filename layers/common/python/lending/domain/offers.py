@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .limits import MAX_PRICE_CENTS as MAX_PRICE_CENTS  # written in domain/limits.py: the doors read them there
 from .limits import MAX_TAX_RATE as MAX_TAX_RATE
 from .limits import REMOVED as REMOVED
@@ -44,22 +42,28 @@ class LicenceTerms(Value):
             raise ValueError(f"licence_days and max_loan_days must be from 1 to {MAX_DAYS}")
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(Value):
     ean13: str
     gln_distributor: str
     title: str
     terms: LicenceTerms
     price_ttc: int  # cents
     price_ht: int  # cents
-    currency: str = "EUR"
-    tax_rate: int | None = None  # 20% = 2000, as the spec writes it
-    availability: str = "20"
-    removed: bool = False
-    publisher: str = ""
-    contributors: tuple[str, ...] = field(default_factory=tuple)
-    formats: tuple[str, ...] = ("epub",)
-    updated_at: str = ""
+    currency: str
+    tax_rate: int | None  # 20% = 2000, as the spec writes it
+    availability: str
+    removed: bool
+    publisher: str
+    contributors: tuple[str, ...]
+    formats: tuple[str, ...]
+    updated_at: str
+
+    def __init__(self, ean13: str, gln_distributor: str, title: str, terms: LicenceTerms, price_ttc: int, price_ht: int,
+                 currency: str = "EUR", tax_rate: int | None = None, availability: str = "20", removed: bool = False,
+                 publisher: str = "", contributors: tuple[str, ...] = (), formats: tuple[str, ...] = ("epub",),
+                 updated_at: str = "") -> None:
+        self._init(ean13, gln_distributor, title, terms, price_ttc, price_ht, currency, tax_rate, availability, removed,
+                   publisher, contributors, formats, updated_at)
 
     @property
     def available(self) -> bool:

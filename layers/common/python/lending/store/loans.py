@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from ..domain.dates import from_store, iso
 from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
+from ..domain.values import replace
 from . import table
 from .licences import HELD_ATTRS, MARK, POOL_ATTRS, SEATS, line_key, lines_key, seat_text, seat_value, seats
 
