@@ -402,10 +402,11 @@ def _multipart(raw: bytes, ctype: str) -> dict[str, str]:
 
 MAX_INDEX = 255  # Spring's own autoGrowCollectionLimit: orderLineId[100000]= is a request nobody can read
 MAX_DEPTH = 6
-_KEY = re.compile(r"^([^.\[\]\x00-\x1f\x7f]+)((?:\[[^\[\]\x00-\x1f\x7f]*\]|\.[^.\[\]\x00-\x1f\x7f]+)*)$")
-_JSON_SCALAR = re.compile(rb"^(?:null|true|false|-?[0-9][0-9.eE+-]*)$")  # a JSON body, but not an object
-_STEP = re.compile(r"\[([^\[\]]*)\]|\.([^.\[\]]+)")
-_INTEGER = re.compile(r"^-?[0-9]{1,12}$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_KEY = r"^([^.\[\]\x00-\x1f\x7f]+)((?:\[[^\[\]\x00-\x1f\x7f]*\]|\.[^.\[\]\x00-\x1f\x7f]+)*)$"
+_JSON_SCALAR = rb"^(?:null|true|false|-?[0-9][0-9.eE+-]*)$"  # a JSON body, but not an object
+_STEP = r"\[([^\[\]]*)\]|\.([^.\[\]]+)"
+_INTEGER = r"^-?[0-9]{1,12}$"
 
 
 class _Indexed(dict[int, Any]):
@@ -414,14 +415,14 @@ class _Indexed(dict[int, Any]):
 
 def _steps(key: str) -> list[str | int | None]:
     """`a[0].b` -> ["a", 0, "b"]; `a[]` -> ["a", None] (append); `a[b]` (PHP) -> ["a", "b"]."""
-    m = _KEY.match(key)
+    m = re.match(_KEY, key)
     if m is None:
         if len(key) <= 40 and not any(c in key for c in "\"'{}:,="):
             raise BadBody(f"parameter name {key!r} cannot be read")
         # Not a name but a body read as one (JSON sent as a form): never echoed, it may hold a password.
         raise BadBody(f"a parameter name of {len(key)} characters cannot be read (a JSON body sent as a form?)")
     out: list[str | int | None] = [m.group(1)]
-    for bracket, dotted in _STEP.findall(m.group(2)):
+    for bracket, dotted in re.findall(_STEP, m.group(2)):
         if dotted:
             out.append(dotted)
         elif bracket == "":
@@ -487,7 +488,7 @@ def nest(pairs: list[tuple[str, str]], integers: frozenset[str] = frozenset()) -
     for key, text in pairs:
         steps = _steps(key)
         leaf = next((s for s in reversed(steps) if isinstance(s, str)), None)
-        value: Any = int(text) if leaf in integers and _INTEGER.match(text) else text
+        value: Any = int(text) if leaf in integers and re.match(_INTEGER, text) else text
         _put(root, steps, value, key)
     return dict(_plain(root))
 
@@ -504,7 +505,7 @@ def spring_parameters(event: Request | Event, max_body: int = MAX_BODY,
     data: dict[str, Any] | None = None
     ctype = req.headers.get("content-type", "")
     if raw.strip():
-        if raw.lstrip()[:1] in (b"{", b"[", b'"') or _JSON_SCALAR.match(raw.strip()):
+        if raw.lstrip()[:1] in (b"{", b"[", b'"') or re.match(_JSON_SCALAR, raw.strip()):
             text = req.text(max_body)
             try:
                 parsed = json.loads(text)

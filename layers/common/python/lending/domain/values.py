@@ -29,8 +29,7 @@ class Record:
         cls._fields = tuple(inspect.get_annotations(cls))  # in the order written
 
     def _init(self, *values: object) -> None:
-        for name, value in zip(self._fields, values, strict=True):
-            object.__setattr__(self, name, value)
+        self.__dict__.update(zip(self._fields, values, strict=True))  # past a Value's __setattr__
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, name) for name in self._fields)

@@ -32,7 +32,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
@@ -42,6 +41,7 @@ from ..domain.accounts import Account, Role
 from ..domain.codes import Refused
 from ..domain.dates import iso
 from ..domain.offers import Offer
+from ..domain.values import Record, Value
 from ..observability import logger
 from ..services import auth
 from ..store import catalogue as feeds
@@ -54,13 +54,18 @@ ROLES = (Role.COLLECTIVITY, Role.RESELLER)  # the accounts with a folder (getOff
 SPOOL_BYTES = 8 * 1024 * 1024  # files beyond this are spooled to /tmp before their upload
 
 
-@dataclass
-class Report:
-    fulls: list[str] = field(default_factory=list)
-    updates: list[str] = field(default_factory=list)
-    catalogues: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    unfinished: bool = False
+class Report(Record):
+    fulls: list[str]
+    updates: list[str]
+    catalogues: list[str]
+    errors: list[str]
+    unfinished: bool
+
+    def __init__(self, fulls: list[str] | None = None, updates: list[str] | None = None,
+                 catalogues: list[str] | None = None, errors: list[str] | None = None,
+                 unfinished: bool = False) -> None:
+        self._init([] if fulls is None else fulls, [] if updates is None else updates,
+                   [] if catalogues is None else catalogues, [] if errors is None else errors, unfinished)
 
     def summary(self) -> dict[str, Any]:
         return {"fulls": len(self.fulls), "updates": len(self.updates), "catalogues": len(self.catalogues),
@@ -221,10 +226,12 @@ def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | Non
 
 # --- who may read them ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Access:
+class Access(Value):
     gln: str
     tree: list[tuple[str, str]]  # (visible directory, bucket key prefix)
+
+    def __init__(self, gln: str, tree: list[tuple[str, str]]) -> None:
+        self._init(gln, tree)
 
 
 def visible_distributors(account: Account) -> list[str]:
