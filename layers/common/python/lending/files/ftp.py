@@ -37,20 +37,18 @@ from typing import IO, Any
 
 from .. import clock
 from ..catalogue import onix
-from ..domain.accounts import Account, Role
-from ..domain.codes import Refused
+from ..domain.accounts import Role
 from ..domain.dates import iso
 from ..domain.offers import Offer
-from ..domain.values import Record, Value
+from ..domain.values import Record
 from ..observability import logger
-from ..services import auth
 from ..store import catalogue as feeds
 from ..store import ftp_files as store
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from . import layout, pmb
+from .access import ROLES, distributors
 
-ROLES = (Role.COLLECTIVITY, Role.RESELLER)  # the accounts with a folder (getOffers callers too)
 SPOOL_BYTES = 8 * 1024 * 1024  # files beyond this are spooled to /tmp before their upload
 
 
@@ -192,11 +190,6 @@ def publish_catalogue(gln_distributor: str, now: datetime, report: Report, s3: A
     store.save_state(owner, st)
 
 
-def distributors() -> list[str]:
-    """Every distributor with a catalogue folder: those with a feed and every distributor account."""
-    return sorted({f.gln_distributor for f in feeds.feeds()} | set(store.accounts_of(Role.DISTRIBUTOR)))
-
-
 def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | None = None) -> Report:
     """One run of the files job: the distributors' catalogues, then each account's files."""
     s3 = _s3(s3)
@@ -222,27 +215,3 @@ def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | Non
                 logger.exception("FTP files failed", extra={"gln": gln})
                 report.errors.append(f"{gln}: {type(e).__name__}")
     return report
-
-
-# --- who may read them ------------------------------------------------------------------------------
-
-class Access(Value):
-    gln: str
-    tree: list[tuple[str, str]]  # (visible directory, bucket key prefix)
-
-    def __init__(self, gln: str, tree: list[tuple[str, str]]) -> None:
-        self._init(gln, tree)
-
-
-def visible_distributors(account: Account) -> list[str]:
-    return [gln for gln in distributors() if account.may_order_from(gln)]
-
-
-def login(username: object, password: object) -> Access | None:
-    """The tree an FTP login may read: the hub's own accounts and passwords (PNB's), collectivities and
-    resellers only; None for anything else (a wrong password, a distributor, a malformed name)."""
-    try:
-        account = auth.authenticate(username, password, ROLES)
-    except Refused:
-        return None
-    return Access(account.gln, layout.mappings(account.gln, visible_distributors(account)))
