@@ -27,7 +27,6 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
@@ -202,14 +201,30 @@ class Request:
         return None if self._basic is None else self._basic.partition(":")[0]
 
 
-@dataclass
 class Answer:
-    """An HTTP answer; `bytes` bodies go out base64 encoded, text as it is."""
+    """An HTTP answer; `bytes` bodies go out base64 encoded, text as it is. Written by hand, not as a
+    dataclass: every HTTP function loads it at init (domain/values.py says why; this layer sits below it)."""
 
-    status: int
-    body: str | bytes = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (payload 2.0's `cookies`)
+    def __init__(self, status: int, body: str | bytes = "", headers: dict[str, str] | None = None,
+                 cookies: list[str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = {} if headers is None else headers
+        self.cookies = [] if cookies is None else cookies  # Set-Cookie values (payload 2.0's `cookies`)
+
+    def _values(self) -> tuple[object, ...]:
+        return self.status, self.body, self.headers, self.cookies
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Answer) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(status={self.status!r}, body={self.body!r}, headers={self.headers!r}, "
+                f"cookies={self.cookies!r})")
 
     def event(self) -> Event:
         out: Event = {"statusCode": self.status, "headers": self.headers}
