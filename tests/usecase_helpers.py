@@ -4,7 +4,6 @@ They run on whichever store is installed: the fake (`memory` fixture) or moto (`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from lending.domain.accounts import Account
 from lending.domain.licences import Licence, Pool
 from lending.domain.loans import WITHIN_THE_HOUR, Replay, fingerprint
 from lending.domain.refusals import Refused
+from lending.domain.values import replace
 from lending.local import demo
 from lending.services import auth, lending, orders
 from lending.services.context import Ctx

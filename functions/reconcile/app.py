@@ -1,6 +1,5 @@
 """Scheduled (and `make reconcile`): prove every licence's counters against its loan records."""
 
-from dataclasses import asdict
 from typing import Any
 
 from lending.observability import count, logger, observed
@@ -12,5 +11,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     checked, drifts = reconcile()
     count("reconcile.drifts", len(drifts))
     for drift in drifts:
-        logger.error("counter drift", extra=asdict(drift))
-    return {"licences": checked, "drifts": [asdict(d) for d in drifts]}
+        logger.error("counter drift", extra=drift.as_dict())
+    return {"licences": checked, "drifts": [d.as_dict() for d in drifts]}

@@ -7,7 +7,6 @@ import io
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from onixcheck import validate
 from lending.catalogue import connectors, ingest, onix, sync
 from lending.domain.dates import iso
 from lending.domain.offers import Offer
+from lending.domain.values import replace
 from lending.local import demo, functions, template
 from lending.store import catalogue as store
 from lending.store import offers as offer_store

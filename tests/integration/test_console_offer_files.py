@@ -18,8 +18,8 @@ from lending import clock
 from lending.catalogue import console_offers, onix, updates
 from lending.domain.accounts import Account, Role, hash_secret
 from lending.domain.staff import Staff, StaffRole, StaffState
+from lending.files import access, layout
 from lending.files import ftp as ftp_files
-from lending.files import layout
 from lending.local import demo
 from lending.pnb.operations import run
 from lending.services import distributor as uses
@@ -68,10 +68,10 @@ def get_offers_files(gln: str, since: datetime, at: datetime) -> dict[str, Any]:
 
 
 def ftp_folder(gln_account: str, password: str, gln_distributor: str) -> dict[str, bytes]:
-    """The distributor's catalogue folder as the account's FTP login maps it (files.ftp.login)."""
-    access = ftp_files.login(gln_account, password)
-    assert access is not None
-    prefix = dict(access.tree)[f"{layout.ONIX_DIR}/{gln_distributor}"] + "/"
+    """The distributor's catalogue folder as the account's FTP login maps it (files.access.login)."""
+    found = access.login(gln_account, password)
+    assert found is not None
+    prefix = dict(found.tree)[f"{layout.ONIX_DIR}/{gln_distributor}"] + "/"
     s3 = boto3.client("s3")
     listed = s3.list_objects_v2(Bucket=os.environ["BUCKET_NAME"], Prefix=prefix).get("Contents", [])
     return {o["Key"][len(prefix):]: s3_read(o["Key"]) for o in listed}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import tomllib
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from botocore.client import BaseClient
 
 from lending.domain.licences import Pool
+from lending.domain.values import replace
 from lending.local import demo, streams, template
 from lending.local.meter import Meter, attr_size, item_size
 from lending.local.receiver import Receiver

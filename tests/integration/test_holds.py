@@ -5,13 +5,13 @@ and reconcile staying clean at every step."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from lending.domain.dates import iso
+from lending.domain.values import replace
 from lending.local import demo, mail
 from lending.notify import events
 from lending.services import api_keys, clock, holds, lending

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lending.domain.values import replace
 from lending.local import demo
 from lending.store import offers
 from tests.helpers import coll_auth, invoke, iso, line, order_body, order_ok, pnb
@@ -154,8 +154,7 @@ def test_body_that_is_not_json_is_400() -> None:
 
 
 def test_restricted_distributor_access(aws: dict) -> None:
-    from dataclasses import replace
-
+    from lending.domain.values import replace
     from lending.services import auth
     from lending.store import accounts
 

@@ -3,7 +3,6 @@ the reconcile job's repair of a loanBook cut short between its line write and it
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from lending.domain.dates import iso
 from lending.domain.licences import Pool
 from lending.domain.loans import Loan
+from lending.domain.values import replace
 from lending.local import demo
 from lending.services import lending
 from lending.store import ftp_files as ftp_store

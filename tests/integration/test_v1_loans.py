@@ -8,13 +8,13 @@ import base64
 import io
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from lending.domain.dates import iso
+from lending.domain.values import replace
 from lending.local import demo, functions, mail, template
 from lending.local.gateway import build_event
 from lending.services import api_keys, clock, patron_loans

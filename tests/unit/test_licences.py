@@ -111,9 +111,8 @@ def test_terms_are_checked() -> None:
 
 
 def test_counters_are_proven_against_the_loans() -> None:
-    from dataclasses import replace
-
     from lending.domain.loans import Drift, Loan, LoanState, drifts
+    from lending.domain.values import replace
 
     def loan(n: int, pool: Pool, state: LoanState = LoanState.ACTIVE) -> Loan:
         return Loan("c", f"L{n}", "1" * 24, "e", "d", pool, T0, T0 + timedelta(days=7), state=state)

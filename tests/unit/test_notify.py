@@ -34,11 +34,11 @@ def test_a_returned_loan_carries_its_event_and_every_copy_is_the_same(extra: dic
     """The return writes its event on the loan item (store.loans.end): the table's stream hands that write
     (its new image, in DynamoDB's types) to the delivery, and the sweeper reads the item back: both give
     the contract's body, byte for byte, with only the door's own ids from the loan's extra."""
-    from dataclasses import replace
     from datetime import UTC, datetime
 
     from lending.domain.licences import Pool
     from lending.domain.loans import Loan, LoanState
+    from lending.domain.values import replace
     from lending.services import lending
     from lending.store import loans, table
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import tracemalloc
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from lending.catalogue import onix
 from lending.catalogue.onix import OnixError, Rejected, Removal
 from lending.domain.identifiers import with_check_digit
 from lending.domain.offers import LicenceTerms, Offer
+from lending.domain.values import replace
 from lending.local import demo
 
 GLN = "3010999000018"

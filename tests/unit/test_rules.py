@@ -38,7 +38,7 @@ def test_prices() -> None:
 
 
 def test_availability_messages() -> None:
-    from dataclasses import replace
+    from lending.domain.values import replace
 
     assert OFFER.available and OFFER.unavailability() is None
     assert replace(OFFER, availability="21").available

@@ -3,12 +3,12 @@ services.patron_loans) on the store in memory: an injected clock, no emulator, n
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from lending.domain.refusals import Reason, Refused
+from lending.domain.values import replace
 from lending.local import demo
 from lending.services import collectivity_loans, ips, lending, order_status, orders, patron_loans
 from lending.services.context import Ctx

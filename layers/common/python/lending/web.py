@@ -27,7 +27,6 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
@@ -202,14 +201,30 @@ class Request:
         return None if self._basic is None else self._basic.partition(":")[0]
 
 
-@dataclass
 class Answer:
-    """An HTTP answer; `bytes` bodies go out base64 encoded, text as it is."""
+    """An HTTP answer; `bytes` bodies go out base64 encoded, text as it is. Written by hand, not as a
+    dataclass: every HTTP function loads it at init (domain/values.py says why; this layer sits below it)."""
 
-    status: int
-    body: str | bytes = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    cookies: list[str] = field(default_factory=list)  # Set-Cookie values (payload 2.0's `cookies`)
+    def __init__(self, status: int, body: str | bytes = "", headers: dict[str, str] | None = None,
+                 cookies: list[str] | None = None) -> None:
+        self.status = status
+        self.body = body
+        self.headers = {} if headers is None else headers
+        self.cookies = [] if cookies is None else cookies  # Set-Cookie values (payload 2.0's `cookies`)
+
+    def _values(self) -> tuple[object, ...]:
+        return self.status, self.body, self.headers, self.cookies
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Answer) or other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__qualname__}(status={self.status!r}, body={self.body!r}, headers={self.headers!r}, "
+                f"cookies={self.cookies!r})")
 
     def event(self) -> Event:
         out: Event = {"statusCode": self.status, "headers": self.headers}
@@ -402,10 +417,11 @@ def _multipart(raw: bytes, ctype: str) -> dict[str, str]:
 
 MAX_INDEX = 255  # Spring's own autoGrowCollectionLimit: orderLineId[100000]= is a request nobody can read
 MAX_DEPTH = 6
-_KEY = re.compile(r"^([^.\[\]\x00-\x1f\x7f]+)((?:\[[^\[\]\x00-\x1f\x7f]*\]|\.[^.\[\]\x00-\x1f\x7f]+)*)$")
-_JSON_SCALAR = re.compile(rb"^(?:null|true|false|-?[0-9][0-9.eE+-]*)$")  # a JSON body, but not an object
-_STEP = re.compile(r"\[([^\[\]]*)\]|\.([^.\[\]]+)")
-_INTEGER = re.compile(r"^-?[0-9]{1,12}$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_KEY = r"^([^.\[\]\x00-\x1f\x7f]+)((?:\[[^\[\]\x00-\x1f\x7f]*\]|\.[^.\[\]\x00-\x1f\x7f]+)*)$"
+_JSON_SCALAR = rb"^(?:null|true|false|-?[0-9][0-9.eE+-]*)$"  # a JSON body, but not an object
+_STEP = r"\[([^\[\]]*)\]|\.([^.\[\]]+)"
+_INTEGER = r"^-?[0-9]{1,12}$"
 
 
 class _Indexed(dict[int, Any]):
@@ -414,14 +430,14 @@ class _Indexed(dict[int, Any]):
 
 def _steps(key: str) -> list[str | int | None]:
     """`a[0].b` -> ["a", 0, "b"]; `a[]` -> ["a", None] (append); `a[b]` (PHP) -> ["a", "b"]."""
-    m = _KEY.match(key)
+    m = re.match(_KEY, key)
     if m is None:
         if len(key) <= 40 and not any(c in key for c in "\"'{}:,="):
             raise BadBody(f"parameter name {key!r} cannot be read")
         # Not a name but a body read as one (JSON sent as a form): never echoed, it may hold a password.
         raise BadBody(f"a parameter name of {len(key)} characters cannot be read (a JSON body sent as a form?)")
     out: list[str | int | None] = [m.group(1)]
-    for bracket, dotted in _STEP.findall(m.group(2)):
+    for bracket, dotted in re.findall(_STEP, m.group(2)):
         if dotted:
             out.append(dotted)
         elif bracket == "":
@@ -487,7 +503,7 @@ def nest(pairs: list[tuple[str, str]], integers: frozenset[str] = frozenset()) -
     for key, text in pairs:
         steps = _steps(key)
         leaf = next((s for s in reversed(steps) if isinstance(s, str)), None)
-        value: Any = int(text) if leaf in integers and _INTEGER.match(text) else text
+        value: Any = int(text) if leaf in integers and re.match(_INTEGER, text) else text
         _put(root, steps, value, key)
     return dict(_plain(root))
 
@@ -504,7 +520,7 @@ def spring_parameters(event: Request | Event, max_body: int = MAX_BODY,
     data: dict[str, Any] | None = None
     ctype = req.headers.get("content-type", "")
     if raw.strip():
-        if raw.lstrip()[:1] in (b"{", b"[", b'"') or _JSON_SCALAR.match(raw.strip()):
+        if raw.lstrip()[:1] in (b"{", b"[", b'"') or re.match(_JSON_SCALAR, raw.strip()):
             text = req.text(max_body)
             try:
                 parsed = json.loads(text)

@@ -22,12 +22,12 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any, Protocol
 
 from .. import aws
 from ..domain.dates import iso, parse_iso
+from ..domain.values import Record
 from ..store.catalogue import Feed
 
 HTTP_TIMEOUT = 60
@@ -39,18 +39,23 @@ class UpstreamError(Exception):
     """The source answered something other than files (an error status, a refused call): retry later."""
 
 
-@dataclass
-class Source:
+class Source(Record):
     name: str
     open: Callable[[], AbstractContextManager[IO[bytes]]]
     position: str | None  # the cursor once this source is applied; None: keep the batch's for the end
 
+    def __init__(self, name: str, open: Callable[[], AbstractContextManager[IO[bytes]]], position: str | None) -> None:
+        self._init(name, open, position)
 
-@dataclass
-class Batch:
-    sources: list[Source] = field(default_factory=list)
-    position: str | None = None  # the cursor once every source is applied
-    gap: str | None = None  # a warning: some history could not be asked for (upstream limit)
+
+class Batch(Record):
+    sources: list[Source]
+    position: str | None  # the cursor once every source is applied
+    gap: str | None  # a warning: some history could not be asked for (upstream limit)
+
+    def __init__(self, sources: list[Source] | None = None, position: str | None = None,
+                 gap: str | None = None) -> None:
+        self._init([] if sources is None else sources, position, gap)
 
 
 class Connector(Protocol):

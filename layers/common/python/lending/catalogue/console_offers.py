@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import IO, Any
 
 from ..domain.offers import Offer
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff
+from ..domain.values import replace
 from ..services import files
 from ..services.context import Ctx
 from ..services.distributor import organisation, own_gln

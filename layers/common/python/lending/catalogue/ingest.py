@@ -15,7 +15,6 @@ sync retries."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from decimal import DecimalException
 from itertools import islice
@@ -24,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from ..domain.dates import iso
 from ..domain.offers import Offer
+from ..domain.values import replace
 from ..store import offers as store
 from .onix import Notice, Rejected, Removal
 

@@ -25,13 +25,13 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, Any
 
 from .. import clock as hub_clock
 from ..domain.dates import iso
 from ..domain.offers import Offer
+from ..domain.values import Record
 from ..observability import logger
 from ..store import catalogue as store
 from ..store import offers as offer_store
@@ -50,19 +50,25 @@ def _bucket() -> str:
     return os.environ["BUCKET_NAME"]
 
 
-@dataclass
-class FeedReport:
+class FeedReport(Record):
     gln_distributor: str
-    files: list[str] = field(default_factory=list)
-    changed: int = 0
-    rejected: list[onix.Rejected] = field(default_factory=list)
-    rejected_count: int = 0
-    held: str | None = None  # "<file>: <fault>" when a file is not ONIX
-    stopped: bool = False  # the time limit came before every file was applied
-    gap: str | None = None
-    error: str | None = None
-    busy: bool = False
-    update_files: list[str] = field(default_factory=list)
+    files: list[str]
+    changed: int
+    rejected: list[onix.Rejected]
+    rejected_count: int
+    held: str | None  # "<file>: <fault>" when a file is not ONIX
+    stopped: bool  # the time limit came before every file was applied
+    gap: str | None
+    error: str | None
+    busy: bool
+    update_files: list[str]
+
+    def __init__(self, gln_distributor: str, files: list[str] | None = None, changed: int = 0,
+                 rejected: list[onix.Rejected] | None = None, rejected_count: int = 0, held: str | None = None,
+                 stopped: bool = False, gap: str | None = None, error: str | None = None, busy: bool = False,
+                 update_files: list[str] | None = None) -> None:
+        self._init(gln_distributor, [] if files is None else files, changed, [] if rejected is None else rejected,
+                   rejected_count, held, stopped, gap, error, busy, [] if update_files is None else update_files)
 
     def reject(self, r: onix.Rejected) -> None:
         self.rejected_count += 1

@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +36,7 @@ from .. import aws
 from ..domain.accounts import Account, Role
 from ..domain.dates import iso
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Value
 from ..services import auth
 from ..services.context import Ctx
 from ..services.links import signing_key
@@ -48,7 +48,8 @@ LINK_LIFE = timedelta(days=10)
 RATE_WINDOW = timedelta(hours=24)
 RATE_LIMIT = 5
 OVERLAP = timedelta(minutes=1)
-_NAME = re.compile(r"^[0-9]{13}/[0-9A-Za-z.-]{1,80}$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_NAME = r"^[0-9]{13}/[0-9A-Za-z.-]{1,80}$"
 
 
 def update_key(gln_distributor: str, name: str) -> str:
@@ -78,7 +79,7 @@ def verify_link(token: str, now: datetime) -> str | None:
         raw, sig = token.split(".")
         payload = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
         name, exp = payload.rsplit(".", 1)
-        if not same_secret(_mac(payload), sig) or not _NAME.match(name):
+        if not same_secret(_mac(payload), sig) or not re.match(_NAME, name):
             return None
         if datetime.fromtimestamp(int(exp), UTC) <= now:
             return None
@@ -101,14 +102,17 @@ def open_link(token: str, now: datetime, s3: Any = None) -> str | None:
 
 # --- the two services --------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class OfferUpdates:
+class OfferUpdates(Value):
     """getOffers / getOffersForDistributor, as the door read them."""
 
-    since: datetime | None = None
-    last_connection: bool = False  # since the caller's previous call of the same service
-    gln_distributor: str | None = None  # getOffersForDistributor's distributor
-    gln_contractor: str | None = None
+    since: datetime | None
+    last_connection: bool  # since the caller's previous call of the same service
+    gln_distributor: str | None  # getOffersForDistributor's distributor
+    gln_contractor: str | None
+
+    def __init__(self, since: datetime | None = None, last_connection: bool = False, gln_distributor: str | None = None,
+                 gln_contractor: str | None = None) -> None:
+        self._init(since, last_connection, gln_distributor, gln_contractor)
 
 
 def _since(ctx: Ctx, caller: Account, req: OfferUpdates, service: str, scope: str) -> datetime:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from .. import web
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Session, Staff, StaffRole, StaffState
+from ..domain.values import Record
 from ..observability import logger
 from ..services import clock
 from ..services import console as uses
@@ -28,17 +28,21 @@ SESSION = "lh_session"
 __all__ = ["LANG", "PRE", "STATUS", "words"]  # the console's table (console/answers.py) and cookies (console/http.py)
 
 
-@dataclass
-class Page:
+class Page(Record):
     req: Request
     ctx: Ctx
     lang: str
     nonce: str
-    staff: Staff | None = None
-    session: Session | None = None
-    pre: str | None = None  # the pre-sign-in CSRF token this answer sets, if new
-    distributor: bool = False  # the signed-in staff work for a distributor (offers), not a library
-    reseller: bool = False  # ... for a reseller (its daily summary only)
+    staff: Staff | None
+    session: Session | None
+    pre: str | None  # the pre-sign-in CSRF token this answer sets, if new
+    distributor: bool  # the signed-in staff work for a distributor (offers), not a library
+    reseller: bool  # ... for a reseller (its daily summary only)
+
+    def __init__(self, req: Request, ctx: Ctx, lang: str, nonce: str, staff: Staff | None = None,
+                 session: Session | None = None, pre: str | None = None, distributor: bool = False,
+                 reseller: bool = False) -> None:
+        self._init(req, ctx, lang, nonce, staff, session, pre, distributor, reseller)
 
 
     @property

@@ -5,10 +5,10 @@ client's address and language, and the security headers of every page."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote
 
 from .. import web
+from ..domain.values import Record
 from ..web import BadBody, parameters
 
 PREFIX = "/console"
@@ -20,8 +20,7 @@ PRE = "lh_pre"  # double-submit CSRF token of the forms shown before sign-in (co
 LANG = "lh_lang"
 
 
-@dataclass
-class Request:
+class Request(Record):
     method: str
     path: list[str]  # the segments after /console, decoded
     query: dict[str, str]
@@ -30,7 +29,12 @@ class Request:
     headers: dict[str, str]
     address: str
     base: str  # the hub's address as the caller reached it
-    files: dict[str, bytes] = field(default_factory=dict)  # multipart file fields (EPUB upload)
+    files: dict[str, bytes]  # multipart file fields (EPUB upload)
+
+    def __init__(self, method: str, path: list[str], query: dict[str, str], form: dict[str, str],
+                 cookies: dict[str, str], headers: dict[str, str], address: str, base: str,
+                 files: dict[str, bytes] | None = None) -> None:
+        self._init(method, path, query, form, cookies, headers, address, base, {} if files is None else files)
 
     @property
     def secure(self) -> bool:
@@ -97,13 +101,16 @@ def _multipart(http: web.Request) -> tuple[dict[str, str], dict[str, bytes]]:
     return form, files
 
 
-@dataclass
-class Response:
-    status: int = 200
-    body: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    cookies: list[str] = field(default_factory=list)
-    csp: str | None = None  # a page's own Content-Security-Policy (the reader's); the console's otherwise
+class Response(Record):
+    status: int
+    body: str
+    headers: dict[str, str]
+    cookies: list[str]
+    csp: str | None  # a page's own Content-Security-Policy (the reader's); the console's otherwise
+
+    def __init__(self, status: int = 200, body: str = "", headers: dict[str, str] | None = None,
+                 cookies: list[str] | None = None, csp: str | None = None) -> None:
+        self._init(status, body, {} if headers is None else headers, [] if cookies is None else cookies, csp)
 
     def set_cookie(self, req: Request, name: str, value: str, max_age: int | None = None) -> None:
         parts = [f"{req.cookie_name(name)}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from .values import Record
 
 _ITERATIONS = 120_000
 
@@ -20,18 +21,23 @@ class Role(StrEnum):
     DISTRIBUTOR = "distributor"
 
 
-@dataclass
-class Account:
+class Account(Record):
     gln: str
     role: Role
-    name: str = ""
-    country: str = "FR"
-    secret_hash: str | None = None
-    members: tuple[str, ...] = ()  # collectivity: its member libraries (loanerColl)
-    parent: str | None = None  # library: its collectivity
-    distributors: tuple[str, ...] | None = None  # reseller/collectivity: allowed distributors (None: all)
-    callback_secret: str | None = None  # collectivity: HMAC key of early-return notifications
-    settings: dict[str, Any] = field(default_factory=dict)  # collectivity: v1 limits
+    name: str
+    country: str
+    secret_hash: str | None
+    members: tuple[str, ...]  # collectivity: its member libraries (loanerColl)
+    parent: str | None  # library: its collectivity
+    distributors: tuple[str, ...] | None  # reseller/collectivity: allowed distributors (None: all)
+    callback_secret: str | None  # collectivity: HMAC key of early-return notifications
+    settings: dict[str, Any]  # collectivity: v1 limits
+
+    def __init__(self, gln: str, role: Role, name: str = "", country: str = "FR", secret_hash: str | None = None,
+                 members: tuple[str, ...] = (), parent: str | None = None, distributors: tuple[str, ...] | None = None,
+                 callback_secret: str | None = None, settings: dict[str, Any] | None = None) -> None:
+        self._init(gln, role, name, country, secret_hash, members, parent, distributors, callback_secret,
+                   {} if settings is None else settings)
 
     def may_order_from(self, gln_distributor: str) -> bool:
         return self.distributors is None or gln_distributor in self.distributors

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-_ISO = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}:?\d{2})?$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_ISO = r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?)(Z|[+-]\d{2}:?\d{2})?$"
 PNB_ZONE = "Europe/Paris"  # the zone of a time written without one
 # The years a lending date may fall in. Far outside them a date is a typing error, and adding a licence's
 # or a loan's days to it could leave what a datetime holds (an OverflowError, not an answer).
@@ -24,7 +25,7 @@ def in_range(value: datetime) -> datetime | None:
 def parse_iso(value: object, naive_zone: str | None = None) -> datetime | None:
     """An aware datetime, or None when the text is not one of the forms above (or its year is out of
     range). A time without a zone is read in `naive_zone`, refused without one."""
-    m = _ISO.match(value) if isinstance(value, str) else None
+    m = re.match(_ISO, value) if isinstance(value, str) else None
     if m is None:
         return None
     local, zone = m.groups()

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from .licences import Pool
 from .refusals import Reason, Refused
+from .values import Record, Value
 
 DEFAULT_MAX_HOLDS = 5
 DEFAULT_WINDOW_HOURS = 48
@@ -55,13 +55,16 @@ def _setting(settings: Mapping[str, Any], name: str, default: int, low: int) -> 
     return default
 
 
-@dataclass(frozen=True)
-class HoldSettings:
+class HoldSettings(Value):
     """Account.settings of the collectivity: `maxHolds` (open holds per patron, 0: holds off) and
     `holdWindowHours` (how long a reserved place waits for its patron)."""
 
-    max_holds: int = DEFAULT_MAX_HOLDS
-    window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS)
+    max_holds: int
+    window: timedelta
+
+    def __init__(self, max_holds: int = DEFAULT_MAX_HOLDS,
+                 window: timedelta = timedelta(hours=DEFAULT_WINDOW_HOURS)) -> None:
+        self._init(max_holds, window)
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> HoldSettings:
@@ -80,23 +83,31 @@ def parse_hold_id(text: str) -> tuple[str, int] | None:
     return text[:13], int(text[13:])
 
 
-@dataclass
-class Hold:
+class Hold(Record):
     gln_coll: str
     ean13: str
     ticket: int
     member_id: str
     placed_at: datetime
-    state: HoldState = HoldState.WAITING
-    order_line_id: str | None = None  # the licence whose place is reserved
-    reserved_at: datetime | None = None
-    expires_at: datetime | None = None  # end of the reservation window (v1 `hold_expires_at`)
-    ended_at: datetime | None = None
-    loan_id: str | None = None  # the loan that consumed the reservation
-    email: str | None = None  # only while the patron may still need to be told; dropped once notified
-    callback_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    pool: Pool = Pool.DOWNLOAD  # the kind of place the patron waits for
+    state: HoldState
+    order_line_id: str | None  # the licence whose place is reserved
+    reserved_at: datetime | None
+    expires_at: datetime | None  # end of the reservation window (v1 `hold_expires_at`)
+    ended_at: datetime | None
+    loan_id: str | None  # the loan that consumed the reservation
+    email: str | None  # only while the patron may still need to be told; dropped once notified
+    callback_url: str | None
+    extra: dict[str, Any]
+    pool: Pool  # the kind of place the patron waits for
+
+    def __init__(self, gln_coll: str, ean13: str, ticket: int, member_id: str, placed_at: datetime,
+                 state: HoldState = HoldState.WAITING, order_line_id: str | None = None,
+                 reserved_at: datetime | None = None, expires_at: datetime | None = None,
+                 ended_at: datetime | None = None, loan_id: str | None = None, email: str | None = None,
+                 callback_url: str | None = None, extra: dict[str, Any] | None = None,
+                 pool: Pool = Pool.DOWNLOAD) -> None:
+        self._init(gln_coll, ean13, ticket, member_id, placed_at, state, order_line_id, reserved_at, expires_at,
+                   ended_at, loan_id, email, callback_url, {} if extra is None else extra, pool)
 
     @property
     def hold_id(self) -> str:

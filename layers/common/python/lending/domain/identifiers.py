@@ -58,8 +58,9 @@ def with_check_digit(twelve: str) -> str:
 
 # A lending system's identifier (warehouse `bill_drm_to`): alphanumeric with the usual separators, never
 # a path (no "/" nor a leading "."), short enough to name a file of the DRM report.
-_LENDING_SYSTEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_LENDING_SYSTEM = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def is_lending_system_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_LENDING_SYSTEM.match(value))
+    return isinstance(value, str) and bool(re.match(_LENDING_SYSTEM, value))

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from .refusals import Reason, Refused
+from .values import Value
 
 MAX_RANGE = 1000
 
 IpAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
-@dataclass(frozen=True)
-class IpRange:
+class IpRange(Value):
+    """Declared addresses of a collectivity, `first` to `last` (one address: both the same)."""
+
     first: IpAddr
     last: IpAddr
+
+    def __init__(self, first: IpAddr, last: IpAddr) -> None:
+        self._init(first, last)
 
     @property
     def text(self) -> str:

@@ -5,13 +5,13 @@ consultBook, the library API v1 and the warehouse lending URL all lend through `
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .codes import Status
 from .offers import LicenceTerms
 from .refusals import Reason, Refused
+from .values import Record, Value
 
 
 class Pool(StrEnum):
@@ -37,8 +37,7 @@ def pool_for(medium: AccessMedium, localization: Localization) -> Pool:
     return Pool.ONSITE if localization is Localization.IN_SITU else Pool.OFFSITE
 
 
-@dataclass(frozen=True)
-class Seat:
+class Seat(Value):
     """A loan as its licence line counts it (docs/cost.md): the line holds its loans, not a count of them.
     A seat whose end has passed no longer takes a place; the line's next write drops it."""
 
@@ -46,6 +45,9 @@ class Seat:
     end: datetime
     created: datetime
     mark: str  # the head of the loan's request fingerprint: a replay recognises its own seat
+
+    def __init__(self, pool: Pool, end: datetime, created: datetime, mark: str) -> None:
+        self._init(pool, end, created, mark)
 
     def live(self, now: datetime) -> bool:
         return self.end > now
@@ -65,8 +67,7 @@ def live_free(stored: dict[Pool, int], seats: dict[str, Seat], now: datetime) ->
     return out
 
 
-@dataclass
-class Licence:
+class Licence(Record):
     order_line_id: str
     gln_coll: str
     gln_reseller: str
@@ -81,14 +82,24 @@ class Licence:
     dmd_date: datetime
     end_date: datetime  # end of the licence window: dmdDate + licence days
     max_loan_days: int
-    begin_date: datetime | None = None
-    lending_token: str | None = None
-    held: int = 0  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
-    held_streams: dict[Pool, int] = field(default_factory=dict)  # of `held`, those of the streaming pools
-    seats: dict[str, Seat] = field(default_factory=dict)  # the loans the line counts, lapsed ones included
+    begin_date: datetime | None
+    lending_token: str | None
+    held: int  # places reserved for holds (taken from `free`, each keeping one access of `nta`)
+    held_streams: dict[Pool, int]  # of `held`, those of the streaming pools
+    seats: dict[str, Seat]  # the loans the line counts, lapsed ones included
     # The title's hold queue may have a waiting hold (written with a hold, cleared by the expiry job once
     # none waits): a loan freeing a lapsed seat's place reads the queue first only then.
-    queued: bool = False
+    queued: bool
+
+    def __init__(self, order_line_id: str, gln_coll: str, gln_reseller: str, order_id: str, ean13: str,
+                 gln_distributor: str, status: str, sizes: dict[Pool, int], free: dict[Pool, int], nta_total: int,
+                 nta: int, dmd_date: datetime, end_date: datetime, max_loan_days: int,
+                 begin_date: datetime | None = None, lending_token: str | None = None, held: int = 0,
+                 held_streams: dict[Pool, int] | None = None, seats: dict[str, Seat] | None = None,
+                 queued: bool = False) -> None:
+        self._init(order_line_id, gln_coll, gln_reseller, order_id, ean13, gln_distributor, status, sizes, free,
+                   nta_total, nta, dmd_date, end_date, max_loan_days, begin_date, lending_token, held,
+                   {} if held_streams is None else held_streams, {} if seats is None else seats, queued)
 
     def held_in(self, pool: Pool) -> int:
         """Places of `pool` reserved for holds (out of its `free`)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -14,6 +13,7 @@ from .licences import Licence, Pool
 from .limits import LCP_HINT_MAX as LCP_HINT_MAX  # written in domain/limits.py: the doors read them there
 from .limits import LCP_PASSPHRASE_MAX as LCP_PASSPHRASE_MAX
 from .refusals import Reason, Refused
+from .values import Record, Value, replace
 
 IDEMPOTENCY_WINDOW = timedelta(hours=1)
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of ours a caller's clock may run
@@ -32,8 +32,7 @@ class LoanState(StrEnum):
     EXPIRED = "EXPIRED"
 
 
-@dataclass
-class Loan:
+class Loan(Record):
     gln_coll: str
     loan_id: str
     order_line_id: str
@@ -42,13 +41,21 @@ class Loan:
     pool: Pool
     created_at: datetime
     end_date: datetime
-    state: LoanState = LoanState.ACTIVE
-    returned_at: datetime | None = None
-    fingerprint: str = ""
-    answer: dict[str, Any] = field(default_factory=dict)  # older records only: answers are rendered from the loan
-    callback_url: str | None = None
-    origin: str = "pnb"  # pnb | v1 | warehouse
-    extra: dict[str, Any] = field(default_factory=dict)  # door-specific: memberId, borrowerId, ...
+    state: LoanState
+    returned_at: datetime | None
+    fingerprint: str
+    answer: dict[str, Any]  # older records only: answers are rendered from the loan
+    callback_url: str | None
+    origin: str  # pnb | v1 | warehouse
+    extra: dict[str, Any]  # door-specific: memberId, borrowerId, ...
+
+    def __init__(self, gln_coll: str, loan_id: str, order_line_id: str, ean13: str, gln_distributor: str, pool: Pool,
+                 created_at: datetime, end_date: datetime, state: LoanState = LoanState.ACTIVE,
+                 returned_at: datetime | None = None, fingerprint: str = "", answer: dict[str, Any] | None = None,
+                 callback_url: str | None = None, origin: str = "pnb", extra: dict[str, Any] | None = None) -> None:
+        self._init(gln_coll, loan_id, order_line_id, ean13, gln_distributor, pool, created_at, end_date, state,
+                   returned_at, fingerprint, {} if answer is None else answer, callback_url, origin,
+                   {} if extra is None else extra)
 
     def active(self, now: datetime) -> bool:
         return self.state is LoanState.ACTIVE and self.end_date > now
@@ -65,22 +72,23 @@ class Loan:
         return WITHIN_THE_HOUR.allows(self, fingerprint, now)
 
 
-@dataclass
-class LoanView:
+class LoanView(Record):
     """A loan as the v1 door and the patron pages show it: with when its file was downloaded and when
     its link was emailed (ISO dates, store/deliveries keeps them on the loan)."""
 
     loan: Loan
-    downloads: list[str] = field(default_factory=list)
-    shippings: list[str] = field(default_factory=list)
+    downloads: list[str]
+    shippings: list[str]
+
+    def __init__(self, loan: Loan, downloads: list[str] | None = None, shippings: list[str] | None = None) -> None:
+        self._init(loan, [] if downloads is None else downloads, [] if shippings is None else shippings)
 
     def at(self, now: datetime) -> LoanView:
         """The view with its loan as it stands at `now` (Loan.at)."""
         return replace(self, loan=self.loan.at(now))
 
 
-@dataclass(frozen=True)
-class Replay:
+class Replay(Value):
     """The one replay rule: a lending request whose key (the loan id each door derives from the caller's
     own key) names an existing loan gets that loan back, and takes nothing, when its fingerprint (the
     parameters that make two requests "identical") is the loan's and it comes within `window` of the
@@ -96,6 +104,9 @@ class Replay:
       is, in services/patron_loans.create), which no fingerprint of a single request could express."""
 
     window: timedelta | None
+
+    def __init__(self, window: timedelta | None) -> None:
+        self._init(window)
 
     def allows(self, loan: Loan, fingerprint: str, now: datetime) -> bool:
         if loan.fingerprint != fingerprint:
@@ -124,14 +135,16 @@ def return_date(requested: datetime | None, created_at: datetime, now: datetime)
     return min(requested, now)
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(Value):
     """A counter of a licence that its loan records do not explain."""
 
     order_line_id: str
     what: str  # "free[dl]", "free[on]", "free[off]" or "nta"
     expected: int  # what the loan records say
     found: int  # what the counter holds
+
+    def __init__(self, order_line_id: str, what: str, expected: int, found: int) -> None:
+        self._init(order_line_id, what, expected, found)
 
 
 def drifts(licence: Licence, loans: list[Loan], reserved: int | Mapping[Pool, int] = 0,

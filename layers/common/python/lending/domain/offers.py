@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from .limits import MAX_PRICE_CENTS as MAX_PRICE_CENTS  # written in domain/limits.py: the doors read them there
 from .limits import MAX_TAX_RATE as MAX_TAX_RATE
 from .limits import REMOVED as REMOVED
 from .refusals import Reason, Refused
+from .values import Value
 
 # ONIX code list 65 (ProductAvailability): the codes the PNB spec names (its door words each).
 UNAVAILABLE_CODES = frozenset({"01", "10", "30", "40", "45", "46"})
@@ -20,8 +19,7 @@ MAX_DAYS = 36_600
 MAX_COUNT = 10**9
 
 
-@dataclass(frozen=True)
-class LicenceTerms:
+class LicenceTerms(Value):
     """What one copy of an offer grants: accesses in total, places per pool, how long."""
 
     loans: int  # NTA: accesses over the licence's life
@@ -31,7 +29,12 @@ class LicenceTerms:
     licence_days: int
     max_loan_days: int
 
-    def __post_init__(self) -> None:
+    def __init__(self, loans: int, downloads: int, onsite_streams: int, offsite_streams: int, licence_days: int,
+                 max_loan_days: int) -> None:
+        self._init(loans, downloads, onsite_streams, offsite_streams, licence_days, max_loan_days)
+        self._check()
+
+    def _check(self) -> None:
         for name in ("loans", "downloads", "onsite_streams", "offsite_streams"):
             if not 0 <= getattr(self, name) <= MAX_COUNT:
                 raise ValueError(f"{name} must be from 0 to {MAX_COUNT}")
@@ -39,22 +42,28 @@ class LicenceTerms:
             raise ValueError(f"licence_days and max_loan_days must be from 1 to {MAX_DAYS}")
 
 
-@dataclass(frozen=True)
-class Offer:
+class Offer(Value):
     ean13: str
     gln_distributor: str
     title: str
     terms: LicenceTerms
     price_ttc: int  # cents
     price_ht: int  # cents
-    currency: str = "EUR"
-    tax_rate: int | None = None  # 20% = 2000, as the spec writes it
-    availability: str = "20"
-    removed: bool = False
-    publisher: str = ""
-    contributors: tuple[str, ...] = field(default_factory=tuple)
-    formats: tuple[str, ...] = ("epub",)
-    updated_at: str = ""
+    currency: str
+    tax_rate: int | None  # 20% = 2000, as the spec writes it
+    availability: str
+    removed: bool
+    publisher: str
+    contributors: tuple[str, ...]
+    formats: tuple[str, ...]
+    updated_at: str
+
+    def __init__(self, ean13: str, gln_distributor: str, title: str, terms: LicenceTerms, price_ttc: int, price_ht: int,
+                 currency: str = "EUR", tax_rate: int | None = None, availability: str = "20", removed: bool = False,
+                 publisher: str = "", contributors: tuple[str, ...] = (), formats: tuple[str, ...] = ("epub",),
+                 updated_at: str = "") -> None:
+        self._init(ean13, gln_distributor, title, terms, price_ttc, price_ht, currency, tax_rate, availability, removed,
+                   publisher, contributors, formats, updated_at)
 
     @property
     def available(self) -> bool:

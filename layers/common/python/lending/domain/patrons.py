@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from .refusals import Reason, Refused
+from .values import Value, replace
 
 DEFAULT_LOAN_DAYS = 21
 
@@ -29,14 +29,17 @@ def _limit(settings: Mapping[str, Any], name: str) -> int | None:
     return None
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Value):
     """A library's settings (Account.settings of the collectivity); an absent limit is no limit."""
 
-    max_active: int | None = None
-    per_day: int | None = None
-    per_month: int | None = None
-    default_days: int = DEFAULT_LOAN_DAYS
+    max_active: int | None
+    per_day: int | None
+    per_month: int | None
+    default_days: int
+
+    def __init__(self, max_active: int | None = None, per_day: int | None = None, per_month: int | None = None,
+                 default_days: int = DEFAULT_LOAN_DAYS) -> None:
+        self._init(max_active, per_day, per_month, default_days)
 
     @classmethod
     def of(cls, settings: Mapping[str, Any]) -> Limits:
@@ -53,17 +56,21 @@ def month_of(now: datetime) -> str:
     return now.strftime("%Y-%m")
 
 
-@dataclass(frozen=True)
-class Patron:
+class Patron(Value):
     gln_coll: str
     member_id: str
-    version: int = 0  # 0: no record yet
-    active: dict[str, str] = field(default_factory=dict)  # loanId -> ean13 of the loans believed active
-    day: str = ""
-    day_count: int = 0
-    month: str = ""
-    month_count: int = 0
-    courtesy: int = 0  # courtesy loans granted and not yet used
+    version: int  # 0: no record yet
+    active: dict[str, str]  # loanId -> ean13 of the loans believed active
+    day: str
+    day_count: int
+    month: str
+    month_count: int
+    courtesy: int  # courtesy loans granted and not yet used
+
+    def __init__(self, gln_coll: str, member_id: str, version: int = 0, active: dict[str, str] | None = None,
+                 day: str = "", day_count: int = 0, month: str = "", month_count: int = 0, courtesy: int = 0) -> None:
+        self._init(gln_coll, member_id, version, {} if active is None else active, day, day_count, month, month_count,
+                   courtesy)
 
     def today(self, now: datetime) -> int:
         return self.day_count if self.day == day_of(now) else 0

@@ -7,11 +7,11 @@ audit), staff of a member library (or of the collectivity) serve its patrons."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from .refusals import Reason, Refused
+from .values import Record
 
 SESSION_IDLE = timedelta(hours=2)  # a session unused this long is over
 SESSION_MAX = timedelta(hours=12)  # and none outlives a working day
@@ -24,7 +24,8 @@ MAX_FAILURES_ADDRESS = 20  # for one client address per window, whatever the acc
 MIN_PASSWORD = 12
 MAX_PASSWORD = 200
 RECOVERY_CODES = 10
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$"
 
 
 class StaffRole(StrEnum):
@@ -38,19 +39,25 @@ class StaffState(StrEnum):
     DISABLED = "disabled"
 
 
-@dataclass
-class Staff:
+class Staff(Record):
     email: str  # normalised: the sign-in name
     gln_coll: str  # the collectivity: the only tenant this person ever sees
     role: StaffRole
-    state: StaffState = StaffState.INVITED
-    library: str | None = None  # member library GLN (loanerColl), for staff of a member library
-    name: str = ""
-    password_hash: str | None = None
-    totp_secret: str | None = None
-    recovery: list[str] = field(default_factory=list)  # hashes of the unused recovery codes
-    epoch: int = 0  # bumped to revoke every session at once (password reset, disable)
-    last_step: int = 0  # the last TOTP time step accepted: a code is good once
+    state: StaffState
+    library: str | None  # member library GLN (loanerColl), for staff of a member library
+    name: str
+    password_hash: str | None
+    totp_secret: str | None
+    recovery: list[str]  # hashes of the unused recovery codes
+    epoch: int  # bumped to revoke every session at once (password reset, disable)
+    last_step: int  # the last TOTP time step accepted: a code is good once
+
+    def __init__(self, email: str, gln_coll: str, role: StaffRole, state: StaffState = StaffState.INVITED,
+                 library: str | None = None, name: str = "", password_hash: str | None = None,
+                 totp_secret: str | None = None, recovery: list[str] | None = None, epoch: int = 0,
+                 last_step: int = 0) -> None:
+        self._init(email, gln_coll, role, state, library, name, password_hash, totp_secret,
+                   [] if recovery is None else recovery, epoch, last_step)
 
     @property
     def admin(self) -> bool:
@@ -62,7 +69,7 @@ def normal_email(text: object) -> str | None:
     if not isinstance(text, str):
         return None
     email = text.strip().lower()
-    return email if len(email) <= 254 and EMAIL.match(email) else None
+    return email if len(email) <= 254 and re.match(EMAIL, email) else None
 
 
 def check_password(password: str, email: str) -> None:
@@ -92,8 +99,7 @@ def throttled(account_failures: int, address_failures: int) -> bool:
     return account_failures >= MAX_FAILURES_ACCOUNT or address_failures >= MAX_FAILURES_ADDRESS
 
 
-@dataclass
-class Session:
+class Session(Record):
     token_id: str  # digest of the cookie's token (the token itself is never stored)
     email: str
     gln_coll: str
@@ -102,6 +108,10 @@ class Session:
     csrf: str
     mfa: bool  # False: password accepted, waiting for the code
     epoch: int
+
+    def __init__(self, token_id: str, email: str, gln_coll: str, created_at: datetime, seen_at: datetime, csrf: str,
+                 mfa: bool, epoch: int) -> None:
+        self._init(token_id, email, gln_coll, created_at, seen_at, csrf, mfa, epoch)
 
     def alive(self, now: datetime, staff: Staff | None) -> bool:
         if staff is None or staff.state is not StaffState.ACTIVE or staff.epoch != self.epoch:

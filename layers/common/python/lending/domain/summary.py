@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .values import Record
 
 MORNING = 6
 ROLES = ("distributor", "reseller", "collectivity")
@@ -43,19 +44,25 @@ def bounds(day: date, tz: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-@dataclass
-class Summary:
+class Summary(Record):
     gln: str
     role: str
     day: date
-    orders: int = 0  # orders placed (reseller, collectivity) or received (distributor)
-    licences: int = 0  # their OK lines
-    loans: int = 0
-    returns: int = 0
-    expirations: int = 0
-    offers_published: list[str] = field(default_factory=list)  # EANs (distributor)
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (identifier, reason) (distributor)
-    parked_callbacks: int = 0  # collectivity: callbacks in the dead-letter queue
+    orders: int  # orders placed (reseller, collectivity) or received (distributor)
+    licences: int  # their OK lines
+    loans: int
+    returns: int
+    expirations: int
+    offers_published: list[str]  # EANs (distributor)
+    rejected: list[tuple[str, str]]  # (identifier, reason) (distributor)
+    parked_callbacks: int  # collectivity: callbacks in the dead-letter queue
+
+    def __init__(self, gln: str, role: str, day: date, orders: int = 0, licences: int = 0, loans: int = 0,
+                 returns: int = 0, expirations: int = 0, offers_published: list[str] | None = None,
+                 rejected: list[tuple[str, str]] | None = None, parked_callbacks: int = 0) -> None:
+        self._init(gln, role, day, orders, licences, loans, returns, expirations,
+                   [] if offers_published is None else offers_published, [] if rejected is None else rejected,
+                   parked_callbacks)
 
     def figures(self) -> dict[str, int]:
         return {"orders": self.orders, "licences": self.licences, "loans": self.loans, "returns": self.returns,

@@ -7,25 +7,29 @@ reading applications, and one entry for files without DRM (the hub's EPUBs today
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .values import Value
 
 
-@dataclass(frozen=True)
-class Drm:
+class Drm(Value):
     id: str
     label: str
+
+    def __init__(self, id: str, label: str) -> None:
+        self._init(id, label)
 
 
 LCP = Drm("LCP", "Readium LCP")
 NONE = Drm("NONE", "Sans DRM / No DRM")
 
 
-@dataclass(frozen=True)
-class UserAgent:
+class UserAgent(Value):
     id: str  # userAgentId
     name: str  # appName, what a patron picks from
     drm: Drm
     platforms: tuple[str, ...]
+
+    def __init__(self, id: str, name: str, drm: Drm, platforms: tuple[str, ...]) -> None:
+        self._init(id, name, drm, platforms)
 
 
 USER_AGENTS: tuple[UserAgent, ...] = (

@@ -32,35 +32,38 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
 from .. import clock
 from ..catalogue import onix
-from ..domain.accounts import Account, Role
-from ..domain.codes import Refused
+from ..domain.accounts import Role
 from ..domain.dates import iso
 from ..domain.offers import Offer
+from ..domain.values import Record
 from ..observability import logger
-from ..services import auth
 from ..store import catalogue as feeds
 from ..store import ftp_files as store
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from . import layout, pmb
+from .access import ROLES, distributors
 
-ROLES = (Role.COLLECTIVITY, Role.RESELLER)  # the accounts with a folder (getOffers callers too)
 SPOOL_BYTES = 8 * 1024 * 1024  # files beyond this are spooled to /tmp before their upload
 
 
-@dataclass
-class Report:
-    fulls: list[str] = field(default_factory=list)
-    updates: list[str] = field(default_factory=list)
-    catalogues: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    unfinished: bool = False
+class Report(Record):
+    fulls: list[str]
+    updates: list[str]
+    catalogues: list[str]
+    errors: list[str]
+    unfinished: bool
+
+    def __init__(self, fulls: list[str] | None = None, updates: list[str] | None = None,
+                 catalogues: list[str] | None = None, errors: list[str] | None = None,
+                 unfinished: bool = False) -> None:
+        self._init([] if fulls is None else fulls, [] if updates is None else updates,
+                   [] if catalogues is None else catalogues, [] if errors is None else errors, unfinished)
 
     def summary(self) -> dict[str, Any]:
         return {"fulls": len(self.fulls), "updates": len(self.updates), "catalogues": len(self.catalogues),
@@ -187,11 +190,6 @@ def publish_catalogue(gln_distributor: str, now: datetime, report: Report, s3: A
     store.save_state(owner, st)
 
 
-def distributors() -> list[str]:
-    """Every distributor with a catalogue folder: those with a feed and every distributor account."""
-    return sorted({f.gln_distributor for f in feeds.feeds()} | set(store.accounts_of(Role.DISTRIBUTOR)))
-
-
 def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | None = None) -> Report:
     """One run of the files job: the distributors' catalogues, then each account's files."""
     s3 = _s3(s3)
@@ -217,25 +215,3 @@ def publish(now: datetime, *, s3: Any = None, deadline: Callable[[], bool] | Non
                 logger.exception("FTP files failed", extra={"gln": gln})
                 report.errors.append(f"{gln}: {type(e).__name__}")
     return report
-
-
-# --- who may read them ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Access:
-    gln: str
-    tree: list[tuple[str, str]]  # (visible directory, bucket key prefix)
-
-
-def visible_distributors(account: Account) -> list[str]:
-    return [gln for gln in distributors() if account.may_order_from(gln)]
-
-
-def login(username: object, password: object) -> Access | None:
-    """The tree an FTP login may read: the hub's own accounts and passwords (PNB's), collectivities and
-    resellers only; None for anything else (a wrong password, a distributor, a malformed name)."""
-    try:
-        account = auth.authenticate(username, password, ROLES)
-    except Refused:
-        return None
-    return Access(account.gln, layout.mappings(account.gln, visible_distributors(account)))

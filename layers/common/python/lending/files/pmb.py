@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO
 
@@ -41,6 +40,7 @@ from ..catalogue import onix
 from ..domain.dates import iso
 from ..domain.licences import Licence, Pool
 from ..domain.offers import LicenceTerms, Offer
+from ..domain.values import Value
 
 FULL_PREFIX = "full_pnb"
 UPDATE_PREFIX = "diffusion_pnb"
@@ -62,12 +62,14 @@ def name_day(name: str) -> str:
     return parts[3][:8] if len(parts) > 3 else ""
 
 
-@dataclass(frozen=True)
-class Holding:
+class Holding(Value):
     """An order line as the files show it: the licence and the collectivity's own order reference."""
 
     licence: Licence
-    order_id_coll: str | None = None
+    order_id_coll: str | None
+
+    def __init__(self, licence: Licence, order_id_coll: str | None = None) -> None:
+        self._init(licence, order_id_coll)
 
 
 def licence_days(lic: Licence) -> int:

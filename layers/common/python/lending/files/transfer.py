@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import ftp as ftp_files
+from .access import login
 
 PROTOCOLS = ("FTP", "FTPS", "SFTP")
 # Deployed, the template sets the role; `make invoke` (no Transfer Family there) shows a placeholder.
@@ -17,7 +17,7 @@ LOCAL_ROLE = "arn:aws:iam::000000000000:role/lending-local-ftp-read"
 def answer(event: dict[str, Any]) -> dict[str, Any]:
     if event.get("protocol") not in PROTOCOLS or not event.get("password"):
         return {}  # SFTP with a key only: the hub's accounts have passwords, not keys
-    access = ftp_files.login(event.get("username"), event.get("password"))
+    access = login(event.get("username"), event.get("password"))
     if access is None:
         return {}
     from .layout import transfer_home_directory

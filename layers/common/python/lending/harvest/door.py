@@ -8,11 +8,11 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..domain.codes import Refused
+from ..domain.values import Record
 from ..observability import count
 from ..services import api_keys, clock
 from ..services.context import Ctx, warm_up
@@ -29,23 +29,28 @@ SINGULAR = {"resources": "resource", "media": "medium", "contributors": "contrib
             "tags": "tag", "classifications": "classification", "errors": "error", "messages": "message"}
 
 
-@dataclass
-class Answer:
+class Answer(Record):
     status: int
     body: dict[str, Any]
-    root: str = "resource"  # the XML root element
-    listing: str | None = None  # the key of body holding a list answer's items (XML: children of root)
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str | None = None  # a JSON answer's own media type (OPDS)
+    root: str  # the XML root element
+    listing: str | None  # the key of body holding a list answer's items (XML: children of root)
+    headers: dict[str, str]
+    content_type: str | None  # a JSON answer's own media type (OPDS)
+
+    def __init__(self, status: int, body: dict[str, Any], root: str = "resource", listing: str | None = None,
+                 headers: dict[str, str] | None = None, content_type: str | None = None) -> None:
+        self._init(status, body, root, listing, {} if headers is None else headers, content_type)
 
 
-@dataclass
-class Call:
+class Call(Record):
     ctx: Ctx
     library: Any
     path: dict[str, str]
     params: dict[str, Any]
     fmt: str
+
+    def __init__(self, ctx: Ctx, library: Any, path: dict[str, str], params: dict[str, Any], fmt: str) -> None:
+        self._init(ctx, library, path, params, fmt)
 
 
 Action = Callable[[Call], Answer]

@@ -8,13 +8,13 @@ cancelled (ended before any device registered)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from ..domain.dates import iso
 from ..domain.loans import LCP_LICENCE_TYPE as LICENCE_TYPE
+from ..domain.values import Value
 
 # Here rather than with the licence documents: a status document needs no cryptography (kept out of the
 # cold start of the LCP function, whose reading apps mostly ask for status).
@@ -50,12 +50,14 @@ MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(Value):
     type: EventType
     device_id: str
     device_name: str
     at: datetime
+
+    def __init__(self, type: EventType, device_id: str, device_name: str, at: datetime) -> None:
+        self._init(type, device_id, device_name, at)
 
     def doc(self) -> dict[str, Any]:
         return {"type": self.type.value, "id": self.device_id, "name": self.device_name, "timestamp": iso(self.at)}

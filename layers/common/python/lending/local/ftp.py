@@ -30,7 +30,7 @@ from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.ioloop import IOLoop
 from pyftpdlib.servers import FTPServer
 
-from ..files.ftp import Access, login
+from ..files.access import Access, login
 
 DEFAULT_PORT = 2121
 SPOOL_BYTES = 8 * 1024 * 1024

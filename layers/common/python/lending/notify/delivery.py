@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +20,7 @@ from typing import Any
 from .. import clock as hub_clock
 from ..cache import TtlCache
 from ..domain.dates import iso
+from ..domain.values import Value
 from ..observability import count, logger
 from ..store import accounts as account_store
 from ..store import callbacks as state_store
@@ -53,11 +53,13 @@ class DeliveryOutcome(StrEnum):
     REFUSED = "refused"  # can never be sent (URL refused, no secret, unknown loan): park it
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(Value):
     outcome: DeliveryOutcome
-    attempts: int = 0
-    error: str | None = None
+    attempts: int
+    error: str | None
+
+    def __init__(self, outcome: DeliveryOutcome, attempts: int = 0, error: str | None = None) -> None:
+        self._init(outcome, attempts, error)
 
 
 _secrets: TtlCache[str, str | None] = TtlCache(SECRET_TTL_S)

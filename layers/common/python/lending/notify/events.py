@@ -6,8 +6,9 @@ reserved for a patron's hold; its subject is the hold). The message's `loanId` c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from ..domain.values import Value
 
 EVENT_TYPE = "loan.returned"
 HOLD_RESERVED = "hold.reserved"
@@ -26,13 +27,15 @@ class Poison(ValueError):
     """A message that no number of retries can deliver (malformed, or not one of ours)."""
 
 
-@dataclass(frozen=True)
-class CallbackEvent:
+class CallbackEvent(Value):
     event_id: str
     gln_coll: str
     loan_id: str
     url: str
     payload: dict[str, Any]
+
+    def __init__(self, event_id: str, gln_coll: str, loan_id: str, url: str, payload: dict[str, Any]) -> None:
+        self._init(event_id, gln_coll, loan_id, url, payload)
 
     @property
     def kind(self) -> str:

@@ -11,10 +11,10 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..domain.values import Value
 from ..text import allow_loopback, secure_scheme
 
 Resolver = Callable[..., list[Any]]
@@ -30,13 +30,15 @@ class ResolveFailed(OSError):
     """DNS gave no answer now: worth a retry."""
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Value):
     scheme: str
     host: str  # as written (Host header, TLS server name)
     port: int
     path: str  # path and query
     address: str  # the checked address to connect to
+
+    def __init__(self, scheme: str, host: str, port: int, path: str, address: str) -> None:
+        self._init(scheme, host, port, path, address)
 
 
 

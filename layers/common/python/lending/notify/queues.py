@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from .. import aws
+from ..domain.values import Value
 
 DEFAULT_MAX_RECEIVES = 6
 _policies: dict[str, Redrive] = {}
@@ -24,10 +24,12 @@ def queue_url() -> str:
     return os.environ["CALLBACK_QUEUE_URL"]
 
 
-@dataclass(frozen=True)
-class Redrive:
+class Redrive(Value):
     dead_letter_url: str | None
     max_receives: int
+
+    def __init__(self, dead_letter_url: str | None, max_receives: int) -> None:
+        self._init(dead_letter_url, max_receives)
 
 
 def redrive(url: str | None = None) -> Redrive:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
 
+from ..domain.values import Record
 from . import events, queues
 
 
-@dataclass
-class Report:
-    moved: int = 0
-    kept: int = 0  # poison, or not accepted by the queue: still in the dead-letter queue
+class Report(Record):
+    moved: int
+    kept: int  # poison, or not accepted by the queue: still in the dead-letter queue
+
+    def __init__(self, moved: int = 0, kept: int = 0) -> None:
+        self._init(moved, kept)
 
 
 def redrive(queue_url: str, limit: int | None = None, wait_s: int = 0) -> Report:

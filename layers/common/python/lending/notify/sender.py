@@ -7,9 +7,9 @@ import http.client
 import os
 import socket
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
+from ..domain.values import Value
 from .guard import Target
 
 USER_AGENT = "lending-hub-callbacks/1"
@@ -20,10 +20,12 @@ def timeout_s() -> float:
     return float(os.environ.get("CALLBACK_TIMEOUT_S", "5"))
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(Value):
     status: int | None  # None: no HTTP answer (refused, timeout, TLS...)
-    error: str | None = None
+    error: str | None
+
+    def __init__(self, status: int | None, error: str | None = None) -> None:
+        self._init(status, error)
 
     @property
     def ok(self) -> bool:

@@ -5,7 +5,6 @@ headers (lending.console). The reader's resources are answered as bytes under th
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -16,6 +15,7 @@ from ..console.http import LANG, PRE, Request, Response, new_nonce, redirect, re
 from ..console.i18n import pick, translator
 from ..console.render import render
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record
 from ..services import clock
 from ..services import patron_space as uses
 from ..services.context import Ctx, warm_up
@@ -44,14 +44,17 @@ def url(*segments: str, **query: str) -> str:
     return path + ("?" + urlencode(query) if query else "")
 
 
-@dataclass
-class Page:
+class Page(Record):
     req: Request
     ctx: Ctx
     lang: str
     nonce: str
-    session: PatronSession | None = None
-    pre: str | None = None
+    session: PatronSession | None
+    pre: str | None
+
+    def __init__(self, req: Request, ctx: Ctx, lang: str, nonce: str, session: PatronSession | None = None,
+                 pre: str | None = None) -> None:
+        self._init(req, ctx, lang, nonce, session, pre)
 
     def t(self, key: str, **values: object) -> str:
         return translator(self.lang)(key, **values)

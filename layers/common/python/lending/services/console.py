@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from ..domain.loans import Loan, LoanState, LoanView
 from ..domain.patrons import Limits, Patron, email_digest
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff, check_password
+from ..domain.values import Record, Value
 from ..store import accounts as account_store
 from ..store import holds as hold_store
 from ..store import licences as line_store
@@ -68,8 +68,7 @@ def audit(ctx: Ctx, staff: Staff, action: str, target: str, detail: str = "") ->
 
 # --- licences and dashboard ---
 
-@dataclass
-class LicenceRow:
+class LicenceRow(Record):
     order_line_id: str
     ean13: str
     title: str
@@ -81,7 +80,13 @@ class LicenceRow:
     end: datetime
     status: str
     loan_url: str | None
-    active_loans: int = 0
+    active_loans: int
+
+    def __init__(self, order_line_id: str, ean13: str, title: str, nta: int, nta_total: int, downloads_free: int,
+                 streams_free: int, begin: datetime | None, end: datetime, status: str, loan_url: str | None,
+                 active_loans: int = 0) -> None:
+        self._init(order_line_id, ean13, title, nta, nta_total, downloads_free, streams_free, begin, end, status,
+                   loan_url, active_loans)
 
 
 def licences(ctx: Ctx, staff: Staff) -> list[LicenceRow]:
@@ -107,13 +112,16 @@ def licences(ctx: Ctx, staff: Staff) -> list[LicenceRow]:
     return sorted(rows, key=lambda r: (r.end, r.order_line_id))
 
 
-@dataclass
-class Dashboard:
+class Dashboard(Record):
     active_loans: int
     licences: int
     nearly_spent: list[LicenceRow]
     ending: list[LicenceRow]
-    per_day: list[tuple[str, int]] = field(default_factory=list)  # this month, day by day
+    per_day: list[tuple[str, int]]  # this month, day by day
+
+    def __init__(self, active_loans: int, licences: int, nearly_spent: list[LicenceRow], ending: list[LicenceRow],
+                 per_day: list[tuple[str, int]] | None = None) -> None:
+        self._init(active_loans, licences, nearly_spent, ending, [] if per_day is None else per_day)
 
 
 def dashboard(ctx: Ctx, staff: Staff) -> Dashboard:
@@ -168,15 +176,18 @@ def _known(gln_coll: str, member: str) -> bool:
             or hold_store.patron_holds(gln_coll, member)[0] > 0)
 
 
-@dataclass
-class PatronRecord:
+class PatronRecord(Record):
     patron: Patron
     limits: Limits
     active: list[LoanView]
     history: list[LoanView]
     titles: dict[str, str]
     more: bool
-    holds: list[hold_cases.HoldView] = field(default_factory=list)  # open: waiting or reserved
+    holds: list[hold_cases.HoldView]  # open: waiting or reserved
+
+    def __init__(self, patron: Patron, limits: Limits, active: list[LoanView], history: list[LoanView],
+                 titles: dict[str, str], more: bool, holds: list[hold_cases.HoldView] | None = None) -> None:
+        self._init(patron, limits, active, history, titles, more, [] if holds is None else holds)
 
 
 def patron(ctx: Ctx, staff: Staff, member_id: str, history: int = 50) -> PatronRecord:
@@ -257,11 +268,13 @@ def grant_courtesy(ctx: Ctx, staff: Staff, member_id: str) -> int:
 
 # --- holds ---
 
-@dataclass
-class TitleHolds:
+class TitleHolds(Record):
     ean13: str
     title: str
     holds: list[hold_cases.HoldView]  # queue order (ticket)
+
+    def __init__(self, ean13: str, title: str, holds: list[hold_cases.HoldView]) -> None:
+        self._init(ean13, title, holds)
 
 
 def holds(ctx: Ctx, staff: Staff, page: int = 1, per_page: int = 50) -> tuple[list[TitleHolds], bool]:
@@ -289,11 +302,13 @@ def cancel_hold(ctx: Ctx, staff: Staff, hold_id: str) -> hold_cases.HoldView:
 
 # --- settings (network admin) ---
 
-@dataclass
-class Settings:
+class Settings(Record):
     limits: dict[str, int | None]
     ips: list[str]
     has_callback_secret: bool
+
+    def __init__(self, limits: dict[str, int | None], ips: list[str], has_callback_secret: bool) -> None:
+        self._init(limits, ips, has_callback_secret)
 
 
 def settings(staff: Staff) -> Settings:
@@ -370,13 +385,15 @@ def _forget_cached_accounts() -> None:
     auth.forget()
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(Value):
     at: str
     actor: str
     action: str
     target: str
-    detail: str = ""
+    detail: str
+
+    def __init__(self, at: str, actor: str, action: str, target: str, detail: str = "") -> None:
+        self._init(at, actor, action, target, detail)
 
 
 def audit_log(staff: Staff) -> list[AuditEntry]:

@@ -15,13 +15,13 @@ distributor's EAN is as unknown as a missing one."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ..domain.accounts import Account, Role
 from ..domain.offers import AVAILABLE_CODES, UNAVAILABLE_CODES, Offer, model_terms
 from ..domain.refusals import Reason, Refused
 from ..domain.staff import Staff
+from ..domain.values import Record
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import offers as offer_store
@@ -134,8 +134,7 @@ def has_epub(ean13: str) -> bool:
 
 # --- sales points ---
 
-@dataclass
-class Sale:
+class Sale(Record):
     order_line_id: str
     order_id: str
     gln_reseller: str
@@ -150,6 +149,12 @@ class Sale:
     loans_total: int
     active_loans: int
     ends: str
+
+    def __init__(self, order_line_id: str, order_id: str, gln_reseller: str, reseller: str, gln_coll: str,
+                 collectivity: str, ordered: str, status: str, licences: int, loans_used: int, loans_left: int,
+                 loans_total: int, active_loans: int, ends: str) -> None:
+        self._init(order_line_id, order_id, gln_reseller, reseller, gln_coll, collectivity, ordered, status, licences,
+                   loans_used, loans_left, loans_total, active_loans, ends)
 
     def as_json(self) -> dict[str, Any]:
         return {"orderLineId": self.order_line_id, "orderId": self.order_id, "glnReseller": self.gln_reseller,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime
 
 from .. import clock
+from ..domain.values import Record
 from .aws_clients import client
 
 EPUB_TYPE = "application/epub+zip"
@@ -28,11 +28,13 @@ def inline_max() -> int:
     return int(os.environ.get("FULFILLMENT_INLINE_MAX", INLINE_MAX))
 
 
-@dataclass
-class File:
+class File(Record):
     name: str
     content: bytes | None  # None: too large to answer inline, see `url`
-    url: str | None = None
+    url: str | None
+
+    def __init__(self, name: str, content: bytes | None, url: str | None = None) -> None:
+        self._init(name, content, url)
 
 
 def open_epub(ean13: str) -> File | None:

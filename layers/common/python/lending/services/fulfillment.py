@@ -7,10 +7,10 @@ never the file in clear. Each delivery is recorded on the loan (`downloads`)."""
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import Any
 
 from ..domain.loans import LoanState
+from ..domain.values import Value
 from ..store import deliveries
 from ..store import loans as loan_store
 from . import files
@@ -28,15 +28,18 @@ class Refusal(enum.Enum):
     FILE_NOT_FOUND = "file_not_found"
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Value):
     """What a loan's link gives: its LCP licence document, or its file (the bytes, or where to fetch
     them when too large for a Lambda answer)."""
 
-    licence: dict[str, Any] | None = None
-    name: str = ""
-    content: bytes | None = None
-    url: str | None = None
+    licence: dict[str, Any] | None
+    name: str
+    content: bytes | None
+    url: str | None
+
+    def __init__(self, licence: dict[str, Any] | None = None, name: str = "", content: bytes | None = None,
+                 url: str | None = None) -> None:
+        self._init(licence, name, content, url)
 
 
 def open_link(token: str, ctx: Ctx | None = None) -> Delivery | Refusal:

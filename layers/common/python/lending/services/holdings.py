@@ -14,7 +14,6 @@ licences never show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,14 +22,14 @@ from ..domain.dates import from_store, parse_iso
 from ..domain.identifiers import is_ean13
 from ..domain.licences import Licence, Pool
 from ..domain.offers import Offer
+from ..domain.values import Value
 from ..store import holdings as holding_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from ..store import offers as offer_store
 
 
-@dataclass(frozen=True)
-class Title:
+class Title(Value):
     ean13: str
     offer: Offer | None  # the catalogue's notice (None if the distributor's offer is gone)
     licences: tuple[Licence, ...]
@@ -41,6 +40,12 @@ class Title:
     copies_free: int
     loans_left: int  # accesses (NTA) left over the licences that can lend
     lendable_until: datetime | None  # the latest end among the licences that can lend
+
+    def __init__(self, ean13: str, offer: Offer | None, licences: tuple[Licence, ...], created_at: datetime,
+                 updated_at: datetime, available: bool, copies: int, copies_free: int, loans_left: int,
+                 lendable_until: datetime | None) -> None:
+        self._init(ean13, offer, licences, created_at, updated_at, available, copies, copies_free, loans_left,
+                   lendable_until)
 
     @property
     def title(self) -> str:

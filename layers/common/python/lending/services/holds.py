@@ -12,7 +12,6 @@ import random
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from ..domain.licences import Licence, Pool, check_loan
 from ..domain.loans import Loan, LoanState
 from ..domain.patrons import Limits
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record
 from ..store import accounts as account_store
 from ..store import holds as hold_store
 from ..store import licences as line_store
@@ -57,23 +57,29 @@ def busy() -> Refused:
     return Refused(Reason.BUSY)
 
 
-@dataclass
-class HoldView:
+class HoldView(Record):
     """A hold as a patron sees it: its place in the queue and when a place may come (worst case)."""
 
     hold: Hold
-    position: int = 0
-    expected_at: datetime | None = None
-    expected_wait_days: int | None = None
+    position: int
+    expected_at: datetime | None
+    expected_wait_days: int | None
+
+    def __init__(self, hold: Hold, position: int = 0, expected_at: datetime | None = None,
+                 expected_wait_days: int | None = None) -> None:
+        self._init(hold, position, expected_at, expected_wait_days)
 
 
-@dataclass
-class NewHold:
+class NewHold(Record):
     member_id: str
     ean13: str
-    email: str | None = None  # where to tell the patron that a place waits for them (notify=1)
-    callback_url: str | None = None  # else the library's `holdCallbackUrl` setting
-    pool: Pool = Pool.DOWNLOAD  # the place waited for: a download (v1), or a stream (the patron space)
+    email: str | None  # where to tell the patron that a place waits for them (notify=1)
+    callback_url: str | None  # else the library's `holdCallbackUrl` setting
+    pool: Pool  # the place waited for: a download (v1), or a stream (the patron space)
+
+    def __init__(self, member_id: str, ean13: str, email: str | None = None, callback_url: str | None = None,
+                 pool: Pool = Pool.DOWNLOAD) -> None:
+        self._init(member_id, ean13, email, callback_url, pool)
 
 
 # --- reading ---

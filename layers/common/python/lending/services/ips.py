@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..domain.accounts import Account
 from ..domain.ips import already_declared, parse_declaration
+from ..domain.values import Value
 from ..store import ips as ip_store
 
 
-@dataclass(frozen=True)
-class DeclareIps:
+class DeclareIps(Value):
     texts: list[str]  # "address" or "first,last", as the caller wrote them
 
+    def __init__(self, texts: list[str]) -> None:
+        self._init(texts)
 
-@dataclass(frozen=True)
-class DeclaredIps:
+
+class DeclaredIps(Value):
     already: list[str]  # the entries that were declared before (said back as a warning, not refused)
+
+    def __init__(self, already: list[str]) -> None:
+        self._init(already)
 
 
 def declare(coll: Account, req: DeclareIps) -> DeclaredIps:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from ..domain.licences import Licence
 from ..domain.loans import LCP_HINT_MAX, LCP_PASSPHRASE_MAX, LCP_PROTECTION, Loan, LoanState
 from ..domain.refusals import Reason, Refused
 from ..domain.renewals import ended, latest_end
+from ..domain.values import Value
 from ..lcp.status import (
     LICENCE_TYPE,
     STATUS_TYPE,
@@ -97,12 +97,14 @@ def open_publication(ean13: str) -> files.File | None:
 
 # ---- licences ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Passphrase:
+class Passphrase(Value):
     """The reader's passphrase as the library gives it: used to derive the user key, never stored."""
 
     text: str
-    hint: str = ""
+    hint: str
+
+    def __init__(self, text: str, hint: str = "") -> None:
+        self._init(text, hint)
 
     @classmethod
     def of(cls, text: object, hint: object = None) -> Passphrase | None:

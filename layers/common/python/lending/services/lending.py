@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
 from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record, Value
 from ..store import ips as ip_store
 from ..store import licences as line_store
 from ..store import loans as loan_store
@@ -39,8 +39,7 @@ def check_in_situ(coll: Account, localization: Localization, ip_text: str | None
         raise Refused(Reason.IP_NOT_DECLARED, gln_coll=coll.gln, ip=ip_text)
 
 
-@dataclass
-class LoanRequest:
+class LoanRequest(Record):
     coll: Account
     order_line_id: str
     loan_id: str
@@ -48,14 +47,21 @@ class LoanRequest:
     pool: Pool
     requested_end: datetime
     fingerprint: str
-    callback_url: str | None = None
-    origin: str = "pnb"
-    extra: dict[str, Any] = field(default_factory=dict)
-    replay: Replay = WITHIN_THE_HOUR  # the door's replay rule (domain/loans.Replay says which and why)
+    callback_url: str | None
+    origin: str
+    extra: dict[str, Any]
+    replay: Replay  # the door's replay rule (domain/loans.Replay says which and why)
     # v1: the patron's record, list item and email claim, written in the loan's transaction; their
     # conditions failing surfaces as loan_store.PatronMoved, untouched.
-    patron: PatronWrite | None = None
-    reservation: Hold | None = None  # the hold whose reserved place the loan takes (and claims)
+    patron: PatronWrite | None
+    reservation: Hold | None  # the hold whose reserved place the loan takes (and claims)
+
+    def __init__(self, coll: Account, order_line_id: str, loan_id: str, ean13: str, pool: Pool, requested_end: datetime,
+                 fingerprint: str, callback_url: str | None = None, origin: str = "pnb",
+                 extra: dict[str, Any] | None = None, replay: Replay = WITHIN_THE_HOUR,
+                 patron: PatronWrite | None = None, reservation: Hold | None = None) -> None:
+        self._init(coll, order_line_id, loan_id, ean13, pool, requested_end, fingerprint, callback_url, origin,
+                   {} if extra is None else extra, replay, patron, reservation)
 
 
 def lend(ctx: Ctx, req: LoanRequest, licence: Licence | None = None) -> tuple[Loan, bool]:
@@ -230,11 +236,13 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
     return loan
 
 
-@dataclass(frozen=True)
-class EndLoan:
+class EndLoan(Value):
     order_line_id: str
     loan_id: str
-    date: datetime | None = None  # when the reader gave it back, if not now
+    date: datetime | None  # when the reader gave it back, if not now
+
+    def __init__(self, order_line_id: str, loan_id: str, date: datetime | None = None) -> None:
+        self._init(order_line_id, loan_id, date)
 
 
 def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
@@ -248,10 +256,12 @@ def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
     return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now))
 
 
-@dataclass(frozen=True)
-class EndedLoans:
-    since: datetime | None = None
-    loan_ids: list[str] = field(default_factory=list)
+class EndedLoans(Value):
+    since: datetime | None
+    loan_ids: list[str]
+
+    def __init__(self, since: datetime | None = None, loan_ids: list[str] | None = None) -> None:
+        self._init(since, [] if loan_ids is None else loan_ids)
 
 
 def ended_loans(ctx: Ctx, coll: Account, req: EndedLoans) -> list[Loan]:

@@ -3,21 +3,23 @@ loans their lending URLs gave (what the monthly DRM billing report counts)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.loans import Loan
+from ..domain.values import Value
 from ..store import billing as billing_store
 from ..store import lending_systems as store
 
 WAREHOUSE = "warehouse"  # the origin of loans made through a loanUrl (services/warehouse_loans.ORIGIN)
 
 
-@dataclass(frozen=True)
-class LendingSystem:
+class LendingSystem(Value):
     system_id: str
     name: str
     registered_at: str  # ISO date
+
+    def __init__(self, system_id: str, name: str, registered_at: str) -> None:
+        self._init(system_id, name, registered_at)
 
 
 def register(system_id: str, name: str, now: datetime) -> None:

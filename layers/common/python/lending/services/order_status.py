@@ -4,7 +4,6 @@ function answers one operation and loads its own use cases alone (docs/cost.md, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from ..domain.dates import iso
 from ..domain.licences import Licence
 from ..domain.loans import Loan
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Value
 from ..store import licences as line_store
 from . import auth
 from .context import Ctx
@@ -21,8 +21,7 @@ from .lines import ended_early, own_licence
 
 # --- getOrders and getLoanStatus ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class LicenceState:
+class LicenceState(Value):
     """The counters and dates of a licence as getOrders and getLoanStatus show them."""
 
     begin_date: datetime | None
@@ -32,20 +31,26 @@ class LicenceState:
     nus2: int
     nta: int
 
+    def __init__(self, begin_date: datetime | None, end_date: datetime, end_offer_date: datetime | None, nus1: int,
+                 nus2: int, nta: int) -> None:
+        self._init(begin_date, end_date, end_offer_date, nus1, nus2, nta)
+
 
 def licence_state(licence: Licence, ctx: Ctx) -> LicenceState:
     return LicenceState(licence.begin_date, licence.end_date, licence.end_offer_date(ctx.now),
                         licence.nus1(ctx.now), licence.nus2(ctx.now), licence.nta)
 
 
-@dataclass(frozen=True)
-class LineState:
+class LineState(Value):
     """A stored line's state: its status (OK, CANCELLED... and the message stored with older records),
     or the refusal it was ordered with."""
 
-    status: str | None = None
-    message: str | None = None
-    refusal: Refused | None = None
+    status: str | None
+    message: str | None
+    refusal: Refused | None
+
+    def __init__(self, status: str | None = None, message: str | None = None, refusal: Refused | None = None) -> None:
+        self._init(status, message, refusal)
 
 
 def line_status(item: dict[str, Any]) -> LineState:
@@ -55,25 +60,30 @@ def line_status(item: dict[str, Any]) -> LineState:
     return LineState(item["status"], item.get("message"))
 
 
-@dataclass(frozen=True)
-class LoanStatus:
+class LoanStatus(Value):
     """getLoanStatus: the state of some of the collectivity's lines."""
 
     order_line_ids: list[str]
-    with_ended: bool = False  # and the loans returned early from each (PMB's sync closes them on its side)
-    gln_contractor: str | None = None
+    with_ended: bool  # and the loans returned early from each (PMB's sync closes them on its side)
+    gln_contractor: str | None
+
+    def __init__(self, order_line_ids: list[str], with_ended: bool = False, gln_contractor: str | None = None) -> None:
+        self._init(order_line_ids, with_ended, gln_contractor)
 
 
-@dataclass(frozen=True)
-class LineLoanStatus:
+class LineLoanStatus(Value):
     """One line: its state and its licence's counters, or why it cannot be told (another tenant's line
     is as unknown as a missing one)."""
 
     order_line_id: str
-    state: LineState | None = None
-    licence: LicenceState | None = None
-    ended: list[Loan] | None = None
-    refusal: Refused | None = None
+    state: LineState | None
+    licence: LicenceState | None
+    ended: list[Loan] | None
+    refusal: Refused | None
+
+    def __init__(self, order_line_id: str, state: LineState | None = None, licence: LicenceState | None = None,
+                 ended: list[Loan] | None = None, refusal: Refused | None = None) -> None:
+        self._init(order_line_id, state, licence, ended, refusal)
 
 
 def loan_status(ctx: Ctx, coll: Account, req: LoanStatus) -> list[LineLoanStatus]:
@@ -102,33 +112,42 @@ def loan_url(ctx: Ctx, item: dict[str, Any]) -> str | None:
 MAX_ANSWER_LINES = 5000
 
 
-@dataclass(frozen=True)
-class GetOrders:
-    since: datetime | None = None
-    order_id_coll: str | None = None
-    with_errors: bool = False  # refused and cancelled lines too
-    gln_contractor: str | None = None
+class GetOrders(Value):
+    since: datetime | None
+    order_id_coll: str | None
+    with_errors: bool  # refused and cancelled lines too
+    gln_contractor: str | None
+
+    def __init__(self, since: datetime | None = None, order_id_coll: str | None = None, with_errors: bool = False,
+                 gln_contractor: str | None = None) -> None:
+        self._init(since, order_id_coll, with_errors, gln_contractor)
 
 
-@dataclass(frozen=True)
-class OrderLineState:
+class OrderLineState(Value):
     order_id_coll: str
     line_reference_coll: str | None
     order_line_id: str
     ean13: str
     quantity: int
     state: LineState
-    licence: LicenceState | None = None
-    loan_url: str | None = None  # the licence's lending URL (warehouse door)
+    licence: LicenceState | None
+    loan_url: str | None  # the licence's lending URL (warehouse door)
+
+    def __init__(self, order_id_coll: str, line_reference_coll: str | None, order_line_id: str, ean13: str,
+                 quantity: int, state: LineState, licence: LicenceState | None = None,
+                 loan_url: str | None = None) -> None:
+        self._init(order_id_coll, line_reference_coll, order_line_id, ean13, quantity, state, licence, loan_url)
 
 
-@dataclass(frozen=True)
-class Orders:
+class Orders(Value):
     """The collectivity's order lines; `date`: when to ask from next (the creation time of the first
     order left out when the answer was cut short, else now)."""
 
     date: str
     lines: list[OrderLineState]
+
+    def __init__(self, date: str, lines: list[OrderLineState]) -> None:
+        self._init(date, lines)
 
 
 def get_orders(ctx: Ctx, coll: Account, req: GetOrders) -> Orders:

@@ -9,7 +9,6 @@ and parameters."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from ..domain.identifiers import new_order_line_id
 from ..domain.licences import Licence
 from ..domain.offers import Offer, check_price
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record, Value
 from ..store import licences as line_store
 from ..store import offers as offer_store
 from ..store.table import TransactionFailed
@@ -65,8 +65,7 @@ def _echo(raw: dict[str, Any], key: str, kind: type = str) -> Any:
 
 # --- sendOrder ------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class OrderLine:
+class OrderLine(Value):
     """One line of an order, as the door decoded it."""
 
     ean13: str
@@ -75,34 +74,45 @@ class OrderLine:
     unit_price_ht: int
     currency: str
     dmd_date: datetime  # when the licence may lend from
-    quantity: int = 1
-    tax_rate: int | None = None
-    line_reference_coll: str | None = None
+    quantity: int
+    tax_rate: int | None
+    line_reference_coll: str | None
+
+    def __init__(self, ean13: str, gln_distributor: str, unit_price: int, unit_price_ht: int, currency: str,
+                 dmd_date: datetime, quantity: int = 1, tax_rate: int | None = None,
+                 line_reference_coll: str | None = None) -> None:
+        self._init(ean13, gln_distributor, unit_price, unit_price_ht, currency, dmd_date, quantity, tax_rate,
+                   line_reference_coll)
 
 
-@dataclass(frozen=True)
-class SentLine:
+class SentLine(Value):
     """A request line as sent (echoed, as far as it is plain and short, when refused) and what the door
     made of it: the line, or why it could not read it (the other lines still go on)."""
 
     sent: dict[str, Any]
     line: OrderLine | Refused
 
+    def __init__(self, sent: dict[str, Any], line: OrderLine | Refused) -> None:
+        self._init(sent, line)
 
-@dataclass(frozen=True)
-class SendOrder:
+
+class SendOrder(Value):
     gln_coll: str
     order_id: str
     order_id_coll: str
     reseller_country: str
     coll_country: str
     lines: list[SentLine]
-    gln_contractor: str | None = None
-    gln_delivery: str | None = None
+    gln_contractor: str | None
+    gln_delivery: str | None
+
+    def __init__(self, gln_coll: str, order_id: str, order_id_coll: str, reseller_country: str, coll_country: str,
+                 lines: list[SentLine], gln_contractor: str | None = None, gln_delivery: str | None = None) -> None:
+        self._init(gln_coll, order_id, order_id_coll, reseller_country, coll_country, lines, gln_contractor,
+                   gln_delivery)
 
 
-@dataclass
-class OrderedLine:
+class OrderedLine(Record):
     """A line's answer: the licence made (`refusal` None), or why not."""
 
     order_line_id: str
@@ -112,13 +122,20 @@ class OrderedLine:
     quantity: int | None
     unit_price: int | None
     currency: str | None
-    refusal: Refused | None = None
+    refusal: Refused | None
+
+    def __init__(self, order_line_id: str, ean13: str | None, gln_distributor: str | None, line_reference: str | None,
+                 quantity: int | None, unit_price: int | None, currency: str | None,
+                 refusal: Refused | None = None) -> None:
+        self._init(order_line_id, ean13, gln_distributor, line_reference, quantity, unit_price, currency, refusal)
 
 
-@dataclass
-class OrderResult:
+class OrderResult(Record):
     order_id: str
     lines: list[OrderedLine]
+
+    def __init__(self, order_id: str, lines: list[OrderedLine]) -> None:
+        self._init(order_id, lines)
 
 
 def send_order(ctx: Ctx, reseller: Account, req: SendOrder) -> OrderResult:
@@ -207,19 +224,24 @@ def _serve_holds(ctx: Ctx, gln_coll: str, lines: list[tuple[str, str]]) -> None:
 
 # --- cancelOrder ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CancelOrder:
+class CancelOrder(Value):
     order_id: str
-    order_line_ids: list[str] | None = None  # None: every line of the order
-    gln_contractor: str | None = None
+    order_line_ids: list[str] | None  # None: every line of the order
+    gln_contractor: str | None
+
+    def __init__(self, order_id: str, order_line_ids: list[str] | None = None,
+                 gln_contractor: str | None = None) -> None:
+        self._init(order_id, order_line_ids, gln_contractor)
 
 
-@dataclass(frozen=True)
-class CancelledLine:
+class CancelledLine(Value):
     """A line cancelled (now or before), or why not (LINE_USED: a loan was made from it)."""
 
     order_line_id: str
-    refusal: Refused | None = None
+    refusal: Refused | None
+
+    def __init__(self, order_line_id: str, refusal: Refused | None = None) -> None:
+        self._init(order_line_id, refusal)
 
 
 def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> list[CancelledLine]:
@@ -246,8 +268,7 @@ def cancel_order(ctx: Ctx, reseller: Account, req: CancelOrder) -> list[Cancelle
 
 # --- checkAvailability ----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class PricedLine:
+class PricedLine(Value):
     """A checkAvailability line, as the door decoded it."""
 
     ean13: str
@@ -256,22 +277,28 @@ class PricedLine:
     unit_price_ht: int
     currency: str
 
+    def __init__(self, ean13: str, gln_distributor: str, unit_price: int, unit_price_ht: int, currency: str) -> None:
+        self._init(ean13, gln_distributor, unit_price, unit_price_ht, currency)
 
-@dataclass(frozen=True)
-class AskedLine:
+
+class AskedLine(Value):
     sent: dict[str, Any]  # as sent: echoed, as far as it is plain and short
     line: PricedLine | Refused
 
+    def __init__(self, sent: dict[str, Any], line: PricedLine | Refused) -> None:
+        self._init(sent, line)
 
-@dataclass(frozen=True)
-class CheckAvailability:
+
+class CheckAvailability(Value):
     lines: list[AskedLine]
-    gln_coll: str | None = None
-    gln_contractor: str | None = None
+    gln_coll: str | None
+    gln_contractor: str | None
+
+    def __init__(self, lines: list[AskedLine], gln_coll: str | None = None, gln_contractor: str | None = None) -> None:
+        self._init(lines, gln_coll, gln_contractor)
 
 
-@dataclass
-class Availability:
+class Availability(Record):
     """A line's answer: available or not (`unavailable`: the offer's ONIX availability code, or
     domain.offers.REMOVED), a remark on an OK line (`note`), or the line's refusal."""
 
@@ -279,10 +306,15 @@ class Availability:
     gln_distributor: str | None
     unit_price: int | None
     date: datetime
-    available: bool = False
-    unavailable: str | None = None
-    note: Refused | None = None
-    refusal: Refused | None = None
+    available: bool
+    unavailable: str | None
+    note: Refused | None
+    refusal: Refused | None
+
+    def __init__(self, ean13: str | None, gln_distributor: str | None, unit_price: int | None, date: datetime,
+                 available: bool = False, unavailable: str | None = None, note: Refused | None = None,
+                 refusal: Refused | None = None) -> None:
+        self._init(ean13, gln_distributor, unit_price, date, available, unavailable, note, refusal)
 
 
 def check_availability(ctx: Ctx, reseller: Account, req: CheckAvailability) -> list[Availability]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..domain.licences import Licence, Pool
 from ..domain.loans import LCP_LICENCE_TYPE, LCP_PROTECTION, WHILE_ACTIVE, Loan, LoanState, LoanView, fingerprint
 from ..domain.patrons import Limits, Patron, admit, after_loan, check_email_owner, email_digest
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record
 from ..store import deliveries
 from ..store import holds as hold_store
 from ..store import licences as line_store
@@ -57,18 +57,22 @@ def loan_link(ctx: Ctx, loan: Loan, until: datetime | None = None) -> str:
     return sign_loan_link(ctx.base_url, loan.gln_coll, loan.loan_id, loan.created_at, follows_loan=True)
 
 
-@dataclass
-class NewLoan:
+class NewLoan(Record):
     member_id: str
     ean13: str
-    expires_at: datetime | None = None
-    return_url: str | None = None
-    email: str | None = None
-    passphrase: str | None = None  # Readium LCP: given, the loan's file is its licence (never stored)
-    passphrase_hint: str | None = None
+    expires_at: datetime | None
+    return_url: str | None
+    email: str | None
+    passphrase: str | None  # Readium LCP: given, the loan's file is its licence (never stored)
+    passphrase_hint: str | None
     # The v1 door lends downloads; a streaming loan (on-site or off-site, read in the patron space's
     # reader) is the same use case from another pool.
-    pool: Pool = Pool.DOWNLOAD
+    pool: Pool
+
+    def __init__(self, member_id: str, ean13: str, expires_at: datetime | None = None, return_url: str | None = None,
+                 email: str | None = None, passphrase: str | None = None, passphrase_hint: str | None = None,
+                 pool: Pool = Pool.DOWNLOAD) -> None:
+        self._init(member_id, ean13, expires_at, return_url, email, passphrase, passphrase_hint, pool)
 
 
 def create(ctx: Ctx, coll: Account, req: NewLoan) -> tuple[Loan, bool]:

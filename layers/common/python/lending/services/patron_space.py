@@ -12,7 +12,6 @@ import hashlib
 import mimetypes
 import secrets
 import zipfile
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
 
@@ -22,6 +21,7 @@ from ..domain.ips import covers, parse_address
 from ..domain.licences import Pool
 from ..domain.loans import LoanState, LoanView
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record
 from ..store import accounts as account_store
 from ..store import ips as ip_store
 from ..store import patron_sessions as sessions
@@ -113,11 +113,13 @@ def _coll(s: sessions.PatronSession) -> Account:
     return coll
 
 
-@dataclass
-class MyLoans:
+class MyLoans(Record):
     active: list[LoanView]
     history: list[LoanView]
     titles: dict[str, str]
+
+    def __init__(self, active: list[LoanView], history: list[LoanView], titles: dict[str, str]) -> None:
+        self._init(active, history, titles)
 
 
 def my_loans(ctx: Ctx, s: sessions.PatronSession, limit: int = 50) -> MyLoans:
@@ -151,8 +153,7 @@ def return_loan(ctx: Ctx, s: sessions.PatronSession, loan_id: str) -> LoanView:
 
 # --- titles, borrowing and holds ---
 
-@dataclass
-class Way:
+class Way(Record):
     """One way to borrow a title (a pool: download, or reading online off-site or on-site), as its
     lendable licences offer it."""
 
@@ -161,9 +162,11 @@ class Way:
     copies_free: int  # free now (a place reserved for a hold is not free)
     waiting: int  # patrons in this pool's queue
 
+    def __init__(self, pool: Pool, copies: int, copies_free: int, waiting: int) -> None:
+        self._init(pool, copies, copies_free, waiting)
 
-@dataclass
-class TitlePage:
+
+class TitlePage(Record):
     """A title as the patron sees it: whether they may borrow it now, or else join a queue."""
 
     ean13: str
@@ -171,6 +174,10 @@ class TitlePage:
     ways: list[Way]
     loan: LoanView | None  # the patron's active loan of it
     hold: holds.HoldView | None  # the patron's open hold of it (one per title)
+
+    def __init__(self, ean13: str, title: str, ways: list[Way], loan: LoanView | None,
+                 hold: holds.HoldView | None) -> None:
+        self._init(ean13, title, ways, loan, hold)
 
     def can_borrow(self, way: Way) -> bool:
         """A free place nobody waits for, or the place reserved for this patron (still in its window)."""
@@ -225,10 +232,12 @@ def borrow(ctx: Ctx, s: sessions.PatronSession, ean13: str, pool: Pool = Pool.DO
     return loan.loan_id
 
 
-@dataclass
-class MyHolds:
+class MyHolds(Record):
     open: list[holds.HoldView]
     titles: dict[str, str]
+
+    def __init__(self, open: list[holds.HoldView], titles: dict[str, str]) -> None:
+        self._init(open, titles)
 
 
 def my_holds(ctx: Ctx, s: sessions.PatronSession) -> MyHolds:
@@ -259,12 +268,14 @@ def cancel_hold(ctx: Ctx, s: sessions.PatronSession, hold_id: str) -> holds.Hold
 
 # --- reading online ---
 
-@dataclass
-class Reading:
+class Reading(Record):
     loan: LoanView
     title: str
     signed: dict[str, str]  # resource path in the EPUB -> its signed query
     expires: datetime
+
+    def __init__(self, loan: LoanView, title: str, signed: dict[str, str], expires: datetime) -> None:
+        self._init(loan, title, signed, expires)
 
 
 def _check_place(gln: str, pool: Pool, address: str) -> None:

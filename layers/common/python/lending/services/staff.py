@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from ..domain.accounts import Account, Role
@@ -30,6 +29,7 @@ from ..domain.staff import (
     window,
     window_left,
 )
+from ..domain.values import Value
 from ..store import accounts as account_store
 from ..store import staff as store
 from ..text import same_secret
@@ -75,10 +75,12 @@ def digest(token: str) -> str:
 
 # --- throttling ---
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(Value):
     email: str
     address: str
+
+    def __init__(self, email: str, address: str) -> None:
+        self._init(email, address)
 
 
 def check_throttle(ctx: Ctx, attempt: Attempt) -> None:
@@ -219,12 +221,14 @@ def invite(ctx: Ctx, admin: Staff, email_text: str, role: StaffRole, library: st
 CONSOLE_ORGANISATIONS = (Role.COLLECTIVITY, Role.DISTRIBUTOR, Role.RESELLER)
 
 
-@dataclass(frozen=True)
-class OwnerInvitation:
+class OwnerInvitation(Value):
     staff: Staff  # the organisation's admin, invited (they set their password and authenticator at the link)
     token: str  # the one-time invitation token (console page /console/welcome/<token>)
     organisation: Account
     again: bool  # a new link for the same admin, invited before and not yet enrolled
+
+    def __init__(self, staff: Staff, token: str, organisation: Account, again: bool) -> None:
+        self._init(staff, token, organisation, again)
 
 
 def invite_owner(ctx: Ctx, gln: str, email_text: str, operator: str) -> OwnerInvitation:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..domain import summary as rules
 from ..domain.dates import iso
+from ..domain.values import Record
 from ..observability import logger
 from ..store import offers as offer_store
 from ..store import summary as store
@@ -172,11 +172,14 @@ def build(sub: store.Subscription, day: date, items: list[dict[str, Any]] | None
     return s
 
 
-@dataclass
-class Run:
-    sent: list[tuple[str, str]] = field(default_factory=list)  # (gln, day)
-    already: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
+class Run(Record):
+    sent: list[tuple[str, str]]  # (gln, day)
+    already: list[tuple[str, str]]
+    failed: list[tuple[str, str]]
+
+    def __init__(self, sent: list[tuple[str, str]] | None = None, already: list[tuple[str, str]] | None = None,
+                 failed: list[tuple[str, str]] | None = None) -> None:
+        self._init([] if sent is None else sent, [] if already is None else already, [] if failed is None else failed)
 
 
 def run(now: datetime, send: Send | None = None, base_url: str | None = None) -> Run:

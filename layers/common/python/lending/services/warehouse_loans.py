@@ -9,7 +9,6 @@ refusals in its table (warehouse/errors.py)."""
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from ..domain.identifiers import is_order_line_id
 from ..domain.licences import Licence, Localization, Pool, loan_end, loan_refusals
 from ..domain.loans import WHILE_ACTIVE, Loan, LoanState
 from ..domain.refusals import Reason, Refused
+from ..domain.values import Record, Value
 from ..store import licences as line_store
 from ..store import loans as loan_store
 from . import auth, lcp, lending_systems
@@ -38,8 +38,7 @@ def requested_end(expire_at: datetime | None, duration: int | None, now: datetim
     return min(ends) if ends else now + timedelta(days=min(max_loan_days, max_days))
 
 
-@dataclass(frozen=True)
-class UrlLoan:
+class UrlLoan(Value):
     """A POST to a loanUrl, as the door read it."""
 
     order_line_id: str
@@ -52,22 +51,32 @@ class UrlLoan:
     duration: int | None
     max_days: int
     marks: dict[str, Any]  # kept on the loan: the return notification and the DRM billing read them
-    notify_url: str | None = None
-    ip_address: str | None = None  # a well-formed address, checked against the declared ranges on site
-    passphrase: lcp.Passphrase | None = None  # Readium LCP: the link answers the loan's licence
-    invalid: bool = False  # the door found parameters wrong: refusals are gathered, nothing is lent
-    end_invalid: bool = False  # the door refused the end or duration itself: not checked again here
+    notify_url: str | None
+    ip_address: str | None  # a well-formed address, checked against the declared ranges on site
+    passphrase: lcp.Passphrase | None  # Readium LCP: the link answers the loan's licence
+    invalid: bool  # the door found parameters wrong: refusals are gathered, nothing is lent
+    end_invalid: bool  # the door refused the end or duration itself: not checked again here
+
+    def __init__(self, order_line_id: str, token: str, pool: Pool, loan_id: str | None, fingerprint: str,
+                 regeneration: bool, expire_at: datetime | None, duration: int | None, max_days: int,
+                 marks: dict[str, Any], notify_url: str | None = None, ip_address: str | None = None,
+                 passphrase: lcp.Passphrase | None = None, invalid: bool = False, end_invalid: bool = False) -> None:
+        self._init(order_line_id, token, pool, loan_id, fingerprint, regeneration, expire_at, duration, max_days, marks,
+                   notify_url, ip_address, passphrase, invalid, end_invalid)
 
 
-@dataclass
-class UrlLoanResult:
+class UrlLoanResult(Record):
     """A loan (new, or the same transaction's again), or every reason it is refused."""
 
-    loan: Loan | None = None
-    url: str = ""  # the loan's fulfillment link
-    replayed: bool = False  # an existing loan's link again: nothing taken
-    refusals: list[Refused] = field(default_factory=list)
-    link_refused: bool = False  # the loanUrl itself is refused: nothing else is said
+    loan: Loan | None
+    url: str  # the loan's fulfillment link
+    replayed: bool  # an existing loan's link again: nothing taken
+    refusals: list[Refused]
+    link_refused: bool  # the loanUrl itself is refused: nothing else is said
+
+    def __init__(self, loan: Loan | None = None, url: str = "", replayed: bool = False,
+                 refusals: list[Refused] | None = None, link_refused: bool = False) -> None:
+        self._init(loan, url, replayed, [] if refusals is None else refusals, link_refused)
 
 
 def licence_of_url(order_line_id: str, token: str) -> Licence | None:
@@ -169,13 +178,15 @@ def _link(ctx: Ctx, loan: Loan, replayed: bool) -> UrlLoanResult:
     return UrlLoanResult(loan=loan, url=url, replayed=replayed)
 
 
-@dataclass
-class LinkReturn:
+class LinkReturn(Record):
     """The return through a fulfillment link: the loan returned (again: `replayed`), or why not."""
 
-    loan: Loan | None = None
-    replayed: bool = False
-    refusal: Refused | None = None
+    loan: Loan | None
+    replayed: bool
+    refusal: Refused | None
+
+    def __init__(self, loan: Loan | None = None, replayed: bool = False, refusal: Refused | None = None) -> None:
+        self._init(loan, replayed, refusal)
 
 
 def return_by_link(ctx: Ctx, token: str) -> LinkReturn:

@@ -8,10 +8,10 @@ and two copies of one message (SQS is at-least-once) never send at the same time
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from ..domain.values import Value
 from . import table
 
 
@@ -46,20 +46,25 @@ class ClaimOutcome(StrEnum):
     UNKNOWN = "unknown"  # no such loan, or the loan's callback is another event
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(Value):
     outcome: ClaimOutcome
-    attempts: int = 0
+    attempts: int
+
+    def __init__(self, outcome: ClaimOutcome, attempts: int = 0) -> None:
+        self._init(outcome, attempts)
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(Value):
     event_id: str | None
     status: str | None
     attempts: int
     last_attempt_at: str | None
     last_error: str | None
     delivered_at: str | None
+
+    def __init__(self, event_id: str | None, status: str | None, attempts: int, last_attempt_at: str | None,
+                 last_error: str | None, delivered_at: str | None) -> None:
+        self._init(event_id, status, attempts, last_attempt_at, last_error, delivered_at)
 
 
 _FREE = ("attribute_exists(pk) AND attribute_not_exists(callbackDeliveredAt) "

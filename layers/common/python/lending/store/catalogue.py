@@ -12,16 +12,15 @@ published by each sync, and what getOffers remembers of its callers (last call, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..domain.values import Record, Value
 from . import table
 
 
-@dataclass(frozen=True)
-class Feed:
+class Feed(Value):
     """Where a distributor's offers come from. kind: "s3" (bucket + prefix: every object under it is an
     ONIX file, taken in key order), "http" (url: one ONIX file, re-read when its validators change) or
     "pnb" (an upstream PNB-compatible platform: wsdl, gln_reseller and the SSM parameter holding its
@@ -29,13 +28,18 @@ class Feed:
 
     gln_distributor: str
     kind: str
-    bucket: str | None = None
-    prefix: str = ""
-    url: str | None = None
-    wsdl: str | None = None
-    gln_reseller: str | None = None
-    password_parameter: str | None = None
-    enabled: bool = True
+    bucket: str | None
+    prefix: str
+    url: str | None
+    wsdl: str | None
+    gln_reseller: str | None
+    password_parameter: str | None
+    enabled: bool
+
+    def __init__(self, gln_distributor: str, kind: str, bucket: str | None = None, prefix: str = "",
+                 url: str | None = None, wsdl: str | None = None, gln_reseller: str | None = None,
+                 password_parameter: str | None = None, enabled: bool = True) -> None:
+        self._init(gln_distributor, kind, bucket, prefix, url, wsdl, gln_reseller, password_parameter, enabled)
 
     def source(self) -> str:
         """What the cursor is a position in: a cursor of another source means nothing here."""
@@ -44,21 +48,26 @@ class Feed:
         return f"{self.kind}:{where.get(self.kind, '')}"
 
 
-@dataclass
-class State:
-    position: str | None = None
-    unfiled: list[str] = field(default_factory=list)
-    version: int = 0
-    source: str | None = None  # Feed.source() the position belongs to
+class State(Record):
+    position: str | None
+    unfiled: list[str]
+    version: int
+    source: str | None  # Feed.source() the position belongs to
+
+    def __init__(self, position: str | None = None, unfiled: list[str] | None = None, version: int = 0,
+                 source: str | None = None) -> None:
+        self._init(position, [] if unfiled is None else unfiled, version, source)
 
 
-@dataclass(frozen=True)
-class UpdateFile:
+class UpdateFile(Value):
     gln_distributor: str
     published_at: str
     name: str
     key: str
     count: int
+
+    def __init__(self, gln_distributor: str, published_at: str, name: str, key: str, count: int) -> None:
+        self._init(gln_distributor, published_at, name, key, count)
 
 
 def _is_condition_failure(e: ClientError) -> bool:

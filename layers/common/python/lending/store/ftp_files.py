@@ -10,23 +10,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..domain.accounts import Role
 from ..domain.offers import Offer
+from ..domain.values import Record
 from . import table
 from .licences import lines_key, seats
 from .offers import _offer
 
 
-@dataclass
-class FilesState:
-    full_day: str | None = None  # YYYYMMDD of the newest full file
-    digest: str | None = None  # what the newest file (full or update) said, hashed
-    version: int = 0
+class FilesState(Record):
+    full_day: str | None  # YYYYMMDD of the newest full file
+    digest: str | None  # what the newest file (full or update) said, hashed
+    version: int
+
+    def __init__(self, full_day: str | None = None, digest: str | None = None, version: int = 0) -> None:
+        self._init(full_day, digest, version)
 
 
 class StateConflict(Exception):

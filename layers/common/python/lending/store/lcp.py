@@ -12,20 +12,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from ..domain.dates import from_store, iso
+from ..domain.values import Record, Value
 from ..lcp.status import Event, EventType
 from . import table
 from .loans import loan_key
 
 
-@dataclass(frozen=True)
-class PublicationRecord:
+class PublicationRecord(Value):
     ean13: str
     wrapped_key: str
     object_key: str
@@ -33,17 +32,24 @@ class PublicationRecord:
     sha256: str
     created_at: str
 
+    def __init__(self, ean13: str, wrapped_key: str, object_key: str, length: int, sha256: str,
+                 created_at: str) -> None:
+        self._init(ean13, wrapped_key, object_key, length, sha256, created_at)
 
-@dataclass
-class LicenceRecord:
+
+class LicenceRecord(Record):
     licence_id: str
     gln_coll: str
     loan_id: str
     doc: dict[str, Any]
     issued: datetime
     updated: datetime
-    events: list[Event] = field(default_factory=list)
-    returned_by: str | None = None
+    events: list[Event]
+    returned_by: str | None
+
+    def __init__(self, licence_id: str, gln_coll: str, loan_id: str, doc: dict[str, Any], issued: datetime,
+                 updated: datetime, events: list[Event] | None = None, returned_by: str | None = None) -> None:
+        self._init(licence_id, gln_coll, loan_id, doc, issued, updated, [] if events is None else events, returned_by)
 
 
 def _pub_key(ean13: str) -> tuple[str, str]:

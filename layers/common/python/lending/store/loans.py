@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from ..domain.dates import from_store, iso
 from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
 from ..domain.renewals import loan_days
+from ..domain.values import replace
 from . import table
 from .licences import HELD_ATTRS, MARK, POOL_ATTRS, QUEUED, SEATS, line_key, lines_key, seat_text, seat_value, seats
 

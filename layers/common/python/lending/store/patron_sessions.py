@@ -7,16 +7,15 @@ for a clean-up, never the rule (domain.staff's lifetimes, checked when the sessi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from ..domain.dates import iso
 from ..domain.staff import SESSION_IDLE, SESSION_MAX
+from ..domain.values import Record
 from . import table
 
 
-@dataclass
-class PatronSession:
+class PatronSession(Record):
     token_id: str
     gln_coll: str
     member_id: str
@@ -24,6 +23,10 @@ class PatronSession:
     generation: int  # of the patron's API key at sign-in: a new key ends the session
     created_at: datetime
     seen_at: datetime
+
+    def __init__(self, token_id: str, gln_coll: str, member_id: str, csrf: str, generation: int, created_at: datetime,
+                 seen_at: datetime) -> None:
+        self._init(token_id, gln_coll, member_id, csrf, generation, created_at, seen_at)
 
     def alive(self, now: datetime, generation: int) -> bool:
         return (generation == self.generation and now - self.seen_at < SESSION_IDLE

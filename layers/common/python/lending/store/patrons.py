@@ -11,12 +11,12 @@ The record, the library's list item and the email claim are written by the loan'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..domain.dates import iso
 from ..domain.patrons import Patron
+from ..domain.values import Value
 from . import table
 
 
@@ -35,15 +35,17 @@ def get(gln_coll: str, member_id: str) -> Patron:
                   month_count=int(item.get("monthCount", 0)), courtesy=int(item.get("courtesy", 0)))
 
 
-@dataclass(frozen=True)
-class PatronWrite:
+class PatronWrite(Value):
     """What a v1 loan writes about its patron, in the loan's own transaction: the record replaced as
     read (`before.version`), the library's list item of the loan, and the email (its digest) claimed for
     the patron when one was given. Any of them moved meanwhile: store.loans.PatronMoved."""
 
     before: Patron
     after: Patron
-    email_digest: str | None = None
+    email_digest: str | None
+
+    def __init__(self, before: Patron, after: Patron, email_digest: str | None = None) -> None:
+        self._init(before, after, email_digest)
 
     def items(self, loan_id: str, created_at: datetime) -> list[dict[str, Any]]:
         """The TransactWriteItems operations (the key layout stays here)."""

@@ -5,21 +5,23 @@ the day's activity read for the job."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ..domain.values import Value
 from . import table
 
 
-@dataclass(frozen=True)
-class Subscription:
+class Subscription(Value):
     gln: str
     role: str  # distributor | reseller | collectivity
     email: str
-    lang: str = "en"
-    tz: str = "Europe/Paris"
+    lang: str
+    tz: str
+
+    def __init__(self, gln: str, role: str, email: str, lang: str = "en", tz: str = "Europe/Paris") -> None:
+        self._init(gln, role, email, lang, tz)
 
 
 def subscribe(s: Subscription) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.accounts import Account
 from ..domain.codes import Refused
+from ..domain.values import Record
 from ..observability import count, logger
 from ..services import api_keys, clock
 from ..services.context import Ctx, warm_up
@@ -22,21 +22,26 @@ from .requests import params
 SUFFIXES = (".json", ".xml")
 
 
-@dataclass
-class V1Answer:
+class V1Answer(Record):
     status: int
     body: dict[str, Any]
-    listing: str | None = None  # the key of body that holds a list answer's items
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: tuple[str, str] | None = None  # (content type, body): a file answered as it is (an LCP licence)
+    listing: str | None  # the key of body that holds a list answer's items
+    headers: dict[str, str]
+    raw: tuple[str, str] | None  # (content type, body): a file answered as it is (an LCP licence)
+
+    def __init__(self, status: int, body: dict[str, Any], listing: str | None = None,
+                 headers: dict[str, str] | None = None, raw: tuple[str, str] | None = None) -> None:
+        self._init(status, body, listing, {} if headers is None else headers, raw)
 
 
-@dataclass
-class Call:
+class Call(Record):
     ctx: Ctx
     library: Account
     path: dict[str, str]  # path parameters, their format suffix removed
     params: dict[str, Any]
+
+    def __init__(self, ctx: Ctx, library: Account, path: dict[str, str], params: dict[str, Any]) -> None:
+        self._init(ctx, library, path, params)
 
 
 Action = Callable[[Call], V1Answer]

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from ..domain.dates import in_range, parse_iso
 from ..domain.limits import LCP_HINT_MAX as HINT_MAX
 from ..domain.limits import LCP_PASSPHRASE_MAX as PASSPHRASE_MAX
+from ..domain.values import Value
 from ..text import secure_scheme
 from ..web import BadBody, BadText, Request, parameters
 from .errors import CODES, V1Error
 
 MAX_BODY = 100_000
 MEMBER_ID = re.compile(r"^[A-Za-z0-9._@+:-]{1,100}$")
-EMAIL = re.compile(r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-URL = re.compile(r"^https?://\S+$")
-_NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$")
+# as text: `re` compiles each at its first use (and caches it), not at every cold start
+EMAIL = r"^[^@\s\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+URL = r"^https?://\S+$"
+_NO_ZONE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$"
 
 
 class Params(dict[str, Any]):
@@ -51,14 +52,14 @@ def member(value: Any) -> str:
 
 def email(value: Any) -> str:
     text = _text(value, 254)
-    if not EMAIL.match(text):
+    if not re.match(EMAIL, text):
         raise ValueError(text)
     return text
 
 
 def url(value: Any) -> str:
     text = _text(value, 2048)
-    if not URL.match(text) or not secure_scheme(text):  # https only (loopback http on the local stack)
+    if not re.match(URL, text) or not secure_scheme(text):  # https only (loopback http on the local stack)
         raise ValueError(text)
     return text
 
@@ -66,7 +67,7 @@ def url(value: Any) -> str:
 def date(value: Any) -> datetime:
     """ISO 8601 extended; without a zone (as the spec's own examples) it is UTC."""
     parsed = parse_iso(value)
-    if parsed is None and isinstance(value, str) and _NO_ZONE.match(value):
+    if parsed is None and isinstance(value, str) and re.match(_NO_ZONE, value):
         parsed = in_range(datetime.fromisoformat(value).replace(tzinfo=UTC))  # ValueError: not a real date
     if parsed is None:
         raise ValueError(value)
@@ -121,11 +122,13 @@ def whole(low: int, high: int) -> Callable[[Any], int]:
     return parse
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(Value):
     parse: Callable[[Any], Any]  # raises ValueError (or TypeError) when the value will not do
-    required: bool = False
-    default: Any = None
+    required: bool
+    default: Any
+
+    def __init__(self, parse: Callable[[Any], Any], required: bool = False, default: Any = None) -> None:
+        self._init(parse, required, default)
 
 
 ParamSpecs = dict[str, Param]

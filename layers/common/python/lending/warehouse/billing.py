@@ -18,13 +18,13 @@ import os
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from .. import aws
 from ..domain.licences import Pool
 from ..domain.loans import Loan
+from ..domain.values import Value
 from ..services import lending_systems
 
 PREFIX = "drm-billing"
@@ -36,8 +36,7 @@ MEDIUM = {Pool.DOWNLOAD: ("download", ""), Pool.ONSITE: ("streaming", "on-site")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(Value):
     lending_system: str
     month: str
     order_line_id: str
@@ -47,6 +46,10 @@ class Row:
     medium: str
     localisation: str
     loans: int
+
+    def __init__(self, lending_system: str, month: str, order_line_id: str, ean13: str, gln_coll: str,
+                 gln_distributor: str, medium: str, localisation: str, loans: int) -> None:
+        self._init(lending_system, month, order_line_id, ean13, gln_coll, gln_distributor, medium, localisation, loans)
 
 
 def month_range(month: str) -> tuple[datetime, datetime]:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.loans import Loan
+from ..domain.values import Record
 from ..services import lcp
 from ..services import warehouse_loans as uses
 from ..services.context import Ctx
@@ -16,13 +16,16 @@ from .request import MAX_DAYS, loan_id, parse
 ORIGIN = uses.ORIGIN
 
 
-@dataclass
-class WarehouseResult:
+class WarehouseResult(Record):
     status: int  # 201 / 204, or 400 / 403 / 404 with `errors`
-    errors: set[str] = field(default_factory=set)
-    loan: Loan | None = None
-    url: str = ""
-    replayed: bool = False  # an existing loan's link again: nothing taken
+    errors: set[str]
+    loan: Loan | None
+    url: str
+    replayed: bool  # an existing loan's link again: nothing taken
+
+    def __init__(self, status: int, errors: set[str] | None = None, loan: Loan | None = None, url: str = "",
+                 replayed: bool = False) -> None:
+        self._init(status, set() if errors is None else errors, loan, url, replayed)
 
     @property
     def return_url(self) -> str:

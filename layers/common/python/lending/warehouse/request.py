@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from ..domain.identifiers import is_lending_system_id
 from ..domain.ips import parse_address
 from ..domain.licences import AccessMedium, Localization, Pool, pool_for
 from ..domain.loans import fingerprint
+from ..domain.values import Record
 from ..services.warehouse_loans import requested_end
 from ..text import secure_scheme
 from . import errors as e
@@ -24,25 +24,32 @@ MAX_ID = 254  # "less than 255 characters"
 # "A unique alphanumeric identifier": letters and digits, plus the separators lending systems commonly
 # put in their ids (a strict reading would refuse "ABC-123", which no lending system would expect).
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
-_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$")
+# as text: `re` compiles a pattern at its first use (and caches it), not at every cold start
+_DATE = r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$"
 MEDIUMS = {"download": AccessMedium.DOWNLOAD, "streaming": AccessMedium.STREAMING}
 PLACES = {"on-site": Localization.IN_SITU, "off-site": Localization.EX_SITU}
 
 
-@dataclass
-class LoanParams:
+class LoanParams(Record):
     """A checked request. `errors` holds every spec name that applies (empty when it is valid)."""
 
-    borrower_id: str = ""
-    transaction_id: str = ""
-    expire_at: datetime | None = None
-    duration: int | None = None
-    medium: AccessMedium = AccessMedium.DOWNLOAD
-    localisation: Localization | None = None
-    ip_address: str | None = None
-    notify_url: str | None = None
-    bill_drm_to: str | None = None
-    errors: set[str] = field(default_factory=set)
+    borrower_id: str
+    transaction_id: str
+    expire_at: datetime | None
+    duration: int | None
+    medium: AccessMedium
+    localisation: Localization | None
+    ip_address: str | None
+    notify_url: str | None
+    bill_drm_to: str | None
+    errors: set[str]
+
+    def __init__(self, borrower_id: str = "", transaction_id: str = "", expire_at: datetime | None = None,
+                 duration: int | None = None, medium: AccessMedium = AccessMedium.DOWNLOAD,
+                 localisation: Localization | None = None, ip_address: str | None = None, notify_url: str | None = None,
+                 bill_drm_to: str | None = None, errors: set[str] | None = None) -> None:
+        self._init(borrower_id, transaction_id, expire_at, duration, medium, localisation, ip_address, notify_url,
+                   bill_drm_to, set() if errors is None else errors)
 
     @property
     def pool(self) -> Pool:
@@ -91,7 +98,7 @@ def loan_id(order_line_id: str, borrower_id: str, transaction_id: str) -> str:
 
 def parse_expire_at(text: str) -> datetime | None:
     """YYYYMMDD (midnight UTC) or YYYYMMDDTHHMMSS (UTC; a trailing Z is accepted); None if invalid."""
-    m = _DATE.match(text)
+    m = re.match(_DATE, text)
     if not m:
         return None
     try:

@@ -5,12 +5,13 @@ description of the SOAP messages."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+
+from ...domain.values import Record, Value
 
 NS = "urn:lending-hub:pnb-numerique:v2"
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -25,32 +26,41 @@ FAULT = "pnbFault"
 _INTEGERS = {"int", "integer", "long", "short", "nonNegativeInteger", "positiveInteger", "unsignedInt"}
 
 
-@dataclass(frozen=True)
-class XsdField:
+class XsdField(Value):
     name: str
     kind: str  # "str", "int", "bool", "flag" (present or absent), or "complex"
     repeated: bool
     required: bool
-    type: ComplexType | None = None  # the nested type when kind is "complex"
-    max_occurs: int | None = 1  # None: unbounded
-    choice: tuple[str, ...] = ()  # the elements of its xs:choice, itself included: one of them, not two
-    default: str | None = None  # the XSD's default: the value of the element given empty (<quantity/>)
-    type_name: str = ""  # its type as the XSD names it: "Cents", "IsoDateTime", "xs:boolean"
+    type: ComplexType | None  # the nested type when kind is "complex"
+    max_occurs: int | None  # None: unbounded
+    choice: tuple[str, ...]  # the elements of its xs:choice, itself included: one of them, not two
+    default: str | None  # the XSD's default: the value of the element given empty (<quantity/>)
+    type_name: str  # its type as the XSD names it: "Cents", "IsoDateTime", "xs:boolean"
+
+    def __init__(self, name: str, kind: str, repeated: bool, required: bool, type: ComplexType | None = None,
+                 max_occurs: int | None = 1, choice: tuple[str, ...] = (), default: str | None = None,
+                 type_name: str = "") -> None:
+        self._init(name, kind, repeated, required, type, max_occurs, choice, default, type_name)
 
 
-@dataclass
-class ComplexType:
+class ComplexType(Record):
     name: str
-    unordered: bool = False  # an xs:all: its fields in any order
-    fields: list[XsdField] = field(default_factory=list)
-    by_name: dict[str, XsdField] = field(default_factory=dict)
+    unordered: bool  # an xs:all: its fields in any order
+    fields: list[XsdField]
+    by_name: dict[str, XsdField]
+
+    def __init__(self, name: str, unordered: bool = False, fields: list[XsdField] | None = None,
+                 by_name: dict[str, XsdField] | None = None) -> None:
+        self._init(name, unordered, [] if fields is None else fields, {} if by_name is None else by_name)
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(Value):
     validator: etree.XMLSchema
     elements: dict[str, ComplexType]  # top-level element name -> its type
     source: bytes  # pnb.xsd as shipped (served at ?xsd, inlined in the WSDL)
+
+    def __init__(self, validator: etree.XMLSchema, elements: dict[str, ComplexType], source: bytes) -> None:
+        self._init(validator, elements, source)
 
 
 def _local(qname: str) -> tuple[str, str]:
