@@ -206,9 +206,11 @@ def expire_due(ctx: Ctx) -> int:
     return ended
 
 
-def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
+def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None,
+                 line: dict[str, Any] | None = None) -> Loan:
     """End an active loan before its end: place freed, listed by getEndedLoans, callback queued (the
-    event is written with the return itself, on the loan's detail, before its seat leaves the line)."""
+    event is written with the return itself, on the loan's detail, before its seat leaves the line).
+    `line`: the loan's line, when the caller read it (its hold-queue mark spares the queue's reads)."""
     when = returned_at or ctx.now
     from . import holds  # every end hands the place to the title's hold queue first
 
@@ -223,7 +225,7 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
 
     event = _outbox(loan, when)
     try:
-        holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event)
+        holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event, line=line)
     except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
@@ -239,13 +241,15 @@ class EndLoan:
 
 def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
     """A distributor ends a loan of one of its licences early (PNB endLoan)."""
-    item = line_store.get_line(req.order_line_id)
+    # Read eventually consistent: its owner never changes, and its hold-queue mark read stale is caught by
+    # the seat's write (conditioned on the mark's absence); a line not seen yet is read again.
+    item = line_store.get_line(req.order_line_id, consistent=False) or line_store.get_line(req.order_line_id)
     if item is None or item.get("glnDistributor") != distributor.gln:
         raise line_not_found(req.order_line_id)
     loan = loan_store.get(item["glnColl"], req.loan_id)
     if loan is None or loan.order_line_id != req.order_line_id:
         raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.order_line_id, loan_id=req.loan_id)
-    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now))
+    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now), line=item)
 
 
 @dataclass(frozen=True)
