@@ -193,7 +193,7 @@ def test_a_loan_meeting_a_lapsed_seat_of_a_held_title_reads_its_queue() -> None:
 
 
 def test_a_return_of_a_title_nobody_holds_reads_no_queue() -> None:
-    """endLoan reads its line (eventually consistent) and its loan; its line carrying no hold-queue mark,
+    """endLoan reads its line and its loan (eventually consistent); its line carrying no hold-queue mark,
     it reads no queue before or after the seat's write (that write requires the mark still absent). A
     title someone holds marks its lines, and the return reads its queue as before."""
     from lending.domain.holds import Hold

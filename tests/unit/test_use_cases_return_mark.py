@@ -154,3 +154,74 @@ def test_a_line_not_yet_seen_by_the_eventual_read_is_read_again(
         line) and not consistent else real(pk, sk, consistent))
     assert _end(ctx, line, "A").state is LoanState.RETURNED
     assert int(_line(memory, line)["dlFree"]) == 1
+
+
+def _stale_loan(monkeypatch: pytest.MonkeyPatch, loan_id: str, seen: dict[str, Any] | None) -> list[bool]:
+    """endLoan's eventual read of the loan answers `seen` (a replica behind); consistent reads are true.
+    Returns the consistency of every read of that loan."""
+    real, reads = table.get, []
+    key = loan_store.loan_key(demo.COLL, loan_id)
+
+    def get(pk: str, sk: str, consistent: bool = True) -> Any:
+        if (pk, sk) == key:
+            reads.append(consistent)
+            if not consistent:
+                return seen
+        return real(pk, sk, consistent)
+
+    monkeypatch.setattr(table, "get", get)
+    return reads
+
+
+def test_a_stale_active_loan_whose_return_was_cut_short_is_finished_by_the_replay(
+        memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The return died between its two writes (detail RETURNED, seat still on the line); its replay reads
+    the loan eventually and sees it still ACTIVE. The detail's write fails, its answer (ALL_OLD) is the
+    loan RETURNED: the replay takes the seat off, once, and answers as the return did; then ALREADY_ENDED."""
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
+    active = memory.get(*loan_store.loan_key(demo.COLL, "A"))
+    first = at(T0 + timedelta(hours=1))
+    real = loan_store.free_seat
+    monkeypatch.setattr(loan_store, "free_seat", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        _end(first, line, "A")
+    monkeypatch.setattr(loan_store, "free_seat", real)
+    assert _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 0
+    reads = _stale_loan(monkeypatch, "A", active)
+    again = at(T0 + timedelta(hours=2))
+    replayed = _end(again, line, "A")
+    assert reads == [False] and replayed.state is LoanState.RETURNED and replayed.returned_at == first.now
+    assert not _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 1
+    with pytest.raises(lending.Refused) as e:
+        _end(again, line, "A")
+    assert e.value.reason is lending.Reason.ALREADY_ENDED and int(_line(memory, line)["dlFree"]) == 1
+    _reconciled(line, again.now)
+
+
+def test_a_stale_loan_renewed_since_is_returned_with_its_seat_as_it_is(
+        memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The eventual read misses a renewal (the seat moved with the loan's end): the detail's write answers
+    the loan as written (ALL_NEW), so the seat's write matches the seat as it is and the place is freed."""
+    from lending.services import renewals
+
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
+    before = memory.get(*loan_store.loan_key(demo.COLL, "A"))
+    renewals.renew(ctx, loan_store.get(demo.COLL, "A"), T0 + timedelta(days=20))  # type: ignore[arg-type]
+    reads = _stale_loan(monkeypatch, "A", before)
+    assert _end(ctx, line, "A").state is LoanState.RETURNED and reads == [False]
+    assert not _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 1
+    _reconciled(line, ctx.now)
+
+
+def test_a_loan_not_seen_or_seen_ended_by_the_eventual_read_is_read_again(
+        memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = at(T0)
+    (line,) = licence_of(ctx, ONE)
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
+    reads = _stale_loan(monkeypatch, "A", None)  # lent a moment ago
+    assert _end(ctx, line, "A").state is LoanState.RETURNED and reads == [False, True]
+    assert int(_line(memory, line)["dlFree"]) == 1

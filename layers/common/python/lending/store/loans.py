@@ -406,11 +406,11 @@ def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None, unq
                 return False
             raise HandoverFailed() from None
     free, size = POOL_ATTRS[ended.pool]
+    # `unqueued`: a hold placed since the line was read marks it, and fails this write
+    cond = f"#f < #z AND attribute_not_exists({QUEUED})" if unqueued else "#f < #z"
     op = {"Key": table.key(lpk, lsk), "UpdateExpression": "SET #f = #f + :one",
-          "ConditionExpression": "#f < #z", "ExpressionAttributeNames": {"#f": free, "#z": size},
+          "ConditionExpression": cond, "ExpressionAttributeNames": {"#f": free, "#z": size},
           "ExpressionAttributeValues": {":one": table.val(1)}}
-    if unqueued:
-        op["ConditionExpression"] += f" AND attribute_not_exists({QUEUED})"
     try:
         table.update(unseat({"Update": op}, lpk, ended.loan_id, mine)["Update"])
         return True
@@ -476,8 +476,8 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
         raise LicenceRefused(e.failed.get(1) or {}) from None
 
 
-def get(gln_coll: str, loan_id: str) -> Loan | None:
-    item = table.get(*loan_key(gln_coll, loan_id))
+def get(gln_coll: str, loan_id: str, consistent: bool = True) -> Loan | None:
+    item = table.get(*loan_key(gln_coll, loan_id), consistent=consistent)
     return loan(item) if item else None
 
 
