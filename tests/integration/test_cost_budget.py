@@ -190,3 +190,31 @@ def test_a_loan_meeting_a_lapsed_seat_of_a_held_title_reads_its_queue() -> None:
     assert held.requests["dynamodb.GetItem"] == first.requests["dynamodb.GetItem"] + 1, (first, held)
     assert held.requests["dynamodb.Query"] == first.requests.get("dynamodb.Query", 0) + 1, (first, held)
     assert held.read_units == first.read_units + 2, (first, held)  # the counter 1, its holds (none open) 1
+
+
+def test_a_return_of_a_title_nobody_holds_reads_no_queue() -> None:
+    """endLoan reads its line and its loan (eventually consistent); its line carrying no hold-queue mark,
+    it reads no queue before or after the seat's write (that write requires the mark still absent). A
+    title someone holds marks its lines, and the return reads its queue as before."""
+    from lending.domain.holds import Hold
+    from lending.store import holds as hold_store
+
+    reads = tomllib.loads((Path(__file__).resolve().parents[2] / "tools" / "prices.toml").read_text())[
+        "read_unit_budget"]
+    (warm,), (plain,), (held,) = order_ok(line()), order_ok(line()), order_ok(line())
+    for line_id, loan_id in ((warm, "RET0"), (plain, "RET1"), (held, "RET2")):
+        assert pnb("loanBook", loan_body(line_id, loan_id))["returnStatus"] == "OK"
+    assert pnb("endLoan", {**DISTRIBUTOR, "orderLineId": warm, "loanId": "RET0"})["returnStatus"] == "OK"
+    with Meter() as plain_end:
+        assert pnb("endLoan", {**DISTRIBUTOR, "orderLineId": plain, "loanId": "RET1"})["returnStatus"] == "OK"
+    assert plain_end.read_units <= reads["endLoan"], plain_end
+    assert plain_end.requests["dynamodb.GetItem"] == 2, plain_end  # the line, the loan: no queue counter
+    now = loan_store.get(demo.COLL, "RET2").created_at  # type: ignore[union-attr]
+    m1 = Hold(gln_coll=demo.COLL, ean13="9791000000015", ticket=1, member_id="M1", placed_at=now)
+    hold_store.place(m1, 0, 0, {m1.hold_id: m1.ean13}, lines=[held])
+    hold_store.cancel_waiting(m1, now)  # the mark stays until the expiry job runs
+    with Meter() as held_end:
+        assert pnb("endLoan", {**DISTRIBUTOR, "orderLineId": held, "loanId": "RET2"})["returnStatus"] == "OK"
+    assert held_end.read_units == plain_end.read_units + 3, (plain_end, held_end)  # counter, holds; counter
+    item = line_store.get_line(held)
+    assert item is not None and not item.get("loans")

@@ -95,3 +95,38 @@ def test_the_expiry_job_marks_and_unmarks_the_lines_on_the_emulator() -> None:
     lending.lend(later, loan_request(later, line, "B", ean13=ONE))
     assert set((line_store.get_line(line) or {})["loans"]) == {"B"}
     _clean(later.now)
+
+
+def test_a_hold_placed_between_a_returns_read_and_its_seat_write_gets_the_place(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """endLoan reads the line (no mark: no queue read) and writes the loan's detail; M1's hold lands before
+    the seat's write, marking the line. The seat's write (attribute_not_exists of the mark, as DynamoDB
+    evaluates it) fails, and the place goes to M1."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    ctx = at(now)
+    (line,) = licence_of(ctx, ONE)  # one download place
+    lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
+    m1 = Hold(gln_coll=demo.COLL, ean13=ONE, ticket=1, member_id="M1", placed_at=now)
+    real, raced, queue_reads = table.update, [], []
+    real_queue = hold_store.queue_state
+
+    def racing(op: dict[str, Any]) -> dict[str, Any]:
+        if not raced and op["Key"] == table.key(*line_store.line_key(line)):
+            raced.append(1)  # the return's seat write, after its detail's: M1's hold lands first
+            hold_store.place(m1, 0, 0, {m1.hold_id: ONE}, lines=[line])
+        return real(op)
+
+    def counted(gln_coll: str, ean13: str) -> Any:
+        queue_reads.append(ean13)
+        return real_queue(gln_coll, ean13)
+
+    monkeypatch.setattr(table, "update", racing)
+    monkeypatch.setattr(hold_store, "queue_state", counted)
+    ended = lending.end_loan(ctx, account(demo.DISTRIBUTOR), lending.EndLoan(line, "A"))
+    assert raced and ended.state is LoanState.RETURNED and queue_reads == [ONE]
+    (hold,) = hold_store.queue(demo.COLL, ONE)[1]
+    assert hold.state is HoldState.RESERVED and hold.order_line_id == line
+    item = line_store.get_line(line)
+    assert item is not None and not item.get("loans") and int(item["held"]) == 1 and int(item["dlFree"]) == 0
+    monkeypatch.setattr(table, "update", real)
+    _clean(now)

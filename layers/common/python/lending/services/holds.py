@@ -272,17 +272,26 @@ def title_of(h: Hold) -> str:
 
 
 def end_loan(ctx: Ctx, loan: Loan, state: LoanState, when: datetime,
-             outbox: dict[str, Any] | None = None) -> bool:
+             outbox: dict[str, Any] | None = None, line: dict[str, Any] | None = None) -> bool:
     """Every loan's end (services.lending.return_early and expire), in two writes (docs/cost.md): the
     detail first (the end and its event, store.loans.end: raises AlreadyEnded), then its seat off the
-    line (`free_place`). Returns whether a place was given back."""
-    return free_place(ctx, loan_store.end(loan, state, when, outbox))
+    line (`free_place`, `line` as the caller read it, if it did). Returns whether a place was given back."""
+    return free_place(ctx, loan_store.end(loan, state, when, outbox), line)
 
 
-def free_place(ctx: Ctx, ended: Loan) -> bool:
+def free_place(ctx: Ctx, ended: Loan, line: dict[str, Any] | None = None) -> bool:
     """An ended loan's seat off its line: when the title's queue has a waiting head for the loan's pool,
     the place goes to it in the seat's own write (store.loans.free_seat `handover`), else back to the
-    licence. Also how a replay or reconcile finishes an end cut short after its detail's write."""
+    licence. Also how a replay or reconcile finishes an end cut short after its detail's write.
+
+    `line`: the loan's line as the caller read it. Without the hold-queue mark (`QUEUED`) no hold may
+    wait for the title: no queue read, and the seat's write requires the mark still absent, so a hold
+    placed since (its transaction marks the line) fails it and the place goes to the queue below."""
+    if line is not None and line.get("orderLineId") == ended.order_line_id and not line.get(line_store.QUEUED):
+        try:
+            return loan_store.free_seat(ended, unqueued=True)
+        except loan_store.Queued:
+            pass  # a hold was placed since the line was read: its queue first
     for _ in range(HANDOVER_ATTEMPTS):
         last, queue = hold_store.queue(ended.gln_coll, ended.ean13)
         first = head(queue, ended.pool)

@@ -212,9 +212,13 @@ def expire_due(ctx: Ctx) -> int:
     return ended
 
 
-def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> Loan:
+def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None,
+                 line: dict[str, Any] | None = None, stale: bool = False) -> Loan:
     """End an active loan before its end: place freed, listed by getEndedLoans, callback queued (the
-    event is written with the return itself, on the loan's detail, before its seat leaves the line)."""
+    event is written with the return itself, on the loan's detail, before its seat leaves the line).
+    `line`: the loan's line, when the caller read it (its hold-queue mark spares the queue's reads).
+    `stale`: `loan` was read eventually consistent (seen ACTIVE, not past its end); if it has ended
+    since, the detail's write fails and its answer (ALL_OLD) is the loan as it is, decided on again."""
     when = returned_at or ctx.now
     from . import holds  # every end hands the place to the title's hold queue first
 
@@ -229,8 +233,10 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None) -> L
 
     event = _outbox(loan, when)
     try:
-        holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event)
-    except loan_store.AlreadyEnded:
+        holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event, line=line)
+    except loan_store.AlreadyEnded as e:
+        if stale and e.item:  # as if read consistently now: a replay of its return finishes it as before
+            return return_early(ctx, loan_store.loan(e.item), returned_at, line)
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
     return loan
@@ -247,13 +253,21 @@ class EndLoan(Value):
 
 def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
     """A distributor ends a loan of one of its licences early (PNB endLoan)."""
-    item = line_store.get_line(req.order_line_id)
+    # Read eventually consistent: its owner never changes, and its hold-queue mark read stale is caught by
+    # the seat's write (conditioned on the mark's absence); a line not seen yet is read again.
+    item = line_store.get_line(req.order_line_id, consistent=False) or line_store.get_line(req.order_line_id)
     if item is None or item.get("glnDistributor") != distributor.gln:
         raise line_not_found(req.order_line_id)
-    loan = loan_store.get(item["glnColl"], req.loan_id)
+    # The loan too, when it reads as active and running (its end only ever moves later): the detail's
+    # write requires it still active and answers it as it is (store.loans.end). Anything else (not
+    # found yet, ended, past its end) is read again consistently before it is acted on.
+    loan = loan_store.get(item["glnColl"], req.loan_id, consistent=False)
+    stale = loan is not None and loan.state is LoanState.ACTIVE and loan.end_date > ctx.now
+    if not stale:
+        loan = loan_store.get(item["glnColl"], req.loan_id)
     if loan is None or loan.order_line_id != req.order_line_id:
         raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.order_line_id, loan_id=req.loan_id)
-    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now))
+    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now), line=item, stale=stale)
 
 
 class EndedLoans(Value):

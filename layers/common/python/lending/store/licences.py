@@ -163,8 +163,8 @@ def get_order(gln_reseller: str, order_id: str) -> dict[str, Any] | None:
     return table.get(*order_key(gln_reseller, order_id))
 
 
-def get_line(order_line_id: str) -> dict[str, Any] | None:
-    return table.get(*line_key(order_line_id))
+def get_line(order_line_id: str, consistent: bool = True) -> dict[str, Any] | None:
+    return table.get(*line_key(order_line_id), consistent=consistent)
 
 
 def get_lines(ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -327,6 +327,11 @@ class HandoverFailed(Exception):
     """A condition of the hand-over items failed (the hold moved, or the licence can reserve no more)."""
 
 
+class Queued(Exception):
+    """A seat's write conditioned on the line's `QUEUED` mark being absent found it: a hold was placed
+    since the line was read, and the freed place goes to the title's queue first."""
+
+
 def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] | None = None) -> Loan:
     """The first of an end's two writes: ACTIVE -> RETURNED/EXPIRED on the loan's detail alone (one
     conditional UpdateItem, no transaction), with its event. The second takes its seat off the line
@@ -371,12 +376,16 @@ def seat_held(ended: Loan) -> bool:
     return item is not None and (item.get(SEATS) or {}).get(ended.loan_id) == _seat_of(ended)
 
 
-def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None) -> bool:
+def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None, unqueued: bool = False) -> bool:
     """The second of an end's writes: the loan's seat off its line (`REMOVE loans.<id>`, on condition that
     it is there as the loan says: a place is given back once, whoever comes first among the end itself,
     its replay and reconcile), its place back to the pool (one UpdateItem) or, with `handover`
     (store.holds.handover_ops), to the head of the title's hold queue in one transaction with the
     reservation (a reserved place never passes through `free`, so no other patron can take it).
+
+    `unqueued`: the caller read the line without the mark and no queue: the write also requires the mark
+    still absent (a hold placed since marks the line in its own transaction), else raises Queued with the
+    seat still there, and the caller serves the queue (services.holds.free_place).
 
     Raises HandoverFailed when a condition of the hand-over failed with the seat still there: the caller
     decides again (the next hold, or no hand-over). Returns False when nothing was given back: the seat
@@ -397,8 +406,10 @@ def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None) -> 
                 return False
             raise HandoverFailed() from None
     free, size = POOL_ATTRS[ended.pool]
+    # `unqueued`: a hold placed since the line was read marks it, and fails this write
+    cond = f"#f < #z AND attribute_not_exists({QUEUED})" if unqueued else "#f < #z"
     op = {"Key": table.key(lpk, lsk), "UpdateExpression": "SET #f = #f + :one",
-          "ConditionExpression": "#f < #z", "ExpressionAttributeNames": {"#f": free, "#z": size},
+          "ConditionExpression": cond, "ExpressionAttributeNames": {"#f": free, "#z": size},
           "ExpressionAttributeValues": {":one": table.val(1)}}
     try:
         table.update(unseat({"Update": op}, lpk, ended.loan_id, mine)["Update"])
@@ -406,6 +417,8 @@ def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None) -> 
     except table.ConditionFailed as e:
         if not e.item or gone(e.item):
             return False
+        if unqueued and e.item.get(QUEUED):
+            raise Queued() from None
     with contextlib.suppress(table.ConditionFailed):  # clamped: the seat off, the pool left at its size
         table.update({"Key": table.key(lpk, lsk), "UpdateExpression": f"REMOVE {SEATS}.#n",
                       "ConditionExpression": f"{SEATS}.#n = :seat", "ExpressionAttributeNames": {"#n": ended.loan_id},
@@ -463,8 +476,8 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
         raise LicenceRefused(e.failed.get(1) or {}) from None
 
 
-def get(gln_coll: str, loan_id: str) -> Loan | None:
-    item = table.get(*loan_key(gln_coll, loan_id))
+def get(gln_coll: str, loan_id: str, consistent: bool = True) -> Loan | None:
+    item = table.get(*loan_key(gln_coll, loan_id), consistent=consistent)
     return loan(item) if item else None
 
 
