@@ -111,7 +111,8 @@ def stored_events(subject: str | None = None) -> list[dict[str, Any]]:
     from lending.store import table
 
     out = table.client().scan(TableName=table.table_name(),
-                              FilterExpression="#t = :o OR (#t = :l AND attribute_exists(callbackEventId))",
+                              FilterExpression="#t = :o OR (#t = :l AND attribute_exists(callbackEventId) "
+                                               "AND attribute_exists(callbackUrl))",
                               ExpressionAttributeNames={"#t": "type"},
                               ExpressionAttributeValues={":o": {"S": "outbox"}, ":l": {"S": "loan"}})["Items"]
     found = []

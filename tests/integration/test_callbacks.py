@@ -158,7 +158,8 @@ def outbox_scan() -> list[dict[str, Any]]:
     from lending.store import table
 
     out = table.client().scan(TableName=table.table_name(),
-                              FilterExpression="#t = :t OR (#t = :l AND attribute_exists(callbackEventId))",
+                              FilterExpression="#t = :t OR (#t = :l AND attribute_exists(callbackEventId) "
+                                               "AND attribute_exists(callbackUrl))",
                               ExpressionAttributeNames={"#t": "type"},
                               ExpressionAttributeValues={":t": {"S": "outbox"}, ":l": {"S": "loan"}})
     return [table.de(x) or {} for x in out["Items"]]
@@ -317,10 +318,21 @@ def test_claims_keep_one_sender_at_a_time() -> None:
 
 
 def test_loans_without_callback_url_write_no_event() -> None:
+    """endLoan writes the return without reading the loan, so with an event id whether or not the loan has
+    a callbackUrl (store.loans.return_in_line): without one the id is inert. The stream's filter hands
+    nothing to the delivery, the sweeper enqueues nothing past its grace, nothing is sent."""
+    from lending.store import loans as loan_store
+    from lending.store import table
+
     (line_id,) = order_ok(line())
     assert pnb("loanBook", loan_body(line_id, "NOCB1"))["returnStatus"] == "OK"
     assert pnb("endLoan", {**DISTRIBUTOR, "orderLineId": line_id, "loanId": "NOCB1"})["returnStatus"] == "OK"
+    item = table.get(*loan_store.loan_key(demo.COLL, "NOCB1"))
+    assert item is not None and item["state"] == "RETURNED" and "callbackUrl" not in item
     assert outbox_scan() == [] and drain() == 0
+    later = datetime.now(UTC) + timedelta(seconds=outbox.returns_grace_s() + 60)
+    assert outbox.sweep_returns(later) == 0
+    assert queues.client().receive_message(QueueUrl=queues.queue_url(), WaitTimeSeconds=0).get("Messages", []) == []
 
 
 def test_pinned_connection_goes_to_the_checked_address() -> None:

@@ -156,32 +156,29 @@ def test_a_line_not_yet_seen_by_the_eventual_read_is_read_again(
     assert int(_line(memory, line)["dlFree"]) == 1
 
 
-def _stale_loan(monkeypatch: pytest.MonkeyPatch, loan_id: str, seen: dict[str, Any] | None) -> list[bool]:
-    """endLoan's eventual read of the loan answers `seen` (a replica behind); consistent reads are true.
-    Returns the consistency of every read of that loan."""
+def _loan_reads(monkeypatch: pytest.MonkeyPatch, loan_id: str) -> list[bool]:
+    """The consistency of every read of that loan (endLoan's common path reads none: its detail's write
+    holds what the read was for, and answers the loan as it is when it fails)."""
     real, reads = table.get, []
     key = loan_store.loan_key(demo.COLL, loan_id)
 
     def get(pk: str, sk: str, consistent: bool = True) -> Any:
         if (pk, sk) == key:
             reads.append(consistent)
-            if not consistent:
-                return seen
         return real(pk, sk, consistent)
 
     monkeypatch.setattr(table, "get", get)
     return reads
 
 
-def test_a_stale_active_loan_whose_return_was_cut_short_is_finished_by_the_replay(
+def test_a_return_cut_short_is_finished_by_its_replay_without_reading_the_loan(
         memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The return died between its two writes (detail RETURNED, seat still on the line); its replay reads
-    the loan eventually and sees it still ACTIVE. The detail's write fails, its answer (ALL_OLD) is the
-    loan RETURNED: the replay takes the seat off, once, and answers as the return did; then ALREADY_ENDED."""
+    """The return died between its two writes (detail RETURNED, seat still on the line). Its replay reads
+    no loan: its detail's write fails (no longer ACTIVE) and answers the loan RETURNED, as a consistent
+    read would; the replay takes the seat off, once, and answers as the return did; then ALREADY_ENDED."""
     ctx = at(T0)
     (line,) = licence_of(ctx, ONE)
     lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
-    active = memory.get(*loan_store.loan_key(demo.COLL, "A"))
     first = at(T0 + timedelta(hours=1))
     real = loan_store.free_seat
     monkeypatch.setattr(loan_store, "free_seat", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
@@ -189,39 +186,71 @@ def test_a_stale_active_loan_whose_return_was_cut_short_is_finished_by_the_repla
         _end(first, line, "A")
     monkeypatch.setattr(loan_store, "free_seat", real)
     assert _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 0
-    reads = _stale_loan(monkeypatch, "A", active)
+    reads = _loan_reads(monkeypatch, "A")
     again = at(T0 + timedelta(hours=2))
     replayed = _end(again, line, "A")
-    assert reads == [False] and replayed.state is LoanState.RETURNED and replayed.returned_at == first.now
+    assert reads == [] and replayed.state is LoanState.RETURNED and replayed.returned_at == first.now
     assert not _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 1
     with pytest.raises(lending.Refused) as e:
         _end(again, line, "A")
     assert e.value.reason is lending.Reason.ALREADY_ENDED and int(_line(memory, line)["dlFree"]) == 1
+    assert reads == []
     _reconciled(line, again.now)
 
 
-def test_a_stale_loan_renewed_since_is_returned_with_its_seat_as_it_is(
+def test_a_loan_renewed_is_returned_with_its_seat_as_it_is(
         memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The eventual read misses a renewal (the seat moved with the loan's end): the detail's write answers
-    the loan as written (ALL_NEW), so the seat's write matches the seat as it is and the place is freed."""
+    """No read of the loan: the detail's write answers the loan as written (ALL_NEW, its end as the
+    renewal moved it), so the seat's write matches the seat as it is and the place is freed."""
     from lending.services import renewals
 
     ctx = at(T0)
     (line,) = licence_of(ctx, ONE)
     lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
-    before = memory.get(*loan_store.loan_key(demo.COLL, "A"))
     renewals.renew(ctx, loan_store.get(demo.COLL, "A"), T0 + timedelta(days=20))  # type: ignore[arg-type]
-    reads = _stale_loan(monkeypatch, "A", before)
-    assert _end(ctx, line, "A").state is LoanState.RETURNED and reads == [False]
+    reads = _loan_reads(monkeypatch, "A")
+    assert _end(ctx, line, "A").state is LoanState.RETURNED and reads == []
     assert not _line(memory, line)["loans"] and int(_line(memory, line)["dlFree"]) == 1
     _reconciled(line, ctx.now)
 
 
-def test_a_loan_not_seen_or_seen_ended_by_the_eventual_read_is_read_again(
+def test_every_refusal_is_decided_on_the_loan_the_failed_write_answers(
         memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each condition of the detail's write that fails gives the refusal the read used to give, from the
+    loan the write answers (no read of it), and writes nothing: not in this line (absent, or another
+    line's), a return date before the loan's start, past its end (recorded EXPIRED on the way, as
+    before). A return date too far ahead is refused after one consistent read (the loan's line first)."""
     ctx = at(T0)
-    (line,) = licence_of(ctx, ONE)
+    (line,), (other,) = licence_of(ctx, ONE), licence_of(ctx, ONE, order_id="ORD2")
     lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
-    reads = _stale_loan(monkeypatch, "A", None)  # lent a moment ago
-    assert _end(ctx, line, "A").state is LoanState.RETURNED and reads == [False, True]
-    assert int(_line(memory, line)["dlFree"]) == 1
+    lending.lend(ctx, loan_request(ctx, other, "B", ean13=ONE, days=5))
+    dist = account(demo.DISTRIBUTOR)
+    reads = _loan_reads(monkeypatch, "A")
+    later = at(T0 + timedelta(days=1))
+
+    def refused(req: lending.EndLoan, when: Any = later) -> lending.Reason:
+        before = {k: dict(v) for k, v in memory.items.items()}
+        with pytest.raises(lending.Refused) as e:
+            lending.end_loan(when, dist, req)
+        if e.value.reason is not lending.Reason.ALREADY_ENDED:
+            assert {k: dict(v) for k, v in memory.items.items()} == before  # nothing written
+        return e.value.reason
+
+    assert refused(lending.EndLoan(line, "NOPE")) is lending.Reason.LOAN_NOT_IN_LINE
+    assert refused(lending.EndLoan(line, "B")) is lending.Reason.LOAN_NOT_IN_LINE  # B is the other line's
+    assert refused(lending.EndLoan(line, "A", T0 - timedelta(hours=1))) is lending.Reason.INVALID_RETURN_DATE
+    assert reads == []
+    # too far ahead: the loan is read (consistently) to answer LOAN_NOT_IN_LINE first, as before
+    assert refused(lending.EndLoan(line, "A", later.now + timedelta(hours=1))) is lending.Reason.INVALID_RETURN_DATE
+    assert reads == [True]
+    assert refused(lending.EndLoan(other, "A", later.now + timedelta(hours=1))) is lending.Reason.LOAN_NOT_IN_LINE
+    reads.clear()
+    # past its end: recorded EXPIRED on the way, then ALREADY_ENDED; its place was free at its end already
+    assert refused(lending.EndLoan(line, "A"), at(T0 + timedelta(days=6))) is lending.Reason.ALREADY_ENDED
+    assert loan_store.get(demo.COLL, "A").state is LoanState.EXPIRED  # type: ignore[union-attr]
+    assert reads == [True]  # the check above, not endLoan
+    # a return date within the loan's life: returned at it
+    ended = lending.end_loan(later, dist, lending.EndLoan(other, "B", T0 + timedelta(hours=5)))
+    assert ended.returned_at == T0 + timedelta(hours=5)
+    assert loan_store.get(demo.COLL, "B").returned_at == T0 + timedelta(hours=5)  # type: ignore[union-attr]
+    _reconciled(other, later.now)

@@ -135,6 +135,16 @@ def return_date(requested: datetime | None, created_at: datetime, now: datetime)
     return min(requested, now)
 
 
+def return_date_unread(requested: datetime | None, now: datetime) -> datetime | None:
+    """`return_date` before the loan is read: the date it gives when `requested` is not too far ahead,
+    else None (refused, but only after the loan's own checks: the caller reads the loan). The rule
+    against the loan's start (`created_at <= requested`) is left to whoever holds the loan (PNB endLoan:
+    the return's write is conditioned on it)."""
+    if requested is None:
+        return now
+    return None if requested > now + CLOCK_SKEW else min(requested, now)
+
+
 class Drift(Value):
     """A counter of a licence that its loan records do not explain."""
 

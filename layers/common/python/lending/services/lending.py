@@ -11,7 +11,7 @@ from ..domain.accounts import Account
 from ..domain.holds import Hold, HoldState
 from ..domain.ips import covers, parse_address
 from ..domain.licences import Licence, Localization, Pool, check_loan, loan_end
-from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date
+from ..domain.loans import WITHIN_THE_HOUR, Drift, Loan, LoanState, Replay, drifts, return_date, return_date_unread
 from ..domain.refusals import Reason, Refused
 from ..domain.values import Record, Value
 from ..store import ips as ip_store
@@ -213,12 +213,10 @@ def expire_due(ctx: Ctx) -> int:
 
 
 def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None,
-                 line: dict[str, Any] | None = None, stale: bool = False) -> Loan:
+                 line: dict[str, Any] | None = None) -> Loan:
     """End an active loan before its end: place freed, listed by getEndedLoans, callback queued (the
     event is written with the return itself, on the loan's detail, before its seat leaves the line).
-    `line`: the loan's line, when the caller read it (its hold-queue mark spares the queue's reads).
-    `stale`: `loan` was read eventually consistent (seen ACTIVE, not past its end); if it has ended
-    since, the detail's write fails and its answer (ALL_OLD) is the loan as it is, decided on again."""
+    `line`: the loan's line, when the caller read it (its hold-queue mark spares the queue's reads)."""
     when = returned_at or ctx.now
     from . import holds  # every end hands the place to the title's hold queue first
 
@@ -234,9 +232,7 @@ def return_early(ctx: Ctx, loan: Loan, returned_at: datetime | None = None,
     event = _outbox(loan, when)
     try:
         holds.end_loan(ctx, loan, LoanState.RETURNED, when, outbox=event, line=line)
-    except loan_store.AlreadyEnded as e:
-        if stale and e.item:  # as if read consistently now: a replay of its return finishes it as before
-            return return_early(ctx, loan_store.loan(e.item), returned_at, line)
+    except loan_store.AlreadyEnded:
         raise already_ended(loan) from None
     loan.state, loan.returned_at = LoanState.RETURNED, when
     return loan
@@ -258,16 +254,27 @@ def end_loan(ctx: Ctx, distributor: Account, req: EndLoan) -> Loan:
     item = line_store.get_line(req.order_line_id, consistent=False) or line_store.get_line(req.order_line_id)
     if item is None or item.get("glnDistributor") != distributor.gln:
         raise line_not_found(req.order_line_id)
-    # The loan too, when it reads as active and running (its end only ever moves later): the detail's
-    # write requires it still active and answers it as it is (store.loans.end). Anything else (not
-    # found yet, ended, past its end) is read again consistently before it is acted on.
-    loan = loan_store.get(item["glnColl"], req.loan_id, consistent=False)
-    stale = loan is not None and loan.state is LoanState.ACTIVE and loan.end_date > ctx.now
-    if not stale:
+    when = return_date_unread(req.date, ctx.now)
+    if when is not None:
+        # The loan is not read first: the detail's write is conditioned on all that the read was for (in
+        # this line, ACTIVE, running, created by the return date). Whatever fails it, its answer is the
+        # loan as it is (as a consistent read), decided on below as before; nothing was written.
+        try:
+            ended = loan_store.return_in_line(item["glnColl"], req.loan_id, req.order_line_id, when, ctx.now,
+                                              req.date, loan_store.carried_event(str(uuid.uuid4())))
+        except loan_store.NotReturned as e:
+            loan = loan_store.loan(e.item) if e.item else None
+        else:
+            from . import holds  # the seat off the line: its place to the title's hold queue first
+
+            holds.free_place(ctx, ended, item)
+            ended.returned_at = when
+            return ended
+    else:  # a return date too far ahead: refused, once the loan says it is in this line
         loan = loan_store.get(item["glnColl"], req.loan_id)
     if loan is None or loan.order_line_id != req.order_line_id:
         raise Refused(Reason.LOAN_NOT_IN_LINE, order_line_id=req.order_line_id, loan_id=req.loan_id)
-    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now), line=item, stale=stale)
+    return return_early(ctx, loan, return_date(req.date, loan.created_at, ctx.now), line=item)
 
 
 class EndedLoans(Value):

@@ -348,25 +348,70 @@ def end(current: Loan, state: LoanState, now: datetime, outbox: dict[str, Any] |
     second place freed. An expiry also requires the end date to have passed, so it can't overtake a
     renewal or a return. Returns the loan as written (its end as it is: a renewal may have moved it
     since `current` was read), whose seat the line's write is conditioned on."""
-    pk, sk = loan_key(current.gln_coll, current.loan_id)
-    sets = {"state": state.value, "returnedAt": iso(now)} if state is LoanState.RETURNED else {"state": state.value}
-    if state is LoanState.RETURNED:
-        sets["gsi3pk"] = f"ENDED#{current.gln_coll}"
-        sets["gsi3sk"] = f"{iso(now)}#{current.loan_id}"
-    if outbox:  # the loan's own event, folded into it: the stream hands this write to the delivery
-        sets["callbackEventId"] = outbox["eventId"]
-    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))  # a due entry of a loan written before seats
-    cond = "#state = :active"
-    expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
+    expr, cond = _end_expr(current.gln_coll, current.loan_id, state, now, outbox)
     if state is LoanState.EXPIRED:
         cond += " AND #endDate <= :now"
         expr["ExpressionAttributeNames"]["#endDate"] = "endDate"
         expr["ExpressionAttributeValues"][":now"] = table.val(iso(now))
     try:
-        item = table.update({"Key": table.key(pk, sk), "ConditionExpression": cond, "ReturnValues": "ALL_NEW",
-                             **expr})
+        item = table.update({"Key": table.key(*loan_key(current.gln_coll, current.loan_id)),
+                             "ConditionExpression": cond, "ReturnValues": "ALL_NEW", **expr})
     except table.ConditionFailed as e:
         raise AlreadyEnded(e.item) from None
+    return loan(item)
+
+
+def _end_expr(gln_coll: str, loan_id: str, state: LoanState, when: datetime,
+              outbox: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """The detail's write of an end (`end`, `return_in_line`) and its first condition: still ACTIVE."""
+    sets = {"state": state.value, "returnedAt": iso(when)} if state is LoanState.RETURNED else {"state": state.value}
+    if state is LoanState.RETURNED:
+        sets["gsi3pk"] = f"ENDED#{gln_coll}"
+        sets["gsi3sk"] = f"{iso(when)}#{loan_id}"
+    if outbox:  # the loan's own event, folded into it: the stream hands this write to the delivery
+        sets["callbackEventId"] = outbox["eventId"]
+    expr = table.update_expr(sets, remove=("gsi2pk", "gsi2sk"))  # a due entry of a loan written before seats
+    expr["ExpressionAttributeValues"][":active"] = table.val(LoanState.ACTIVE.value)
+    return expr, "#state = :active"
+
+
+class NotReturned(Exception):
+    """`return_in_line`'s condition failed: `item` is the loan as it is (read by the write itself, as a
+    consistent read would), {} when there is none; the caller decides from it as from a read."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        super().__init__("loan not returned")
+        self.item = item
+
+
+def return_in_line(gln_coll: str, loan_id: str, order_line_id: str, when: datetime, now: datetime,
+                   asked: datetime | None, outbox: dict[str, Any]) -> Loan:
+    """An early return with no read of the loan before it (PNB endLoan's common path): `end`'s write of
+    the detail, conditioned on everything the read was for - the loan exists on `order_line_id`, ACTIVE,
+    its end not passed at `now`, and, when the caller gave a return date (`asked`), created no later
+    than it (domain.loans.return_date). Returns the loan as written (ALL_NEW: its seat as it is). Its
+    event is always written (`outbox`: the loan is not known before the write): an event id on a loan
+    without `callbackUrl` is inert (the stream's filter, the sweeper and the delivery all require both).
+
+    Raises NotReturned with the loan as it is when any condition fails: nothing written, and the
+    caller's decision code (ALREADY_ENDED, LOAN_NOT_IN_LINE, a return cut short finished by its replay,
+    an expiry on the way, INVALID_RETURN_DATE) runs on it exactly as on a consistent read."""
+    expr, cond = _end_expr(gln_coll, loan_id, LoanState.RETURNED, when, outbox)
+    names, values = expr["ExpressionAttributeNames"], expr["ExpressionAttributeValues"]
+    names.update({"#line": "orderLineId", "#endDate": "endDate"})
+    values.update({":line": table.val(order_line_id), ":now": table.val(iso(now))})
+    # ISO to the second (sortable): the stored dates are whole seconds, so `end > now` and `created <=
+    # asked` compare as the domain's datetimes do
+    cond += " AND #line = :line AND #endDate > :now"
+    if asked is not None:
+        names["#createdAt"] = "createdAt"
+        values[":asked"] = table.val(iso(asked))
+        cond += " AND #createdAt <= :asked"
+    try:
+        item = table.update({"Key": table.key(*loan_key(gln_coll, loan_id)), "ConditionExpression": cond,
+                             "ReturnValues": "ALL_NEW", **expr})
+    except table.ConditionFailed as e:
+        raise NotReturned(e.item) from None
     return loan(item)
 
 
