@@ -12,7 +12,7 @@ from lending.domain.codes import Refused, Status
 from lending.domain.dates import iso, parse_iso
 from lending.domain.ips import already_declared, covers, parse_declaration, within
 from lending.domain.licences import Pool
-from lending.domain.loans import Loan, fingerprint, return_date
+from lending.domain.loans import Loan, fingerprint, return_date, return_date_unread
 from lending.domain.offers import LicenceTerms, Offer, check_price
 from lending.pnb.refusals import UNAVAILABLE, rollup
 from lending.pnb.refusals import answer as pnb_answer
@@ -110,6 +110,17 @@ def test_the_date_of_an_early_return() -> None:
         with pytest.raises(Refused) as refused:
             return_date(bad, start, now)
         assert pnb_answer(refused.value)[0] is Status.INVALID_ARGUMENTS
+
+
+def test_the_date_of_an_early_return_before_the_loan_is_read() -> None:
+    """What endLoan's write is conditioned on: the date `return_date` gives for any loan created by the
+    requested date, or None where it refuses whatever the loan (too far ahead: the loan is read first)."""
+    start, now = datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 22, 12, tzinfo=UTC)
+    for asked in (None, start, start + timedelta(days=3), now, now + timedelta(minutes=4)):
+        assert return_date_unread(asked, now) == return_date(asked, start, now)
+    assert return_date_unread(now + timedelta(minutes=6), now) is None
+    # before the loan's start: a date here, refused by the write's condition (createdAt <= asked)
+    assert return_date_unread(start - timedelta(seconds=1), now) == start - timedelta(seconds=1)
 
 
 def test_loan_replay_window() -> None:
