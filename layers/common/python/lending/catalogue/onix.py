@@ -368,17 +368,17 @@ _NAME_OF = ("", *_WANTED)  # code -> local name; 0: not wanted
 _CODE_OF_NAME = {name: code for code, name in enumerate(_NAME_OF) if code}
 
 
-class _Codes(dict[Any, int]):
-    """Tag ("{ns}Price" or "Price") -> the code of its local name, 0 for any other; bounded as _Names."""
-
-    def __missing__(self, tag: Any) -> int:
-        code = _CODE_OF_NAME.get(_N[tag], 0)
-        if len(self) < _NAMES_KEPT:
-            self[tag] = code
-        return code
+# Tag ("{ns}Price" or "Price") -> the code of its local name, 0 for any other; bounded as _Names. A plain
+# dict, not a subclass with __missing__: the interpreter's specialised lookup of an exact dict saves
+# ~2 us a record (one lookup per element); a tag not yet seen goes through _code.
+_C: dict[Any, int] = {}
 
 
-_C = _Codes()
+def _code(tag: Any) -> int:
+    code = _CODE_OF_NAME.get(_N[tag], 0)
+    if len(_C) < _NAMES_KEPT:
+        _C[tag] = code
+    return code
 
 
 def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
@@ -419,7 +419,10 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     price: dict[str, str] = {}
     tax_el: Any = None
     for el in p.iter():
-        code = codes[el.tag]
+        try:
+            code = codes[el.tag]
+        except KeyError:
+            code = _code(el.tag)
         if not code:
             continue
         if code <= 9:  # licence terms, identifiers
