@@ -497,13 +497,15 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
                     title_parts[named[code]] = (el.text or "").strip()
             elif code == 31:  # TitleElement
                 if title_el is not None and el.getparent() is title_el:
-                    title = title or _title(title_parts)
+                    if title is None and title_parts:  # title = title or _title(...), without the call
+                        title = _title(title_parts)
                     title_element_el, title_parts = el, {}
             elif code == 32:  # TitleType
                 if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
                     title_el = None
             else:  # TitleDetail
-                title = title or _title(title_parts)
+                if title is None and title_parts:
+                    title = _title(title_parts)
                 title_element_el, title_parts = None, {}
                 title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
         elif code <= 35:  # PublishingRole, PublisherName
@@ -582,6 +584,10 @@ def _supply(supplies: list[dict[str, Any]], gln: str) -> dict[str, Any]:
     raise _Bad(f"supplied by {others}, not by this feed's distributor {gln}")
 
 
+_PRODUCT_TAGS = frozenset((f"{_Q}Product", "Product"))
+_HEADER_TAGS = frozenset((f"{_Q}Header", "Header"))
+
+
 def read(source: str | IO[bytes], gln_distributor: str,
          on_rejected: Callable[[Rejected], None] | None = None) -> Iterator[Notice]:
     """Every valid notice of an ONIX 3.0 file, in file order; invalid records go to `on_rejected`.
@@ -605,8 +611,8 @@ def read(source: str | IO[bytes], gln_distributor: str,
                         raise OnixError(f"ONIX release {release or 'missing'} is not 3.0")
                     root_seen = True
                 continue
-            name = _local(el.tag)
-            if name == "Product":
+            tag = el.tag  # one of the six the parser stops at
+            if tag in _PRODUCT_TAGS:
                 position += 1
                 found: dict[str, str] = {}
                 try:
@@ -620,7 +626,7 @@ def read(source: str | IO[bytes], gln_distributor: str,
                 else:
                     yield notice
                 forget(el)
-            elif name == "Header":
+            elif tag in _HEADER_TAGS:
                 leaves = _leaves(el)
                 defaults.currency = leaves.get("DefaultCurrencyCode") or None
                 defaults.price_type = leaves.get("DefaultPriceType") or None
