@@ -530,14 +530,14 @@ def test_what_the_hub_writes_is_valid_onix_3_against_the_official_schema(tmp_pat
 
 
 def test_the_tag_name_cache_stays_bounded_whatever_the_feed_invents() -> None:
-    from lending.catalogue.onix import _C, _N, _NAMES_KEPT, _local
+    from lending.catalogue.onix import _C, _N, _NAMES_KEPT, _code, _local
 
     kept, codes = dict(_N), dict(_C)
     try:
         for i in range(_NAMES_KEPT + 100):
             assert _local(f"{{urn:x}}Tag{i}") == f"Tag{i}"
-            assert _C[f"{{urn:y}}Tag{i}"] == 0  # no element the reader takes
-        assert _C["{urn:y}Quantity"] == _C["Quantity"] != 0  # any namespace, as _local
+            assert _code(f"{{urn:y}}Tag{i}") == 0  # no element the reader takes
+        assert _code("{urn:y}Quantity") == _code("Quantity") != 0  # any namespace, as _local
         assert len(_N) <= _NAMES_KEPT and len(_C) <= _NAMES_KEPT
     finally:  # the real names for the tests that follow
         _N.clear()
