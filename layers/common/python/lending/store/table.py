@@ -180,9 +180,32 @@ def hydrate(index_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not index_items:
         return []
     keys = [(x["pk"], x["sk"]) for x in index_items]
+    parts = [(pk, COMPANIONS[sk]) for pk, sk in keys if sk in COMPANIONS]
     # Eventually consistent like the index itself, at half the price of a strong read.
-    found = {(x["pk"], x["sk"]): x for x in batch_get(keys, consistent=False)}
-    return [found[k] for k in keys if k in found]
+    found = {(x["pk"], x["sk"]): x for x in batch_get([*keys, *parts], consistent=False)}
+    out = []
+    for pk, sk in keys:
+        item = found.get((pk, sk))
+        if item is not None and sk in COMPANIONS:
+            item = with_companion(item, found.get((pk, COMPANIONS[sk])))
+        if item is not None:
+            out.append(item)
+    return out
+
+
+# An item indexed under one sort key whose other half lives beside it in the same partition: a licence
+# line's immutable terms (`TERMS`, in the indexes) and its mutable state (`LINE`, what the conditional
+# writes target, kept small: store.licences). An index entry of the first is read back merged with the
+# second, so every reader sees one line.
+COMPANIONS = {"TERMS": "LINE"}
+
+
+def with_companion(indexed: dict[str, Any], companion: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The indexed item merged with its companion (whose attributes and key win); None without it (the
+    two are written in one transaction: a companion not read yet is as if the index had not caught up)."""
+    if companion is None:
+        return None
+    return {**indexed, **companion}
 
 
 class TransactionFailed(Exception):
