@@ -200,12 +200,25 @@ def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
                                     "gsi4sk": f"{order['createdAt']}#{order['orderId']}"}),
                  "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
+    # A transaction holds 100 items: an order of up to 99 lines writes as many split as fit, the others
+    # whole, then splits those after (split_line: a whole line reads and lends as it is meanwhile).
+    room = MAX_TRANSACTION - 1 - len(lines)
+    whole = []
     for line in lines:
         lpk, lsk = line_key(line["orderLineId"])
         hot, terms = split({"pk": lpk, "sk": lsk, "type": "line", **line})
+        if terms is not None and room <= 0:
+            hot, terms = {"pk": lpk, "sk": lsk, "type": "line", **line}, None
+            whole.append(hot)
+        room -= terms is not None
         for item in (hot, terms) if terms else (hot,):
             items.append({"Put": {"Item": table.ser(item), "ConditionExpression": "attribute_not_exists(pk)"}})
     table.transact(items)
+    for item in whole:
+        split_line(item)
+
+
+MAX_TRANSACTION = 100
 
 
 def get_order(gln_reseller: str, order_id: str) -> dict[str, Any] | None:
@@ -405,28 +418,31 @@ def split_lines() -> int:
                              "AND attribute_exists(glnColl)"),
         "ExpressionAttributeValues": {":p": {"S": "LINE#"}, ":s": {"S": "LINE"}},
     }
-    done = 0
-    for item in table.pages("scan", args):
-        for _ in range(5):
-            if not item or "glnColl" not in item:
-                break  # split meanwhile (another run) or gone
-            _, terms = split(item)
-            assert terms is not None
-            drop = sorted(k for k in item if k not in HOT)
-            names = {f"#d{n}": k for n, k in enumerate(drop)}
-            try:
-                table.transact([
-                    {"Put": {"Item": table.ser(terms), "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Update": {"Key": table.key(item["pk"], "LINE"),
-                                "UpdateExpression": "REMOVE " + ", ".join(names),
-                                "ConditionExpression": "attribute_exists(glnColl) AND #st = :st",
-                                "ExpressionAttributeNames": {**names, "#st": "status"},
-                                "ExpressionAttributeValues": {":st": table.val(item["status"])}}}])
-                done += 1
-                break
-            except table.TransactionFailed as e:
-                item = e.failed.get(1) or {}  # the line as it is now: split again from it (or not at all)
-    return done
+    return sum(split_line(item) for item in table.pages("scan", args))
+
+
+def split_line(item: dict[str, Any]) -> bool:
+    """A whole licence line (as read) becomes its hot item and its terms item: one transaction, the terms
+    put where none is, the line's other attributes removed on condition it is still whole and its status
+    as read (a cancel landing meanwhile: read again from the failure's answer). Returns whether it split."""
+    for _ in range(5):
+        if not item or "glnColl" not in item or "ntaTotal" not in item:
+            return False  # split meanwhile (another run), gone, or no licence
+        _, terms = split(item)
+        assert terms is not None
+        names = {f"#d{n}": k for n, k in enumerate(sorted(k for k in item if k not in HOT))}
+        try:
+            table.transact([
+                {"Put": {"Item": table.ser(terms), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"Key": table.key(item["pk"], "LINE"),
+                            "UpdateExpression": "REMOVE " + ", ".join(names),
+                            "ConditionExpression": "attribute_exists(glnColl) AND #st = :st",
+                            "ExpressionAttributeNames": {**names, "#st": "status"},
+                            "ExpressionAttributeValues": {":st": table.val(item["status"])}}}])
+            return True
+        except table.TransactionFailed as e:
+            item = e.failed.get(1) or {}  # the line as it is now: split again from it (or not at all)
+    return False
 
 
 def sales_of(gln_distributor: str, ean13: str) -> list[dict[str, Any]]:
