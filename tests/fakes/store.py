@@ -338,6 +338,9 @@ class MemoryStore:
                                 if r["sk"] in table.COMPANIONS else r for r in rows) if x is not None]
         return copy.deepcopy(rows)
 
+    def partition(self, pk: str, consistent: bool = False) -> list[Item]:
+        return self.query(None, "pk", pk, consistent=consistent)
+
     def pages(self, operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """A query by key, as `query` reads it: `pk = :p`, with `AND sk >= :since` at most (no scan, no filter)."""
         m = re.fullmatch(r"(\w+) = :p(?: AND (\w+) >= :since)?", args.get("KeyConditionExpression", ""))
@@ -468,7 +471,8 @@ class MemoryStore:
 # taken when this module is first imported (before any test installs the fake).
 REPLACED: list[tuple[Any, str]] = [
     (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
-    (table, "transact"), (table, "pages"), (table, "update"), (table, "put_new"), (licences, "cancel_line"),
+    (table, "transact"), (table, "pages"), (table, "partition"), (table, "update"), (table, "put_new"),
+    (licences, "cancel_line"),
     (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
     (deliveries, "record_shipping"), (queues, "send_batch"),
 ]

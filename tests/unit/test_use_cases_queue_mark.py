@@ -130,19 +130,19 @@ def test_a_loan_lends_again_from_the_failed_writes_answer_without_reading_the_li
     lending.lend(ctx, loan_request(ctx, line, "A", days=1))
     later = at(T0 + timedelta(days=2))
     reads: list[tuple[str, bool]] = []
-    real_get, real_query = table.get, table.query
+    real_get, real_partition = table.get, table.partition
 
     def get(pk: str, sk: str, consistent: bool = True) -> Any:
         reads.append((pk, consistent))
         return real_get(pk, sk, consistent)
 
-    def query(index: str | None, pk_name: str, pk: str, **kw: Any) -> Any:  # a line: its partition's query
-        reads.append((pk, bool(kw.get("consistent"))))
-        return real_query(index, pk_name, pk, **kw)
+    def partition(pk: str, consistent: bool = False) -> Any:  # a line: its partition's one query
+        reads.append((pk, consistent))
+        return real_partition(pk, consistent)
 
     memory.racers.append(lambda: lending.lend(later, loan_request(later, line, "FAST")))
     monkeypatch.setattr(table, "get", get)
-    monkeypatch.setattr(table, "query", query)
+    monkeypatch.setattr(table, "partition", partition)
     _, replayed = lending.lend(later, loan_request(later, line, "SLOW"))
     line_pk = line_store.line_key(line)[0]
     assert not replayed and [r for r in reads if r[0] == line_pk] == [(line_pk, False)] * 2  # FAST's, SLOW's

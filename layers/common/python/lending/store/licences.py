@@ -229,7 +229,7 @@ def get_line(order_line_id: str, consistent: bool = True) -> dict[str, Any] | No
     """The line, both its items in one Query of its partition (under 4 KB together: one read unit, half
     eventually consistent)."""
     pk, _ = line_key(order_line_id)
-    line = merged(table.query(None, "pk", pk, consistent=consistent))
+    line = merged(table.partition(pk, consistent=consistent))
     if line is not None and not consistent and "ntaTotal" in line and "glnColl" not in line:
         return get_line(order_line_id)  # its terms not seen yet by an eventual read (written together)
     return line

@@ -161,6 +161,19 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
     return items
 
 
+def partition(pk: str, consistent: bool = False) -> list[dict[str, Any]]:
+    """Every item of one small partition (a few items, far under a page's 1 MB): one Query call, no
+    paginator (on the loan's path: a licence line's two items)."""
+    args: dict[str, Any] = {"TableName": table_name(), "KeyConditionExpression": "pk = :p",
+                            "ExpressionAttributeValues": {":p": val(pk)}}
+    if consistent:
+        args["ConsistentRead"] = True
+    out = client().query(**args)
+    if "LastEvaluatedKey" in out:  # cannot be for a line; read on rather than lose an item
+        return query(None, "pk", pk, consistent=consistent)
+    return [de(x) or {} for x in out.get("Items", [])]
+
+
 def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every item of a query or scan, page after page (boto3's paginator), deserialised; on an index, the
     items themselves (hydrate: every index is KEYS_ONLY). Pages are read as the items are consumed: a
