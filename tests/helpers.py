@@ -103,6 +103,19 @@ def order_ok(*lines: dict[str, Any], **over: Any) -> list[str]:
     return [x["orderLineId"] for x in answer["orderResponseLine"]]
 
 
+def whole_line(order_line_id: str) -> dict[str, Any]:
+    """Make a licence line as the hub wrote it before it was split (docs/line-split.md): one item, its
+    terms and its hot attributes together, under LINE. Returns it."""
+    from lending.store import licences as line_store
+    from lending.store import table
+
+    whole = line_store.get_line(order_line_id)
+    assert whole is not None
+    table.put(whole)
+    table.client().delete_item(TableName=table.table_name(), Key=table.key(*line_store.terms_key(order_line_id)))
+    return whole
+
+
 def stored_events(subject: str | None = None) -> list[dict[str, Any]]:
     """The callback events in the table, read straight from it: `hold.reserved` outbox items, and the
     `loan.returned` event each returned loan carries (store.loans.end), as {"eventId", "url", "glnColl",

@@ -332,7 +332,14 @@ class MemoryStore:
             rows = [i for i in rows if i[index_sk] < sk_below]
         # An index holds several items under one key; the base table's order among them is stable enough.
         rows.sort(key=lambda i: (i[index_sk], i["pk"], i["sk"]), reverse=not forward)
-        return copy.deepcopy(rows[:limit] if limit is not None else rows)
+        rows = rows[:limit] if limit is not None else rows
+        if index:  # read back as table.hydrate does: a line's terms with its hot item
+            rows = [x for x in (table.with_companion(r, self.items.get((r["pk"], table.COMPANIONS[r["sk"]])))
+                                if r["sk"] in table.COMPANIONS else r for r in rows) if x is not None]
+        return copy.deepcopy(rows)
+
+    def partition(self, pk: str, consistent: bool = False) -> list[Item]:
+        return self.query(None, "pk", pk, consistent=consistent)
 
     def pages(self, operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """A query by key, as `query` reads it: `pk = :p`, with `AND sk >= :since` at most (no scan, no filter)."""
@@ -464,7 +471,8 @@ class MemoryStore:
 # taken when this module is first imported (before any test installs the fake).
 REPLACED: list[tuple[Any, str]] = [
     (table, "get"), (table, "put"), (table, "batch_get"), (table, "batch_put"), (table, "query"),
-    (table, "transact"), (table, "pages"), (table, "update"), (table, "put_new"), (licences, "cancel_line"),
+    (table, "transact"), (table, "pages"), (table, "partition"), (table, "update"), (table, "put_new"),
+    (licences, "cancel_line"),
     (patrons, "grant_courtesy"), (outbox, "mark_enqueued"), (deliveries, "record_download"),
     (deliveries, "record_shipping"), (queues, "send_batch"),
 ]

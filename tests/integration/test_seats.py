@@ -17,7 +17,7 @@ from lending.store import ftp_files as ftp_store
 from lending.store import licences as line_store
 from lending.store import loans as loan_store
 from lending.store import table
-from tests.helpers import line, order_ok
+from tests.helpers import line, order_ok, whole_line
 
 pytestmark = pytest.mark.usefixtures("aws")
 EAN = "9791000000015"  # 2 downloads, NTA 30
@@ -38,6 +38,7 @@ def test_the_backfill_seats_the_active_loans_of_a_table_written_before_seats() -
     now = datetime.now(UTC).replace(microsecond=0)
     (line_id,) = order_ok(line(EAN))
     lpk, lsk = line_store.line_key(line_id)
+    whole_line(line_id)  # written whole, before lines were split (split_lines, below)
     # As the hub wrote them before: no `loans` on the line, its counters counting two active loans (one
     # past its end, the expiry job not run yet), each loan in the due index; a hold queue not indexed.
     old = [_loan(line_id, "OLD1", now - timedelta(days=1), 7), _loan(line_id, "OLD2", now - timedelta(days=3), 1)]
@@ -62,11 +63,23 @@ def test_the_backfill_seats_the_active_loans_of_a_table_written_before_seats() -
     assert (line_id, "OLD1") in running and (line_id, "OLD2") not in running
     again = loan_store.backfill_seats()  # safe to run again: nothing left to add
     assert again == {"seats": 0, "queues": 0, "due_entries": 0, "lines": 0}
-    # The next loan of the line drops OLD2's seat and takes its place: once.
+    # The next loan of the line drops OLD2's seat and takes its place: once (a whole line lends as it is).
     loan_store.lend(_loan(line_id, "NEW1", now, 7), now)
     item = line_store.get_line(line_id)
     assert item is not None and sorted(item["loans"]) == ["NEW1", "OLD1"] and item["dlFree"] == 0
     assert _drifts(line_id, now) == []
+    # Then the line is split (docs/line-split.md): the same line for every reader, its hot item small.
+    assert line_store.split_lines() >= 1 and line_store.split_lines() == 0
+    assert line_store.get_line(line_id) == item
+    hot, terms = table.get(lpk, lsk), table.get(*line_store.terms_key(line_id))
+    assert hot is not None and terms is not None and set(hot) <= line_store.HOT and "gsi1pk" in terms
+    running = ftp_store.running_loans(demo.COLL, iso(now))
+    assert (line_id, "OLD1") in running and (line_id, "NEW1") in running
+    later = now + timedelta(days=8)  # OLD1 and NEW1 lapsed: the next loan drops both
+    loan_store.lend(_loan(line_id, "NEW2", later, 7), later)
+    item = line_store.get_line(line_id)
+    assert item is not None and sorted(item["loans"]) == ["NEW2"] and item["dlFree"] == 1
+    assert _drifts(line_id, later) == []
 
 
 def loan_store_held_titles() -> list[tuple[str, str]]:

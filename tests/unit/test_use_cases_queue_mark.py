@@ -42,7 +42,7 @@ def queue_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
 
 
 def _line(memory: MemoryStore, line_id: str) -> dict[str, Any]:
-    return memory.get(*line_store.line_key(line_id)) or {}
+    return line_store.get_line(line_id) or {}  # both its items, merged
 
 
 def _reconciled(line_id: str, now: Any) -> None:
@@ -130,14 +130,19 @@ def test_a_loan_lends_again_from_the_failed_writes_answer_without_reading_the_li
     lending.lend(ctx, loan_request(ctx, line, "A", days=1))
     later = at(T0 + timedelta(days=2))
     reads: list[tuple[str, bool]] = []
-    real = table.get
+    real_get, real_partition = table.get, table.partition
 
     def get(pk: str, sk: str, consistent: bool = True) -> Any:
         reads.append((pk, consistent))
-        return real(pk, sk, consistent)
+        return real_get(pk, sk, consistent)
+
+    def partition(pk: str, consistent: bool = False) -> Any:  # a line: its partition's one query
+        reads.append((pk, consistent))
+        return real_partition(pk, consistent)
 
     memory.racers.append(lambda: lending.lend(later, loan_request(later, line, "FAST")))
     monkeypatch.setattr(table, "get", get)
+    monkeypatch.setattr(table, "partition", partition)
     _, replayed = lending.lend(later, loan_request(later, line, "SLOW"))
     line_pk = line_store.line_key(line)[0]
     assert not replayed and [r for r in reads if r[0] == line_pk] == [(line_pk, False)] * 2  # FAST's, SLOW's
@@ -153,9 +158,9 @@ def test_a_stale_line_missing_the_loans_own_seat_answers_the_replay(memory: Memo
     (line,) = licence_of(ctx, EAN)
     before = _line(memory, line)
     first, _ = lending.lend(ctx, loan_request(ctx, line, "L1"))
-    real = table.get
-    monkeypatch.setattr(table, "get", lambda pk, sk, consistent=True: before if (pk, sk) == line_store.line_key(
-        line) and not consistent else real(pk, sk, consistent))
+    real = line_store.get_line
+    monkeypatch.setattr(line_store, "get_line", lambda i, consistent=True: before if i == line and not consistent
+                        else real(i, consistent))
     again, replayed = lending.lend(ctx, loan_request(ctx, line, "L1"))
     assert replayed and again == first and counters(line) == (1, 1, 1, 29)
 
@@ -164,9 +169,9 @@ def test_a_line_just_written_and_not_yet_seen_by_an_eventual_read_is_read_again(
         memory: MemoryStore, monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = at(T0)
     (line,) = licence_of(ctx, EAN)
-    real = table.get
-    monkeypatch.setattr(table, "get", lambda pk, sk, consistent=True: None if (pk, sk) == line_store.line_key(
-        line) and not consistent else real(pk, sk, consistent))
+    real = line_store.get_line
+    monkeypatch.setattr(line_store, "get_line", lambda i, consistent=True: None if i == line and not consistent
+                        else real(i, consistent))
     _, replayed = lending.lend(ctx, loan_request(ctx, line, "L1"))
     assert not replayed and counters(line) == (1, 1, 1, 29)
 

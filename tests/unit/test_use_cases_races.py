@@ -117,7 +117,7 @@ def test_two_loans_racing_to_drop_the_same_lapsed_seat_free_its_place_once(memor
     with pytest.raises(Refused) as e:
         lending.lend(later, loan_request(later, line, "SLOW", ean13=ONE))
     assert e.value.reason is Reason.POOL_FULL and loan_store.get(demo.COLL, "SLOW") is None
-    item = memory.get(*line_store.line_key(line))
+    item = line_store.get_line(line)  # both its items, merged
     assert set(item["loans"]) == {"FAST"} and counters(line, later.now) == (0, 0, 0, 8)
     lic = line_store.licence(item, later.now)
     assert drifts(lic, loan_store.of_line(line), 0, later.now) == []
@@ -163,7 +163,7 @@ def test_a_renewal_landing_between_a_loans_read_and_its_write_keeps_its_seat(mem
     with pytest.raises(Refused) as e:
         lending.lend(later, loan_request(later, line, "SLOW", ean13=ONE))
     assert e.value.reason is Reason.POOL_FULL and loan_store.get(demo.COLL, "SLOW") is None
-    item = memory.get(*line_store.line_key(line))
+    item = line_store.get_line(line)  # both its items, merged
     assert set(item["loans"]) == {"A"} and loan_store.get(demo.COLL, "A").end_date == T0 + timedelta(days=5)
     assert drifts(line_store.licence(item, later.now), loan_store.of_line(line), 0, later.now) == []
 

@@ -48,7 +48,7 @@ def _end(ctx: Any, line: str, loan_id: str) -> Any:
 
 
 def _line(memory: MemoryStore, line_id: str) -> dict[str, Any]:
-    return memory.get(*line_store.line_key(line_id)) or {}
+    return line_store.get_line(line_id) or {}  # both its items, merged
 
 
 def _reconciled(line_id: str, now: Any) -> None:
@@ -135,9 +135,9 @@ def test_a_stale_line_read_without_the_mark_still_gives_the_place_to_the_hold(
     stale = _line(memory, line)
     _, placed = holds.place_hold(ctx, account(demo.COLL), holds.NewHold("M1", ONE))
     assert placed
-    real = table.get
-    monkeypatch.setattr(table, "get", lambda pk, sk, consistent=True: stale if (pk, sk) == line_store.line_key(
-        line) and not consistent else real(pk, sk, consistent))
+    real = line_store.get_line
+    monkeypatch.setattr(line_store, "get_line", lambda i, consistent=True: stale if i == line and not consistent
+                        else real(i, consistent))
     _end(ctx, line, "A")
     (hold,) = hold_store.queue(demo.COLL, ONE)[1]
     assert hold.state is HoldState.RESERVED and hold.order_line_id == line
@@ -149,9 +149,9 @@ def test_a_line_not_yet_seen_by_the_eventual_read_is_read_again(
     ctx = at(T0)
     (line,) = licence_of(ctx, ONE)
     lending.lend(ctx, loan_request(ctx, line, "A", ean13=ONE, days=5))
-    real = table.get
-    monkeypatch.setattr(table, "get", lambda pk, sk, consistent=True: None if (pk, sk) == line_store.line_key(
-        line) and not consistent else real(pk, sk, consistent))
+    real = line_store.get_line
+    monkeypatch.setattr(line_store, "get_line", lambda i, consistent=True: None if i == line and not consistent
+                        else real(i, consistent))
     assert _end(ctx, line, "A").state is LoanState.RETURNED
     assert int(_line(memory, line)["dlFree"]) == 1
 

@@ -36,7 +36,7 @@ def run(report: Callable[..., Any]) -> None:
     from lending.domain.offers import LicenceTerms, Offer
     from lending.local import demo
     from lending.store import table
-    from lending.store.licences import line_key, seats
+    from lending.store.licences import line_key, merged, seats
     from lending.store.loans import detail_put, take_op
 
     stack = bench_stack()
@@ -133,10 +133,12 @@ def run(report: Callable[..., Any]) -> None:
             fingerprint="bench",
             answer={"loanId": f"BARE{i}"},
         )
-        # What the hub sends: the line read (eventually consistent), its conditional update (the seat),
+        # What the hub sends: the line read (one eventually consistent Query of its partition: its hot
+        # item and its terms), its conditional update (the seat),
         # the loan's detail put.
-        line = table.de(ddb.get_item(TableName=name, Key=table.key(*line_key(bare_line)),
-                                     ConsistentRead=False)["Item"]) or {}
+        line = merged([table.de(x) or {} for x in ddb.query(
+            TableName=name, KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": table.val(line_key(bare_line)[0])})["Items"]]) or {}
         ddb.update_item(**take_op(loan, at, line, lapsed(seats(line), at)))
         ddb.put_item(**detail_put(loan)["Put"])
 

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PRICES = tomllib.loads((ROOT / "tools" / "prices.toml").read_text())
 LOANS = int(os.environ.get("BENCH_COST_LOANS", "30"))
 # Live seats on the steady-state lines: 5 (the largest download pool of the demo catalogue: PNB licences
-# lend a few copies at once) and 20 (a licence lending many; its line passes 1 KB past about 7 seats).
+# lend a few copies at once) and 20 (a licence lending many; the item its loans write, the line's hot
+# half, stays under 1 KB with 20 seats: docs/line-split.md).
 STEADY_SEATS = [int(x) for x in os.environ.get("BENCH_COST_STEADY_SEATS", "5,20").split(",")]
 STEADY_LOAN_DAYS = 14
 EAN = "9791000099972"

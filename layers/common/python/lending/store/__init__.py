@@ -6,8 +6,15 @@ Access patterns (item: pk / sk; indexes):
 - offer              OFFER#<ean13> / DIST#<glnDistributor>            GSI1 DIST#<gln> / <updatedAt>#<ean13>
 - order              ORDER#<glnReseller>#<orderId> / ORDER            GSI1 COLL#<glnColl> / <createdAt>#...
                                                                       GSI3 RESELLER#<glnReseller> / <createdAt>#...
-- order line/licence LINE#<orderLineId> / LINE                        GSI2 COLLEAN#<glnColl>#<ean13> / <endDate>
-                     `loans` {loanId: seat}: its active loans (licences.SEATS, docs/cost.md)
+- order line/licence LINE#<orderLineId> / LINE    its hot state: status, counters, hold marks, `loans`
+                     {loanId: seat} (licences.HOT, SEATS; docs/line-split.md): what every conditional write
+                     of a loan, an end or a hold targets, under 1 KB with 20 live seats
+                     LINE#<orderLineId> / TERMS   the licence's immutable terms (order fields, dates, token,
+                     prices), written once with its order   GSI1 LINES#<glnColl> / <endDate>#<orderLineId>
+                                                              GSI2 COLLEAN#<glnColl>#<ean13> / <endDate>
+                                                              GSI3 SALES#<glnDistributor>#<ean13> / <dmdDate>#...
+                     read together: one Query of the partition, merged (licences.get_line); an index entry
+                     of TERMS is read back with its LINE (table.hydrate). A refused line is one LINE item.
 - loan               LOAN#<glnColl>#<loanId> / LOAN                   GSI1 LINE#<orderLineId> / <createdAt>#<loanId>
                                                                       GSI3 ENDED#<glnColl> / <returnedAt>#<loanId>
                                                                       GSI4 MEMBER#<glnColl>#<memberId> / <createdAt>#...

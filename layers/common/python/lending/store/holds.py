@@ -45,7 +45,7 @@ from ..domain.dates import from_store, iso
 from ..domain.holds import Hold, HoldState, parse_hold_id
 from ..domain.licences import Pool
 from . import table
-from .licences import HELD_ATTRS, POOL_ATTRS, QUEUED, line_key
+from .licences import HELD_ATTRS, POOL_ATTRS, QUEUED, line_key, running, terms
 
 QUEUE_SK = "QUEUE"
 
@@ -309,10 +309,16 @@ def _pruned(op: dict[str, Any]) -> dict[str, Any]:
 
 
 def _line_op(order_line_id: str, now: datetime, update: str, condition: str,
-             pool: Pool = Pool.DOWNLOAD) -> dict[str, Any]:
+             pool: Pool = Pool.DOWNLOAD, window: bool = True, begun: bool = True) -> dict[str, Any]:
     """An update of the line: `#f`/`#z` name the free places and size of `pool`, `#h` its own reserved
-    count (streaming pools; `held` for downloads, whose count is `held` itself)."""
+    count (streaming pools; `held` for downloads, whose count is `held` itself).
+
+    `window`: only while the licence runs (`begun`: and has started). Its dates are immutable terms, not
+    on the item the write targets (store.licences.HOT): judged on the terms as read, a closed window
+    makes the condition one that fails, so the write fails as it did when the dates were on the line."""
     lpk, lsk = line_key(order_line_id)
+    if window and not running(terms(order_line_id), now, begun):
+        condition = f"attribute_not_exists(pk) AND {condition}"
     free, size = POOL_ATTRS[pool]
     return {"Update": _pruned({
         "Key": table.key(lpk, lsk), "UpdateExpression": update,
@@ -335,8 +341,8 @@ def _held_positive(pool: Pool) -> str:
 
 
 # The licence can still lend (OK, running) and keeps an access for one more reservation.
-_CAN_HOLD = ("#s = :ok AND endDate > :now AND dmdDate <= :now AND nta > :zero "
-             "AND (attribute_not_exists(held) OR nta > held)")
+# (Its window, dmdDate <= now < endDate, is judged on its terms: `_line_op`'s `window`.)
+_CAN_HOLD = "#s = :ok AND nta > :zero AND (attribute_not_exists(held) OR nta > held)"
 
 
 def _outbox_op(outbox: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -420,11 +426,11 @@ def pass_on(old: Hold, state: HoldState, now: datetime, following: Hold | None,
             raise ValueError("a reserved place passes only to a hold of its own pool")
         items += [_reserve_op(following),
                   _line_op(old.order_line_id or "", now, "SET held = held + :zero",
-                           "#s = :ok AND endDate > :now AND held > :zero")]
+                           "#s = :ok AND held > :zero", begun=False)]
         items += _outbox_op(outbox)
     else:  # back to the licence, unless a hold joined the queue meanwhile (`last_ticket`, as read)
         items.append(_line_op(old.order_line_id or "", now, f"SET #f = #f + :one, {_held_plus(old.pool, '-')}",
-                              f"{_held_positive(old.pool)} AND #f < #z", old.pool))
+                              f"{_held_positive(old.pool)} AND #f < #z", old.pool, window=False))
         items.append(queue_guard(old.gln_coll, old.ean13, last_ticket))
     _transact(items)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,7 +65,54 @@ def seats(item: dict[str, Any]) -> dict[str, Seat]:
 
 
 def line_key(order_line_id: str) -> tuple[str, str]:
+    """The line's mutable half: what every conditional write of a loan, an end or a hold targets."""
     return f"LINE#{order_line_id}", "LINE"
+
+
+def terms_key(order_line_id: str) -> tuple[str, str]:
+    """The licence's immutable half, in the same partition: written once with its order, in the indexes."""
+    return f"LINE#{order_line_id}", TERMS
+
+
+# A licence line is two items of one partition (docs/line-split.md). Every write of a loan, an end or a
+# hold is a conditional write of the line; DynamoDB bills it by the whole item's size in 1 KB steps, and
+# each live seat adds ~36 bytes. So the item those writes target (`LINE`) holds only what a condition or
+# an update reads or moves: HOT. The rest (order fields, the licence's token, prices, dates, the three
+# index keys) never changes after the order and lives in `TERMS`; a rule on it is judged from the line
+# as read (it cannot have changed since). Readers get both merged (`merged`): one Query of the partition.
+TERMS = "TERMS"
+HOT = frozenset({"pk", "sk", "status", "nta", "ntaTotal", *(a for pair in POOL_ATTRS.values() for a in pair),
+                 "held", *HELD_ATTRS.values(), QUEUED, SEATS, "beginDate", "cancelledAt"})
+
+
+def split(line: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A licence line as written at its order: (its hot item, its terms item); (the line, None) for a
+    refused line (no licence: never lent from, nothing to keep small)."""
+    if "ntaTotal" not in line:
+        return line, None
+    hot = {k: v for k, v in line.items() if k in HOT}
+    # ntaTotal on both: the terms item is the line for scans (summaries), the hot one conditions on it
+    terms = {k: v for k, v in line.items() if k not in HOT or k == "ntaTotal"}
+    return {**hot, "sk": "LINE"}, {**terms, "pk": line["pk"], "sk": TERMS}
+
+
+def merged(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One line from the items of its partition (a line written before the split is its one item)."""
+    hot = next((i for i in items if i.get("sk") == "LINE"), None)
+    if hot is None:
+        return None
+    terms = next((i for i in items if i.get("sk") == TERMS), {})
+    return {**terms, **hot}
+
+
+def terms_of(line: dict[str, Any]) -> dict[str, Any]:
+    """The immutable part of a line as read: what a failed write's ALL_OLD (the hot item only) lacks."""
+    return {k: v for k, v in line.items() if k not in HOT}
+
+
+def with_terms(line: dict[str, Any], hot: dict[str, Any]) -> dict[str, Any]:
+    """The line as a failed conditional write found it: its hot item (ALL_OLD) and the terms as read."""
+    return {**terms_of(line), **hot} if hot else {}
 
 
 def lines_key(gln_coll: str) -> str:
@@ -152,11 +200,25 @@ def create_order(order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
                                     "gsi4sk": f"{order['createdAt']}#{order['orderId']}"}),
                  "ConditionExpression": "attribute_not_exists(pk)"}}
     ]
+    # A transaction holds 100 items: an order of up to 99 lines writes as many split as fit, the others
+    # whole, then splits those after (split_line: a whole line reads and lends as it is meanwhile).
+    room = MAX_TRANSACTION - 1 - len(lines)
+    whole = []
     for line in lines:
         lpk, lsk = line_key(line["orderLineId"])
-        items.append({"Put": {"Item": table.ser({"pk": lpk, "sk": lsk, "type": "line", **line}),
-                              "ConditionExpression": "attribute_not_exists(pk)"}})
+        hot, terms = split({"pk": lpk, "sk": lsk, "type": "line", **line})
+        if terms is not None and room <= 0:
+            hot, terms = {"pk": lpk, "sk": lsk, "type": "line", **line}, None
+            whole.append(hot)
+        room -= terms is not None
+        for item in (hot, terms) if terms else (hot,):
+            items.append({"Put": {"Item": table.ser(item), "ConditionExpression": "attribute_not_exists(pk)"}})
     table.transact(items)
+    for item in whole:
+        split_line(item)
+
+
+MAX_TRANSACTION = 100
 
 
 def get_order(gln_reseller: str, order_id: str) -> dict[str, Any] | None:
@@ -164,11 +226,41 @@ def get_order(gln_reseller: str, order_id: str) -> dict[str, Any] | None:
 
 
 def get_line(order_line_id: str, consistent: bool = True) -> dict[str, Any] | None:
-    return table.get(*line_key(order_line_id), consistent=consistent)
+    """The line, both its items in one Query of its partition (under 4 KB together: one read unit, half
+    eventually consistent)."""
+    pk, _ = line_key(order_line_id)
+    line = merged(table.partition(pk, consistent=consistent))
+    if line is not None and not consistent and "ntaTotal" in line and "glnColl" not in line:
+        return get_line(order_line_id)  # its terms not seen yet by an eventual read (written together)
+    return line
 
 
 def get_lines(ids: list[str]) -> dict[str, dict[str, Any]]:
-    return {i["orderLineId"]: i for i in table.batch_get([line_key(x) for x in ids])}
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for i in table.batch_get([k for x in ids for k in (line_key(x), terms_key(x))]):
+        parts.setdefault(i["pk"], []).append(i)
+    out = {}
+    for items in parts.values():
+        line = merged(items)
+        if line is not None:
+            out[line["orderLineId"]] = line
+    return out
+
+
+def terms(order_line_id: str) -> dict[str, Any]:
+    """The licence's immutable terms (a line written before the split: its one item), {} when none.
+    Read eventually consistent (they never change), strongly when not seen yet (an order just written)."""
+    return (table.get(*terms_key(order_line_id), consistent=False) or table.get(*terms_key(order_line_id))
+            or table.get(*line_key(order_line_id)) or {})
+
+
+def running(terms: dict[str, Any], now: datetime, begun: bool = True) -> bool:
+    """The licence's window holds `now` (`begun`: its start too), as the line's conditions judged it
+    (ISO strings compared, as DynamoDB compares them)."""
+    at = iso(now)
+    if "endDate" not in terms or not at < terms["endDate"]:
+        return False
+    return not begun or ("dmdDate" in terms and terms["dmdDate"] <= at)
 
 
 def orders_of_coll(gln_coll: str, since: str | None = None) -> list[dict[str, Any]]:
@@ -282,6 +374,7 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
         table.client().update_item(
             TableName=table.table_name(),
             Key=table.key(pk, sk),
+            # gsi2 REMOVE: a line written before the split carries its index keys itself
             UpdateExpression="SET #s = :c, cancelledAt = :now REMOVE gsi2pk, gsi2sk",
             ConditionExpression=cond,
             ExpressionAttributeNames={"#s": "status"},
@@ -290,18 +383,66 @@ def cancel_line(order_line_id: str, now: str, *, require_unused: bool) -> dict[s
         )
     except table.client().exceptions.ConditionalCheckFailedException as e:
         return table.de(e.response.get("Item")) or {}
+    # Then out of the v1 look-up index (its terms'): a crash before it leaves an entry readers skip (the
+    # line, read whole, is CANCELLED); the cancel itself is the write above.
+    with contextlib.suppress(table.client().exceptions.ConditionalCheckFailedException):
+        table.client().update_item(TableName=table.table_name(), Key=table.key(*terms_key(order_line_id)),
+                                   UpdateExpression="REMOVE gsi2pk, gsi2sk", ConditionExpression="attribute_exists(pk)")
     return None
 
 
 def all_licences(now: datetime) -> list[Licence]:
-    """Every licence (reconcile job): a scan, filtered on the licence attributes."""
+    """Every licence (reconcile job): a scan, filtered on the licence attributes (both items of a line
+    carry `ntaTotal`; they are merged by partition)."""
     args: dict[str, Any] = {
         "TableName": table.table_name(),
-        "FilterExpression": "#t = :t AND attribute_exists(ntaTotal)",
-        "ExpressionAttributeNames": {"#t": "type"},
-        "ExpressionAttributeValues": {":t": {"S": "line"}},
+        "FilterExpression": "begins_with(pk, :p) AND attribute_exists(ntaTotal)",
+        "ExpressionAttributeValues": {":p": {"S": "LINE#"}},
     }
-    return [licence(i, now) for i in table.pages("scan", args)]
+    parts: dict[str, list[dict[str, Any]]] = {}
+    for i in table.pages("scan", args):
+        parts.setdefault(i["pk"], []).append(i)
+    lines = [merged(x) for x in parts.values()]
+    return [licence(x, now) for x in lines if x is not None and "glnColl" in x]
+
+
+def split_lines() -> int:
+    """Once, on a table whose licence lines were written whole (before docs/line-split.md): each becomes
+    its hot item and its terms item, in one transaction conditioned on the line being still whole and its
+    status as read (a cancel landing meanwhile is read again). Safe to run again, and alongside traffic:
+    readers take a whole line as it is, and the writes of loans and ends touch only hot attributes.
+    Returns how many lines were split."""
+    args: dict[str, Any] = {
+        "TableName": table.table_name(),
+        "FilterExpression": ("begins_with(pk, :p) AND sk = :s AND attribute_exists(ntaTotal) "
+                             "AND attribute_exists(glnColl)"),
+        "ExpressionAttributeValues": {":p": {"S": "LINE#"}, ":s": {"S": "LINE"}},
+    }
+    return sum(split_line(item) for item in table.pages("scan", args))
+
+
+def split_line(item: dict[str, Any]) -> bool:
+    """A whole licence line (as read) becomes its hot item and its terms item: one transaction, the terms
+    put where none is, the line's other attributes removed on condition it is still whole and its status
+    as read (a cancel landing meanwhile: read again from the failure's answer). Returns whether it split."""
+    for _ in range(5):
+        if not item or "glnColl" not in item or "ntaTotal" not in item:
+            return False  # split meanwhile (another run), gone, or no licence
+        _, terms = split(item)
+        assert terms is not None
+        names = {f"#d{n}": k for n, k in enumerate(sorted(k for k in item if k not in HOT))}
+        try:
+            table.transact([
+                {"Put": {"Item": table.ser(terms), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {"Update": {"Key": table.key(item["pk"], "LINE"),
+                            "UpdateExpression": "REMOVE " + ", ".join(names),
+                            "ConditionExpression": "attribute_exists(glnColl) AND #st = :st",
+                            "ExpressionAttributeNames": {**names, "#st": "status"},
+                            "ExpressionAttributeValues": {":st": table.val(item["status"])}}}])
+            return True
+        except table.TransactionFailed as e:
+            item = e.failed.get(1) or {}  # the line as it is now: split again from it (or not at all)
+    return False
 
 
 def sales_of(gln_distributor: str, ean13: str) -> list[dict[str, Any]]:

@@ -14,10 +14,22 @@ from typing import TYPE_CHECKING, Any
 from ..domain.dates import from_store, iso
 from ..domain.licences import Pool, Seat, lapsed
 from ..domain.loans import Loan, LoanState
-from ..domain.renewals import loan_days
 from ..domain.values import replace
-from . import table
-from .licences import HELD_ATTRS, MARK, POOL_ATTRS, QUEUED, SEATS, line_key, lines_key, seat_text, seat_value, seats
+from . import licences, table
+from .licences import (
+    HELD_ATTRS,
+    MARK,
+    POOL_ATTRS,
+    QUEUED,
+    SEATS,
+    line_key,
+    lines_key,
+    running,
+    seat_text,
+    seat_value,
+    seats,
+    with_terms,
+)
 
 if TYPE_CHECKING:
     from ..domain.holds import Hold
@@ -117,9 +129,11 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     (the hold whose reserved place the loan takes, claimed) the line, the detail and theirs are one
     transaction instead.
 
-    The line's condition holds every rule of a loan (owner, EAN, status, window, duration, NTA, pool) and
-    that the seats it drops are still there as read (a racing loan that dropped them first, or a renewal
-    that moved one's end, makes it read again).
+    The rules on the licence's immutable terms (owner, EAN, window, duration) are judged on the line as
+    read (`terms_allow`: they cannot have changed); the line's condition holds every other (status, NTA,
+    pool) and that the seats it drops are still there as read (a racing loan that dropped them first, or a
+    renewal that moved one's end, makes it read again). The write targets the line's hot item only
+    (store.licences.HOT: under 1 KB with 20 live seats).
     The seat is the loan: a detail not written after it (a crash) is written by a replay of the same
     request (`_seated`) or released by the reconcile job (`release_orphans`); never counted twice.
     Raises LoanExists (the loanId is taken), PatronMoved (a condition of the patron's or the hold's
@@ -131,18 +145,23 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
     conditions, so a stale line fails them, and the failure returns the line as it is (LicenceRefused's
     item: ALL_OLD), which the caller lends again from with no second read. `line`: the line as the caller
     read it just before (Lapsed's, or a failed write's), not read again."""
-    lpk, lsk = line_key(new.order_line_id)
     # An absent line read eventually may be a line just written (an order a moment ago): read it again.
-    line = line or table.get(lpk, lsk, consistent=False) or table.get(lpk, lsk)
+    line = line or licences.get_line(new.order_line_id, consistent=False) or licences.get_line(new.order_line_id)
     if line is None:
         raise LicenceRefused({})
     held = seats(line)
     if new.loan_id in held:
-        raise LoanExists(_seated(new, held[new.loan_id]))
+        try:
+            existing = _seated(new, held[new.loan_id])
+        except LicenceRefused as e:
+            raise LicenceRefused(with_terms(line, e.item)) from None
+        raise LoanExists(existing)
     gone = lapsed(held, now)
     unqueued = bool(gone) and not prune and not line.get(QUEUED)
     if gone and not prune and not unqueued:
         raise Lapsed(sorted(gone), line)
+    if not terms_allow(new, now, line):  # immutable: as read is as it is (the write conditions on the rest)
+        raise LicenceRefused(line)
     take = take_op(new, now, line, gone, reservation is not None, unqueued=unqueued)
     others = companions(new, now, patron, reservation)
     if others:
@@ -153,13 +172,27 @@ def lend(new: Loan, now: datetime, patron: PatronWrite | None = None, reservatio
                 raise LoanExists(loan(e.failed[1] or {})) from None
             if any(i >= 2 for i in e.failed):
                 raise PatronMoved from None
-            raise LicenceRefused(e.failed.get(0) or {}) from None
+            raise LicenceRefused(with_terms(line, e.failed.get(0) or {})) from None
         return
     try:
         table.update(take)
     except table.ConditionFailed as e:
-        raise LicenceRefused(e.item) from None
+        raise LicenceRefused(with_terms(line, e.item)) from None
     _record(new, line_owned=True)
+
+
+def _need(new: Loan, now: datetime) -> Decimal:
+    """Days the loan needs, rounded up at the microsecond: against the licence's maxLoanDays."""
+    return Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6)) / Decimal(86_400_000_000)
+
+
+def terms_allow(new: Loan, now: datetime, line: dict[str, Any]) -> bool:
+    """The rules of a loan on the licence's immutable terms (owner, EAN, window, the loan's end within
+    the licence's, its length within maxLoanDays), judged on the line as read: they never change, so the
+    line's write conditions only on what does (status, NTA, places, seats)."""
+    return (line.get("glnColl") == new.gln_coll and line.get("ean13") == new.ean13 and running(line, now)
+            and line["endDate"] >= iso(new.end_date) and "maxLoanDays" in line
+            and int(line["maxLoanDays"]) >= _need(new, now))
 
 
 def detail_put(new: Loan) -> dict[str, Any]:
@@ -266,11 +299,7 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
     needs `nta > held`. A loan made from a reservation takes its place from `held` instead of `free`."""
     gone = gone or {}
     names: dict[str, str] = {"#s": "status", "#n": new.loan_id}
-    values: dict[str, Any] = {":one": 1, ":zero": 0, ":ok": "OK", ":now": iso(now), ":end": iso(new.end_date),
-                              ":coll": new.gln_coll, ":ean": new.ean13, ":seat": _seat_of(new),
-                              # days the loan needs, rounded up at the microsecond: against maxLoanDays
-                              ":need": Decimal(math.ceil((new.end_date - now).total_seconds() * 1e6))
-                              / Decimal(86_400_000_000)}
+    values: dict[str, Any] = {":one": 1, ":zero": 0, ":ok": "OK", ":now": iso(now), ":seat": _seat_of(new)}
     back = {p: sum(1 for x in gone.values() if x.pool is p) for p in Pool}
     sets, conds, removes = [], [], []
     if SEATS in line:
@@ -296,8 +325,8 @@ def take_op(new: Loan, now: datetime, line: dict[str, Any], gone: dict[str, Seat
             values[f":{pool.value}"] = abs(delta)
             sets.append(f"#{pool.value} = #{pool.value} {'+' if delta > 0 else '-'} :{pool.value}")
     sets += ["nta = nta - :one", "beginDate = if_not_exists(beginDate, :now)"]
-    conds.append("glnColl = :coll AND ean13 = :ean AND #s = :ok AND dmdDate <= :now AND endDate > :now "
-                 "AND endDate >= :end AND maxLoanDays >= :need AND nta > :zero")
+    # The licence's terms (owner, EAN, window, end, maxLoanDays) are judged from the read (terms_allow)
+    conds.append("#s = :ok AND nta > :zero")
     stream_held = HELD_ATTRS.get(new.pool) if reserved else None
     if reserved:  # a reservation's place comes out of `held` (and a streaming pool's own count, `#h`)
         sets.append("held = held - :one")
@@ -440,7 +469,8 @@ def free_seat(ended: Loan, handover: Sequence[dict[str, Any]] | None = None, unq
     mine = _seat_of(ended)
 
     def gone(item: dict[str, Any] | None) -> bool:
-        return item is not None and item.get("pk") == lpk and (item.get(SEATS) or {}).get(ended.loan_id) != mine
+        return (item is not None and item.get("pk") == lpk and item.get("sk") == lsk
+                and (item.get(SEATS) or {}).get(ended.loan_id) != mine)
 
     if handover is not None:
         try:
@@ -482,7 +512,8 @@ class LoanChanged(Exception):
 def renew(current: Loan, new_end: datetime, now: datetime) -> None:
     """Move an active loan's end to `new_end` in one transaction: the loan must still be active, not past
     its end, and still end when it did when read (so the rules were judged on the loan as it is); the
-    licence must still be OK, end no earlier, and allow the whole loan's length. Nothing is taken.
+    licence must still be OK and hold the loan's seat (its end and maxLoanDays, immutable, were judged by
+    the caller on the line as read). Nothing is taken.
 
     An expiry requires the end to have passed and a return requires the loan active (`end`): whichever
     lands first, the other's condition fails, so no loan is both renewed and returned or expired.
@@ -501,16 +532,14 @@ def renew(current: Loan, new_end: datetime, now: datetime) -> None:
     loan_update = {"Update": {"Key": table.key(pk, sk), **expr,
                               "ConditionExpression": "#state = :active AND #endDate = :old AND #endDate > :now"}}
     lpk, lsk = line_key(current.order_line_id)
-    # The seat moves with the loan's end (so the line keeps counting it until then).
+    # The seat moves with the loan's end (so the line keeps counting it until then). The licence's
+    # immutable terms (its end, maxLoanDays) were judged on the line as read (domain.renewals.check_renewal).
     line_check = {"Update": {
         "Key": table.key(lpk, lsk),
         "UpdateExpression": f"SET {SEATS}.#n = :seat",
-        "ConditionExpression": "glnColl = :coll AND #s = :ok AND endDate >= :end AND maxLoanDays >= :need "
-                               f"AND attribute_exists({SEATS}.#n)",
+        "ConditionExpression": f"#s = :ok AND attribute_exists({SEATS}.#n)",
         "ExpressionAttributeNames": {"#s": "status", "#n": current.loan_id},
-        "ExpressionAttributeValues": {":coll": table.val(current.gln_coll), ":ok": table.val("OK"),
-                                      ":end": table.val(iso(new_end)),
-                                      ":need": table.val(loan_days(current.created_at, new_end)),
+        "ExpressionAttributeValues": {":ok": table.val("OK"),
                                       ":seat": table.val(_seat_of(replace(current, end_date=new_end)))},
     }}
     try:

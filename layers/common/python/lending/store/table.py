@@ -161,6 +161,19 @@ def query(index: str | None, pk_name: str, pk: str, *, sk_name: str | None = Non
     return items
 
 
+def partition(pk: str, consistent: bool = False) -> list[dict[str, Any]]:
+    """Every item of one small partition (a few items, far under a page's 1 MB): one Query call, no
+    paginator (on the loan's path: a licence line's two items)."""
+    args: dict[str, Any] = {"TableName": table_name(), "KeyConditionExpression": "pk = :p",
+                            "ExpressionAttributeValues": {":p": val(pk)}}
+    if consistent:
+        args["ConsistentRead"] = True
+    out = client().query(**args)
+    if "LastEvaluatedKey" in out:  # cannot be for a line; read on rather than lose an item
+        return query(None, "pk", pk, consistent=consistent)
+    return [de(x) or {} for x in out.get("Items", [])]
+
+
 def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """Every item of a query or scan, page after page (boto3's paginator), deserialised; on an index, the
     items themselves (hydrate: every index is KEYS_ONLY). Pages are read as the items are consumed: a
@@ -180,9 +193,32 @@ def hydrate(index_items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not index_items:
         return []
     keys = [(x["pk"], x["sk"]) for x in index_items]
+    parts = [(pk, COMPANIONS[sk]) for pk, sk in keys if sk in COMPANIONS]
     # Eventually consistent like the index itself, at half the price of a strong read.
-    found = {(x["pk"], x["sk"]): x for x in batch_get(keys, consistent=False)}
-    return [found[k] for k in keys if k in found]
+    found = {(x["pk"], x["sk"]): x for x in batch_get([*keys, *parts], consistent=False)}
+    out = []
+    for pk, sk in keys:
+        item = found.get((pk, sk))
+        if item is not None and sk in COMPANIONS:
+            item = with_companion(item, found.get((pk, COMPANIONS[sk])))
+        if item is not None:
+            out.append(item)
+    return out
+
+
+# An item indexed under one sort key whose other half lives beside it in the same partition: a licence
+# line's immutable terms (`TERMS`, in the indexes) and its mutable state (`LINE`, what the conditional
+# writes target, kept small: store.licences). An index entry of the first is read back merged with the
+# second, so every reader sees one line.
+COMPANIONS = {"TERMS": "LINE"}
+
+
+def with_companion(indexed: dict[str, Any], companion: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The indexed item merged with its companion (whose attributes and key win); None without it (the
+    two are written in one transaction: a companion not read yet is as if the index had not caught up)."""
+    if companion is None:
+        return None
+    return {**indexed, **companion}
 
 
 class TransactionFailed(Exception):
