@@ -1,0 +1,85 @@
+"""The collector during a Lambda container's init (lending/coldstart.py): paused from the hub's first
+import where Lambda runs it, back on (init's objects frozen) as the first invocation starts, for every
+request after; never touched elsewhere (tests, tools, the local stack). Each case runs in a fresh
+interpreter: the state under test is the process's own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Every function of template.yaml loaded in one process, as Lambda's runtime would load each: then the
+# catch-all PNB function (it reaches no table) answers two requests, and a handler of our own wearing
+# `observed` says whether the collector was on while it ran.
+PROBE = """
+import gc, json, sys
+import lending
+state = {"paused_at_first_import": not gc.isenabled(), "botocore_then": "botocore" in sys.modules}
+from lending.local import functions, template
+from lending.local.gateway import Gateway, build_event
+fns = template.functions(template.load())
+handlers = {name: functions.handler(fn) for name, fn in fns.items()}
+state["functions"] = len(handlers)
+state["not_observed"] = sorted(n for n, h in handlers.items() if not getattr(h, "observed", False))
+state["paused_after_init"] = not gc.isenabled()
+state["frozen_before"] = gc.get_freeze_count()
+
+gw = Gateway.__new__(Gateway)
+gw.routes = [r for f in fns.values() for r in f.routes]
+path = "/v2/pnb-numerique/json/noSuchService"
+route, params, _ = gw.match("POST", path)
+event = build_event("POST", path, "", {"host": "hub.test", "content-type": "application/json"}, b"{}",
+                    route, params, "127.0.0.1")
+answers = []
+for _ in range(2):
+    out = handlers[route.function](event, functions.LambdaContext(route.function))
+    answers.append(out["statusCode"])
+    state.setdefault("on_after_requests", []).append(gc.isenabled())
+state["answers"] = answers
+state["frozen_after"] = gc.get_freeze_count()
+state["counts_after"] = list(gc.get_count())
+
+from lending.observability import observed
+seen = []
+mine = observed(lambda event, context: seen.append(gc.isenabled()))
+mine({}, functions.LambdaContext("probe"))
+state["on_in_a_request"] = seen
+print(json.dumps(state))
+"""
+
+
+def _probe(in_lambda: bool) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers/common/python"), "AWS_DEFAULT_REGION": "eu-west-3",
+           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "TABLE_NAME": "t",
+           "POWERTOOLS_METRICS_DISABLED": "1", "POWERTOOLS_TRACE_DISABLED": "1"}
+    env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    if in_lambda:
+        env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"  # what Lambda's runtime sets
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_in_lambda_init_runs_paused_and_every_request_runs_with_the_collector() -> None:
+    state = _probe(in_lambda=True)
+    assert state["paused_at_first_import"] and not state["botocore_then"]  # before botocore loads
+    assert state["functions"] >= 40 and state["not_observed"] == []  # every handler resumes it
+    assert state["paused_after_init"]  # no function's init turns it back on halfway
+    assert state["frozen_before"] == 0
+    assert state["answers"] == [200, 200]  # NOT_IMPLEMENTED in PNB's words
+    assert state["on_after_requests"] == [True, True]
+    assert state["frozen_after"] > 50_000  # init's objects, out of every generation's scans
+    assert sum(state["counts_after"][1:]) == 0 and state["counts_after"][0] < 2_000  # no deferred pass due
+    assert state["on_in_a_request"] == [True]
+
+
+def test_elsewhere_the_collector_is_left_as_it_is() -> None:
+    state = _probe(in_lambda=False)
+    assert not state["paused_at_first_import"] and not state["paused_after_init"]
+    assert state["frozen_before"] == 0 and state["frozen_after"] == 0
+    assert state["on_after_requests"] == [True, True] and state["on_in_a_request"] == [True]
