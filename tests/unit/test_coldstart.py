@@ -23,7 +23,14 @@ state = {"paused_at_first_import": not gc.isenabled(), "botocore_then": "botocor
 from lending.local import functions, template
 from lending.local.gateway import Gateway, build_event
 fns = template.functions(template.load())
-handlers = {name: functions.handler(fn) for name, fn in fns.items()}
+from lending.store import table
+handlers, lazy = {}, []
+for name, fn in fns.items():
+    table.reset_client()
+    handlers[name] = functions.handler(fn)
+    if table._client is None:
+        lazy.append(name)
+state["no_client_at_init"] = sorted(lazy)
 state["functions"] = len(handlers)
 state["not_observed"] = sorted(n for n, h in handlers.items() if not getattr(h, "observed", False))
 state["paused_after_init"] = not gc.isenabled()
@@ -70,6 +77,9 @@ def test_in_lambda_init_runs_paused_and_every_request_runs_with_the_collector() 
     assert state["paused_at_first_import"] and not state["botocore_then"]  # before botocore loads
     assert state["functions"] >= 40 and state["not_observed"] == []  # every handler resumes it
     assert state["paused_after_init"]  # no function's init turns it back on halfway
+    # and each builds its table's client in it (no collection inside botocore's build at the first
+    # request), but the two that reach no table: the catch-all PNB route and the ONIX file link.
+    assert state["no_client_at_init"] == ["CatalogueOnixFileFunction", "PnbUnknownServiceFunction"]
     assert state["frozen_before"] == 0
     assert state["answers"] == [200, 200]  # NOT_IMPLEMENTED in PNB's words
     assert state["on_after_requests"] == [True, True]
