@@ -12,7 +12,8 @@ pass over them) and empties the counts: no deferred pass lands on the first requ
 scans them again. The little cyclic garbage init made stays with them: a fixed cost per container, never
 per request. Requests run with the collector on, as before.
 
-Only where Lambda runs the code (AWS_LAMBDA_RUNTIME_API is the runtime's own variable): tests, tools and
+Only where Lambda runs the code (AWS_LAMBDA_RUNTIME_API: the address the Python runtime's bootstrap,
+awslambdaric, reads its invocations from; Lambda always sets it): tests, tools and
 the local stack import the hub without that lifecycle, and keep the collector as it is."""
 
 from __future__ import annotations
