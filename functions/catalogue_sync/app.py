@@ -7,7 +7,9 @@ from typing import Any
 
 from lending.catalogue.sync import sync_all
 from lending.observability import count, logger, observed
-from lending.services.context import Ctx
+from lending.services.context import Ctx, warm_up
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 SAFETY_MS = 90_000  # stop starting new files when less than this is left: the next run resumes
 

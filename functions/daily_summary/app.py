@@ -5,7 +5,10 @@ from typing import Any
 
 from lending.observability import count, logger, observed
 from lending.services import clock
+from lending.services.context import warm_up
 from lending.services.summary import run
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 
 @observed

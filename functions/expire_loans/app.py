@@ -5,8 +5,10 @@ from typing import Any
 
 from lending.observability import count, logger, observed
 from lending.services import holds
-from lending.services.context import Ctx
+from lending.services.context import Ctx, warm_up
 from lending.services.lending import expire_due
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 
 @observed

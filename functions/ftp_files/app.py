@@ -7,6 +7,9 @@ from typing import Any
 from lending.files.ftp import publish
 from lending.observability import count, logger, observed
 from lending.services import clock
+from lending.services.context import warm_up
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 SAFETY_MS = 60_000  # stop starting new accounts when less than this is left: the next run goes on
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from lending.notify.outbox import sweep, sweep_returns
 from lending.observability import count, logger, observed
-from lending.services.context import Ctx
+from lending.services.context import Ctx, warm_up
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 
 @observed

@@ -4,7 +4,10 @@ from typing import Any
 
 from lending import clock
 from lending.observability import logger, observed
+from lending.services.context import warm_up
 from lending.warehouse import billing
+
+warm_up()  # the table's client built once per container, at init (the collector paused)
 
 
 @observed

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from . import coldstart
+
 logger = Logger(service="lending-hub")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LendingHub"), service="lending-hub")
 
@@ -64,14 +66,21 @@ def flush() -> None:
 
 
 def observed(handler: Handler) -> Handler:
-    """What every Lambda handler wears: the logger's Lambda context, and its metrics flushed at the end."""
+    """What every Lambda handler wears: the collector back on once init is over (`coldstart`, before
+    anything of the invocation runs), the logger's Lambda context, and its metrics flushed at the end."""
 
     @logger.inject_lambda_context(clear_state=True)
     @functools.wraps(handler)
-    def wrapper(event: Any, context: Any) -> Any:
+    def logged(event: Any, context: Any) -> Any:
         try:
             return handler(event, context)
         finally:
             flush()
 
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        coldstart.resume()
+        return logged(event, context)
+
+    wrapper.observed = True  # type: ignore[attr-defined]  # tests/unit/test_coldstart.py checks every function
     return wrapper  # type: ignore[return-value]

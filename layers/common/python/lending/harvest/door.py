@@ -9,7 +9,6 @@ import functools
 import json
 from collections.abc import Callable
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from ..domain.codes import Refused
 from ..domain.values import Record
@@ -20,7 +19,7 @@ from ..v1.door import split_format
 from ..v1.errors import V1Error, of_refusal
 from ..v1.requests import params
 from ..web import Answer as HttpAnswer
-from ..web import Door, Handler, Request
+from ..web import Door, Handler, Request, xml_attribute, xml_text
 
 JSON = "application/json; charset=utf-8"
 XML = "application/xml; charset=utf-8"
@@ -76,14 +75,14 @@ def element(name: str, value: Any) -> str:
         return f"<{name}>{''.join(element(child, v) for v in value)}</{name}>"
     if isinstance(value, dict):
         return f"<{name}>{''.join(element(k, v) for k, v in value.items())}</{name}>"
-    return f"<{name}>{escape(_plain(value))}</{name}>"
+    return f"<{name}>{xml_text(_plain(value))}</{name}>"
 
 
 def xml(answer: Answer) -> str:
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     if answer.listing is None:
         return head + element(answer.root, answer.body)
-    attrs = "".join(f" {k}={quoteattr(_plain(v))}" for k, v in answer.body.items()
+    attrs = "".join(f" {k}={xml_attribute(_plain(v))}" for k, v in answer.body.items()
                     if k != answer.listing and v is not None and not isinstance(v, dict | list))
     child = SINGULAR.get(answer.listing, "item")
     items = "".join(element(child, v) for v in answer.body[answer.listing])

@@ -4,10 +4,9 @@ singular elements: <downloads><download>...</download></downloads>, null as an e
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from ..text import safe_text
-from ..web import dumps
+from ..web import dumps, xml_attribute, xml_text
 
 
 def key_type(ean13: str) -> str:
@@ -27,7 +26,7 @@ def _plain(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return escape(_plain(value))
+    return xml_text(_plain(value))
 
 
 def element(name: str, value: Any) -> str:
@@ -47,7 +46,7 @@ def xml(root: str, body: dict[str, Any], listing: str | None = None) -> str:
     head = '<?xml version="1.0" encoding="UTF-8"?>\n'
     if listing is None:
         return head + element(root, body)
-    attrs = "".join(f" {k}={quoteattr(_plain(v))}" for k, v in body.items() if k != listing and v is not None)
+    attrs = "".join(f" {k}={xml_attribute(_plain(v))}" for k, v in body.items() if k != listing and v is not None)
     child = SINGULAR.get(listing, "item")
     return head + f"<{root}{attrs}>{''.join(element(child, v) for v in body[listing])}</{root}>"
 

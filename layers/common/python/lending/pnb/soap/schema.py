@@ -105,10 +105,11 @@ def load(path: Path = XSD_PATH) -> Model:
             max_occurs = None if el.get("maxOccurs") == "unbounded" else int(el.get("maxOccurs", "1"))
             parent = el.getparent()
             in_choice = parent.tag == f"{{{XS}}}choice"
-            members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element"))
+            # Only a choice's members are read (walking every sequence's siblings was most of the init).
+            members = tuple(x.get("name") for x in parent.iterfind(f"{{{XS}}}element")) if in_choice else ()
             f = XsdField(el.get("name"), kind, max_occurs is None or max_occurs > 1,
                       el.get("minOccurs", "1") != "0" and not in_choice, nested, max_occurs,
-                      members if in_choice else (), el.get("default"), _type_name(el.get("type")))
+                      members, el.get("default"), _type_name(el.get("type")))
             ctype.fields.append(f)
             ctype.by_name[f.name] = f
     elements = {el.get("name"): types[_local(el.get("type"))[1]] for el in root.iterfind(f"{{{XS}}}element")}
