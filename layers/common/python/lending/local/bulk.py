@@ -15,8 +15,11 @@ from . import demo
 LINES_PER_ORDER = 99
 
 
-def orders(gln_coll: str, lines: int, start: datetime, order_id_coll: str = "BULK", prefix: str = "B") -> list[str]:
-    """Write orders holding `lines` licence lines in all; returns their orderIds, oldest first."""
+def orders(gln_coll: str, lines: int, start: datetime, order_id_coll: str = "BULK", prefix: str = "B",
+           per_order: int = LINES_PER_ORDER) -> list[str]:
+    """Write orders holding `lines` licence lines in all, `per_order` to an order; returns their orderIds, oldest
+    first. Up to 49 lines an order fits one transaction with every line split (docs/line-split.md); more are
+    split one by one after it, which the emulator takes far longer to do."""
     offer = demo.offers()[0]
     made: list[str] = []
     n = 0
@@ -24,7 +27,7 @@ def orders(gln_coll: str, lines: int, start: datetime, order_id_coll: str = "BUL
         at = start + timedelta(seconds=len(made))
         order_id = f"{prefix}{len(made)}"[:16]
         rows = []
-        for _ in range(min(LINES_PER_ORDER, lines - n)):
+        for _ in range(min(per_order, lines - n)):
             line_id = new_order_line_id(int(at.timestamp() * 1000))
             lic = Licence.new(order_line_id=line_id, gln_coll=gln_coll, gln_reseller=demo.RESELLER, order_id=order_id,
                               ean13=offer.ean13, gln_distributor=offer.gln_distributor, terms=offer.terms,
