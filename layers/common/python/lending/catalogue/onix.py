@@ -354,8 +354,9 @@ def _identifier(ids: dict[str, str]) -> str:
 
 
 # The elements the reader looks at (any other element of a product is passed over), numbered so that
-# one dict lookup per element gives both "wanted?" and which branch: a few integer comparisons instead
-# of a chain of string ones, the reader's inner loop running once per element of the file.
+# one lookup per element gives both "wanted?" and which branch: a few integer comparisons instead of a
+# chain of string ones. Codes 1-39 are listed by the walk; DescriptiveDetail (40) only ever appears as
+# a parent, the rules asking whether a Contributor, TitleDetail or ProductFormDetail is its child.
 _WANTED = ("Quantity", "EpubUsageUnit", "EpubUsageLimit", "EpubUsageType", "EpubUsageStatus",
            "EpubUsageConstraint", "IDValue", "ProductIdentifier", "ProductIDType",
            "PriceType", "PriceAmount", "CurrencyCode", "TaxRatePercent", "TaxableAmount", "Tax", "Price",
@@ -364,8 +365,15 @@ _WANTED = ("Quantity", "EpubUsageUnit", "EpubUsageLimit", "EpubUsageType", "Epub
            "Contributor", "TitleText", "TitlePrefix", "TitleWithoutPrefix", "TitleElement", "TitleType",
            "TitleDetail", "PublishingRole", "PublisherName", "Publisher", "ProductFormDetail",
            "NotificationType", "RecordReference")
-_NAME_OF = ("", *_WANTED)  # code -> local name; 0: not wanted
+_LISTED = len(_WANTED)  # codes 1.._LISTED are listed by the walk
+_DESCRIPTIVE_DETAIL = _LISTED + 1
+_NAME_OF = ("", *_WANTED, "DescriptiveDetail")  # code -> local name; 0: not wanted
 _CODE_OF_NAME = {name: code for code, name in enumerate(_NAME_OF) if code}
+# The listed elements the mapping reads the text of (the others are composites: their text is "").
+_COMPOSITES = frozenset({"EpubUsageLimit", "EpubUsageConstraint", "ProductIdentifier", "Tax", "Price",
+                         "SupplyDetail", "SupplierIdentifier", "Contributor", "TitleElement", "TitleDetail",
+                         "Publisher", "DescriptiveDetail"})
+_LEAF = bytes(0 < code <= _LISTED and name not in _COMPOSITES for code, name in enumerate(_NAME_OF))
 
 
 # Tag ("{ns}Price" or "Price") -> the code of its local name, 0 for any other; bounded as _Names. A plain
@@ -381,15 +389,68 @@ def _code(tag: Any) -> int:
     return code
 
 
-def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
-    """Map one <Product>; `found` receives what identifies it, for the report if it is rejected.
+# The flat form of a product, what the mapping reads: [root, entry, ...], root = (0, None, ""), then
+# each element of the product whose local name (in any namespace, or none) has a listed code, in
+# document order, as (code, parent, text): text is the element's `(el.text or "").strip()` for a leaf
+# code, "" for a composite; parent is the parent's entry, or, when the parent is not listed, an entry
+# made for it when its first listed child is met and shared by its later ones, never itself listed:
+# (its code: 0 or _DESCRIPTIVE_DETAIL, its own parent's entry if one exists at that moment else None, "").
+# The rules compare parents by identity (`parent is supply_el`) as they compared lxml elements.
+Entry = tuple[int, Any, str]
+
+
+def flatten(p: Any) -> list[Entry]:
+    """The flat form of one <Product> from lxml's proxies: the definition, and the reader's walk when
+    the compiled one (layers/common/src/onixwalk.c, identical output) is not importable."""
+    if not isinstance(p, etree._Element) or not isinstance(p.tag, str):
+        raise TypeError(f"flatten() takes an lxml element, not {type(p).__name__}")
+    codes = _C
+    leaf = _LEAF
+    root: Entry = (0, None, "")
+    flat = [root]
+    made: dict[Any, Entry] = {p: root}  # element -> its entry (its proxy kept alive, so `is` holds)
+    elements = p.iter()
+    next(elements)  # p itself
+    for el in elements:
+        try:
+            code = codes[el.tag]
+        except KeyError:
+            code = _code(el.tag)
+        if not code or code > _LISTED:
+            continue
+        parent = el.getparent()
+        up = made.get(parent)
+        if up is None:
+            tag = parent.tag
+            up = made[parent] = (codes[tag] if tag in codes else _code(tag), made.get(parent.getparent()), "")
+        made[el] = entry = (code, up, (el.text or "").strip() if leaf[code] else "")
+        flat.append(entry)
+    return flat
+
+
+def _compiled_walk() -> Callable[[Any], list[Entry]] | None:
+    """The extension's walk, set up with this module's table; None when it is not built here."""
+    try:
+        from . import _onixwalk  # type: ignore[attr-defined]  # built by `make`, git-ignored
+    except ImportError:
+        return None
+    _onixwalk.setup(etree._Element, _NAME_OF, _LEAF, _LISTED)
+    walk: Callable[[Any], list[Entry]] = _onixwalk.walk
+    return walk
+
+
+walk: Callable[[Any], list[Entry]] = _compiled_walk() or flatten
+COMPILED = walk is not flatten
+
+
+def _product(flat: list[Entry], gln: str, defaults: _Defaults, found: dict[str, str]) -> Notice:
+    """Map one <Product>, given as its flat form; `found` receives what identifies it, for the report
+    if it is rejected.
 
     One pass over the wanted elements in document order. Composites that also occur elsewhere in a
     product (ProductIdentifier in RelatedProduct, TitleDetail and Contributor in Collection or
     ContentItem, ...) are taken only where they belong: each leaf is kept only if its parent is the
     composite being read."""
-    n = _N
-    codes = _C
     named = _NAME_OF
     notification = ""
     ids: dict[str, str] = {}
@@ -418,54 +479,50 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
     price_el: Any = None
     price: dict[str, str] = {}
     tax_el: Any = None
-    for el in p.iter():
-        try:
-            code = codes[el.tag]
-        except KeyError:
-            code = _code(el.tag)
-        if not code:
-            continue
+    entries = iter(flat)
+    p = next(entries)
+    for el in entries:
+        code, parent, text = el
         if code <= 9:  # licence terms, identifiers
             if code <= 2:  # Quantity, EpubUsageUnit
-                if limit_el is not None and el.getparent() is limit_el:
-                    limit_of[limit_at + code - 1] = (el.text or "").strip()
+                if limit_el is not None and parent is limit_el:
+                    limit_of[limit_at + code - 1] = text
             elif code == 3:  # EpubUsageLimit
-                if constraint_el is not None and el.getparent() is constraint_el:
+                if constraint_el is not None and parent is constraint_el:
                     limit_el, limit_of, limit_at = el, constraint, len(constraint)
                     constraint += ("", "")
             elif code <= 5:  # EpubUsageType, EpubUsageStatus
-                if constraint_el is not None and el.getparent() is constraint_el:
-                    constraint[code - 4] = (el.text or "").strip()
+                if constraint_el is not None and parent is constraint_el:
+                    constraint[code - 4] = text
             elif code == 6:  # EpubUsageConstraint
                 constraint_el, constraint = el, ["", ""]
                 constraints.append(constraint)
             elif code == 7:  # IDValue
-                parent = el.getparent()
                 if pid_el is not None and parent is pid_el:
                     if pid_type in ("15", "03"):
-                        value = (el.text or "").strip()
+                        value = text
                         ids.setdefault(pid_type, value)
                         found.setdefault("ean", value)
                 elif supplier_el is not None and parent is supplier_el and supplier_type == "06":
-                    supply["gln"] = (el.text or "").strip()
+                    supply["gln"] = text
             elif code == 8:  # ProductIdentifier
-                pid_el, pid_type = (el, "") if el.getparent() is p else (None, "")
-            elif pid_el is not None and el.getparent() is pid_el:  # ProductIDType
-                pid_type = (el.text or "").strip()
+                pid_el, pid_type = (el, "") if parent is p else (None, "")
+            elif pid_el is not None and parent is pid_el:  # ProductIDType
+                pid_type = text
         elif code <= 20:  # supply and price
             if code <= 12:  # PriceType, PriceAmount, CurrencyCode
-                if price_el is not None and el.getparent() is price_el:
-                    price[named[code]] = (el.text or "").strip()
+                if price_el is not None and parent is price_el:
+                    price[named[code]] = text
             elif code <= 14:  # TaxRatePercent, TaxableAmount
-                if tax_el is not None and el.getparent() is tax_el:
-                    price[named[code]] = (el.text or "").strip()
+                if tax_el is not None and parent is tax_el:
+                    price[named[code]] = text
             elif code == 15:  # Tax
-                first_tax = price_el is not None and el.getparent() is price_el and "tax" not in price
+                first_tax = price_el is not None and parent is price_el and "tax" not in price
                 tax_el = el if first_tax else None
                 if tax_el is not None:
                     price["tax"] = "1"
             elif code == 16:  # Price
-                if supply_el is not None and el.getparent() is supply_el:
+                if supply_el is not None and parent is supply_el:
                     price_el, price = el, {}
                     supply["prices"].append(price)
                 else:
@@ -474,54 +531,53 @@ def _product(p: Any, gln: str, defaults: _Defaults, found: dict[str, str]) -> No
                 supply_el, supply = el, {"gln": None, "availability": "", "prices": []}
                 supplies.append(supply)
             elif code == 18:  # SupplierIdentifier
-                parent = el.getparent()
-                supplier_el = el if supply_el is not None and parent.getparent() is supply_el else None
+                supplier_el = el if supply_el is not None and parent[1] is supply_el else None
                 supplier_type = ""
             elif code == 19:  # SupplierIDType
-                if supplier_el is not None and el.getparent() is supplier_el:
-                    supplier_type = (el.text or "").strip()
-            elif supply_el is not None and el.getparent() is supply_el:  # ProductAvailability
-                supply["availability"] = (el.text or "").strip()
+                if supplier_el is not None and parent is supplier_el:
+                    supplier_type = text
+            elif supply_el is not None and parent is supply_el:  # ProductAvailability
+                supply["availability"] = text
         elif code <= 27:  # contributors
             if code <= 26:  # the name parts, SequenceNumber
-                if contributor_el is not None and el.getparent() is contributor_el:
-                    contributors[-1][2][named[code]] = (el.text or "").strip()
-            elif n[el.getparent().tag] == "DescriptiveDetail":  # Contributor
+                if contributor_el is not None and parent is contributor_el:
+                    contributors[-1][2][named[code]] = text
+            elif parent[0] == _DESCRIPTIVE_DETAIL:  # Contributor
                 contributor_el = el
                 contributors.append((0, len(contributors), {}))
             else:
                 contributor_el = None
         elif code <= 33:  # title
             if code <= 30:  # TitleText, TitlePrefix, TitleWithoutPrefix
-                if title_element_el is not None and el.getparent() is title_element_el:
-                    title_parts[named[code]] = (el.text or "").strip()
+                if title_element_el is not None and parent is title_element_el:
+                    title_parts[named[code]] = text
             elif code == 31:  # TitleElement
-                if title_el is not None and el.getparent() is title_el:
+                if title_el is not None and parent is title_el:
                     if title is None and title_parts:  # title = title or _title(...), without the call
                         title = _title(title_parts)
                     title_element_el, title_parts = el, {}
             elif code == 32:  # TitleType
-                if title_el is not None and el.getparent() is title_el and (el.text or "").strip() != "01":
+                if title_el is not None and parent is title_el and text != "01":
                     title_el = None
             else:  # TitleDetail
                 if title is None and title_parts:
                     title = _title(title_parts)
                 title_element_el, title_parts = None, {}
-                title_el = el if title is None and n[el.getparent().tag] == "DescriptiveDetail" else None
+                title_el = el if title is None and parent[0] == _DESCRIPTIVE_DETAIL else None
         elif code <= 35:  # PublishingRole, PublisherName
-            if publisher_el is not None and el.getparent() is publisher_el:
-                publishers[-1][named[code]] = (el.text or "").strip()
+            if publisher_el is not None and parent is publisher_el:
+                publishers[-1][named[code]] = text
         elif code == 36:  # Publisher
             publisher_el = el
             publishers.append({})
         elif code == 37:  # ProductFormDetail
-            if n[el.getparent().tag] == "DescriptiveDetail":
-                code_text = (el.text or "").strip()
+            if parent[0] == _DESCRIPTIVE_DETAIL:
+                code_text = text
                 formats.append(FORMATS.get(code_text, code_text.lower()))
         elif code == 38:  # NotificationType
-            notification = (el.text or "").strip()
+            notification = text
         else:  # RecordReference
-            found.setdefault("ref", (el.text or "").strip())
+            found.setdefault("ref", text)
     title = title or _title(title_parts)
     ean = _identifier(ids)
     found["ean"] = ean
@@ -616,7 +672,7 @@ def read(source: str | IO[bytes], gln_distributor: str,
                 position += 1
                 found: dict[str, str] = {}
                 try:
-                    notice = _product(el, gln_distributor, defaults, found)
+                    notice = _product(walk(el), gln_distributor, defaults, found)
                 except _Bad as bad:
                     _reject(on_rejected, found, position, str(bad))
                 except (etree.XMLSyntaxError, MemoryError):
