@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed cext
 	PORT=$(PORT) EMULATOR_PORT=$(EMULATOR_PORT) FTP_PORT=$(FTP_PORT) PYTHONPATH=layers/common/python $(PY) -m lending.local.stack
 
 # Readium's r2-lcp-js, which the LCP tests use to open the hub's licences: from the npm registry, pinned by
@@ -31,7 +31,7 @@ $(LCP_NODE): tests/lcp/node/package.json tests/lcp/node/package-lock.json
 	cd tests/lcp/node && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-test: $(VENV)/.installed chromium $(LCP_NODE)
+test: $(VENV)/.installed cext chromium $(LCP_NODE)
 	$(PY) -m pytest
 
 # The console's browser tests drive Debian's chromium (Playwright's own browser download cannot work
@@ -42,6 +42,13 @@ chromium:
 	@test -x $(CHROMIUM) || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# The ONIX reader's walk in C (layers/common/src/onixwalk.c), compiled by ziglang (a pip package) into
+# the layer's package dir, git-ignored; again only when the source changed. `make build` cross-compiles
+# the one it ships for the template's architecture (tools/build.py).
+.PHONY: cext
+cext: $(VENV)/.installed
+	@$(PY) -m tools.cext
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check layers functions tests tools
 	$(PY) -m mypy
@@ -49,7 +56,7 @@ lint: $(VENV)/.installed
 build: $(VENV)/.installed
 	$(PY) -m tools.build
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed cext
 	$(PY) -m tools.bench
 
 # The long hostile run (tests/fuzzing.py) against a local stack of its own; prints its figures, the

@@ -14,6 +14,7 @@ the source or this file is newer than it: a step of `make test`, `make run` and 
 
 from __future__ import annotations
 
+import os
 import platform
 import struct
 import subprocess
@@ -58,12 +59,14 @@ def compile_walk(arch: str, dest: Path, lxml_dir: Path) -> Path:
     target = TARGETS[arch][0]
     out = dest / filename(arch)
     headers = [f"-I{python_include()}", f"-I{lxml_dir}", f"-I{lxml_dir / 'includes'}"]
-    cmd = [sys.executable, "-m", "ziglang", "cc", "-target", target, *FLAGS, *headers, str(SOURCE), "-o", str(out)]
-
-
+    # written aside, then renamed: a process that has the old one loaded keeps its mapping intact
+    part = out.with_name(f"{out.name}.{os.getpid()}.part")
+    cmd = [sys.executable, "-m", "ziglang", "cc", "-target", target, *FLAGS, *headers, str(SOURCE), "-o", str(part)]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
+        part.unlink(missing_ok=True)
         raise SystemExit(f"compiling {SOURCE.name} for {arch} failed:\n{done.stderr[-4000:]}")
+    part.replace(out)
     return out
 
 

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from lending.local import functions, template
+from tools import cext
 
 ROOT = Path(__file__).resolve().parents[2]
 TPL = template.load()
@@ -99,7 +100,7 @@ def test_schedules_exist_for_expiry_and_reconcile() -> None:
     assert FNS["ReconcileFunction"].schedules
 
 
-def test_build_yields_a_deployable_artifact() -> None:
+def test_build_yields_a_deployable_artifact(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "tools.build"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
     built = ROOT / "build"
@@ -113,12 +114,30 @@ def test_build_yields_a_deployable_artifact() -> None:
     assert not any(n.startswith("python/lending/local/") for n in names)  # the local stack is not shipped
     assert any(n.startswith("python/lxml/") and n.endswith(".so") for n in names)  # Linux wheels
     assert not any(n.startswith("python/pydantic") for n in names)  # validation is plain Python (lending.validation)
+    _the_onix_walk_is_built_for_lambda(built / "layer.zip", names, tmp_path)
     built_tpl = template.load(built / "template.yaml")
     for name, res in built_tpl["Resources"].items():
         if res["Type"] == "AWS::Serverless::Function":
             code = built / res["Properties"]["CodeUri"]
             with zipfile.ZipFile(code) as z:
                 assert "app.py" in z.namelist(), name
+
+
+# What the ONIX walk's extension may need from the process: CPython's C API and a few libc functions.
+LIBC = {"memcpy", "memcmp", "bcmp", "memset", "strlen"}
+
+
+def _the_onix_walk_is_built_for_lambda(layer: Path, names: set[str], tmp_path: Path) -> None:
+    arch = str((TPL.get("Globals", {}).get("Function", {}).get("Architectures") or ["x86_64"])[0])
+    name = f"python/lending/catalogue/{cext.filename(arch)}"
+    assert name in names, sorted(n for n in names if "_onixwalk" in n)
+    assert not any("_onixwalk" in n and n != name for n in names)  # not the host's build as well
+    with zipfile.ZipFile(layer) as z:
+        z.extract(name, tmp_path)
+    so = tmp_path / name
+    assert cext.elf_machine(so) == cext.TARGETS[arch][2]  # 183: AArch64 for arm64
+    needed = cext.undefined_symbols(so)
+    assert needed and all(s.startswith(("Py", "_Py")) or s in LIBC for s in needed), sorted(needed)
 
 
 DOMAIN = {"DomainName": "hub.example.org", "MailDomain": "lending-hub.example",
