@@ -22,6 +22,14 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The ONIX walk in C compiled when out of date (what `make test` does first), before any test module
+    imports the reader: a bare `pytest` never tests a stale build."""
+    from tools import cext
+
+    cext.build_host()
+
+
 @pytest.fixture
 def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The store in memory, installed in place of DynamoDB and SQS for one test (tests/fakes/store.py)."""
