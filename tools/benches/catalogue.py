@@ -4,10 +4,11 @@
   in this process, the least CPU time of CATALOGUE_BENCH_ROUNDS (5) rounds.
 - catalogue_parse_over_filtered_iterparse_ratio: that time over an lxml iterparse that only stops at
   <Product> (tag filter in C) and frees each: what parsing alone costs, no element visited; goal <= 2.
-  3.5 before the reader's inner loop was rewritten, 2.6-2.7 after (20,000 and 100,000 offers), 2.46-2.49
-  (20,000) and 2.48 (100,000) with its tag codes in an exact dict: lxml's own cost of visiting each element
-  from Python (a proxy, `el.tag`, `el.text`, `getparent()`) is ~0.8 of the filtered parse by itself;
-  docs/cost.md and docs/catalogue-parse.md say what was measured towards a reader in C (a batch XSLT: 3.2).
+  3.5 before the reader's inner loop was rewritten, 2.6-2.7 after, 2.46-2.49 with its tag codes in an
+  exact dict; with each product walked in C (lending.catalogue._onixwalk) and one mapping of that flat
+  form, see docs/catalogue-parse.md for the figures. catalogue_parse_walk says which walk was measured
+  ("fallback" when the extension is not built: `make cext`), and
+  catalogue_parse_fallback_over_filtered_iterparse_ratio the same reader with the pure-Python walk.
 - catalogue_parse_over_iterparse_ratio: the same over an iterparse that visits and clears every element
   in Python (`for _, el in iterparse(f): el.clear()`): no floor, the reader now takes about as long (1.0).
 - catalogue_sync_offers_per_s: the whole sync (S3 connector, parse, BatchGetItem/BatchWriteItem of every

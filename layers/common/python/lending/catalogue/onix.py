@@ -2,7 +2,10 @@
 
 Reading: lxml iterparse over the byte stream, one <Product> at a time; each product is mapped, then
 cleared and unlinked from the tree, so memory stays bounded whatever the file size. Entities are not
-resolved and nothing is fetched from the network (no DTD, no XXE, no billion laughs).
+resolved and nothing is fetched from the network (no DTD, no XXE, no billion laughs). A product is
+first made flat (`walk`: the elements the mapping reads, with their parents and texts), by the C
+extension `_onixwalk` (layers/common/src/onixwalk.c, compiled by `make`/`make build`) when it imports,
+else by `flatten`, its definition in Python; then one mapping reads that (docs/catalogue-parse.md).
 
 What a product gives (anything else in the record is ignored):
 - identifier: ProductIdentifier with ProductIDType 15 (ISBN-13) or 03 (GTIN-13), 13 digits with a valid
