@@ -73,7 +73,9 @@ def compile_walk(arch: str, dest: Path, lxml_dir: Path) -> Path:
 def build_host(force: bool = False) -> Path:
     """The host's extension in the layer's package dir, compiled only when out of date."""
     out = PACKAGE / filename(HOST_ARCH)
-    newest = max(SOURCE.stat().st_mtime, Path(__file__).stat().st_mtime)
+    # the struct it reads is lxml's: a reinstalled lxml (new headers) means compiling again
+    newest = max(SOURCE.stat().st_mtime, Path(__file__).stat().st_mtime,
+                 (host_lxml() / "lxml.etree.h").stat().st_mtime)
     if force or not out.exists() or out.stat().st_mtime < newest:
         compile_walk(HOST_ARCH, PACKAGE, host_lxml())
         print(f"compiled {out.relative_to(ROOT)}")

@@ -439,8 +439,14 @@ def _compiled_walk() -> Callable[[Any], list[Entry]] | None:
         return None
     _onixwalk.setup(etree._Element, _NAME_OF, _LEAF, _LISTED)
     walk: Callable[[Any], list[Entry]] = _onixwalk.walk
-    return walk
+    # It reads lxml's element struct as the headers it was compiled with lay it out: a build made for
+    # another lxml must not be used (make cext compiles again when lxml's headers change).
+    probe = etree.fromstring(_PROBE)
+    return walk if walk(probe) == flatten(probe) else None
 
+
+_PROBE = (f'<Product xmlns="{NS}"><RecordReference> r </RecordReference><DescriptiveDetail><TitleDetail>'
+          "<TitleType>01</TitleType></TitleDetail></DescriptiveDetail></Product>")
 
 walk: Callable[[Any], list[Entry]] = _compiled_walk() or flatten
 COMPILED = walk is not flatten
