@@ -163,7 +163,7 @@ def partition(pk: str, consistent: bool = False) -> list[dict[str, Any]]:
 
 
 def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item of a query or scan, page after page (boto3's paginator), deserialised; on an index, the
+    """Every item of a query or scan, page after page (botocore's paginator), deserialised; on an index, the
     items themselves (hydrate: every index is KEYS_ONLY). Pages are read as the items are consumed: a
     caller that stops early reads no further page."""
     for page in client().get_paginator(operation).paginate(**args):
