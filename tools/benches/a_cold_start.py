@@ -6,6 +6,8 @@ machine's architecture (the deployed one's binary wheels would not load here); i
 
 Each function's runs alternate with baseline runs and both are timed in CPU time (process_time), so
 a busy machine moves both sides alike instead of skewing the ratio; the wall-clock ratio is kept too.
+Run i of a round runs its three processes' bodies i frames down the stack (see RUN below: CPython's
+frame-stack chunks make one depth in a few cost 15-20 % more, in the hub and the baselines alike).
 
 The garbage collector: deployed, the hub pauses it for a container's init and resumes it at the first
 invocation (`lending/coldstart.py`). The function's process runs as Lambda's does (AWS_LAMBDA_RUNTIME_API
@@ -36,33 +38,43 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "7"))
 
-# The baselines pause the collector as the hub's init pauses it, and resume it the same way.
-BASELINE = """
-import gc, time; t, c = time.perf_counter(), time.process_time()
-gc.disable()
-import boto3; boto3.client("dynamodb")
-gc.freeze(); gc.enable()
+# Each process runs its body `depth` frames down the stack: run i of every round at depth i, the same for
+# its three processes. Why: CPython 3.13 keeps frames in 16 KB stack chunks, mapped when a call crosses a
+# chunk's end and unmapped when it returns; where a deep recursion (re's parser compiling urllib3's URL
+# patterns, inside `import botocore`) straddles that end, every call maps and unmaps a chunk. Measured
+# (docs/cold-start.md): one function at one depth +30-45 ms of CPU time (about 4,600 more page faults,
+# re's `_parse` 44 ms instead of 11), at the next depths nothing; the baselines alike. Where Lambda's
+# runtime imports a handler fixes its depth, which is unknown here: spreading the runs over depths gives
+# hub and baselines the same odds, and the median keeps an unlucky depth out of the figure.
+RUN = """
+import time, sys; t, c = time.perf_counter(), time.process_time()
+def at(depth):
+    if depth:
+        return at(depth - 1)
+{body}
+at(int(sys.argv[1]))
 print(time.perf_counter() - t, time.process_time() - c)
 """
 
+# The baselines pause the collector as the hub's init pauses it, and resume it the same way.
+BASELINE = RUN.format(body="""\
+    import gc; gc.disable()
+    import boto3; boto3.client("dynamodb")
+    gc.freeze(); gc.enable()""")
+
 # What the hub's client really costs the SDK: boto3.client() is this, behind `import boto3`.
-BASELINE_BOTOCORE = """
-import gc, time; t, c = time.perf_counter(), time.process_time()
-gc.disable()
-import botocore.session; botocore.session.get_session().create_client("dynamodb")
-gc.freeze(); gc.enable()
-print(time.perf_counter() - t, time.process_time() - c)
-"""
+BASELINE_BOTOCORE = RUN.format(body="""\
+    import gc; gc.disable()
+    import botocore.session; botocore.session.get_session().create_client("dynamodb")
+    gc.freeze(); gc.enable()""")
 
 # `resume()` is the first invocation's first step (observability.observed); the table's client comes
 # after it, as a function that builds it lazily builds it in its first request (a no-op for the others).
-HANDLER = """
-import time, sys; t, c = time.perf_counter(), time.process_time()
-sys.path.insert(0, sys.argv[1]); import app  # as Lambda's runtime does: the task root first, then /opt/python
-from lending import coldstart; coldstart.resume()
-from lending.store import table; table.client()
-print(time.perf_counter() - t, time.process_time() - c)
-"""
+# The function's folder first on the path, as Lambda's runtime does: the task root, then /opt/python.
+HANDLER = RUN.format(body="""\
+    sys.path.insert(0, sys.argv[2]); import app
+    from lending import coldstart; coldstart.resume()
+    from lending.store import table; table.client()""")
 
 
 LAYER_PATH = str(ROOT / "layers/common/python")
@@ -111,18 +123,18 @@ def _median_ratio(pairs: list[tuple[tuple[float, float], tuple[float, float]]], 
 
 
 def _measure(report: Callable[..., Any], code: dict[str, Path]) -> None:
-    _time(BASELINE)  # warm the file cache and byte-code
-    _time(BASELINE_BOTOCORE)
+    _time(BASELINE, "0")  # warm the file cache and byte-code
+    _time(BASELINE_BOTOCORE, "0")
     boto3_bases: list[float] = []
     botocore_bases: list[float] = []
     cpu, wall, vs_botocore = {}, {}, {}
     for name, folder in sorted(code.items()):
         path = str(folder)
-        _time(HANDLER, path, in_lambda=True)
+        _time(HANDLER, "0", path, in_lambda=True)
         rounds, bare = [], []
-        for _ in range(RUNS):  # the three processes take turns, so load moves them alike
-            base, sdk = _time(BASELINE), _time(BASELINE_BOTOCORE)
-            hub = _time(HANDLER, path, in_lambda=True)
+        for depth in map(str, range(RUNS)):  # the three processes take turns, so load moves them alike
+            base, sdk = _time(BASELINE, depth), _time(BASELINE_BOTOCORE, depth)
+            hub = _time(HANDLER, depth, path, in_lambda=True)
             rounds.append((base, hub))
             bare.append((sdk, hub))
         boto3_bases.extend(b[1] for b, _ in rounds)
