@@ -117,12 +117,10 @@ def run(report: Callable[..., Any]) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-# A function's ratio is the median of its runs over the median of the baseline runs of its rounds and
-# those of the two functions either side (35 runs at 7 a round, taken within about half a minute): on
-# this shared machine a single process's CPU time moves by 10-15 %, and a median of 7 baseline runs
-# alone moved a function's ratio by up to 0.1 between runs. The ratio over its own rounds only is kept
-# (`cold_start_ratio_paired_max` / `_median`).
-WINDOW = 2
+# A function's ratio: the median of its runs over the median of its rounds' baseline runs. Tried and
+# dropped: the baseline runs of the two functions either side too (35 runs, steadier alone), because the
+# load of a shared machine drifts within half a minute: one run gave warehouseLend 1.45 that way and 1.04
+# over its own rounds.
 
 
 def _cpu_median(runs: list[tuple[float, float]], i: int = 1) -> float:
@@ -133,39 +131,29 @@ def _cpu_median(runs: list[tuple[float, float]], i: int = 1) -> float:
 def _measure(report: Callable[..., Any], code: dict[str, Path]) -> None:
     _time(BASELINE, "0")  # warm the file cache and byte-code
     _time(BASELINE_BOTOCORE, "0")
-    names = sorted(code)
-    hub: dict[str, list[tuple[float, float]]] = {}
-    boto3: dict[str, list[tuple[float, float]]] = {}
-    botocore: dict[str, list[tuple[float, float]]] = {}
-    for name in names:
+    every_boto3: list[tuple[float, float]] = []
+    every_botocore: list[tuple[float, float]] = []
+    cpu, wall, vs_botocore = {}, {}, {}
+    for name in sorted(code):
         path = str(code[name])
         _time(HANDLER, "0", path, in_lambda=True)
-        hub[name], boto3[name], botocore[name] = [], [], []
+        hub, boto3, botocore = [], [], []
         for depth in map(str, range(RUNS)):  # the three processes take turns, so load moves them alike
-            boto3[name].append(_time(BASELINE, depth))
-            botocore[name].append(_time(BASELINE_BOTOCORE, depth))
-            hub[name].append(_time(HANDLER, depth, path, in_lambda=True))
-        print(f"  {name}: {_cpu_median(hub[name]) / _cpu_median(boto3[name]):.3f} over its own rounds", flush=True)
-    cpu, wall, paired, vs_botocore = {}, {}, {}, {}
-    for j, name in enumerate(names):
-        near = names[max(0, j - WINDOW) : j + WINDOW + 1]
-        base = [r for n in near for r in boto3[n]]
-        sdk = [r for n in near for r in botocore[n]]
-        cpu[name] = _cpu_median(hub[name]) / _cpu_median(base)
-        wall[name] = _cpu_median(hub[name], 0) / _cpu_median(base, 0)
-        paired[name] = _cpu_median(hub[name]) / _cpu_median(boto3[name])
-        vs_botocore[name] = _cpu_median(hub[name]) / _cpu_median(sdk)
-        report(f"cold_start_ratio_{name}", cpu[name], f"wall clock {wall[name]:.3f}, own rounds {paired[name]:.3f}")
+            boto3.append(_time(BASELINE, depth))
+            botocore.append(_time(BASELINE_BOTOCORE, depth))
+            hub.append(_time(HANDLER, depth, path, in_lambda=True))
+        every_boto3 += boto3
+        every_botocore += botocore
+        cpu[name] = _cpu_median(hub) / _cpu_median(boto3)
+        wall[name] = _cpu_median(hub, 0) / _cpu_median(boto3, 0)
+        vs_botocore[name] = _cpu_median(hub) / _cpu_median(botocore)
+        report(f"cold_start_ratio_{name}", cpu[name], f"wall clock {wall[name]:.3f}")
         report(f"cold_start_ratio_vs_botocore_{name}", vs_botocore[name], "over the bare botocore baseline")
-    every_boto3 = [r for runs in boto3.values() for r in runs]
-    every_botocore = [r for runs in botocore.values() for r in runs]
     report("cold_start_baseline_cpu_s", _cpu_median(every_boto3), "import boto3 + one DynamoDB client, paused")
     report("cold_start_baseline_botocore_cpu_s", _cpu_median(every_botocore),
            "import botocore.session + one DynamoDB client, paused")
     report("cold_start_ratio_max", max(cpu.values()), "goal <= 1.15 (CPU time; hub and boto3 baseline paused alike)")
     report("cold_start_ratio_median", statistics.median(cpu.values()), "of the functions")
     report("cold_start_wall_ratio_max", max(wall.values()), "the same in wall-clock time")
-    report("cold_start_ratio_paired_max", max(paired.values()), "over its own rounds' baseline runs only")
-    report("cold_start_ratio_paired_median", statistics.median(paired.values()), "of the functions")
     report("cold_start_ratio_vs_botocore_max", max(vs_botocore.values()), "the hub's own overhead over botocore")
     report("cold_start_ratio_vs_botocore_median", statistics.median(vs_botocore.values()), "of the functions")
