@@ -65,8 +65,8 @@ class Op:
 
 
 def _norm(item: Mapping[str, Any]) -> Item:
-    """What DynamoDB gives back of an item: absent None attributes, integers for numbers (the same
-    boto3 (de)serialiser as the real store, so a float or a bad type fails here as it would there)."""
+    """What DynamoDB gives back of an item: absent None attributes, integers for numbers (the real store's
+    codec, store/codec.py, so a float or a bad type fails here as it would there)."""
     return table.de(table.ser(item)) or {}
 
 

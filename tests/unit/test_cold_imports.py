@@ -153,3 +153,29 @@ def test_each_pnb_operation_prepares_every_use_case_it_imports() -> None:
     for service, op in operations.OPERATIONS.items():
         imported = reached(op.call.__name__, set()) - ON_DEMAND
         assert imported - {f"lending.{m}" for m in op.uses} == set(), service
+
+
+# Every function of template.yaml loaded in one process, as each container would load it (the table's
+# client built at init): the modules of boto3's own (not botocore's) each one has pulled in by then.
+EVERY_FUNCTION = """
+import json, sys
+from lending.local import functions, template
+found = {}
+for fn in sorted(template.functions(template.load()).values(), key=lambda f: f.name):
+    functions.handler(fn)
+    found[fn.name] = sorted(m for m in ("boto3", "s3transfer") if m in sys.modules)
+print(json.dumps(found))
+"""
+
+
+def test_no_function_imports_boto3_at_init() -> None:
+    """The hub's clients come from a botocore session (lending/aws.py) and its items go through its own codec
+    (store/codec.py): `import boto3` (s3transfer, multiprocessing...) was about 17 ms of every cold start.
+    tests/integration/test_cold_requests.py serves each function its sample request too."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "layers/common/python"), "AWS_DEFAULT_REGION": "eu-west-3",
+           "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "TABLE_NAME": "t"}
+    out = subprocess.run([sys.executable, "-c", EVERY_FUNCTION], env=env, capture_output=True, text=True,
+                         timeout=120, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(found) == len(list((ROOT / "functions").glob("*/app.py")))
+    assert {name: modules for name, modules in found.items() if modules} == {}

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .. import clock
+from .. import aws, clock
 from ..domain.identifiers import is_ean13
 from ..lcp.crypto import new_content_key
 from ..lcp.epub import NotAnEpub, protect
@@ -24,9 +24,7 @@ from ..warehouse.billing import resolve_names
 def _resolve_key(stack: str) -> None:
     if os.environ.get("LCP_KMS_KEY_ID") or os.environ.get("AWS_ENDPOINT_URL"):
         return  # given, or the local stack (its local key)
-    import boto3
-
-    found = boto3.client("cloudformation").describe_stack_resource(StackName=stack, LogicalResourceId="LcpKey")
+    found = aws.client("cloudformation").describe_stack_resource(StackName=stack, LogicalResourceId="LcpKey")
     os.environ["LCP_KMS_KEY_ID"] = found["StackResourceDetail"]["PhysicalResourceId"]
 
 

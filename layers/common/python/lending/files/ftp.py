@@ -35,7 +35,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
-from .. import clock
+from .. import aws, clock
 from ..catalogue import onix
 from ..domain.accounts import Role
 from ..domain.dates import iso
@@ -78,9 +78,7 @@ def _bucket() -> str:
 def _s3(s3: Any) -> Any:
     if s3 is not None:
         return s3
-    import boto3
-
-    return boto3.client("s3")
+    return aws.client("s3")  # its upload_fileobj imports boto3's transfer code at the first call (lending.aws)
 
 
 def _day(value: date) -> str:

@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 
+from .. import aws
 from ..domain.values import Record
 from . import events, queues
 
@@ -74,9 +75,7 @@ def _queue_url(args: argparse.Namespace) -> str:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint
         return str(queues.client().get_queue_url(QueueName=physical_name("CallbackQueue"))["QueueUrl"])
     if args.stack:
-        import boto3
-
-        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
+        stack = aws.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         return outputs["CallbackQueueUrl"]
     if os.environ.get("CALLBACK_QUEUE_URL"):

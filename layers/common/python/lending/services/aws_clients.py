@@ -1,4 +1,4 @@
-"""The boto3 client factory lives in `lending.aws` (below every layer: notify and catalogue use it too)."""
+"""The AWS client factory lives in `lending.aws` (below every layer: notify and catalogue use it too)."""
 
 from ..aws import client
 

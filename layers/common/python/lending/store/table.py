@@ -1,4 +1,5 @@
-"""The table, its client and the (de)serialisation of items. Clients are built once per container."""
+"""The table, its client and the (de)serialisation of items (store/codec.py). Clients are built once per
+container, from the hub's botocore session (lending/aws.py): no boto3 on the hot path."""
 
 from __future__ import annotations
 
@@ -8,13 +9,12 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-_ser = TypeSerializer()
-_de = TypeDeserializer()
+from .. import aws
+from .codec import deserialize, plain, serialize
+
 _client: Any = None
 
 TRANSACTION_ATTEMPTS = 8
@@ -29,44 +29,32 @@ def client() -> Any:
     if _client is None:
         # A Lambda serves one request at a time; the local stack runs every function's threads on this one
         # client, hence a pool wider than botocore's 10 (connections are opened only when needed).
-        _client = boto3.client("dynamodb", config=Config(
+        _client = aws.session().create_client("dynamodb", config=Config(
             retries={"max_attempts": 4, "mode": "standard"}, tcp_keepalive=True, max_pool_connections=64))
     return _client
 
 
 def reset_client() -> None:
-    """Tests and the local stack point the hub at another endpoint: forget the cached client."""
+    """Tests and the local stack point the hub at another endpoint (or start moto's mock): forget the cached
+    client, and the session with it (aws.reset), as moto gives boto3 a fresh default session."""
     global _client
     _client = None
+    aws.reset()
 
 
 def ser(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _ser.serialize(v) for k, v in item.items() if v is not None}
+    return {k: serialize(v) for k, v in item.items() if v is not None}
 
 
 def val(value: Any) -> dict[str, Any]:
-    return _ser.serialize(value)
+    return serialize(value)
 
 
 def de(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An item read back, numbers as ints (the table holds only integer counters and cents)."""
     if item is None:
         return None
-    return {k: _plain(_de.deserialize(v)) for k, v in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """Decimals back to ints (the table holds only integer counters and cents)."""
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, set):
-        return {_plain(v) for v in value}
-    return value
+    return {k: plain(deserialize(v)) for k, v in item.items()}
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:
@@ -175,7 +163,7 @@ def partition(pk: str, consistent: bool = False) -> list[dict[str, Any]]:
 
 
 def pages(operation: str, args: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every item of a query or scan, page after page (boto3's paginator), deserialised; on an index, the
+    """Every item of a query or scan, page after page (botocore's paginator), deserialised; on an index, the
     items themselves (hydrate: every index is KEYS_ONLY). Pages are read as the items are consumed: a
     caller that stops early reads no further page."""
     for page in client().get_paginator(operation).paginate(**args):
