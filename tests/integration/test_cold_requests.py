@@ -73,7 +73,11 @@ def test_no_function_imports_boto3_at_init_nor_in_its_first_requests() -> None:
                                 env={**env, **json.loads(line)}, cwd=ROOT, capture_output=True, text=True,
                                 timeout=300, check=True)
     finally:
-        emulator.communicate("", timeout=30)
+        try:
+            emulator.communicate("", timeout=30)
+        except subprocess.TimeoutExpired:  # never leave the emulator behind the test
+            emulator.kill()
+            emulator.communicate()
     found = json.loads(served.stdout.strip().splitlines()[-1])
     assert len(found["init"]) == len(list((ROOT / "functions").glob("*/app.py")))
     assert {f: m for f, m in found["init"].items() if m} == {}
