@@ -3,7 +3,8 @@ stack over HTTP: by orderIdColl (one reference's orders only) and by sinceDate, 
 size. Why 49: an order of up to 49 lines is written in one transaction with every line split
 (docs/line-split.md); a 99-line order's last 50 are split one by one after it, and the emulator took 23
 minutes to write the 50,000 lines that way (28 s a thousand), most of a `make bench`. What is measured,
-the answer, reads the same lines either way; the 99-line order is test_line_split's. The emulator's answer serialiser costs ~3 ms a line read (moto, not the hub): these times are its.
+the answer, reads the same lines either way; the 99-line order is test_line_split's. The emulator's
+answer serialiser costs ~3 ms a line read (moto, not the hub): these times are its.
 An answer holds at most services.order_status.MAX_ANSWER_LINES lines: never near Lambda's 6 MB."""
 
 from __future__ import annotations
